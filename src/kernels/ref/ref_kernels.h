@@ -1,0 +1,72 @@
+// Factories of the reference kernels, one per op; the registry table lists them.
+#pragma once
+
+#include <memory>
+
+#include "kernels/kernel.h"
+
+namespace ep::kernels::ref {
+
+// binary.cc
+std::unique_ptr<Kernel> make_add();
+std::unique_ptr<Kernel> make_sub();
+std::unique_ptr<Kernel> make_mul();
+std::unique_ptr<Kernel> make_div();
+std::unique_ptr<Kernel> make_pow();
+std::unique_ptr<Kernel> make_mod();
+std::unique_ptr<Kernel> make_equal();
+std::unique_ptr<Kernel> make_less();
+std::unique_ptr<Kernel> make_greater();
+std::unique_ptr<Kernel> make_less_or_equal();
+std::unique_ptr<Kernel> make_greater_or_equal();
+std::unique_ptr<Kernel> make_and();
+std::unique_ptr<Kernel> make_or();
+std::unique_ptr<Kernel> make_xor();
+
+// unary.cc
+std::unique_ptr<Kernel> make_relu();
+std::unique_ptr<Kernel> make_sigmoid();
+std::unique_ptr<Kernel> make_tanh();
+std::unique_ptr<Kernel> make_exp();
+std::unique_ptr<Kernel> make_log();
+std::unique_ptr<Kernel> make_sqrt();
+std::unique_ptr<Kernel> make_abs();
+std::unique_ptr<Kernel> make_neg();
+std::unique_ptr<Kernel> make_reciprocal();
+std::unique_ptr<Kernel> make_floor();
+std::unique_ptr<Kernel> make_ceil();
+std::unique_ptr<Kernel> make_round();
+std::unique_ptr<Kernel> make_sin();
+std::unique_ptr<Kernel> make_cos();
+std::unique_ptr<Kernel> make_tan();
+std::unique_ptr<Kernel> make_asin();
+std::unique_ptr<Kernel> make_acos();
+std::unique_ptr<Kernel> make_atan();
+std::unique_ptr<Kernel> make_sinh();
+std::unique_ptr<Kernel> make_cosh();
+std::unique_ptr<Kernel> make_asinh();
+std::unique_ptr<Kernel> make_acosh();
+std::unique_ptr<Kernel> make_atanh();
+std::unique_ptr<Kernel> make_erf();
+std::unique_ptr<Kernel> make_sign();
+std::unique_ptr<Kernel> make_leaky_relu();
+std::unique_ptr<Kernel> make_elu();
+std::unique_ptr<Kernel> make_selu();
+std::unique_ptr<Kernel> make_celu();
+std::unique_ptr<Kernel> make_hard_sigmoid();
+std::unique_ptr<Kernel> make_hard_swish();
+std::unique_ptr<Kernel> make_softplus();
+std::unique_ptr<Kernel> make_softsign();
+std::unique_ptr<Kernel> make_thresholded_relu();
+std::unique_ptr<Kernel> make_gelu();
+std::unique_ptr<Kernel> make_mish();
+std::unique_ptr<Kernel> make_clip();
+
+// --- nn: conv, pooling, normalization, matmul, softmax ---
+
+// --- shape and data movement ---
+
+// --- reductions, selection, resize and the rest ---
+
+
+}  // namespace ep::kernels::ref
