@@ -32,7 +32,7 @@ build-asan: deps
 
 test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest -L asan --output-on-failure -j$(JOBS)
+		ctest -L 'unit|onnx|fuzz' --output-on-failure -j$(JOBS)
 
 test: build models ort
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200
