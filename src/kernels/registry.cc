@@ -1,5 +1,6 @@
 // The kernel registry: one row per (op, backend). It drives dispatch, the per-kernel
 // oracle tests and docs/ops.md (`edgepipe ops --markdown`).
+#include "kernels/fused_conv.h"
 #include "kernels/kernel.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -73,6 +74,9 @@ const KernelDef kRegistry[] = {
 
     // --- reductions, selection, resize and the rest ---
 
+    // --- edgepipe-internal ops created by graph passes (opset of the "edgepipe" domain: 1) ---
+    {"FusedConv", "edgepipe", 1, 1, "ref", make_ref_fused_conv},
+    {"FusedConv", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
 };
 
 }  // namespace
