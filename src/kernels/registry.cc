@@ -96,6 +96,9 @@ const KernelDef kRegistry[] = {
     {"IsNaN", "", 9, kMax, "ref", make_is_nan},
     {"IsInf", "", 10, kMax, "ref", make_is_inf},
     {"BitShift", "", 11, kMax, "ref", make_bit_shift},
+    // resize.cc
+    {"Resize", "", 10, kMax, "ref", make_resize},
+    {"Upsample", "", kMin, 9, "ref", make_upsample},
 
 };
 

@@ -91,6 +91,9 @@ std::unique_ptr<Kernel> make_mean();
 std::unique_ptr<Kernel> make_is_nan();
 std::unique_ptr<Kernel> make_is_inf();
 std::unique_ptr<Kernel> make_bit_shift();
+// resize.cc
+std::unique_ptr<Kernel> make_resize();
+std::unique_ptr<Kernel> make_upsample();
 
 
 }  // namespace ep::kernels::ref
