@@ -99,6 +99,8 @@ const KernelDef kRegistry[] = {
     // resize.cc
     {"Resize", "", 10, kMax, "ref", make_resize},
     {"Upsample", "", kMin, 9, "ref", make_upsample},
+    // einsum.cc
+    {"Einsum", "", 12, kMax, "ref", make_einsum},
 
 };
 

@@ -28,9 +28,15 @@ class CumSumKernel final : public Kernel {
       return ctx.unsupported_error("dtype ", dtype_name(x.dtype));
     const int64_t rank = static_cast<int64_t>(x.shape.rank());
     if (rank == 0) return ctx.error("input must have rank >= 1");
-    EP_ASSIGN_OR_RETURN(std::vector<int64_t> axis, constant_ints(ctx, 1, "axis"));
-    if (axis.size() != 1 || ctx.input(1).shape.rank() > 1) return ctx.error("axis must be a scalar");
-    EP_ASSIGN_OR_RETURN(axis_, ctx.normalize_axis(axis[0], rank));
+    const TensorInfo& a = ctx.input(1);
+    if (a.dtype != DType::i32 && a.dtype != DType::i64) return ctx.error("axis has dtype ", dtype_name(a.dtype));
+    if (a.shape.rank() > 1 || a.shape.numel() != 1) return ctx.error("axis must be a scalar");
+    // The output shape does not depend on the axis, so a runtime axis is read in run().
+    axis_known_ = a.constant != nullptr;
+    if (axis_known_) {
+      EP_ASSIGN_OR_RETURN(std::vector<int64_t> axis, constant_ints(ctx, 1, "axis"));
+      EP_ASSIGN_OR_RETURN(axis_, ctx.normalize_axis(axis[0], rank));
+    }
     EP_ASSIGN_OR_RETURN(int64_t exclusive, n.attr_int("exclusive", 0));
     EP_ASSIGN_OR_RETURN(int64_t reverse, n.attr_int("reverse", 0));
     exclusive_ = exclusive != 0;
@@ -41,10 +47,17 @@ class CumSumKernel final : public Kernel {
 
   Status run(const RunContext& ctx) noexcept override {
     const TensorView& x = ctx.inputs[0];
+    int64_t axis = axis_;
+    if (!axis_known_) {
+      const int64_t rank = static_cast<int64_t>(x.shape.rank());
+      axis = view_get_i64(ctx.inputs[1], 0);
+      if (axis < -rank || axis >= rank) return out_of_range("CumSum axis ", axis, " is out of range for rank ", rank);
+      if (axis < 0) axis += rank;
+    }
     int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis_; ++d) outer *= x.shape[d];
-    for (size_t d = axis_ + 1; d < x.shape.rank(); ++d) inner *= x.shape[d];
-    const int64_t len = x.shape[axis_];
+    for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+    for (size_t d = axis + 1; d < x.shape.rank(); ++d) inner *= x.shape[d];
+    const int64_t len = x.shape[axis];
     dispatch<float, double, int32_t, int64_t, uint32_t, uint64_t>(x.dtype, [&](auto tag) {
       using T = decltype(tag);
       using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
@@ -72,6 +85,7 @@ class CumSumKernel final : public Kernel {
 
  private:
   int64_t axis_ = 0;
+  bool axis_known_ = false;
   bool exclusive_ = false;
   bool reverse_ = false;
 };

@@ -94,6 +94,8 @@ std::unique_ptr<Kernel> make_bit_shift();
 // resize.cc
 std::unique_ptr<Kernel> make_resize();
 std::unique_ptr<Kernel> make_upsample();
+// einsum.cc
+std::unique_ptr<Kernel> make_einsum();
 
 
 }  // namespace ep::kernels::ref
