@@ -73,6 +73,35 @@ const KernelDef kRegistry[] = {
     // --- shape and data movement ---
 
     // --- reductions, selection, resize and the rest ---
+    // reduce.cc
+    {"ReduceSum", "", kMin, kMax, "ref", make_reduce_sum},
+    {"ReduceMean", "", kMin, kMax, "ref", make_reduce_mean},
+    {"ReduceMax", "", kMin, kMax, "ref", make_reduce_max},
+    {"ReduceMin", "", kMin, kMax, "ref", make_reduce_min},
+    {"ReduceProd", "", kMin, kMax, "ref", make_reduce_prod},
+    {"ReduceL1", "", kMin, kMax, "ref", make_reduce_l1},
+    {"ReduceL2", "", kMin, kMax, "ref", make_reduce_l2},
+    {"ReduceLogSum", "", kMin, kMax, "ref", make_reduce_log_sum},
+    {"ReduceLogSumExp", "", kMin, kMax, "ref", make_reduce_log_sum_exp},
+    {"ReduceSumSquare", "", kMin, kMax, "ref", make_reduce_sum_square},
+    // arg_extremum.cc, top_k.cc, cum_sum.cc
+    {"ArgMax", "", kMin, kMax, "ref", make_arg_max},
+    {"ArgMin", "", kMin, kMax, "ref", make_arg_min},
+    {"TopK", "", kMin, kMax, "ref", make_top_k},
+    {"CumSum", "", 11, kMax, "ref", make_cum_sum},
+    // variadic.cc, special_values.cc, bit_shift.cc
+    {"Min", "", kMin, kMax, "ref", make_min},
+    {"Max", "", kMin, kMax, "ref", make_max},
+    {"Sum", "", kMin, kMax, "ref", make_sum},
+    {"Mean", "", kMin, kMax, "ref", make_mean},
+    {"IsNaN", "", 9, kMax, "ref", make_is_nan},
+    {"IsInf", "", 10, kMax, "ref", make_is_inf},
+    {"BitShift", "", 11, kMax, "ref", make_bit_shift},
+    // resize.cc
+    {"Resize", "", 10, kMax, "ref", make_resize},
+    {"Upsample", "", kMin, 9, "ref", make_upsample},
+    // einsum.cc
+    {"Einsum", "", 12, kMax, "ref", make_einsum},
 
     // --- edgepipe-internal ops created by graph passes (opset of the "edgepipe" domain: 1) ---
     {"FusedConv", "edgepipe", 1, 1, "ref", make_ref_fused_conv},

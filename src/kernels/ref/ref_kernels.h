@@ -67,6 +67,35 @@ std::unique_ptr<Kernel> make_clip();
 // --- shape and data movement ---
 
 // --- reductions, selection, resize and the rest ---
+// reduce.cc
+std::unique_ptr<Kernel> make_reduce_sum();
+std::unique_ptr<Kernel> make_reduce_mean();
+std::unique_ptr<Kernel> make_reduce_max();
+std::unique_ptr<Kernel> make_reduce_min();
+std::unique_ptr<Kernel> make_reduce_prod();
+std::unique_ptr<Kernel> make_reduce_l1();
+std::unique_ptr<Kernel> make_reduce_l2();
+std::unique_ptr<Kernel> make_reduce_log_sum();
+std::unique_ptr<Kernel> make_reduce_log_sum_exp();
+std::unique_ptr<Kernel> make_reduce_sum_square();
+// arg_extremum.cc, top_k.cc, cum_sum.cc
+std::unique_ptr<Kernel> make_arg_max();
+std::unique_ptr<Kernel> make_arg_min();
+std::unique_ptr<Kernel> make_top_k();
+std::unique_ptr<Kernel> make_cum_sum();
+// variadic.cc, special_values.cc, bit_shift.cc
+std::unique_ptr<Kernel> make_min();
+std::unique_ptr<Kernel> make_max();
+std::unique_ptr<Kernel> make_sum();
+std::unique_ptr<Kernel> make_mean();
+std::unique_ptr<Kernel> make_is_nan();
+std::unique_ptr<Kernel> make_is_inf();
+std::unique_ptr<Kernel> make_bit_shift();
+// resize.cc
+std::unique_ptr<Kernel> make_resize();
+std::unique_ptr<Kernel> make_upsample();
+// einsum.cc
+std::unique_ptr<Kernel> make_einsum();
 
 
 }  // namespace ep::kernels::ref
