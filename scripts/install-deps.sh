@@ -9,7 +9,7 @@ PACKAGES=(
   libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
-  nodejs npm
+  nodejs npm fonts-dejavu-core
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "edgepipe/dtype.h"
 
+#include <cmath>
+
 namespace ep {
 
 size_t dtype_size(DType t) {
@@ -63,15 +65,10 @@ uint16_t f32_to_f16(float f) {
   const uint32_t abs = x & 0x7fffffffu;
   if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u); // overflow -> inf
-  if (abs < 0x38800000u) {                                               // subnormal or zero
-    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);
-    const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
-    const int shift = 126 - static_cast<int>(abs >> 23) + 13 + 1;  // 14..24
-    uint32_t h = mant >> shift;
-    const uint32_t rem = mant & ((1u << shift) - 1);
-    const uint32_t half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (h & 1u))) ++h;
-    return static_cast<uint16_t>(sign | h);
+  if (abs < 0x38800000u) {  // below 2^-14: a subnormal half is a multiple of 2^-24
+    float a;
+    std::memcpy(&a, &abs, 4);
+    return static_cast<uint16_t>(sign | static_cast<uint32_t>(std::nearbyint(a * 16777216.0f)));
   }
   uint32_t h = ((abs - 0x38000000u) >> 13);
   const uint32_t rem = abs & 0x1fffu;

@@ -1,0 +1,104 @@
+// Session behaviour on real ONNX files from Debian's libonnx-testdata.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "edgepipe/session.h"
+#include "onnx/import.h"
+
+namespace ep {
+namespace {
+
+const std::string kNodeTests = "/usr/share/libonnx-testdata/data/node/";
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+Tensor read_pb(const std::string& path) {
+  auto t = onnx_import::parse_tensor_proto(read_bytes(path), path);
+  EP_CHECK_MSG(t.is_ok(), t.status().to_string().c_str());
+  return std::move(t).value();
+}
+
+TEST(Session, RunsIntoCallerMemoryAndRepeats) {
+  const std::string dir = kNodeTests + "test_add_bcast/";
+  auto model = Model::load(dir + "model.onnx");
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  const Tensor a = read_pb(dir + "test_data_set_0/input_0.pb");
+  const Tensor b = read_pb(dir + "test_data_set_0/input_1.pb");
+  const Tensor want = read_pb(dir + "test_data_set_0/output_0.pb");
+  SessionOptions opt;
+  opt.profile = true;
+  auto session = Session::create(*model, opt);
+  ASSERT_TRUE(session.is_ok()) << session.status().to_string();
+  ASSERT_EQ(session->outputs().size(), 1u);
+  EXPECT_EQ(session->outputs()[0].shape, want.shape());
+  Tensor out(want.dtype(), want.shape());
+  const TensorView ins[] = {a.view(), b.view()};
+  const TensorView outs[] = {out.view()};
+  for (int rep = 0; rep < 3; ++rep) {
+    ASSERT_TRUE(session->run(ins, outs).is_ok());
+    for (int64_t i = 0; i < want.numel(); ++i) ASSERT_FLOAT_EQ(out.as<float>()[i], want.as<float>()[i]);
+  }
+  const auto prof = session->profile();
+  ASSERT_EQ(prof.size(), 1u);
+  EXPECT_EQ(prof[0].calls, 3);
+  EXPECT_EQ(prof[0].op, "Add");
+}
+
+TEST(Session, RejectsWrongRunArguments) {
+  const std::string dir = kNodeTests + "test_add_bcast/";
+  auto model = Model::load(dir + "model.onnx");
+  ASSERT_TRUE(model.is_ok());
+  auto session = Session::create(*model);
+  ASSERT_TRUE(session.is_ok());
+  const Tensor a = read_pb(dir + "test_data_set_0/input_0.pb");
+  const Tensor b = read_pb(dir + "test_data_set_0/input_1.pb");
+  Tensor out(DType::f32, session->outputs()[0].shape);
+  Tensor wrong_shape(DType::f32, Shape{2, 2});
+  Tensor wrong_dtype(DType::i32, a.shape());
+  const TensorView outs[] = {out.view()};
+  {
+    const TensorView ins[] = {a.view()};
+    EXPECT_EQ(session->run(ins, outs).code(), StatusCode::invalid_argument);
+  }
+  {
+    const TensorView ins[] = {a.view(), wrong_shape.view()};
+    Status st = session->run(ins, outs);
+    EXPECT_EQ(st.code(), StatusCode::invalid_argument);
+    EXPECT_NE(st.message().find("shape 2x2"), std::string::npos) << st.message();
+  }
+  {
+    const TensorView ins[] = {wrong_dtype.view(), b.view()};
+    EXPECT_EQ(session->run(ins, outs).code(), StatusCode::invalid_argument);
+  }
+}
+
+TEST(Session, MissingModelFileNamesThePath) {
+  auto model = Model::load("/nonexistent/dir/m.onnx");
+  ASSERT_FALSE(model.is_ok());
+  EXPECT_EQ(model.status().code(), StatusCode::io_error);
+  EXPECT_NE(model.status().message().find("/nonexistent/dir/m.onnx"), std::string::npos);
+}
+
+TEST(Session, RejectsBadOptions) {
+  auto model = Model::load(kNodeTests + "test_add_bcast/model.onnx");
+  ASSERT_TRUE(model.is_ok());
+  SessionOptions opt;
+  opt.threads = 0;
+  EXPECT_EQ(Session::create(*model, opt).status().code(), StatusCode::invalid_argument);
+  opt.threads = 1;
+  opt.input_shapes["nope"] = Shape{1};
+  auto s = Session::create(*model, opt);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().message().find("'nope'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ep

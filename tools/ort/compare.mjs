@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// Compares edgepipe outputs with ONNX Runtime's.
+//   node compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]
+//     max abs error over all elements; fails on shape mismatch, NaN or error > tol.
+//   node compare.mjs ctc --keys ppocr_keys_v1.txt REF.npy [GOT.npy] [--expect TEXT]
+//     CTC greedy decode of 1xTxC rec outputs; with GOT, fails unless both decode
+//     to the same string. --expect only reports whether REF matches TEXT.
+// Exit status: 0 pass, 1 mismatch, 2 usage or file error.
+import { readFileSync } from "node:fs";
+import { npy_read } from "./npy.mjs";
+
+function fmt_shape(shape) {
+  return `[${shape.join("x")}]`;
+}
+
+function compare_close(expected_path, actual_path, tol) {
+  const a = npy_read(expected_path);
+  const b = npy_read(actual_path);
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    console.log(`shape mismatch: expected ${fmt_shape(a.shape)}, got ${fmt_shape(b.shape)}`);
+    return 1;
+  }
+  let max_err = 0;
+  let worst = 0;
+  for (let i = 0; i < a.data.length; ++i) {
+    const err = Math.abs(a.data[i] - b.data[i]);
+    // A NaN on either side is a failure, not something to skip.
+    if (Number.isNaN(err)) {
+      console.log(`NaN at flat index ${i}: expected ${a.data[i]}, got ${b.data[i]}`);
+      return 1;
+    }
+    if (err > max_err) {
+      max_err = err;
+      worst = i;
+    }
+  }
+  const ok = max_err <= tol;
+  console.log(
+    `max_abs_err=${max_err.toExponential(3)} tol=${tol.toExponential(1)} shape=${fmt_shape(a.shape)}` +
+      (max_err > 0 ? ` worst_index=${worst}` : "") +
+      (ok ? "" : " FAIL"),
+  );
+  return ok ? 0 : 1;
+}
+
+// PaddleOCR's CTC label list: blank, then the dictionary lines, then a space.
+function load_ctc_labels(keys_path) {
+  let lines = readFileSync(keys_path, "utf8").split("\n");
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  lines = lines.map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l));
+  return ["", ...lines, " "];
+}
+
+function ctc_decode(path, labels) {
+  const { shape, data } = npy_read(path);
+  if (shape.length !== 3 || shape[0] !== 1) throw new Error(`${path}: shape ${fmt_shape(shape)}, expected 1xTxC`);
+  const [, steps, classes] = shape;
+  if (classes !== labels.length) {
+    throw new Error(`${path}: ${classes} classes, the dictionary gives ${labels.length}`);
+  }
+  let text = "";
+  let prev = -1;
+  // The smallest gap between the top two scores at any step: a small one means
+  // a legitimately tiny numeric difference could flip the decoded string.
+  let margin = Infinity;
+  for (let t = 0; t < steps; ++t) {
+    const row = data.subarray(t * classes, (t + 1) * classes);
+    let best = 0;
+    let second = -Infinity;
+    for (let c = 1; c < classes; ++c) {
+      if (row[c] > row[best]) {
+        second = row[best];
+        best = c;
+      } else if (row[c] > second) {
+        second = row[c];
+      }
+    }
+    margin = Math.min(margin, row[best] - second);
+    if (best !== 0 && best !== prev) text += labels[best];
+    prev = best;
+  }
+  return { text, margin };
+}
+
+function compare_ctc(args) {
+  let keys = null;
+  let expect = null;
+  const files = [];
+  for (let i = 0; i < args.length; ++i) {
+    if (args[i] === "--keys") keys = args[++i];
+    else if (args[i] === "--expect") expect = args[++i];
+    else files.push(args[i]);
+  }
+  if (!keys || files.length < 1 || files.length > 2 || (expect === null && args.includes("--expect"))) {
+    throw new UsageError("ctc needs --keys KEYS.txt and one or two .npy files");
+  }
+  const labels = load_ctc_labels(keys);
+  const { text: a, margin } = ctc_decode(files[0], labels);
+  let line = `ref=${JSON.stringify(a)}`;
+  let status = 0;
+  if (files.length === 2) {
+    const { text: b } = ctc_decode(files[1], labels);
+    line += ` got=${JSON.stringify(b)}`;
+    if (a !== b) {
+      line += " FAIL (strings differ)";
+      status = 1;
+    }
+  }
+  if (expect !== null) line += a === expect ? " ref==expected" : ` ref!=expected(${JSON.stringify(expect)})`;
+  console.log(`${line} min_top2_margin=${margin.toExponential(2)}`);
+  return status;
+}
+
+class UsageError extends Error {}
+
+function main(argv) {
+  const [mode, ...rest] = argv;
+  if (mode === "close") {
+    const files = [];
+    let tol = 1e-4;
+    for (let i = 0; i < rest.length; ++i) {
+      if (rest[i] === "--tol") tol = Number(rest[++i]);
+      else files.push(rest[i]);
+    }
+    if (files.length !== 2 || !Number.isFinite(tol) || tol < 0) {
+      throw new UsageError("close needs EXPECTED.npy ACTUAL.npy [--tol X]");
+    }
+    return compare_close(files[0], files[1], tol);
+  }
+  if (mode === "ctc") return compare_ctc(rest);
+  throw new UsageError("mode must be 'close' or 'ctc'");
+}
+
+try {
+  process.exit(main(process.argv.slice(2)));
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(`compare: ${err.message}`);
+    console.error("usage: compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]");
+    console.error("       compare.mjs ctc --keys KEYS.txt REF.npy [GOT.npy] [--expect TEXT]");
+  } else {
+    console.error(`compare: ${err.message}`);
+  }
+  process.exit(2);
+}
