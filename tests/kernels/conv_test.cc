@@ -172,16 +172,27 @@ TEST(RefConv, RejectsBadModels) {
   EXPECT_NE(r.status().message().find("node 'n0' (Conv)"), std::string::npos) << r.status().message();
 }
 
-// Not a correctness test: prints the GFLOP/s of the reference conv on a detector-like layer.
+// Not a correctness test: prints the GFLOP/s of the reference conv on detector-like layers.
 TEST(RefConv, DISABLED_Throughput) {
-  const Tensor x = random_tensor(Shape{1, 32, 160, 160}, 1), w = random_tensor(Shape{32, 32, 3, 3}, 2);
-  NodeUnderTest t("Conv", 2);
-  t.attr("pads", std::vector<int64_t>{1, 1, 1, 1});
-  const auto t0 = std::chrono::steady_clock::now();
-  auto out = t.run({&x, &w});
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(out.is_ok());
-  std::printf("conv 32x160x160 3x3 -> 32: %.1f ms, %.2f GFLOP/s\n", s * 1e3, 2.0 * 32 * 32 * 9 * 160 * 160 / s / 1e9);
+  struct Layer { const char* name; Shape x, w; int64_t group, stride, pad; };
+  const Layer layers[] = {
+      {"stem 3->32 3x3/2 @640", Shape{1, 3, 640, 640}, Shape{32, 3, 3, 3}, 1, 2, 1},
+      {"3x3 32->32 @160", Shape{1, 32, 160, 160}, Shape{32, 32, 3, 3}, 1, 1, 1},
+      {"1x1 64->128 @80", Shape{1, 64, 80, 80}, Shape{128, 64, 1, 1}, 1, 1, 0},
+      {"depthwise 5x5 128 @40", Shape{1, 128, 40, 40}, Shape{128, 1, 5, 5}, 128, 1, 2},
+  };
+  for (const Layer& l : layers) {
+    const Tensor x = random_tensor(l.x, 1), w = random_tensor(l.w, 2);
+    NodeUnderTest t("Conv", 2);
+    t.attr("group", l.group).attr("strides", std::vector<int64_t>{l.stride, l.stride});
+    t.attr("pads", std::vector<int64_t>(4, l.pad));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto out = t.run({&x, &w});
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(out.is_ok());
+    const double flop = 2.0 * static_cast<double>(out.value()[0].numel()) * static_cast<double>(l.w.numel() / l.w[0]);
+    std::printf("%-24s %7.1f ms %6.2f GFLOP/s\n", l.name, s * 1e3, flop / s / 1e9);
+  }
 }
 
 }  // namespace

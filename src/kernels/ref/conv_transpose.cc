@@ -146,6 +146,7 @@ class ConvTransposeKernel final : public Kernel {
     }
     std::vector<int64_t> out(rank);
     for (size_t i = 0; i < rank; ++i) {
+      if (in[i] < 1 || in[i] > (int64_t{1} << 40)) return ctx.error("spatial dim ", i, " size ", in[i], " is out of range");
       if (out_pad[i] < 0 || (out_pad[i] >= w.strides[i] && out_pad[i] >= w.dilations[i]))
         return ctx.error("output_padding ", out_pad[i], " must be below the stride or dilation");
       const int64_t full = w.strides[i] * (in[i] - 1) + out_pad[i] + w.extent(i);
