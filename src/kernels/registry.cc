@@ -69,6 +69,31 @@ const KernelDef kRegistry[] = {
     {"Clip", "", kMin, kMax, "ref", make_clip},
 
     // --- nn: conv, pooling, normalization, matmul, softmax ---
+    // conv.cc, conv_transpose.cc
+    {"Conv", "", kMin, kMax, "ref", make_conv},
+    {"ConvTranspose", "", kMin, kMax, "ref", make_conv_transpose},
+    // pool.cc
+    {"MaxPool", "", kMin, kMax, "ref", make_max_pool},
+    {"AveragePool", "", kMin, kMax, "ref", make_average_pool},
+    {"LpPool", "", kMin, kMax, "ref", make_lp_pool},
+    {"GlobalAveragePool", "", kMin, kMax, "ref", make_global_average_pool},
+    {"GlobalMaxPool", "", kMin, kMax, "ref", make_global_max_pool},
+    {"GlobalLpPool", "", kMin, kMax, "ref", make_global_lp_pool},
+    // normalization.cc
+    {"BatchNormalization", "", kMin, kMax, "ref", make_batch_normalization},
+    {"InstanceNormalization", "", kMin, kMax, "ref", make_instance_normalization},
+    {"LayerNormalization", "", 17, kMax, "ref", make_layer_normalization},
+    {"LRN", "", kMin, kMax, "ref", make_lrn},
+    // matmul.cc
+    {"Gemm", "", kMin, kMax, "ref", make_gemm},
+    {"MatMul", "", kMin, kMax, "ref", make_matmul},
+    {"MatMulInteger", "", 10, kMax, "ref", make_matmul_integer},
+    // softmax.cc
+    {"Softmax", "", kMin, kMax, "ref", make_softmax},
+    {"LogSoftmax", "", kMin, kMax, "ref", make_log_softmax},
+    {"Hardmax", "", kMin, kMax, "ref", make_hardmax},
+    // prelu.cc
+    {"PRelu", "", kMin, kMax, "ref", make_prelu},
 
     // --- shape and data movement ---
 

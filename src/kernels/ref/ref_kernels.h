@@ -63,6 +63,25 @@ std::unique_ptr<Kernel> make_mish();
 std::unique_ptr<Kernel> make_clip();
 
 // --- nn: conv, pooling, normalization, matmul, softmax ---
+std::unique_ptr<Kernel> make_conv();
+std::unique_ptr<Kernel> make_conv_transpose();
+std::unique_ptr<Kernel> make_max_pool();
+std::unique_ptr<Kernel> make_average_pool();
+std::unique_ptr<Kernel> make_lp_pool();
+std::unique_ptr<Kernel> make_global_average_pool();
+std::unique_ptr<Kernel> make_global_max_pool();
+std::unique_ptr<Kernel> make_global_lp_pool();
+std::unique_ptr<Kernel> make_batch_normalization();
+std::unique_ptr<Kernel> make_instance_normalization();
+std::unique_ptr<Kernel> make_layer_normalization();
+std::unique_ptr<Kernel> make_lrn();
+std::unique_ptr<Kernel> make_gemm();
+std::unique_ptr<Kernel> make_matmul();
+std::unique_ptr<Kernel> make_matmul_integer();
+std::unique_ptr<Kernel> make_softmax();
+std::unique_ptr<Kernel> make_log_softmax();
+std::unique_ptr<Kernel> make_hardmax();
+std::unique_ptr<Kernel> make_prelu();
 
 // --- shape and data movement ---
 
