@@ -1,0 +1,93 @@
+// The engine's public API: load an ONNX model, create a session bound to input shapes,
+// run it with caller-provided outputs. No exception crosses this header.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgepipe/status.h"
+#include "edgepipe/tensor.h"
+
+namespace ep {
+
+namespace ir {
+class Graph;
+}
+
+struct IoInfo {
+  std::string name;
+  DType dtype = DType::undefined;
+  Shape shape;                          // -1 where the model leaves a dimension open
+  std::vector<std::string> dim_params;  // symbolic names of open dimensions ("" if none)
+};
+
+class Model {
+ public:
+  // Errors name the file: "model 'det.onnx': node 'conv_3' (Conv): ...".
+  static Result<Model> load(const std::string& path);
+  // `base_dir` confines external data files; "" forbids external data.
+  static Result<Model> load_from_memory(const void* data, size_t size, const std::string& base_dir = "");
+
+  std::vector<IoInfo> inputs() const;
+  std::vector<IoInfo> outputs() const;
+  int64_t opset() const;
+  const ir::Graph& graph() const { return *graph_; }
+
+ private:
+  explicit Model(std::shared_ptr<const ir::Graph> g) : graph_(std::move(g)) {}
+  std::shared_ptr<const ir::Graph> graph_;
+};
+
+struct SessionOptions {
+  int threads = 1;
+  // Shapes for inputs with open dimensions (or to override declared ones). Every open
+  // dimension must be bound here; a symbolic name bound twice must agree.
+  std::map<std::string, Shape> input_shapes;
+  bool profile = false;           // time every step of run()
+  bool optimize = true;           // graph rewrites (constant folding, dead code)
+  std::string backend = "auto";   // "auto" picks the fastest kernel per node; "ref" forces reference kernels
+};
+
+struct OpProfile {
+  std::string node;
+  std::string op;
+  std::string kernel;  // backend that ran it
+  int64_t calls = 0;
+  int64_t total_ns = 0;
+};
+
+class Session {
+ public:
+  static Result<Session> create(const Model& model, const SessionOptions& options = {});
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+  ~Session();
+
+  // Inputs and outputs with the shapes this session was bound to (all static).
+  const std::vector<IoInfo>& inputs() const;
+  const std::vector<IoInfo>& outputs() const;
+
+  // Runs with inputs and outputs in the order of inputs()/outputs(). Output views must have
+  // the declared dtype and shape and point to memory the caller owns. Allocates nothing.
+  Status run(std::span<const TensorView> inputs, std::span<const TensorView> outputs);
+  // Convenience: allocates the outputs.
+  Result<std::vector<Tensor>> run(const std::vector<Tensor>& inputs);
+
+  // Per-node timings accumulated over runs (when options.profile), in execution order.
+  std::vector<OpProfile> profile() const;
+  void reset_profile();
+  size_t arena_bytes() const;   // intermediate activations, planned once
+  size_t num_steps() const;     // nodes that run (after folding and dead-code elimination)
+  int threads() const;
+
+ private:
+  struct Impl;
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ep

@@ -1,0 +1,26 @@
+// Graph passes. Each is a pure Graph -> Status transformation; one per file.
+#pragma once
+
+#include "edgepipe/status.h"
+#include "ir/graph.h"
+
+#include <map>
+#include <string>
+
+namespace ep::passes {
+
+// Gives every graph input a static shape: from `shapes` where given (checked against the
+// declared rank, fixed dims and symbolic names bound consistently), else the declared one.
+Status bind_input_shapes(ir::Graph& g, const std::map<std::string, Shape>& shapes);
+
+// Infers every value's dtype and shape from the bound graph-input shapes by preparing the
+// reference kernel of each node in topological order, and folds constants on the way:
+// a node whose inputs are all known (or a Shape/Size of a static tensor) is evaluated
+// once and replaced by its result. The two are one pass because each feeds the other:
+// Reshape can only infer its output once the shape sub-graph before it has been folded.
+Status infer_shapes_and_fold(ir::Graph& g);
+
+// Removes nodes whose outputs nobody reads, then values nobody references.
+Status eliminate_dead_code(ir::Graph& g);
+
+}  // namespace ep::passes

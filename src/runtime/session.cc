@@ -1,0 +1,269 @@
+#include <omp.h>
+
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+
+#include "edgepipe/arena.h"
+#include "edgepipe/session.h"
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+#include "passes/passes.h"
+#include "runtime/memory_planner.h"
+
+namespace ep {
+namespace {
+
+struct Step {
+  ir::Node* node = nullptr;
+  std::unique_ptr<kernels::Kernel> kernel;
+  std::string_view backend;
+  std::vector<TensorView> in, out;
+  void* scratch = nullptr;
+  int64_t calls = 0, total_ns = 0;
+};
+
+// A slot of a step that reads or writes user memory; re-pointed at every run.
+struct Patch {
+  uint32_t step;
+  uint32_t slot;
+  bool output_slot;
+};
+
+// Graph outputs that no step writes (constants, graph inputs passed through) are copied.
+struct OutputCopy {
+  size_t output;
+  const void* constant = nullptr;  // when the value is a constant
+  int input = -1;                  // when the value is a graph input
+};
+
+}  // namespace
+
+struct Session::Impl {
+  std::unique_ptr<ir::Graph> graph;
+  SessionOptions options;
+  std::vector<IoInfo> inputs, outputs;
+  std::vector<Step> steps;
+  std::vector<size_t> scratch_bytes;  // per step
+  Arena arena;
+  std::vector<std::vector<Patch>> input_patches, output_patches;
+  std::vector<OutputCopy> output_copies;
+
+  Status choose_kernel(ir::Node* n);
+  Status plan_and_bind();
+  Status run(std::span<const TensorView> in, std::span<const TensorView> out);
+};
+
+Status Session::Impl::choose_kernel(ir::Node* n) {
+  std::vector<kernels::TensorInfo> infos;
+  for (const ir::Value* v : n->inputs)
+    infos.push_back(v ? kernels::TensorInfo{v->dtype, v->shape, v->constant.get()} : kernels::TensorInfo{});
+  static constexpr std::string_view kAuto[] = {"onednn", "ref"};
+  static constexpr std::string_view kRef[] = {"ref"};
+  const std::span<const std::string_view> order =
+      options.backend == "ref" ? std::span<const std::string_view>(kRef) : std::span<const std::string_view>(kAuto);
+  for (std::string_view b : order) {
+    const kernels::KernelDef* def = kernels::find_kernel(n->op_type, n->domain, n->opset, b);
+    if (!def) continue;
+    kernels::PrepareContext ctx(*n, infos, options.threads);
+    auto k = def->create();
+    if (Status st = k->prepare(ctx); !st.is_ok()) {
+      if (b == "ref") return st;
+      continue;  // a fast kernel may decline a case; the reference kernel takes it
+    }
+    for (size_t i = 0; i < n->outputs.size(); ++i) {
+      const ir::Value* o = n->outputs[i];
+      if (o && (ctx.output(i).dtype != o->dtype || ctx.output(i).shape != o->shape))
+        return internal_error(n->label(), ": kernel '", b, "' disagrees with shape inference on output ", i);
+    }
+    Step s;
+    s.node = n;
+    s.kernel = std::move(k);
+    s.backend = def->backend;
+    s.in.resize(n->inputs.size());
+    s.out.resize(n->outputs.size());
+    steps.push_back(std::move(s));
+    scratch_bytes.push_back(ctx.scratch_bytes());
+    return Status::ok();
+  }
+  return unsupported(n->label(), ": no kernel for opset ", n->opset);
+}
+
+Status Session::Impl::plan_and_bind() {
+  std::unordered_map<const ir::Value*, int> producer_step, last_use;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    for (const ir::Value* v : steps[i].node->outputs)
+      if (v) producer_step[v] = static_cast<int>(i);
+    for (const ir::Value* v : steps[i].node->inputs)
+      if (v) last_use[v] = static_cast<int>(i);
+  }
+  // Requests: every step output that is not a graph output, and every step's scratch.
+  std::vector<runtime::BufferRequest> requests;
+  std::vector<const ir::Value*> request_value;  // nullptr for scratch
+  std::vector<size_t> request_step;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    for (const ir::Value* v : steps[i].node->outputs) {
+      if (!v || v->is_graph_output) continue;
+      const int first = static_cast<int>(i);
+      const int last = last_use.count(v) ? std::max(first, last_use[v]) : first;
+      requests.push_back({static_cast<size_t>(v->shape.numel()) * dtype_size(v->dtype), first, last});
+      request_value.push_back(v);
+      request_step.push_back(i);
+    }
+    if (scratch_bytes[i]) {
+      requests.push_back({scratch_bytes[i], static_cast<int>(i), static_cast<int>(i)});
+      request_value.push_back(nullptr);
+      request_step.push_back(i);
+    }
+  }
+  const runtime::MemoryPlan plan = runtime::plan_memory(requests);
+  if (!runtime::memory_plan_is_valid(requests, plan)) return internal_error("memory plan overlaps live buffers");
+  arena = Arena(plan.total_bytes);
+  std::unordered_map<const ir::Value*, void*> where;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    void* p = arena.at(plan.offsets[r]);
+    if (request_value[r]) where[request_value[r]] = p;
+    else steps[request_step[r]].scratch = p;
+  }
+  std::unordered_map<const ir::Value*, size_t> input_index, output_index;
+  for (size_t i = 0; i < graph->inputs().size(); ++i) input_index[graph->inputs()[i]] = i;
+  for (size_t i = 0; i < graph->outputs().size(); ++i) output_index[graph->outputs()[i]] = i;
+  input_patches.assign(graph->inputs().size(), {});
+  output_patches.assign(graph->outputs().size(), {});
+  auto bind = [&](const ir::Value* v, TensorView& view, uint32_t step, uint32_t slot, bool out_slot) {
+    view.dtype = v->dtype;
+    view.shape = v->shape;
+    if (v->is_constant()) {
+      view.data = const_cast<void*>(v->constant->data());  // kernels never write inputs
+    } else if (v->is_graph_output) {
+      output_patches[output_index.at(v)].push_back({step, slot, out_slot});
+    } else if (v->is_graph_input) {
+      input_patches[input_index.at(v)].push_back({step, slot, out_slot});
+    } else {
+      view.data = where.at(v);
+    }
+  };
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Step& s = steps[i];
+    for (size_t k = 0; k < s.node->inputs.size(); ++k)
+      if (const ir::Value* v = s.node->inputs[k]) bind(v, s.in[k], static_cast<uint32_t>(i), static_cast<uint32_t>(k), false);
+    for (size_t k = 0; k < s.node->outputs.size(); ++k)
+      if (const ir::Value* v = s.node->outputs[k]) bind(v, s.out[k], static_cast<uint32_t>(i), static_cast<uint32_t>(k), true);
+  }
+  for (size_t i = 0; i < graph->outputs().size(); ++i) {
+    const ir::Value* v = graph->outputs()[i];
+    if (producer_step.count(v)) continue;
+    OutputCopy c{i};
+    if (v->is_constant()) c.constant = v->constant->data();
+    else if (v->is_graph_input) c.input = static_cast<int>(input_index.at(v));
+    else return internal_error("graph output '", v->name, "' has no producer");
+    output_copies.push_back(c);
+  }
+  return Status::ok();
+}
+
+namespace {
+Status check_views(std::span<const TensorView> views, const std::vector<IoInfo>& infos, const char* what) {
+  if (views.size() != infos.size()) return invalid_argument("run: ", views.size(), " ", what, "s given, the session has ", infos.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    const TensorView& v = views[i];
+    const IoInfo& info = infos[i];
+    if (v.dtype != info.dtype)
+      return invalid_argument(what, " '", info.name, "': dtype ", dtype_name(v.dtype), ", expected ", dtype_name(info.dtype));
+    if (v.shape != info.shape)
+      return invalid_argument(what, " '", info.name, "': shape ", v.shape.to_string(), ", the session was created for ",
+                              info.shape.to_string());
+    if (!v.data && info.shape.numel() != 0) return invalid_argument(what, " '", info.name, "': null data");
+  }
+  return Status::ok();
+}
+}  // namespace
+
+Status Session::Impl::run(std::span<const TensorView> in, std::span<const TensorView> out) {
+  EP_RETURN_IF_ERROR(check_views(in, inputs, "input"));
+  EP_RETURN_IF_ERROR(check_views(out, outputs, "output"));
+  if (omp_get_max_threads() != options.threads) omp_set_num_threads(options.threads);
+  auto patch = [&](const std::vector<std::vector<Patch>>& patches, std::span<const TensorView> views) {
+    for (size_t i = 0; i < patches.size(); ++i)
+      for (const Patch& p : patches[i])
+        (p.output_slot ? steps[p.step].out[p.slot] : steps[p.step].in[p.slot]).data = views[i].data;
+  };
+  patch(input_patches, in);
+  patch(output_patches, out);
+  using clock = std::chrono::steady_clock;
+  for (Step& s : steps) {
+    const auto t0 = options.profile ? clock::now() : clock::time_point();
+    Status st = s.kernel->run(kernels::RunContext{s.in, s.out, s.scratch});
+    if (!st.is_ok()) return st.with_context(s.node->label());
+    if (options.profile) {
+      s.total_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t0).count();
+      ++s.calls;
+    }
+  }
+  for (const OutputCopy& c : output_copies) {
+    const void* src = c.constant ? c.constant : in[static_cast<size_t>(c.input)].data;
+    if (out[c.output].nbytes()) std::memcpy(out[c.output].data, src, out[c.output].nbytes());
+  }
+  return Status::ok();
+}
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+Session::~Session() = default;
+
+Result<Session> Session::create(const Model& model, const SessionOptions& options) {
+  if (options.threads < 1 || options.threads > 1024) return invalid_argument("threads must be in 1..1024, got ", options.threads);
+  if (options.backend != "auto" && options.backend != "ref")
+    return invalid_argument("backend '", options.backend, "' is not one of auto, ref");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->graph = model.graph().clone();
+  ir::Graph& g = *impl->graph;
+  EP_RETURN_IF_ERROR(passes::bind_input_shapes(g, options.input_shapes));
+  EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g));
+  EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
+  for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});
+  for (const ir::Value* v : g.outputs()) impl->outputs.push_back(IoInfo{v->name, v->dtype, v->shape, {}});
+  omp_set_num_threads(options.threads);
+  for (const auto& n : g.nodes()) EP_RETURN_IF_ERROR(impl->choose_kernel(n.get()));
+  EP_RETURN_IF_ERROR(impl->plan_and_bind());
+  return Session(std::move(impl));
+}
+
+const std::vector<IoInfo>& Session::inputs() const { return impl_->inputs; }
+const std::vector<IoInfo>& Session::outputs() const { return impl_->outputs; }
+
+Status Session::run(std::span<const TensorView> inputs, std::span<const TensorView> outputs) {
+  return impl_->run(inputs, outputs);
+}
+
+Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
+  std::vector<TensorView> in;
+  for (const Tensor& t : inputs) in.push_back(t.view());
+  std::vector<Tensor> outs;
+  std::vector<TensorView> out;
+  for (const IoInfo& o : impl_->outputs) {
+    EP_ASSIGN_OR_RETURN(Tensor t, Tensor::create(o.dtype, o.shape));
+    out.push_back(t.view());
+    outs.push_back(std::move(t));
+  }
+  EP_RETURN_IF_ERROR(impl_->run(in, out));
+  return outs;
+}
+
+std::vector<OpProfile> Session::profile() const {
+  std::vector<OpProfile> r;
+  for (const Step& s : impl_->steps) r.push_back(OpProfile{s.node->name, s.node->op_type, std::string(s.backend), s.calls, s.total_ns});
+  return r;
+}
+
+void Session::reset_profile() {
+  for (Step& s : impl_->steps) s.calls = s.total_ns = 0;
+}
+
+size_t Session::arena_bytes() const { return impl_->arena.size(); }
+size_t Session::num_steps() const { return impl_->steps.size(); }
+int Session::threads() const { return impl_->options.threads; }
+
+}  // namespace ep

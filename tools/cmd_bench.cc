@@ -1,0 +1,133 @@
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "commands.h"
+
+namespace ep::tools {
+
+namespace {
+struct BenchArgs {
+  std::string model;
+  std::vector<std::string> shapes;
+  int threads = 1, warmup = 5, iterations = 0;
+  double duration = 0;
+  bool profile = false, json = false;
+  std::string backend = "auto";
+};
+
+void fill_random(Tensor& t, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  if (t.dtype() == DType::f32)
+    for (int64_t i = 0; i < t.numel(); ++i) t.as<float>()[i] = d(rng);
+  // other dtypes stay zero: valid indices for gathers, neutral for masks
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  const double pos = p / 100.0 * static_cast<double>(v.size() - 1);
+  const size_t lo = static_cast<size_t>(pos);
+  const size_t hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+int bench(const BenchArgs& a) {
+  auto model = Model::load(a.model);
+  if (!model) return report(model.status());
+  auto shapes = parse_shape_args(a.shapes);
+  if (!shapes) return report(shapes.status());
+  SessionOptions opt;
+  opt.threads = a.threads;
+  opt.input_shapes = *shapes;
+  opt.profile = a.profile;
+  opt.backend = a.backend;
+  auto session = Session::create(*model, opt);
+  if (!session) return report(session.status());
+  std::vector<Tensor> inputs, outputs;
+  std::vector<TensorView> in_views, out_views;
+  for (const IoInfo& io : session->inputs()) {
+    inputs.emplace_back(io.dtype, io.shape);
+    fill_random(inputs.back(), static_cast<uint32_t>(inputs.size()));
+    in_views.push_back(inputs.back().view());
+  }
+  for (const IoInfo& io : session->outputs()) {
+    outputs.emplace_back(io.dtype, io.shape);
+    out_views.push_back(outputs.back().view());
+  }
+  using clock = std::chrono::steady_clock;
+  for (int i = 0; i < a.warmup; ++i)
+    if (Status st = session->run(in_views, out_views); !st.is_ok()) return report(st);
+  session->reset_profile();
+  const int iterations = a.iterations > 0 ? a.iterations : (a.duration > 0 ? 1 << 30 : 20);
+  std::vector<double> ms;
+  const auto start = clock::now();
+  for (int i = 0; i < iterations; ++i) {
+    const auto t0 = clock::now();
+    if (Status st = session->run(in_views, out_views); !st.is_ok()) return report(st);
+    const auto t1 = clock::now();
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    if (a.duration > 0 && std::chrono::duration<double>(t1 - start).count() >= a.duration) break;
+  }
+  const double wall = std::chrono::duration<double>(clock::now() - start).count();
+  double mean = 0;
+  for (double m : ms) mean += m;
+  mean /= static_cast<double>(ms.size());
+  const double throughput = static_cast<double>(ms.size()) / wall;
+  std::vector<OpProfile> prof = session->profile();
+  std::sort(prof.begin(), prof.end(), [](const OpProfile& x, const OpProfile& y) { return x.total_ns > y.total_ns; });
+  if (a.json) {
+    nlohmann::json j = {{"model", a.model}, {"threads", a.threads}, {"iterations", ms.size()},
+                        {"min_ms", *std::min_element(ms.begin(), ms.end())}, {"p50_ms", percentile(ms, 50)},
+                        {"p90_ms", percentile(ms, 90)}, {"p99_ms", percentile(ms, 99)},
+                        {"max_ms", *std::max_element(ms.begin(), ms.end())}, {"mean_ms", mean},
+                        {"throughput_fps", throughput}, {"arena_bytes", session->arena_bytes()},
+                        {"steps", session->num_steps()}};
+    if (a.profile) {
+      nlohmann::json ops = nlohmann::json::array();
+      for (const OpProfile& p : prof)
+        ops.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel},
+                       {"mean_ms", p.calls ? p.total_ns / 1e6 / static_cast<double>(p.calls) : 0.0}});
+      j["profile"] = ops;
+    }
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::printf("model %s, %d thread(s), %zu iterations, %zu steps, arena %.1f MiB\n", a.model.c_str(), a.threads,
+              ms.size(), session->num_steps(), static_cast<double>(session->arena_bytes()) / (1 << 20));
+  std::printf("latency ms: min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f  mean %.3f\n",
+              *std::min_element(ms.begin(), ms.end()), percentile(ms, 50), percentile(ms, 90), percentile(ms, 99),
+              *std::max_element(ms.begin(), ms.end()), mean);
+  std::printf("throughput: %.2f inferences/s\n", throughput);
+  if (a.profile) {
+    int64_t total = 0;
+    for (const OpProfile& p : prof) total += p.total_ns;
+    std::printf("\n%-40s %-20s %-8s %10s %7s\n", "node", "op", "kernel", "mean ms", "share");
+    for (const OpProfile& p : prof) {
+      const double m = p.calls ? static_cast<double>(p.total_ns) / 1e6 / static_cast<double>(p.calls) : 0.0;
+      std::printf("%-40.40s %-20.20s %-8s %10.3f %6.1f%%\n", p.node.c_str(), p.op.c_str(), p.kernel.c_str(), m,
+                  total ? 100.0 * static_cast<double>(p.total_ns) / static_cast<double>(total) : 0.0);
+    }
+  }
+  return 0;
+}
+}  // namespace
+
+Runner add_bench(CLI::App& app) {
+  auto a = std::make_shared<BenchArgs>();
+  app.add_option("model", a->model, "ONNX model file")->required();
+  app.add_option("--shape", a->shapes, "NAME=DIMS for inputs with open dimensions, e.g. x=1x3x640x640");
+  app.add_option("--threads", a->threads, "Threads")->check(CLI::Range(1, 1024));
+  app.add_option("--warmup", a->warmup, "Untimed runs first")->check(CLI::Range(0, 1000000));
+  auto* it = app.add_option("--iterations", a->iterations, "Timed runs (default 20)")->check(CLI::Range(1, 100000000));
+  app.add_option("--duration", a->duration, "Run for S seconds instead")->excludes(it)->check(CLI::PositiveNumber);
+  app.add_flag("--profile", a->profile, "Per-node time table, sorted by time");
+  app.add_flag("--json", a->json, "Print one JSON object");
+  app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
+  return [a]() { return bench(*a); };
+}
+
+}  // namespace ep::tools

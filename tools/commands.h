@@ -1,0 +1,27 @@
+// Subcommands of the `edgepipe` tool. Each registers its options on the parser and
+// returns the process exit code when run.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "edgepipe/session.h"
+
+namespace ep::tools {
+
+using Runner = std::function<int()>;
+
+Runner add_inspect(CLI::App& app);
+Runner add_infer(CLI::App& app);
+Runner add_bench(CLI::App& app);
+Runner add_ops(CLI::App& app);
+
+// "NAME=1x3x640x640" pairs -> map; errors name the argument.
+Result<std::map<std::string, Shape>> parse_shape_args(const std::vector<std::string>& args);
+// Prints "error: <message>" to stderr and returns the exit code for a failed status.
+int report(const Status& st);
+
+}  // namespace ep::tools
