@@ -96,6 +96,49 @@ const KernelDef kRegistry[] = {
     {"PRelu", "", kMin, kMax, "ref", make_prelu},
 
     // --- shape and data movement ---
+    // shape_ops.cc
+    {"Shape", "", kMin, kMax, "ref", make_shape},
+    {"Size", "", kMin, kMax, "ref", make_size},
+    {"Reshape", "", kMin, kMax, "ref", make_reshape},
+    {"Flatten", "", kMin, kMax, "ref", make_flatten},
+    {"Squeeze", "", kMin, kMax, "ref", make_squeeze},
+    {"Unsqueeze", "", kMin, kMax, "ref", make_unsqueeze},
+    {"Identity", "", kMin, kMax, "ref", make_identity},
+    {"Dropout", "", kMin, kMax, "ref", make_dropout},
+    // transpose.cc
+    {"Transpose", "", kMin, kMax, "ref", make_transpose},
+    {"DepthToSpace", "", kMin, kMax, "ref", make_depth_to_space},
+    {"SpaceToDepth", "", kMin, kMax, "ref", make_space_to_depth},
+    // concat_split.cc
+    {"Concat", "", kMin, kMax, "ref", make_concat},
+    {"Split", "", kMin, kMax, "ref", make_split},
+    // slice.cc
+    {"Slice", "", kMin, kMax, "ref", make_slice},
+    // gather.cc
+    {"Gather", "", kMin, kMax, "ref", make_gather},
+    {"GatherElements", "", 11, kMax, "ref", make_gather_elements},
+    {"GatherND", "", 11, kMax, "ref", make_gather_nd},
+    // scatter.cc
+    {"ScatterND", "", 11, kMax, "ref", make_scatter_nd},
+    {"ScatterElements", "", 11, kMax, "ref", make_scatter_elements},
+    {"Scatter", "", 9, 10, "ref", make_scatter_elements},  // deprecated name of ScatterElements
+    // expand_tile.cc
+    {"Expand", "", 8, kMax, "ref", make_expand},
+    {"Tile", "", kMin, kMax, "ref", make_tile},
+    // pad.cc
+    {"Pad", "", kMin, kMax, "ref", make_pad},
+    // cast.cc
+    {"Cast", "", kMin, kMax, "ref", make_cast},
+    {"CastLike", "", 15, kMax, "ref", make_cast_like},
+    // generators.cc
+    {"ConstantOfShape", "", 9, kMax, "ref", make_constant_of_shape},
+    {"Range", "", 11, kMax, "ref", make_range},
+    {"EyeLike", "", 9, kMax, "ref", make_eye_like},
+    {"OneHot", "", 9, kMax, "ref", make_one_hot},
+    // select.cc
+    {"Where", "", 9, kMax, "ref", make_where},
+    {"Trilu", "", 14, kMax, "ref", make_trilu},
+    {"Not", "", kMin, kMax, "ref", make_not},
 
     // --- reductions, selection, resize and the rest ---
     // reduce.cc

@@ -85,6 +85,59 @@ std::unique_ptr<Kernel> make_prelu();
 
 // --- shape and data movement ---
 
+// shape_ops.cc
+std::unique_ptr<Kernel> make_shape();
+std::unique_ptr<Kernel> make_size();
+std::unique_ptr<Kernel> make_reshape();
+std::unique_ptr<Kernel> make_flatten();
+std::unique_ptr<Kernel> make_squeeze();
+std::unique_ptr<Kernel> make_unsqueeze();
+std::unique_ptr<Kernel> make_identity();
+std::unique_ptr<Kernel> make_dropout();
+
+// transpose.cc
+std::unique_ptr<Kernel> make_transpose();
+std::unique_ptr<Kernel> make_depth_to_space();
+std::unique_ptr<Kernel> make_space_to_depth();
+
+// concat_split.cc
+std::unique_ptr<Kernel> make_concat();
+std::unique_ptr<Kernel> make_split();
+
+// slice.cc
+std::unique_ptr<Kernel> make_slice();
+
+// gather.cc
+std::unique_ptr<Kernel> make_gather();
+std::unique_ptr<Kernel> make_gather_elements();
+std::unique_ptr<Kernel> make_gather_nd();
+
+// scatter.cc
+std::unique_ptr<Kernel> make_scatter_nd();
+std::unique_ptr<Kernel> make_scatter_elements();
+
+// expand_tile.cc
+std::unique_ptr<Kernel> make_expand();
+std::unique_ptr<Kernel> make_tile();
+
+// pad.cc
+std::unique_ptr<Kernel> make_pad();
+
+// cast.cc
+std::unique_ptr<Kernel> make_cast();
+std::unique_ptr<Kernel> make_cast_like();
+
+// generators.cc
+std::unique_ptr<Kernel> make_constant_of_shape();
+std::unique_ptr<Kernel> make_range();
+std::unique_ptr<Kernel> make_eye_like();
+std::unique_ptr<Kernel> make_one_hot();
+
+// select.cc
+std::unique_ptr<Kernel> make_where();
+std::unique_ptr<Kernel> make_trilu();
+std::unique_ptr<Kernel> make_not();
+
 // --- reductions, selection, resize and the rest ---
 // reduce.cc
 std::unique_ptr<Kernel> make_reduce_sum();
