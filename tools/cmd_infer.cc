@@ -12,6 +12,7 @@ struct InferArgs {
   std::vector<std::string> inputs;
   int threads = 1;
   std::string backend = "auto";
+  bool no_optimize = false;
 };
 
 Status infer(const InferArgs& a) {
@@ -26,6 +27,7 @@ Status infer(const InferArgs& a) {
   SessionOptions opt;
   opt.threads = a.threads;
   opt.backend = a.backend;
+  opt.optimize = !a.no_optimize;
   for (const IoInfo& in : model.inputs()) {
     auto it = given.find(in.name);
     if (it == given.end()) return invalid_argument("model input '", in.name, "' has no --input ", in.name, "=FILE.npy");
@@ -66,6 +68,7 @@ Runner add_infer(CLI::App& app) {
   app.add_option("--output-dir,-o", a->output_dir, "Folder for <output name>.npy files");
   app.add_option("--threads", a->threads, "Threads")->check(CLI::Range(1, 1024));
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
+  app.add_flag("--no-optimize", a->no_optimize, "Skip graph rewrites (fusion, layout)");
   return [a]() {
     Status st = infer(*a);
     return st.is_ok() ? 0 : report(st);

@@ -40,12 +40,14 @@ std::optional<float> scalar_constant(const ir::Value* v) {
   return v->constant->as<float>()[0];
 }
 
-// A constant that broadcasts per output channel against NCHW [N, C, H, W]: a scalar, [C,1,1] or [1,C,1,1].
-std::optional<std::vector<float>> channel_constant(const ir::Value* v, int64_t channels) {
+// A constant that broadcasts per output channel against NCHW [N, C, H, W]: a scalar, [C,1,1]
+// or [1,C,1,1]; with `vector`, also [C] (BatchNormalization's parameters, not broadcasting).
+std::optional<std::vector<float>> channel_constant(const ir::Value* v, int64_t channels, bool vector = false) {
   if (!v || !v->is_constant() || v->dtype != DType::f32) return std::nullopt;
   const Shape& s = v->shape;
   const float* p = v->constant->as<float>();
   if (s.numel() == 1) return std::vector<float>(static_cast<size_t>(channels), p[0]);
+  if (vector && s.rank() == 1 && s[0] == channels) return std::vector<float>(p, p + channels);
   if (s.numel() != channels || s.rank() > 4 || s.rank() < 3) return std::nullopt;
   if (s[s.rank() - 3] != channels) return std::nullopt;  // [C,1,1] or [1,C,1,1]
   return std::vector<float>(p, p + channels);
@@ -163,10 +165,11 @@ bool try_fold_linear(ir::Graph& g, ir::Node* f) {
   if (is_op(r, "BatchNormalization") && r->inputs.size() == 5 && r->inputs[0] == y && r->outputs.size() >= 1) {
     for (size_t i = 1; i < r->outputs.size(); ++i)
       if (r->outputs[i]) return false;  // training outputs
-    auto s = channel_constant(r->inputs[1], c), bb = channel_constant(r->inputs[2], c);
-    auto m = channel_constant(r->inputs[3], c), v = channel_constant(r->inputs[4], c);
+    auto s = channel_constant(r->inputs[1], c, true), bb = channel_constant(r->inputs[2], c, true);
+    auto m = channel_constant(r->inputs[3], c, true), v = channel_constant(r->inputs[4], c, true);
     auto eps = r->attr_float("epsilon", 1e-5f);
-    if (!s || !bb || !m || !v || !eps.is_ok() || r->inputs[1]->shape.rank() != 1) return false;
+    auto spatial = r->attr_int("spatial", 1);
+    if (!s || !bb || !m || !v || !eps.is_ok() || !spatial.is_ok() || *spatial != 1) return false;
     std::vector<float> scale(c), shift(c);
     for (int64_t i = 0; i < c; ++i) {
       scale[i] = (*s)[i] / std::sqrt((*v)[i] + *eps);

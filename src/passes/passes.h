@@ -24,6 +24,10 @@ Status infer_shapes_and_fold(ir::Graph& g);
 // affines, activations and residual Adds into it (see fuse_conv.cc). Needs inferred shapes.
 Status fuse_conv(ir::Graph& g);
 
+// Switches FusedConv to NHWC and moves the layout Transposes through layout-agnostic ops
+// until they cancel, so chains of convolutions run without reorders (see layout_nhwc.cc).
+Status layout_nhwc(ir::Graph& g);
+
 // Removes nodes whose outputs nobody reads, then values nobody references.
 Status eliminate_dead_code(ir::Graph& g);
 

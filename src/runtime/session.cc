@@ -245,7 +245,10 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   EP_RETURN_IF_ERROR(passes::bind_input_shapes(g, options.input_shapes));
   EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g));
   EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
-  if (options.optimize) EP_RETURN_IF_ERROR(passes::fuse_conv(g));
+  if (options.optimize) {
+    EP_RETURN_IF_ERROR(passes::fuse_conv(g));
+    EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
+  }
   for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});
   for (const ir::Value* v : g.outputs()) impl->outputs.push_back(IoInfo{v->name, v->dtype, v->shape, {}});
   omp_set_num_threads(options.threads);
