@@ -53,6 +53,9 @@ struct SessionOptions {
   bool profile = false;           // time every step of run()
   bool optimize = true;           // graph rewrites (constant folding, dead code)
   std::string backend = "auto";   // "auto" picks the fastest kernel per node; "ref" forces reference kernels
+  // Runs every f32 tensor as f64 with the reference kernels: the model's float64 oracle.
+  // Inputs and outputs that were f32 become f64.
+  bool reference_f64 = false;
 };
 
 struct OpProfile {

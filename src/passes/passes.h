@@ -28,6 +28,10 @@ Status fuse_conv(ir::Graph& g);
 // until they cancel, so chains of convolutions run without reorders (see layout_nhwc.cc).
 Status layout_nhwc(ir::Graph& g);
 
+// Turns every f32 tensor into f64 (constants, graph inputs, Cast targets), leaving the
+// inputs ONNX types as float (Resize scales/roi). With reference kernels: a float64 oracle.
+Status promote_to_f64(ir::Graph& g);
+
 // Removes nodes whose outputs nobody reads, then values nobody references.
 Status eliminate_dead_code(ir::Graph& g);
 

@@ -242,10 +242,15 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   impl->graph = model.graph().clone();
   ir::Graph& g = *impl->graph;
   EP_RETURN_IF_ERROR(freeze_inputs(g, options.constant_inputs));
+  if (options.reference_f64) {
+    impl->options.backend = "ref";
+    impl->options.optimize = false;
+    EP_RETURN_IF_ERROR(passes::promote_to_f64(g));
+  }
   EP_RETURN_IF_ERROR(passes::bind_input_shapes(g, options.input_shapes));
   EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g));
   EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
-  if (options.optimize) {
+  if (impl->options.optimize) {
     EP_RETURN_IF_ERROR(passes::fuse_conv(g));
     EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
   }
