@@ -16,6 +16,7 @@ import hashlib
 import os
 import sys
 import time
+import warnings
 
 import torch
 import torch.nn as nn
@@ -265,10 +266,19 @@ class YoloV8n(nn.Module):
 
 # --- export ---------------------------------------------------------------------
 
+def smooth_noise(gen, size):
+    """Noise at 8x8 scaled up bilinearly: large flat areas and soft edges, like
+    photos; calibrating on white noise alone saturates the detectors' sigmoids
+    on real-looking images."""
+    low = torch.rand(1, 3, 8, 8, generator=gen)
+    return nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
+
+
 def calibrate_batchnorm(model, size, seed):
-    """Gives every BatchNorm the running statistics of seeded noise inputs, and
-    random affine parameters, so that no BatchNormalization is an identity and
-    activations keep a sane scale through the depth of the network."""
+    """Gives every BatchNorm the running statistics of seeded inputs (white and
+    smooth noise, alternately), and random affine parameters, so that no
+    BatchNormalization is an identity and activations keep a sane scale through
+    the depth of the network."""
     gen = torch.Generator().manual_seed(seed)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
@@ -279,9 +289,9 @@ def calibrate_batchnorm(model, size, seed):
                 m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=gen))
     model.train()
     with torch.no_grad():
-        for _ in range(kCalibrationBatches):
+        for i in range(kCalibrationBatches):
             # Batch 1: the detectors' decoding is written for one image at the export size.
-            model(torch.rand(1, 3, size, size, generator=gen))
+            model(torch.rand(1, 3, size, size, generator=gen) if i % 2 == 0 else smooth_noise(gen, size))
     model.eval()
 
 
@@ -290,6 +300,9 @@ def export(model, path, size, opset, input_name, output_name):
     with torch.no_grad():
         expected_shape = tuple(model(sample).shape)
     tmp = path + ".tmp"
+    # The warning is about models in training mode, where folding would bake in
+    # batch statistics; these models are in eval mode.
+    warnings.filterwarnings("ignore", message="It is recommended that constant folding be turned off")
     # PRESERVE with a model in eval mode: BatchNorm is exported as inference-mode
     # BatchNormalization instead of being folded into the preceding Conv.
     torch.onnx.export(

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Compares edgepipe outputs with ONNX Runtime's.
-//   node compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]
-//     max abs error over all elements; fails on shape mismatch, NaN or error > tol.
+//   node compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4] [--rtol 0]
+//     fails on shape mismatch, NaN, or any |expected - actual| > tol + rtol * |expected|.
 //   node compare.mjs ctc --keys ppocr_keys_v1.txt REF.npy [GOT.npy] [--expect TEXT]
 //     CTC greedy decode of 1xTxC rec outputs; with GOT, fails unless both decode
 //     to the same string. --expect only reports whether REF matches TEXT.
@@ -13,7 +13,9 @@ function fmt_shape(shape) {
   return `[${shape.join("x")}]`;
 }
 
-function compare_close(expected_path, actual_path, tol) {
+// Passes when every element has |expected - actual| <= tol + rtol * |expected|
+// (numpy.allclose's rule; rtol 0 is a plain max abs error bound).
+function compare_close(expected_path, actual_path, tol, rtol) {
   const a = npy_read(expected_path);
   const b = npy_read(actual_path);
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
@@ -22,6 +24,9 @@ function compare_close(expected_path, actual_path, tol) {
   }
   let max_err = 0;
   let worst = 0;
+  // The largest error as a fraction of its element's allowance; over 1 fails.
+  let max_ratio = 0;
+  let worst_ratio_index = 0;
   for (let i = 0; i < a.data.length; ++i) {
     const err = Math.abs(a.data[i] - b.data[i]);
     // A NaN on either side is a failure, not something to skip.
@@ -33,13 +38,22 @@ function compare_close(expected_path, actual_path, tol) {
       max_err = err;
       worst = i;
     }
+    const allowed = tol + rtol * Math.abs(a.data[i]);
+    const ratio = allowed > 0 ? err / allowed : err > 0 ? Infinity : 0;
+    if (ratio > max_ratio) {
+      max_ratio = ratio;
+      worst_ratio_index = i;
+    }
   }
-  const ok = max_err <= tol;
-  console.log(
-    `max_abs_err=${max_err.toExponential(3)} tol=${tol.toExponential(1)} shape=${fmt_shape(a.shape)}` +
-      (max_err > 0 ? ` worst_index=${worst}` : "") +
-      (ok ? "" : " FAIL"),
-  );
+  const ok = max_ratio <= 1;
+  let line = `max_abs_err=${max_err.toExponential(3)} tol=${tol.toExponential(1)}`;
+  if (rtol > 0) {
+    const i = worst_ratio_index;
+    line += ` rtol=${rtol.toExponential(1)} worst_err/allowed=${max_ratio.toExponential(2)}` +
+      ` (index ${i}: expected ${a.data[i]}, got ${b.data[i]})`;
+  }
+  line += ` shape=${fmt_shape(a.shape)}` + (max_err > 0 ? ` worst_index=${worst}` : "") + (ok ? "" : " FAIL");
+  console.log(line);
   return ok ? 0 : 1;
 }
 
@@ -118,14 +132,16 @@ function main(argv) {
   if (mode === "close") {
     const files = [];
     let tol = 1e-4;
+    let rtol = 0;
     for (let i = 0; i < rest.length; ++i) {
       if (rest[i] === "--tol") tol = Number(rest[++i]);
+      else if (rest[i] === "--rtol") rtol = Number(rest[++i]);
       else files.push(rest[i]);
     }
-    if (files.length !== 2 || !Number.isFinite(tol) || tol < 0) {
-      throw new UsageError("close needs EXPECTED.npy ACTUAL.npy [--tol X]");
+    if (files.length !== 2 || !Number.isFinite(tol) || tol < 0 || !Number.isFinite(rtol) || rtol < 0) {
+      throw new UsageError("close needs EXPECTED.npy ACTUAL.npy [--tol X] [--rtol Y]");
     }
-    return compare_close(files[0], files[1], tol);
+    return compare_close(files[0], files[1], tol, rtol);
   }
   if (mode === "ctc") return compare_ctc(rest);
   throw new UsageError("mode must be 'close' or 'ctc'");
@@ -136,7 +152,7 @@ try {
 } catch (err) {
   if (err instanceof UsageError) {
     console.error(`compare: ${err.message}`);
-    console.error("usage: compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]");
+    console.error("usage: compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4] [--rtol 0]");
     console.error("       compare.mjs ctc --keys KEYS.txt REF.npy [GOT.npy] [--expect TEXT]");
   } else {
     console.error(`compare: ${err.message}`);
