@@ -47,6 +47,9 @@ struct SessionOptions {
   // Shapes for inputs with open dimensions (or to override declared ones). Every open
   // dimension must be bound here; a symbolic name bound twice must agree.
   std::map<std::string, Shape> input_shapes;
+  // Inputs whose values are fixed for the session's life (like a shape, axes or sizes
+  // tensor). They are folded into the graph and no longer passed to run().
+  std::map<std::string, std::shared_ptr<const Tensor>> constant_inputs;
   bool profile = false;           // time every step of run()
   bool optimize = true;           // graph rewrites (constant folding, dead code)
   std::string backend = "auto";   // "auto" picks the fastest kernel per node; "ref" forces reference kernels

@@ -33,9 +33,10 @@ bool op_known(std::string_view op, std::string_view domain) {
   return false;
 }
 
-Result<std::vector<Tensor>> evaluate_node(const ir::Node& node, std::span<const Tensor* const> inputs) {
-  const KernelDef* def = find_kernel(node.op_type, node.domain, node.opset, "ref");
-  if (!def) return unsupported(node.label(), ": no reference kernel for opset ", node.opset);
+Result<std::vector<Tensor>> evaluate_node(const ir::Node& node, std::span<const Tensor* const> inputs,
+                                          std::string_view backend) {
+  const KernelDef* def = find_kernel(node.op_type, node.domain, node.opset, backend);
+  if (!def) return unsupported(node.label(), ": no ", backend, " kernel for opset ", node.opset);
   std::vector<TensorInfo> infos;
   for (const Tensor* t : inputs)
     infos.push_back(t ? TensorInfo{t->dtype(), t->shape(), t} : TensorInfo{});

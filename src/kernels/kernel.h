@@ -101,8 +101,9 @@ const KernelDef* find_kernel(std::string_view op, std::string_view domain, int o
 // True when `op` exists in the registry at any opset (for error messages).
 bool op_known(std::string_view op, std::string_view domain);
 
-// Runs one node on concrete tensors with the reference kernel, allocating the outputs.
-// Used by constant folding and by kernel tests. `inputs` may contain nullptr for omitted inputs.
-Result<std::vector<Tensor>> evaluate_node(const ir::Node& node, std::span<const Tensor* const> inputs);
+// Runs one node on concrete tensors, allocating the outputs: with the reference kernel for
+// constant folding, with any backend in tests. `inputs` may hold nullptr for omitted inputs.
+Result<std::vector<Tensor>> evaluate_node(const ir::Node& node, std::span<const Tensor* const> inputs,
+                                          std::string_view backend = "ref");
 
 }  // namespace ep::kernels

@@ -20,6 +20,10 @@ Status bind_input_shapes(ir::Graph& g, const std::map<std::string, Shape>& shape
 // Reshape can only infer its output once the shape sub-graph before it has been folded.
 Status infer_shapes_and_fold(ir::Graph& g);
 
+// Replaces 2-D Conv with edgepipe.FusedConv and folds BatchNormalization, per-channel
+// affines, activations and residual Adds into it (see fuse_conv.cc). Needs inferred shapes.
+Status fuse_conv(ir::Graph& g);
+
 // Removes nodes whose outputs nobody reads, then values nobody references.
 Status eliminate_dead_code(ir::Graph& g);
 

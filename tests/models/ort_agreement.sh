@@ -16,6 +16,10 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ORT_DIR="$REPO_ROOT/tools/ort"
 MODELS="$REPO_ROOT/models"
 TOL="${EDGEPIPE_ORT_TOL:-1e-4}"
+# The detector's 640x640 probability map passes ~60 float32 layers whose activations reach
+# 2e4 before a BatchNorm scales them back: float32 rounding alone moves single pixels by
+# ~1e-4, and ONNX Runtime's own optimisation levels disagree by 1.8e-4: that is the bound (docs/oracle.md).
+TOL_DET="${EDGEPIPE_ORT_TOL_DET:-2e-4}"
 FONT="${EDGEPIPE_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}"
 kSkip=77
 
@@ -76,7 +80,9 @@ compare_case() {
     fi
     # Capture first: a command substitution's status is lost inside printf's arguments.
     local line
-    line="$(node "$ORT_DIR/compare.mjs" close "$ref" "$out" --tol "$TOL" 2>&1)" || ok=1
+    local tol="$TOL"
+    [ "$kind" = det ] && tol="$TOL_DET"
+    line="$(node "$ORT_DIR/compare.mjs" close "$ref" "$out" --tol "$tol" 2>&1)" || ok=1
     printf ' %s: %s' "$(basename "$ref" .npy)" "$line"
     if [ "$kind" = rec ]; then
       # The rendered text, where there is one, is reported but not required:

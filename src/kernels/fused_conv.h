@@ -1,0 +1,54 @@
+// edgepipe.FusedConv: a 2-D convolution with its following element-wise ops folded in.
+// Graph passes create it from ONNX Conv (+ activation, affine, residual Add); the oneDNN
+// kernel runs the chain as one primitive with post-ops, the reference kernel is its oracle.
+//
+// Inputs: X, W [Cout, Cin/group, kH, kW], B [Cout] (optional), R (optional residual, shape of Y).
+// Attributes (all explicit; passes resolve auto_pad and defaults):
+//   group, strides[2], dilations[2], pads[4] (ONNX order: top, left, bottom, right),
+//   layout: "NCHW" or "NHWC" (of X, R and Y; W stays OIHW),
+//   post_ops: ints, one PostOpKind per op in order; post_op_params: floats, two per op.
+#pragma once
+
+#include <vector>
+
+#include "kernels/kernel.h"
+
+namespace ep::kernels {
+
+inline constexpr char kFusedConvDomain[] = "edgepipe";
+inline constexpr char kFusedConvOp[] = "FusedConv";
+
+enum class PostOpKind : int64_t {
+  relu = 1,       // max(x, 0)
+  clip = 2,       // min(max(x, a), b)
+  linear = 3,     // a*x + b
+  hard_swish = 4, // x * min(max(x + 3, 0), 6) / 6
+  sigmoid = 5,    // 1 / (1 + exp(-x))
+  swish = 6,      // x * sigmoid(x)
+  residual = 7,   // x + R (the fourth input)
+};
+
+struct PostOp {
+  PostOpKind kind;
+  float a = 0, b = 0;
+};
+
+struct FusedConvParams {
+  int64_t group = 1;
+  int64_t stride[2] = {1, 1}, dilation[2] = {1, 1}, pad_begin[2] = {0, 0}, pad_end[2] = {0, 0};
+  bool nhwc = false;
+  std::vector<PostOp> post_ops;
+  // Logical (NCHW) dims.
+  int64_t n = 0, cin = 0, h = 0, w = 0, cout = 0, kh = 0, kw = 0, oh = 0, ow = 0;
+};
+
+// Validates inputs and attributes and computes the output shape (set on ctx).
+Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx);
+
+// Applies one post-op to a value (the reference semantics; `r` is the residual element).
+float apply_post_op(const PostOp& op, float x, float r);
+
+std::unique_ptr<Kernel> make_ref_fused_conv();
+std::unique_ptr<Kernel> make_onednn_fused_conv();
+
+}  // namespace ep::kernels

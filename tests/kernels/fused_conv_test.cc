@@ -1,0 +1,85 @@
+// edgepipe.FusedConv: the oneDNN kernel against the reference on seeded random cases.
+#include "kernels/fused_conv.h"
+
+#include "kernel_test_util.h"
+
+namespace ep::testing {
+namespace {
+
+struct ConvCase {
+  int64_t n, cin, h, w, cout, kh, kw, group, stride, dilation, pad;
+  bool nhwc;
+  std::vector<int64_t> post_ops;
+};
+
+Tensor to_nhwc(const Tensor& t) {
+  const Shape& s = t.shape();
+  Tensor r(DType::f32, Shape{s[0], s[2], s[3], s[1]});
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t h = 0; h < s[2]; ++h)
+        for (int64_t w = 0; w < s[3]; ++w)
+          r.as<float>()[((n * s[2] + h) * s[3] + w) * s[1] + c] = t.as<float>()[((n * s[1] + c) * s[2] + h) * s[3] + w];
+  return r;
+}
+
+void run_case(const ConvCase& c, uint32_t seed) {
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const bool residual = std::find(c.post_ops.begin(), c.post_ops.end(), 7) != c.post_ops.end();
+  NodeUnderTest t("FusedConv", residual ? 4 : 3, 1, 1);
+  t.node->domain = "edgepipe";
+  std::vector<float> params;
+  for (int64_t k : c.post_ops) {
+    params.push_back(k == 2 ? -0.5f : 0.7f);
+    params.push_back(k == 2 ? 0.8f : 0.1f);
+  }
+  t.attr("group", c.group)
+      .attr("strides", std::vector<int64_t>{c.stride, c.stride})
+      .attr("dilations", std::vector<int64_t>{c.dilation, c.dilation})
+      .attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})
+      .attr("layout", std::string(c.nhwc ? "NHWC" : "NCHW"))
+      .attr("post_ops", c.post_ops)
+      .attr("post_op_params", params);
+  Tensor x = random_tensor(Shape{c.n, c.cin, c.h, c.w}, seed);
+  if (c.nhwc) x = to_nhwc(x);
+  const Tensor w = random_tensor(Shape{c.cout, c.cin / c.group, c.kh, c.kw}, seed + 1);
+  const Tensor b = random_tensor(Shape{c.cout}, seed + 2);
+  const int64_t ekh = (c.kh - 1) * c.dilation + 1, ekw = (c.kw - 1) * c.dilation + 1;
+  const int64_t oh = (c.h + 2 * c.pad - ekh) / c.stride + 1, ow = (c.w + 2 * c.pad - ekw) / c.stride + 1;
+  const Tensor r = random_tensor(c.nhwc ? Shape{c.n, oh, ow, c.cout} : Shape{c.n, c.cout, oh, ow}, seed + 3);
+  std::vector<const Tensor*> ins = {&x, &w, &b};
+  if (residual) ins.push_back(&r);
+  auto want = kernels::evaluate_node(*t.node, ins, "ref");
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  auto got = kernels::evaluate_node(*t.node, ins, "onednn");
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  expect_close(got.value()[0], want.value()[0], 1e-4, 1e-4);
+}
+
+TEST(FusedConv, OnednnMatchesReference) {
+  const std::vector<ConvCase> cases = {
+      {1, 3, 17, 19, 8, 3, 3, 1, 2, 1, 1, false, {}},
+      {1, 16, 12, 12, 16, 3, 3, 16, 1, 1, 1, true, {3, 4, 3}},  // depthwise, affine+hardswish+affine
+      {2, 8, 9, 7, 12, 1, 1, 1, 1, 1, 0, true, {1}},
+      {1, 8, 10, 10, 8, 3, 3, 2, 1, 2, 2, false, {7, 1}},       // grouped, dilated, residual then relu
+      {1, 4, 6, 6, 4, 3, 3, 1, 1, 1, 1, true, {2, 5, 6}},       // clip, sigmoid, swish
+      {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, false, {}},
+      {1, 5, 8, 8, 10, 5, 5, 5, 2, 1, 2, true, {7}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(100 + i));
+}
+
+TEST(FusedConv, RejectsBadAttributes) {
+  NodeUnderTest t("FusedConv", 3, 1, 1);
+  t.node->domain = "edgepipe";
+  t.attr("group", int64_t{3});
+  const Tensor x = random_tensor(Shape{1, 4, 5, 5}, 1);
+  const Tensor w = random_tensor(Shape{4, 4, 3, 3}, 2);
+  const Tensor b = random_tensor(Shape{4}, 3);
+  auto out = t.run({&x, &w, &b});
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("group 3"), std::string::npos) << out.status().message();
+}
+
+}  // namespace
+}  // namespace ep::testing
