@@ -30,7 +30,10 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  # Without a terminal (CTest), sudo must not wait for a password: fail, and skip.
+  if [ "$(id -u)" -ne 0 ]; then
+    if [ -t 0 ]; then SUDO="sudo"; else SUDO="sudo -n"; fi
+  fi
   echo "export-models: installing ${missing[*]} (about 270 packages with dependencies)"
   export DEBIAN_FRONTEND=noninteractive
   if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
