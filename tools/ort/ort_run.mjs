@@ -2,6 +2,7 @@
 // Runs one ONNX model on ONNX Runtime (CPU, 1 intra-op thread, default "all"
 // graph optimizations) and writes each output as OUT_DIR/<output name>.npy.
 // Usage: node ort_run.mjs MODEL OUT_DIR IN_NAME=FILE.npy...
+//        node ort_run.mjs --input-names MODEL   (prints one input name a line)
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -46,8 +47,13 @@ export async function ort_run(model, bindings, on_output) {
 }
 
 async function main(argv) {
+  if (argv.length === 2 && argv[0] === "--input-names") {
+    const session = await ort.InferenceSession.create(argv[1], { executionProviders: ["cpu"] });
+    for (const name of session.inputNames) console.log(name);
+    return 0;
+  }
   if (argv.length < 3) {
-    console.error("usage: ort_run.mjs MODEL OUT_DIR IN_NAME=FILE.npy...");
+    console.error("usage: ort_run.mjs MODEL OUT_DIR IN_NAME=FILE.npy... | ort_run.mjs --input-names MODEL");
     return 2;
   }
   const [model, out_dir, ...bindings] = argv;
