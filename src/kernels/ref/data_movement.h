@@ -10,6 +10,11 @@
 
 namespace ep::kernels::ref {
 
+// The wording of constant_ints' error, for other inputs needed at prepare time: callers (and
+// the backend test runner) recognise it.
+inline constexpr std::string_view kMustBeConstant =
+    " must be known before run (a constant or computable from static shapes)";
+
 // Calls f(U{}) with U the unsigned integer of dt's byte size: a copy needs no more than that.
 template <typename F>
 void dispatch_by_size(DType dt, F&& f) {

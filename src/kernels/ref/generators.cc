@@ -62,7 +62,7 @@ class RangeKernel final : public Kernel {
       if (in.dtype != dt) return ctx.error("input ", i, " has dtype ", dtype_name(in.dtype), ", input 0 ", dtype_name(dt));
       if (in.shape.numel() != 1) return ctx.error("input ", i, " is not a scalar");
       // The output's length depends on the values, so they must be known before run.
-      if (!in.constant) return ctx.unsupported_error("input ", i, " must be a constant");
+      if (!in.constant) return ctx.unsupported_error("input ", i, kMustBeConstant);
       v[i] = view_get_f64(in.constant->view(), 0);
     }
     if (v[2] == 0) return ctx.error("delta is 0");
@@ -145,7 +145,7 @@ class OneHotKernel final : public Kernel {
     EP_RETURN_IF_ERROR(expect_static(ctx, ind.shape, "indices"));
     if (dtype_size(ind.dtype) == 0 || ind.dtype == DType::boolean) return ctx.error("indices dtype ", dtype_name(ind.dtype));
     if (depth.shape.numel() != 1) return ctx.error("depth is not a scalar");
-    if (!depth.constant) return ctx.unsupported_error("depth must be a constant");
+    if (!depth.constant) return ctx.unsupported_error("depth (input 1)", kMustBeConstant);
     const double d = view_get_f64(depth.constant->view(), 0);
     if (!(d >= 1 && d < static_cast<double>(int64_t{1} << 40))) return ctx.error("depth ", d, " is out of range");
     depth_ = static_cast<int64_t>(d);

@@ -138,7 +138,7 @@ class DropoutKernel final : public CopyKernel {
     if (ctx.opset() >= 12 && ctx.has_input(2)) {
       const TensorInfo& t = ctx.input(2);
       if (t.dtype != DType::boolean || t.shape.numel() != 1) return ctx.error("training_mode must be a bool scalar");
-      if (!t.constant) return ctx.unsupported_error("training_mode must be a constant");
+      if (!t.constant) return ctx.unsupported_error("training_mode (input 2)", kMustBeConstant);
       if (t.constant->as<bool>()[0] && !ratio_is_zero(ctx))
         return ctx.unsupported_error("training mode (random dropout) is not supported");
     }
