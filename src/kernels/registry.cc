@@ -1,6 +1,7 @@
 // The kernel registry: one row per (op, backend). It drives dispatch, the per-kernel
 // oracle tests and docs/ops.md (`edgepipe ops --markdown`).
 #include "kernels/fused_conv.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernel.h"
 #include "kernels/ref/ref_kernels.h"
 
@@ -174,6 +175,21 @@ const KernelDef kRegistry[] = {
     // --- edgepipe-internal ops created by graph passes (opset of the "edgepipe" domain: 1) ---
     {"FusedConv", "edgepipe", 1, 1, "ref", make_ref_fused_conv},
     {"FusedConv", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
+
+    // --- cpu: hand-written fast paths; each declines what it does not cover ---
+    {"Add", "", kMin, kMax, "cpu", cpu::make_add},
+    {"Sub", "", kMin, kMax, "cpu", cpu::make_sub},
+    {"Mul", "", kMin, kMax, "cpu", cpu::make_mul},
+    {"Div", "", kMin, kMax, "cpu", cpu::make_div},
+    {"Relu", "", kMin, kMax, "cpu", cpu::make_relu},
+    {"Sigmoid", "", kMin, kMax, "cpu", cpu::make_sigmoid},
+    {"Tanh", "", kMin, kMax, "cpu", cpu::make_tanh},
+    {"Clip", "", kMin, kMax, "cpu", cpu::make_clip},
+    {"HardSigmoid", "", kMin, kMax, "cpu", cpu::make_hard_sigmoid},
+    {"HardSwish", "", 14, kMax, "cpu", cpu::make_hard_swish},
+    {"Resize", "", 11, kMax, "cpu", cpu::make_resize},
+    {"ReduceMean", "", kMin, kMax, "cpu", cpu::make_reduce_mean},
+    {"GlobalAveragePool", "", kMin, kMax, "cpu", cpu::make_global_average_pool},
 };
 
 }  // namespace

@@ -79,7 +79,7 @@ Status Session::Impl::choose_kernel(ir::Node* n) {
   std::vector<kernels::TensorInfo> infos;
   for (const ir::Value* v : n->inputs)
     infos.push_back(v ? kernels::TensorInfo{v->dtype, v->shape, v->constant.get()} : kernels::TensorInfo{});
-  static constexpr std::string_view kAuto[] = {"onednn", "ref"};
+  static constexpr std::string_view kAuto[] = {"onednn", "cpu", "ref"};
   static constexpr std::string_view kRef[] = {"ref"};
   const std::span<const std::string_view> order =
       options.backend == "ref" ? std::span<const std::string_view>(kRef) : std::span<const std::string_view>(kAuto);

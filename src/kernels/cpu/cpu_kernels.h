@@ -1,0 +1,28 @@
+// Hand-written fast CPU kernels for the element-wise, resize and reduction ops that sit
+// between convolutions. Each takes the common f32 cases and declines the rest in
+// prepare(), so the reference kernel runs them.
+#pragma once
+
+#include <memory>
+
+#include "kernels/kernel.h"
+
+namespace ep::kernels::cpu {
+
+std::unique_ptr<Kernel> make_add();
+std::unique_ptr<Kernel> make_sub();
+std::unique_ptr<Kernel> make_mul();
+std::unique_ptr<Kernel> make_div();
+
+std::unique_ptr<Kernel> make_relu();
+std::unique_ptr<Kernel> make_sigmoid();
+std::unique_ptr<Kernel> make_clip();
+std::unique_ptr<Kernel> make_hard_sigmoid();
+std::unique_ptr<Kernel> make_hard_swish();
+std::unique_ptr<Kernel> make_tanh();
+
+std::unique_ptr<Kernel> make_resize();
+std::unique_ptr<Kernel> make_reduce_mean();
+std::unique_ptr<Kernel> make_global_average_pool();
+
+}  // namespace ep::kernels::cpu

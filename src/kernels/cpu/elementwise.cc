@@ -1,0 +1,216 @@
+// f32 element-wise ops: broadcasting collapsed to at most four strided dims with a tight
+// contiguous (or scalar-broadcast) innermost loop; large tensors split across threads.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/ref/common.h"
+
+namespace ep::kernels::cpu {
+namespace {
+
+constexpr int64_t kParallelMin = 1 << 15;  // elements below which threads cost more than they save
+
+enum class Bin { add, sub, mul, div };
+
+// out[i] = a[i*sa] op b[i*sb] for the innermost run, sa and sb each 0 or 1.
+template <Bin op>
+inline void bin_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n) {
+  auto f = [](float x, float z) {
+    if constexpr (op == Bin::add) return x + z;
+    else if constexpr (op == Bin::sub) return x - z;
+    else if constexpr (op == Bin::mul) return x * z;
+    else return x / z;
+  };
+  if (sa == 1 && sb == 1) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+  } else if (sa == 1) {
+    const float z = b[0];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], z);
+  } else if (sb == 1) {
+    const float x = a[0];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x, b[i]);
+  } else {
+    const float v = f(a[0], b[0]);
+    for (int64_t i = 0; i < n; ++i) y[i] = v;
+  }
+}
+
+class BinaryKernel final : public Kernel {
+ public:
+  explicit BinaryKernel(Bin op) : op_(op) {}
+
+  Status prepare(PrepareContext& ctx) override {
+    EP_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+    const TensorInfo& a = ctx.input(0);
+    const TensorInfo& b = ctx.input(1);
+    if (a.dtype != DType::f32 || b.dtype != DType::f32) return ctx.unsupported_error("fast path is f32 only");
+    EP_ASSIGN_OR_RETURN(Shape out, ref::broadcast_shapes(ctx, {a.shape, b.shape}));
+    collapse(out, ref::broadcast_strides(a.shape, out), ref::broadcast_strides(b.shape, out));
+    if (dims_.size() > 4) return ctx.unsupported_error("broadcast pattern too irregular for the fast path");
+    ctx.set_output(0, DType::f32, out);
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    const float* a = ctx.inputs[0].as<float>();
+    const float* b = ctx.inputs[1].as<float>();
+    float* y = ctx.outputs[0].as<float>();
+    switch (op_) {
+      case Bin::add: loop<Bin::add>(a, b, y); break;
+      case Bin::sub: loop<Bin::sub>(a, b, y); break;
+      case Bin::mul: loop<Bin::mul>(a, b, y); break;
+      case Bin::div: loop<Bin::div>(a, b, y); break;
+    }
+    return Status::ok();
+  }
+
+ private:
+  // Merges adjacent dims whose strides continue each other, for both operands at once.
+  void collapse(const Shape& out, std::vector<int64_t> sa, std::vector<int64_t> sb) {
+    dims_.clear();
+    sa_.clear();
+    sb_.clear();
+    for (size_t i = 0; i < out.rank(); ++i) {
+      if (out[i] == 1) continue;
+      if (!dims_.empty() && sa_.back() == sa[i] * out[i] && sb_.back() == sb[i] * out[i]) {
+        dims_.back() *= out[i];
+        sa_.back() = sa[i];
+        sb_.back() = sb[i];
+        continue;
+      }
+      dims_.push_back(out[i]);
+      sa_.push_back(sa[i]);
+      sb_.push_back(sb[i]);
+    }
+    if (dims_.empty()) {
+      dims_ = {1};
+      sa_ = {0};
+      sb_ = {0};
+    }
+    // The innermost run must be contiguous or broadcast for each operand.
+    if ((sa_.back() > 1) || (sb_.back() > 1)) {
+      dims_.push_back(1);
+      sa_.push_back(0);
+      sb_.push_back(0);
+    }
+    while (dims_.size() < 4) {  // pad on the outside to a fixed depth
+      dims_.insert(dims_.begin(), 1);
+      sa_.insert(sa_.begin(), 0);
+      sb_.insert(sb_.begin(), 0);
+    }
+  }
+
+  template <Bin op>
+  void loop(const float* a, const float* b, float* y) const {
+    const int64_t d0 = dims_[0], d1 = dims_[1], d2 = dims_[2], n = dims_[3];
+    const int64_t outer = d0 * d1 * d2;
+    const bool par = outer > 1 && outer * n >= kParallelMin && omp_get_max_threads() > 1;
+#pragma omp parallel for if (par) schedule(static)
+    for (int64_t o = 0; o < outer; ++o) {
+      const int64_t i0 = o / (d1 * d2), i1 = (o / d2) % d1, i2 = o % d2;
+      const int64_t oa = i0 * sa_[0] + i1 * sa_[1] + i2 * sa_[2];
+      const int64_t ob = i0 * sb_[0] + i1 * sb_[1] + i2 * sb_[2];
+      bin_run<op>(a + oa, sa_[3], b + ob, sb_[3], y + o * n, n);
+    }
+  }
+
+  Bin op_;
+  std::vector<int64_t> dims_, sa_, sb_;
+};
+
+enum class Un { relu, sigmoid, clip, hard_sigmoid, hard_swish, tanh };
+
+class UnaryKernel final : public Kernel {
+ public:
+  explicit UnaryKernel(Un op) : op_(op) {}
+
+  Status prepare(PrepareContext& ctx) override {
+    const ir::Node& n = ctx.node();
+    EP_RETURN_IF_ERROR(ctx.expect_inputs(1, op_ == Un::clip ? 3 : 1));
+    const TensorInfo& x = ctx.input(0);
+    if (x.dtype != DType::f32) return ctx.unsupported_error("fast path is f32 only");
+    if (op_ == Un::hard_sigmoid) {
+      EP_ASSIGN_OR_RETURN(alpha_, n.attr_float("alpha", 0.2f));
+      EP_ASSIGN_OR_RETURN(beta_, n.attr_float("beta", 0.5f));
+    }
+    if (op_ == Un::clip) {
+      lo_ = -std::numeric_limits<float>::infinity();
+      hi_ = std::numeric_limits<float>::infinity();
+      if (ctx.opset() < 11) {
+        EP_ASSIGN_OR_RETURN(lo_, n.attr_float("min", std::numeric_limits<float>::lowest()));
+        EP_ASSIGN_OR_RETURN(hi_, n.attr_float("max", std::numeric_limits<float>::max()));
+      } else {
+        for (size_t i = 1; i < ctx.num_inputs(); ++i) {
+          if (!ctx.has_input(i)) continue;
+          const TensorInfo& b = ctx.input(i);
+          if (!b.constant || b.dtype != DType::f32 || b.shape.numel() != 1)
+            return ctx.unsupported_error("fast Clip needs constant scalar bounds");
+          (i == 1 ? lo_ : hi_) = b.constant->as<float>()[0];
+        }
+      }
+    }
+    ctx.set_output(0, DType::f32, x.shape);
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    const float* x = ctx.inputs[0].as<float>();
+    float* y = ctx.outputs[0].as<float>();
+    const int64_t n = ctx.inputs[0].numel();
+    const float lo = lo_, hi = hi_, alpha = alpha_, beta = beta_;
+    const bool par = n >= kParallelMin && omp_get_max_threads() > 1;
+    switch (op_) {
+      case Un::relu:
+#pragma omp parallel for simd if (par)
+        for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+        break;
+      case Un::sigmoid:
+#pragma omp parallel for simd if (par)
+        for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + std::exp(-x[i]));
+        break;
+      case Un::tanh:
+#pragma omp parallel for simd if (par)
+        for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+        break;
+      case Un::clip:
+#pragma omp parallel for simd if (par)
+        for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], lo), hi);
+        break;
+      case Un::hard_sigmoid:
+#pragma omp parallel for simd if (par)
+        for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(alpha * x[i] + beta, 0.f), 1.f);
+        break;
+      case Un::hard_swish:
+#pragma omp parallel for simd if (par)
+        for (int64_t i = 0; i < n; ++i) y[i] = x[i] * std::min(std::max(x[i] * (1.f / 6.f) + 0.5f, 0.f), 1.f);
+        break;
+    }
+    return Status::ok();
+  }
+
+ private:
+  Un op_;
+  float lo_ = 0, hi_ = 0, alpha_ = 0, beta_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_add() { return std::make_unique<BinaryKernel>(Bin::add); }
+std::unique_ptr<Kernel> make_sub() { return std::make_unique<BinaryKernel>(Bin::sub); }
+std::unique_ptr<Kernel> make_mul() { return std::make_unique<BinaryKernel>(Bin::mul); }
+std::unique_ptr<Kernel> make_div() { return std::make_unique<BinaryKernel>(Bin::div); }
+std::unique_ptr<Kernel> make_relu() { return std::make_unique<UnaryKernel>(Un::relu); }
+std::unique_ptr<Kernel> make_sigmoid() { return std::make_unique<UnaryKernel>(Un::sigmoid); }
+std::unique_ptr<Kernel> make_clip() { return std::make_unique<UnaryKernel>(Un::clip); }
+std::unique_ptr<Kernel> make_hard_sigmoid() { return std::make_unique<UnaryKernel>(Un::hard_sigmoid); }
+std::unique_ptr<Kernel> make_hard_swish() { return std::make_unique<UnaryKernel>(Un::hard_swish); }
+std::unique_ptr<Kernel> make_tanh() { return std::make_unique<UnaryKernel>(Un::tanh); }
+
+}  // namespace ep::kernels::cpu

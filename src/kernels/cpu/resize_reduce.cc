@@ -1,0 +1,189 @@
+// Nearest-neighbour Resize through per-axis index tables, copying whole unresized inner
+// blocks (the channels of an NHWC tensor) at once; ReduceMean over a contiguous run of
+// axes and GlobalAveragePool, accumulating in double like the reference kernels.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/cpu_kernels.h"
+#include "kernels/ref/common.h"
+
+namespace ep::kernels::cpu {
+namespace {
+
+class ResizeNearest final : public Kernel {
+ public:
+  Status prepare(PrepareContext& ctx) override {
+    const ir::Node& n = ctx.node();
+    if (ctx.opset() < 11) return ctx.unsupported_error("fast Resize starts at opset 11");
+    const TensorInfo& x = ctx.input(0);
+    if (dtype_size(x.dtype) != 4 && dtype_size(x.dtype) != 2 && dtype_size(x.dtype) != 1)
+      return ctx.unsupported_error("fast Resize copies 1, 2 or 4-byte elements");
+    EP_ASSIGN_OR_RETURN(std::string mode, n.attr_string("mode", std::string("nearest")));
+    EP_ASSIGN_OR_RETURN(std::string ctm, n.attr_string("coordinate_transformation_mode", std::string("half_pixel")));
+    EP_ASSIGN_OR_RETURN(std::string nearest, n.attr_string("nearest_mode", std::string("round_prefer_floor")));
+    if (mode != "nearest" || (ctm != "asymmetric" && ctm != "half_pixel") || n.has_attr("axes") ||
+        n.has_attr("antialias") || n.has_attr("keep_aspect_ratio_policy") || n.has_attr("exclude_outside"))
+      return ctx.unsupported_error("fast Resize covers nearest with asymmetric or half_pixel coordinates");
+    const size_t rank = x.shape.rank();
+    std::vector<double> scale(rank, 1.0);
+    std::vector<int64_t> out(rank);
+    if (ctx.has_input(3) && ctx.input(3).shape.numel() > 0) {
+      EP_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, ref::constant_ints(ctx, 3, "sizes"));
+      if (sizes.size() != rank) return ctx.unsupported_error("sizes rank");
+      for (size_t a = 0; a < rank; ++a) {
+        out[a] = sizes[a];
+        scale[a] = static_cast<double>(sizes[a]) / static_cast<double>(x.shape[a]);
+      }
+    } else if (ctx.has_input(2) && ctx.input(2).constant && ctx.input(2).dtype == DType::f32 &&
+               static_cast<size_t>(ctx.input(2).shape.numel()) == rank) {
+      for (size_t a = 0; a < rank; ++a) {
+        scale[a] = ctx.input(2).constant->as<float>()[a];
+        out[a] = static_cast<int64_t>(std::floor(static_cast<double>(x.shape[a]) * scale[a]));
+      }
+    } else {
+      return ctx.unsupported_error("fast Resize needs constant scales or sizes");
+    }
+    for (size_t a = 0; a < rank; ++a)
+      if (out[a] <= 0 || x.shape[a] <= 0 || scale[a] <= 0) return ctx.unsupported_error("empty or degenerate resize");
+    // Index tables, and the largest inner block that is copied unchanged.
+    tables_.assign(rank, {});
+    for (size_t a = 0; a < rank; ++a) {
+      for (int64_t o = 0; o < out[a]; ++o) {
+        const double c = ctm == "asymmetric" ? o / scale[a] : (o + 0.5) / scale[a] - 0.5;
+        double r;
+        if (nearest == "floor") r = std::floor(c);
+        else if (nearest == "ceil") r = std::ceil(c);
+        else if (nearest == "round_prefer_ceil") r = std::floor(c + 0.5);
+        else if (nearest == "round_prefer_floor") r = std::ceil(c - 0.5);
+        else return ctx.unsupported_error("nearest_mode '", nearest, "'");
+        tables_[a].push_back(std::clamp<int64_t>(static_cast<int64_t>(r), 0, x.shape[a] - 1));
+      }
+    }
+    inner_axes_ = 0;
+    block_ = 1;
+    for (size_t a = rank; a-- > 0;) {
+      bool identity = out[a] == x.shape[a];
+      for (int64_t o = 0; identity && o < out[a]; ++o) identity = tables_[a][o] == o;
+      if (!identity) break;
+      ++inner_axes_;
+      block_ *= out[a];
+    }
+    in_strides_ = ref::strides_of(x.shape);
+    out_shape_ = Shape(out);
+    esize_ = dtype_size(x.dtype);
+    ctx.set_output(0, x.dtype, out_shape_);
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    const char* x = static_cast<const char*>(ctx.inputs[0].data);
+    char* y = static_cast<char*>(ctx.outputs[0].data);
+    const size_t outer_rank = tables_.size() - inner_axes_;
+    const size_t bytes = static_cast<size_t>(block_) * esize_;
+    int64_t count = 1;
+    for (size_t a = 0; a < outer_rank; ++a) count *= out_shape_[a];
+    std::vector<int64_t> idx(outer_rank, 0);  // small: rank entries
+    for (int64_t o = 0; o < count; ++o) {
+      int64_t off = 0;
+      for (size_t a = 0; a < outer_rank; ++a) off += tables_[a][idx[a]] * in_strides_[a];
+      std::memcpy(y + o * bytes, x + off * esize_, bytes);
+      for (size_t a = outer_rank; a-- > 0;) {
+        if (++idx[a] < out_shape_[a]) break;
+        idx[a] = 0;
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  std::vector<std::vector<int64_t>> tables_;
+  std::vector<int64_t> in_strides_;
+  Shape out_shape_;
+  size_t inner_axes_ = 0, esize_ = 4;
+  int64_t block_ = 1;
+};
+
+// Mean over [outer, reduced, inner] views: ReduceMean with contiguous axes, GlobalAveragePool.
+class MeanKernel final : public Kernel {
+ public:
+  explicit MeanKernel(bool global_pool) : global_pool_(global_pool) {}
+
+  Status prepare(PrepareContext& ctx) override {
+    const TensorInfo& x = ctx.input(0);
+    if (x.dtype != DType::f32) return ctx.unsupported_error("fast mean is f32 only");
+    const int64_t rank = static_cast<int64_t>(x.shape.rank());
+    std::vector<int64_t> axes;
+    bool keepdims = true;
+    if (global_pool_) {
+      if (rank < 3) return ctx.error("input rank ", rank, ", expected at least 3");
+      for (int64_t a = 2; a < rank; ++a) axes.push_back(a);
+    } else {
+      const ir::Node& n = ctx.node();
+      EP_ASSIGN_OR_RETURN(int64_t kd, n.attr_int("keepdims", 1));
+      keepdims = kd != 0;
+      if (ctx.opset() < 18) {
+        if (!n.has_attr("axes")) return ctx.unsupported_error("fast ReduceMean needs explicit axes");
+        EP_ASSIGN_OR_RETURN(axes, n.attr_ints("axes"));
+      } else {
+        if (!ctx.has_input(1)) return ctx.unsupported_error("fast ReduceMean needs explicit axes");
+        EP_ASSIGN_OR_RETURN(axes, ref::constant_ints(ctx, 1, "axes"));
+      }
+      for (int64_t& a : axes) {
+        EP_ASSIGN_OR_RETURN(a, ctx.normalize_axis(a, rank, "axes"));
+      }
+      std::sort(axes.begin(), axes.end());
+      if (axes.empty()) return ctx.unsupported_error("empty axes");
+    }
+    for (size_t i = 1; i < axes.size(); ++i)
+      if (axes[i] != axes[i - 1] + 1) return ctx.unsupported_error("fast mean needs contiguous axes");
+    outer_ = reduced_ = inner_ = 1;
+    std::vector<int64_t> out;
+    for (int64_t a = 0; a < rank; ++a) {
+      const bool r = a >= axes.front() && a <= axes.back();
+      (a < axes.front() ? outer_ : (r ? reduced_ : inner_)) *= x.shape[a];
+      if (!r) out.push_back(x.shape[a]);
+      else if (keepdims) out.push_back(1);
+    }
+    if (reduced_ == 0) return ctx.unsupported_error("empty reduction");
+    ctx.request_scratch(static_cast<size_t>(inner_) * sizeof(double));
+    ctx.set_output(0, DType::f32, Shape(out));
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    const float* x = ctx.inputs[0].as<float>();
+    float* y = ctx.outputs[0].as<float>();
+    double* acc = static_cast<double*>(ctx.scratch);
+    const double inv = 1.0 / static_cast<double>(reduced_);
+    for (int64_t o = 0; o < outer_; ++o) {
+      const float* xo = x + o * reduced_ * inner_;
+      if (inner_ == 1) {
+        double s = 0;
+        for (int64_t r = 0; r < reduced_; ++r) s += xo[r];
+        y[o] = static_cast<float>(s * inv);
+        continue;
+      }
+      for (int64_t i = 0; i < inner_; ++i) acc[i] = 0;
+      for (int64_t r = 0; r < reduced_; ++r) {
+        const float* row = xo + r * inner_;
+#pragma omp simd
+        for (int64_t i = 0; i < inner_; ++i) acc[i] += row[i];
+      }
+      for (int64_t i = 0; i < inner_; ++i) y[o * inner_ + i] = static_cast<float>(acc[i] * inv);
+    }
+    return Status::ok();
+  }
+
+ private:
+  bool global_pool_;
+  int64_t outer_ = 1, reduced_ = 1, inner_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_resize() { return std::make_unique<ResizeNearest>(); }
+std::unique_ptr<Kernel> make_reduce_mean() { return std::make_unique<MeanKernel>(false); }
+std::unique_ptr<Kernel> make_global_average_pool() { return std::make_unique<MeanKernel>(true); }
+
+}  // namespace ep::kernels::cpu

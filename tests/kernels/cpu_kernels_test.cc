@@ -1,0 +1,112 @@
+// The hand-written fast CPU kernels against the reference kernels on seeded random cases.
+#include "kernel_test_util.h"
+
+namespace ep::testing {
+namespace {
+
+// Runs the node with both backends; a declined fast case must be a deliberate `unsupported`.
+void compare_backends(NodeUnderTest& t, const std::vector<const Tensor*>& ins, uint32_t seed, bool expect_fast = true) {
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  auto want = kernels::evaluate_node(*t.node, ins, "ref");
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  auto got = kernels::evaluate_node(*t.node, ins, "cpu");
+  if (!expect_fast) {
+    ASSERT_FALSE(got.is_ok());
+    EXPECT_EQ(got.status().code(), StatusCode::unsupported);
+    return;
+  }
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  ASSERT_EQ(got.value().size(), want.value().size());
+  expect_close(got.value()[0], want.value()[0], 1e-6, 1e-6);
+}
+
+TEST(CpuKernels, BinaryBroadcastPatterns) {
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {1}},       {{1}, {2, 3, 4, 5}},    {{1, 8, 8, 16}, {1, 1, 1, 16}},
+      {{1, 16, 8, 8}, {1, 16, 1, 1}}, {{4, 1, 6}, {1, 5, 1}}, {{3, 1, 5, 1, 2}, {1, 4, 1, 6, 1}}, {{}, {}},
+      {{7}, {3, 1}},                 {{0, 3}, {1, 3}},        {{2, 1, 3}, {2, 4, 3}}};
+  const char* ops[] = {"Add", "Sub", "Mul", "Div"};
+  uint32_t seed = 1;
+  for (const auto& [sa, sb] : shapes)
+    for (const char* op : ops) {
+      NodeUnderTest t(op, 2);
+      const Tensor a = random_tensor(sa, seed++, 0.5f, 2.f), b = random_tensor(sb, seed++, 0.5f, 2.f);
+      // Five-dim alternating broadcasts do not collapse to four dims: the fast kernel declines.
+      compare_backends(t, {&a, &b}, seed, sa.rank() != 5);
+    }
+}
+
+TEST(CpuKernels, UnaryActivations) {
+  uint32_t seed = 100;
+  for (const char* op : {"Relu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"}) {
+    for (const Shape& s : {Shape{1, 3, 17, 19}, Shape{70000}, Shape{}}) {
+      NodeUnderTest t(op, 1, 1, 17);
+      if (std::string(op) == "HardSigmoid") t.attr("alpha", 0.3f).attr("beta", 0.4f);
+      const Tensor x = random_tensor(s, seed++, -8.f, 8.f);
+      compare_backends(t, {&x}, seed);
+    }
+  }
+  NodeUnderTest clip("Clip", 3, 1, 13);
+  const Tensor x = random_tensor(Shape{5, 7}, 7, -3.f, 3.f);
+  const Tensor lo = Tensor::from_vector<float>(Shape{}, {-0.5f}), hi = Tensor::from_vector<float>(Shape{}, {1.25f});
+  compare_backends(clip, {&x, &lo, &hi}, 7);
+  NodeUnderTest clip_attr("Clip", 1, 1, 9);
+  clip_attr.attr("min", -0.25f).attr("max", 0.5f);
+  compare_backends(clip_attr, {&x}, 8);
+}
+
+TEST(CpuKernels, ResizeNearest) {
+  struct Case {
+    Shape in;
+    std::vector<int64_t> sizes;
+    std::vector<float> scales;
+    const char* ctm;
+    const char* mode;
+  };
+  const std::vector<Case> cases = {
+      {{1, 4, 4, 3}, {1, 8, 8, 3}, {}, "asymmetric", "floor"},     // NHWC 2x, the detector's case
+      {{1, 3, 5, 7}, {1, 3, 10, 14}, {}, "asymmetric", "floor"},   // NCHW
+      {{1, 3, 5, 7}, {}, {1.f, 1.f, 2.f, 2.f}, "asymmetric", "floor"},
+      {{1, 3, 6, 6}, {1, 3, 4, 9}, {}, "half_pixel", "round_prefer_floor"},
+      {{2, 5, 5, 2}, {2, 7, 3, 2}, {}, "half_pixel", "round_prefer_ceil"},
+      {{1, 2, 9, 4}, {}, {1.f, 1.f, 0.5f, 1.5f}, "asymmetric", "ceil"},
+  };
+  uint32_t seed = 200;
+  for (const Case& c : cases) {
+    NodeUnderTest t("Resize", 4, 1, 13);
+    t.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
+        .attr("nearest_mode", std::string(c.mode));
+    const Tensor x = random_tensor(c.in, seed++);
+    const Tensor roi(DType::f32, Shape{0});
+    Tensor scales = c.scales.empty() ? Tensor(DType::f32, Shape{0})
+                                     : Tensor::from_vector<float>(Shape{static_cast<int64_t>(c.scales.size())}, c.scales);
+    if (c.sizes.empty()) {
+      compare_backends(t, {&x, &roi, &scales, nullptr}, seed);
+    } else {
+      const Tensor sizes = Tensor::from_vector<int64_t>(Shape{static_cast<int64_t>(c.sizes.size())}, c.sizes);
+      compare_backends(t, {&x, &roi, &scales, &sizes}, seed);
+    }
+  }
+}
+
+TEST(CpuKernels, MeansOverContiguousAxes) {
+  uint32_t seed = 300;
+  for (const auto& [shape, axes] : std::vector<std::pair<Shape, std::vector<int64_t>>>{
+           {{1, 20, 20, 16}, {1, 2}}, {{2, 3, 4, 5}, {3}}, {{2, 3, 4, 5}, {0}}, {{2, 3, 4, 5}, {-3, -2}}}) {
+    for (int64_t keep : {0, 1}) {
+      NodeUnderTest t("ReduceMean", 1, 1, 13);
+      t.attr("axes", axes).attr("keepdims", keep);
+      const Tensor x = random_tensor(shape, seed++);
+      compare_backends(t, {&x}, seed);
+    }
+  }
+  NodeUnderTest gap("GlobalAveragePool", 1);
+  const Tensor x = random_tensor(Shape{2, 8, 9, 7}, seed);
+  compare_backends(gap, {&x}, seed);
+  NodeUnderTest gapped("ReduceMean", 1, 1, 13);
+  gapped.attr("axes", std::vector<int64_t>{0, 2});
+  compare_backends(gapped, {&x}, seed, false);  // non-contiguous axes: declined
+}
+
+}  // namespace
+}  // namespace ep::testing
