@@ -33,12 +33,15 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
   p.cin = p.nhwc ? x.shape[3] : x.shape[1];
   p.h = p.nhwc ? x.shape[1] : x.shape[2];
   p.w = p.nhwc ? x.shape[2] : x.shape[3];
-  p.cout = w.shape[0];
+  p.transposed = n.op_type == kFusedConvTransposeOp;
   p.kh = w.shape[2];
   p.kw = w.shape[3];
   EP_ASSIGN_OR_RETURN(p.group, n.attr_int("group", 1));
-  if (p.group < 1 || p.cin % p.group != 0 || p.cout % p.group != 0 || w.shape[1] * p.group != p.cin)
-    return ctx.error("group ", p.group, " does not fit input channels ", p.cin, " and weight ", w.shape.to_string());
+  if (p.group < 1) return ctx.error("group ", p.group, " is not positive");
+  p.cout = p.transposed ? w.shape[1] * p.group : w.shape[0];
+  const bool fits = p.transposed ? w.shape[0] == p.cin && p.cin % p.group == 0
+                                 : p.cin % p.group == 0 && p.cout % p.group == 0 && w.shape[1] * p.group == p.cin;
+  if (!fits) return ctx.error("group ", p.group, " does not fit input channels ", p.cin, " and weight ", w.shape.to_string());
   EP_ASSIGN_OR_RETURN(std::vector<int64_t> strides, n.attr_ints("strides", std::vector<int64_t>{1, 1}));
   EP_ASSIGN_OR_RETURN(std::vector<int64_t> dil, n.attr_ints("dilations", std::vector<int64_t>{1, 1}));
   EP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, n.attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0}));
@@ -52,8 +55,13 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
       return ctx.error("strides and dilations must be >= 1 and pads >= 0");
   }
   const int64_t ekh = (p.kh - 1) * p.dilation[0] + 1, ekw = (p.kw - 1) * p.dilation[1] + 1;
-  p.oh = (p.h + p.pad_begin[0] + p.pad_end[0] - ekh) / p.stride[0] + 1;
-  p.ow = (p.w + p.pad_begin[1] + p.pad_end[1] - ekw) / p.stride[1] + 1;
+  if (p.transposed) {
+    p.oh = (p.h - 1) * p.stride[0] + ekh - p.pad_begin[0] - p.pad_end[0];
+    p.ow = (p.w - 1) * p.stride[1] + ekw - p.pad_begin[1] - p.pad_end[1];
+  } else {
+    p.oh = (p.h + p.pad_begin[0] + p.pad_end[0] - ekh) / p.stride[0] + 1;
+    p.ow = (p.w + p.pad_begin[1] + p.pad_end[1] - ekw) / p.stride[1] + 1;
+  }
   if (p.oh < 1 || p.ow < 1) return ctx.error("the kernel is larger than the padded input");
   if (ctx.has_input(2)) {
     const TensorInfo& b = ctx.input(2);
@@ -110,6 +118,9 @@ class RefFusedConv final : public Kernel {
         for (int64_t oh = 0; oh < p.oh; ++oh)
           for (int64_t ow = 0; ow < p.ow; ++ow) {
             double acc = b ? b[oc] : 0.0;
+            if (p.transposed) {
+              acc += transposed_sum(x, w, n, g, oc % cout_g, oh, ow, xi);
+            } else
             for (int64_t ic = 0; ic < cin_g; ++ic)
               for (int64_t ky = 0; ky < p.kh; ++ky) {
                 const int64_t ih = oh * p.stride[0] - p.pad_begin[0] + ky * p.dilation[0];
@@ -131,6 +142,29 @@ class RefFusedConv final : public Kernel {
   }
 
  private:
+  // Deconvolution as a gather: the inputs whose scatter reaches output (oh, ow).
+  template <typename Index>
+  double transposed_sum(const float* x, const float* w, int64_t n, int64_t g, int64_t ocg, int64_t oh, int64_t ow,
+                        Index xi) const {
+    const FusedConvParams& p = p_;
+    const int64_t cin_g = p.cin / p.group, cout_g = p.cout / p.group;
+    double acc = 0;
+    for (int64_t ky = 0; ky < p.kh; ++ky) {
+      const int64_t ty = oh + p.pad_begin[0] - ky * p.dilation[0];
+      if (ty < 0 || ty % p.stride[0] != 0 || ty / p.stride[0] >= p.h) continue;
+      for (int64_t kx = 0; kx < p.kw; ++kx) {
+        const int64_t tx = ow + p.pad_begin[1] - kx * p.dilation[1];
+        if (tx < 0 || tx % p.stride[1] != 0 || tx / p.stride[1] >= p.w) continue;
+        for (int64_t ic = 0; ic < cin_g; ++ic) {
+          const int64_t c = g * cin_g + ic;
+          acc += static_cast<double>(x[xi(n, c, ty / p.stride[0], tx / p.stride[1])]) *
+                 w[((c * cout_g + ocg) * p.kh + ky) * p.kw + kx];
+        }
+      }
+    }
+    return acc;
+  }
+
   FusedConvParams p_;
 };
 

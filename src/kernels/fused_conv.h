@@ -3,6 +3,8 @@
 // kernel runs the chain as one primitive with post-ops, the reference kernel is its oracle.
 //
 // Inputs: X, W [Cout, Cin/group, kH, kW], B [Cout] (optional), R (optional residual, shape of Y).
+// edgepipe.FusedConvTranspose is the same with ConvTranspose's weights [Cin, Cout/group, kH, kW]
+// and output size (H - 1) * stride + (kH - 1) * dilation + 1 - pads.
 // Attributes (all explicit; passes resolve auto_pad and defaults):
 //   group, strides[2], dilations[2], pads[4] (ONNX order: top, left, bottom, right),
 //   layout: "NCHW" or "NHWC" (of X, R and Y; W stays OIHW),
@@ -17,6 +19,7 @@ namespace ep::kernels {
 
 inline constexpr char kFusedConvDomain[] = "edgepipe";
 inline constexpr char kFusedConvOp[] = "FusedConv";
+inline constexpr char kFusedConvTransposeOp[] = "FusedConvTranspose";
 
 enum class PostOpKind : int64_t {
   relu = 1,       // max(x, 0)
@@ -37,6 +40,7 @@ struct FusedConvParams {
   int64_t group = 1;
   int64_t stride[2] = {1, 1}, dilation[2] = {1, 1}, pad_begin[2] = {0, 0}, pad_end[2] = {0, 0};
   bool nhwc = false;
+  bool transposed = false;  // FusedConvTranspose
   std::vector<PostOp> post_ops;
   // Logical (NCHW) dims.
   int64_t n = 0, cin = 0, h = 0, w = 0, cout = 0, kh = 0, kw = 0, oh = 0, ow = 0;

@@ -175,6 +175,8 @@ const KernelDef kRegistry[] = {
     // --- edgepipe-internal ops created by graph passes (opset of the "edgepipe" domain: 1) ---
     {"FusedConv", "edgepipe", 1, 1, "ref", make_ref_fused_conv},
     {"FusedConv", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
+    {"FusedConvTranspose", "edgepipe", 1, 1, "ref", make_ref_fused_conv},
+    {"FusedConvTranspose", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
 
     // --- cpu: hand-written fast paths; each declines what it does not cover ---
     {"Add", "", kMin, kMax, "cpu", cpu::make_add},

@@ -88,7 +88,27 @@ void absorb(ir::Graph& g, ir::Node* f, const std::vector<ir::Node*>& eaten, ir::
   out->producer = f;
 }
 
+bool is_fused(const ir::Node* n) {
+  return n->domain == kernels::kFusedConvDomain &&
+         (n->op_type == kernels::kFusedConvOp || n->op_type == kernels::kFusedConvTransposeOp);
+}
+
+// Output channels of a fused node, from its weights.
+int64_t out_channels(const ir::Node* f) {
+  const Shape& w = f->inputs[1]->shape;
+  if (f->op_type == kernels::kFusedConvOp) return w[0];
+  auto g = f->attr_int("group", 1);
+  return w[1] * (g.is_ok() ? *g : 1);
+}
+
 Status conv_to_fused(ir::Graph& g, ir::Node* n) {
+  const bool transposed = n->op_type == "ConvTranspose";
+  if (transposed) {  // only the plain form: explicit pads, no output_shape/output_padding
+    auto op = n->attr_ints("output_padding", std::vector<int64_t>{0, 0});
+    if (n->has_attr("output_shape") || !op.is_ok() || *op != std::vector<int64_t>{0, 0}) return Status::ok();
+    auto ap = n->attr_string("auto_pad", std::string("NOTSET"));
+    if (!ap.is_ok() || (*ap != "NOTSET" && *ap != "VALID")) return Status::ok();
+  }
   const ir::Value* x = n->input(0);
   const ir::Value* w = n->input(1);
   const ir::Value* b = n->input(2);
@@ -101,7 +121,7 @@ Status conv_to_fused(ir::Graph& g, ir::Node* n) {
   EP_ASSIGN_OR_RETURN(int64_t group, n->attr_int("group", 1));
   if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4) return Status::ok();  // the ref kernel reports it
   const ir::Value* y = n->output(0);
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+  if (!transposed && (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER")) {
     for (int i = 0; i < 2; ++i) {
       const int64_t in = x->shape[2 + i], out = y->shape[2 + i], k = (w->shape[2 + i] - 1) * dil[i] + 1;
       const int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + k - in);
@@ -115,13 +135,14 @@ Status conv_to_fused(ir::Graph& g, ir::Node* n) {
   if (b) {
     ins.push_back(n->inputs[2]);
   } else {  // an explicit zero bias makes later folding uniform
+    const int64_t cout = transposed ? w->shape[1] * group : w->shape[0];
     ir::Value* zb = g.add_value(g.unique_value_name(n->name + "_bias"));
     zb->dtype = DType::f32;
-    zb->shape = Shape{w->shape[0]};
-    zb->constant = std::make_shared<const Tensor>(DType::f32, Shape{w->shape[0]});
+    zb->shape = Shape{cout};
+    zb->constant = std::make_shared<const Tensor>(DType::f32, Shape{cout});
     ins.push_back(zb);
   }
-  ir::Node* f = g.add_node(n->name, kernels::kFusedConvOp, ins, {});
+  ir::Node* f = g.add_node(n->name, transposed ? kernels::kFusedConvTransposeOp : kernels::kFusedConvOp, ins, {});
   f->domain = kernels::kFusedConvDomain;
   f->opset = 1;
   f->attrs = {{"group", group}, {"strides", strides}, {"dilations", dil}, {"pads", pads},
@@ -139,11 +160,17 @@ void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, con
   const Tensor& w = *f->inputs[1]->constant;
   const Tensor& b = *f->inputs[2]->constant;
   Tensor nw = w.clone(), nb = b.clone();
-  const int64_t cout = w.shape()[0], per = w.numel() / cout;
-  for (int64_t o = 0; o < cout; ++o) {
-    for (int64_t i = 0; i < per; ++i) nw.as<float>()[o * per + i] *= scale[o];
-    nb.as<float>()[o] = b.as<float>()[o] * scale[o] + shift[o];
-  }
+  const int64_t cout = b.numel(), taps = w.shape()[2] * w.shape()[3];
+  // Conv weights [Cout, Cin/g, k, k]; ConvTranspose weights [Cin, Cout/g, k, k].
+  const bool transposed = f->op_type == kernels::kFusedConvTransposeOp;
+  const int64_t rows = w.shape()[0], cols = w.shape()[1], cout_g = transposed ? cols : 0;
+  const int64_t cin_g = transposed ? rows / (cout / cout_g) : 0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t o = transposed ? (r / cin_g) * cout_g + c : r;
+      for (int64_t t = 0; t < taps; ++t) nw.as<float>()[(r * cols + c) * taps + t] *= scale[o];
+    }
+  for (int64_t o = 0; o < cout; ++o) nb.as<float>()[o] = b.as<float>()[o] * scale[o] + shift[o];
   for (int k : {1, 2}) {
     ir::Value* v = g.add_value(g.unique_value_name(f->name + (k == 1 ? "_w" : "_b")));
     v->dtype = DType::f32;
@@ -161,7 +188,7 @@ bool try_fold_linear(ir::Graph& g, ir::Node* f) {
   if (!read_post_ops(f).empty()) return false;
   ir::Value* y = f->outputs[0];
   ir::Node* r = sole_reader(y);
-  const int64_t c = f->inputs[1]->shape[0];
+  const int64_t c = out_channels(f);
   if (is_op(r, "BatchNormalization") && r->inputs.size() == 5 && r->inputs[0] == y && r->outputs.size() >= 1) {
     for (size_t i = 1; i < r->outputs.size(); ++i)
       if (r->outputs[i]) return false;  // training outputs
@@ -317,13 +344,13 @@ bool try_fuse_post_op(ir::Graph& g, ir::Node* f) {
 Status fuse_conv(ir::Graph& g) {
   std::vector<ir::Node*> convs;
   for (const auto& n : g.nodes())
-    if (is_op(n.get(), "Conv")) convs.push_back(n.get());
+    if (is_op(n.get(), "Conv") || is_op(n.get(), "ConvTranspose")) convs.push_back(n.get());
   if (convs.empty()) return Status::ok();
   g.opsets[kernels::kFusedConvDomain] = 1;
   for (ir::Node* n : convs) EP_RETURN_IF_ERROR(conv_to_fused(g, n));
   std::vector<ir::Node*> fused;
   for (const auto& n : g.nodes())
-    if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp) fused.push_back(n.get());
+    if (is_fused(n.get())) fused.push_back(n.get());
   for (ir::Node* f : fused) {
     while (try_fold_linear(g, f)) {
     }

@@ -227,7 +227,8 @@ bool cancel_pair(ir::Graph& g, ir::Node* t2) {
 Status layout_nhwc(ir::Graph& g) {
   std::vector<ir::Node*> convs;
   for (const auto& n : g.nodes())
-    if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp) {
+    if (n->domain == kernels::kFusedConvDomain &&
+        (n->op_type == kernels::kFusedConvOp || n->op_type == kernels::kFusedConvTransposeOp)) {
       auto layout = n->attr_string("layout", std::string("NCHW"));
       if (layout.is_ok() && *layout == "NCHW" && n->inputs[0]->shape.rank() == 4) convs.push_back(n.get());
     }

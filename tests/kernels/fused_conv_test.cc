@@ -81,6 +81,45 @@ TEST(FusedConv, OnednnMatchesReference) {
   for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(100 + i));
 }
 
+// FusedConvTranspose: the reference against ONNX ConvTranspose's reference kernel (an
+// independent implementation), then oneDNN against the reference, in both layouts.
+TEST(FusedConv, TransposedMatchesConvTransposeAndOnednn) {
+  struct Case {
+    int64_t cin, h, w, cout, k, group, stride, pad;
+  };
+  const std::vector<Case> cases = {{24, 8, 8, 24, 2, 1, 2, 0}, {4, 5, 7, 6, 3, 2, 2, 1}, {3, 4, 4, 1, 2, 1, 2, 0},
+                                   {6, 3, 5, 3, 3, 3, 1, 1}};
+  uint32_t seed = 500;
+  for (const Case& c : cases) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const Tensor x = random_tensor(Shape{1, c.cin, c.h, c.w}, seed++);
+    const Tensor w = random_tensor(Shape{c.cin, c.cout / c.group, c.k, c.k}, seed++);
+    const Tensor b = random_tensor(Shape{c.cout}, seed++);
+    NodeUnderTest onnx("ConvTranspose", 3);
+    onnx.attr("group", c.group).attr("strides", std::vector<int64_t>{c.stride, c.stride})
+        .attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
+    auto want = onnx.run({&x, &w, &b});
+    ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+    for (bool nhwc : {false, true}) {
+      NodeUnderTest t("FusedConvTranspose", 3, 1, 1);
+      t.node->domain = "edgepipe";
+      t.attr("group", c.group).attr("strides", std::vector<int64_t>{c.stride, c.stride})
+          .attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad}).attr("layout", std::string(nhwc ? "NHWC" : "NCHW"))
+          .attr("post_ops", std::vector<int64_t>{1}).attr("post_op_params", std::vector<float>{0.f, 0.f});
+      const Tensor xin = nhwc ? to_nhwc(x) : x.clone();
+      const std::vector<const Tensor*> ins = {&xin, &w, &b};
+      auto ref = kernels::evaluate_node(*t.node, ins, "ref");
+      ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+      Tensor relu = want.value()[0].clone();
+      for (int64_t i = 0; i < relu.numel(); ++i) relu.as<float>()[i] = std::max(relu.as<float>()[i], 0.f);
+      expect_close(ref.value()[0], nhwc ? to_nhwc(relu) : std::move(relu), 1e-4, 1e-4);
+      auto fast = kernels::evaluate_node(*t.node, ins, "onednn");
+      ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+      expect_close(fast.value()[0], ref.value()[0], 1e-4, 1e-4);
+    }
+  }
+}
+
 TEST(FusedConv, RejectsBadAttributes) {
   NodeUnderTest t("FusedConv", 3, 1, 1);
   t.node->domain = "edgepipe";
