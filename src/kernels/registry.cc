@@ -192,6 +192,7 @@ const KernelDef kRegistry[] = {
     {"Resize", "", 11, kMax, "cpu", cpu::make_resize},
     {"ReduceMean", "", kMin, kMax, "cpu", cpu::make_reduce_mean},
     {"GlobalAveragePool", "", kMin, kMax, "cpu", cpu::make_global_average_pool},
+    {"Transpose", "", kMin, kMax, "cpu", cpu::make_transpose},
 };
 
 }  // namespace

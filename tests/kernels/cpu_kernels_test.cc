@@ -89,6 +89,24 @@ TEST(CpuKernels, ResizeNearest) {
   }
 }
 
+TEST(CpuKernels, TransposeAsBatched2d) {
+  uint32_t seed = 400;
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
+      {{1, 3, 37, 41}, {0, 2, 3, 1}}, {{2, 33, 35, 24}, {0, 3, 1, 2}}, {{5, 70}, {1, 0}}, {{2, 3, 4, 5}, {0, 1, 3, 2}},
+      {{2, 3, 4, 5}, {2, 3, 0, 1}}, {{2, 3, 4}, {}}};
+  for (const auto& [shape, perm] : cases) {
+    NodeUnderTest t("Transpose", 1);
+    if (!perm.empty()) t.attr("perm", perm);
+    const Tensor x = random_tensor(shape, seed++);
+    // A reversal of three axes is not a batched 2-D transpose: declined.
+    compare_backends(t, {&x}, seed, !(perm.empty() && shape.rank() == 3));
+  }
+  NodeUnderTest t("Transpose", 1);
+  t.attr("perm", std::vector<int64_t>{1, 0, 2});
+  const Tensor x = random_tensor(Shape{3, 4, 5}, seed);
+  compare_backends(t, {&x}, seed, false);  // swapped leading axes under a kept trailing one: declined
+}
+
 TEST(CpuKernels, MeansOverContiguousAxes) {
   uint32_t seed = 300;
   for (const auto& [shape, axes] : std::vector<std::pair<Shape, std::vector<int64_t>>>{

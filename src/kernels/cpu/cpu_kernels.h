@@ -24,5 +24,6 @@ std::unique_ptr<Kernel> make_tanh();
 std::unique_ptr<Kernel> make_resize();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
+std::unique_ptr<Kernel> make_transpose();
 
 }  // namespace ep::kernels::cpu

@@ -1,0 +1,79 @@
+// Transpose as a batched 2-D transpose ([B, I, J] -> [B, J, I]) in cache-sized tiles: the
+// layout changes at a graph's edges (NCHW <-> NHWC) are all of this form.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace ep::kernels::cpu {
+namespace {
+
+class Transpose2d final : public Kernel {
+ public:
+  Status prepare(PrepareContext& ctx) override {
+    const TensorInfo& x = ctx.input(0);
+    const size_t rank = x.shape.rank();
+    std::vector<int64_t> perm;
+    if (ctx.node().has_attr("perm")) {
+      EP_ASSIGN_OR_RETURN(perm, ctx.node().attr_ints("perm"));
+    } else {
+      for (size_t a = rank; a-- > 0;) perm.push_back(static_cast<int64_t>(a));
+    }
+    if (perm.size() != rank) return ctx.unsupported_error("perm length");
+    // perm = [0..k-1, then a rotation of the rest]: leading axes kept, then axes [k, m) and [m, rank) swapped.
+    size_t k = 0;
+    while (k < rank && perm[k] == static_cast<int64_t>(k)) ++k;
+    if (k == rank) return ctx.unsupported_error("identity");
+    const int64_t m = perm[k];
+    for (size_t a = k; a < rank; ++a) {
+      const int64_t want = a < k + (rank - static_cast<size_t>(m)) ? m + static_cast<int64_t>(a - k)
+                                                                   : static_cast<int64_t>(k) + static_cast<int64_t>(a - k) - (static_cast<int64_t>(rank) - m);
+      if (perm[a] != want) return ctx.unsupported_error("not a batched 2-D transpose");
+    }
+    b_ = i_ = j_ = 1;
+    for (size_t a = 0; a < rank; ++a) (a < k ? b_ : (static_cast<int64_t>(a) < m ? i_ : j_)) *= x.shape[a];
+    esize_ = dtype_size(x.dtype);
+    if (esize_ != 4 && esize_ != 2 && esize_ != 1 && esize_ != 8) return ctx.unsupported_error("element size");
+    std::vector<int64_t> out(rank);
+    for (size_t a = 0; a < rank; ++a) out[a] = x.shape[static_cast<size_t>(perm[a])];
+    ctx.set_output(0, x.dtype, Shape(out));
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    switch (esize_) {
+      case 1: go<uint8_t>(ctx); break;
+      case 2: go<uint16_t>(ctx); break;
+      case 4: go<uint32_t>(ctx); break;
+      default: go<uint64_t>(ctx); break;
+    }
+    return Status::ok();
+  }
+
+ private:
+  template <typename T>
+  void go(const RunContext& ctx) const {
+    const T* x = static_cast<const T*>(ctx.inputs[0].data);
+    T* y = static_cast<T*>(ctx.outputs[0].data);
+    constexpr int64_t kTile = 32;
+    for (int64_t b = 0; b < b_; ++b) {
+      const T* xb = x + b * i_ * j_;
+      T* yb = y + b * i_ * j_;
+      for (int64_t i0 = 0; i0 < i_; i0 += kTile)
+        for (int64_t j0 = 0; j0 < j_; j0 += kTile) {
+          const int64_t i1 = std::min(i_, i0 + kTile), j1 = std::min(j_, j0 + kTile);
+          for (int64_t j = j0; j < j1; ++j)
+            for (int64_t i = i0; i < i1; ++i) yb[j * i_ + i] = xb[i * j_ + j];
+        }
+    }
+  }
+
+  int64_t b_ = 1, i_ = 1, j_ = 1;
+  size_t esize_ = 4;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_transpose() { return std::make_unique<Transpose2d>(); }
+
+}  // namespace ep::kernels::cpu
