@@ -3,6 +3,7 @@
 #include "kernels/fused_conv.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernel.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "kernels/ref/ref_kernels.h"
 
 namespace ep::kernels {
@@ -177,6 +178,8 @@ const KernelDef kRegistry[] = {
     {"FusedConv", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
     {"FusedConvTranspose", "edgepipe", 1, 1, "ref", make_ref_fused_conv},
     {"FusedConvTranspose", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
+    {"MatMul", "", kMin, kMax, "onednn", make_onednn_matmul},
+    {"Gemm", "", kMin, kMax, "onednn", make_onednn_gemm},
 
     // --- cpu: hand-written fast paths; each declines what it does not cover ---
     {"Add", "", kMin, kMax, "cpu", cpu::make_add},
@@ -193,6 +196,7 @@ const KernelDef kRegistry[] = {
     {"ReduceMean", "", kMin, kMax, "cpu", cpu::make_reduce_mean},
     {"GlobalAveragePool", "", kMin, kMax, "cpu", cpu::make_global_average_pool},
     {"Transpose", "", kMin, kMax, "cpu", cpu::make_transpose},
+    {"Softmax", "", kMin, kMax, "cpu", cpu::make_softmax},
 };
 
 }  // namespace

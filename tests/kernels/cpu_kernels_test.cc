@@ -107,6 +107,21 @@ TEST(CpuKernels, TransposeAsBatched2d) {
   compare_backends(t, {&x}, seed, false);  // swapped leading axes under a kept trailing one: declined
 }
 
+TEST(CpuKernels, SoftmaxLastAxis) {
+  uint32_t seed = 600;
+  for (int opset : {11, 13})
+    for (const Shape& s : {Shape{1, 40, 6625}, Shape{3, 7}, Shape{5}}) {
+      NodeUnderTest t("Softmax", 1, 1, opset);
+      t.attr("axis", static_cast<int64_t>(s.rank()) - 1);
+      const Tensor x = random_tensor(s, seed++, -20.f, 20.f);
+      compare_backends(t, {&x}, seed);
+    }
+  NodeUnderTest t("Softmax", 1, 1, 13);
+  t.attr("axis", int64_t{0});
+  const Tensor x = random_tensor(Shape{4, 6}, seed);
+  compare_backends(t, {&x}, seed, false);  // not the last axis: declined
+}
+
 TEST(CpuKernels, MeansOverContiguousAxes) {
   uint32_t seed = 300;
   for (const auto& [shape, axes] : std::vector<std::pair<Shape, std::vector<int64_t>>>{

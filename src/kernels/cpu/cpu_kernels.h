@@ -25,5 +25,6 @@ std::unique_ptr<Kernel> make_resize();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();
+std::unique_ptr<Kernel> make_softmax();
 
 }  // namespace ep::kernels::cpu
