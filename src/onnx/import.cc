@@ -1,5 +1,6 @@
 #include "onnx/import.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -113,8 +114,12 @@ struct Importer {
       return unsupported(ctx, ": Constant attribute '", a.name(), "' is not supported");
     }
     const std::string& out = np.output(0);
-    if (g->find_value(out)) return invalid_model(ctx, ": value '", out, "' is defined twice");
-    ir::Value* v = g->add_value(out);
+    if (out.empty()) return invalid_model(ctx, ": Constant output has no name");
+    // A name already read by an earlier node (listed out of order) is fine; one with a definition is not.
+    ir::Value* v = g->find_value(out);
+    if (v && (v->producer || v->is_graph_input || v->is_constant()))
+      return invalid_model(ctx, ": value '", out, "' is defined twice");
+    if (!v) v = g->add_value(out);
     v->dtype = t->dtype();
     v->shape = t->shape();
     v->constant = std::move(t);
@@ -150,6 +155,9 @@ struct Importer {
       ir::Value* v = g->find_value(name);
       if (v && (v->producer || v->is_graph_input || v->is_constant()))
         return invalid_model(tmp->label(), ": output '", name, "' is already defined elsewhere");
+      // Two slots of one node writing one value would alias buffers of different sizes.
+      if (v && std::find(outs.begin(), outs.end(), v) != outs.end())
+        return invalid_model(tmp->label(), ": output '", name, "' is listed twice");
       if (!v) v = g->add_value(name);
       outs.push_back(v);
     }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <new>
 #include <unordered_map>
 
 #include "edgepipe/arena.h"
@@ -116,9 +117,24 @@ Status Session::Impl::plan_and_bind() {
       request_step.push_back(i);
     }
   }
+  // Each request is bounded by shape inference; their sum must be too, so the planner's offsets cannot wrap.
+  constexpr size_t kHardLimit = size_t{1} << 62;
+  size_t sum = 0;
+  for (const runtime::BufferRequest& r : requests) {
+    const size_t b = arena_align(r.bytes);
+    if (b > kHardLimit - sum) return resource_exhausted("the model's activations exceed ", kHardLimit, " bytes");
+    sum += b;
+  }
   const runtime::MemoryPlan plan = runtime::plan_memory(requests);
   if (!runtime::memory_plan_is_valid(requests, plan)) return internal_error("memory plan overlaps live buffers");
-  arena = Arena(plan.total_bytes);
+  if (options.memory_limit_bytes && plan.total_bytes > options.memory_limit_bytes)
+    return resource_exhausted("the activation arena needs ", plan.total_bytes, " bytes, over the memory limit of ",
+                              options.memory_limit_bytes);
+  try {
+    arena = Arena(plan.total_bytes);
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted("cannot allocate the activation arena of ", plan.total_bytes, " bytes");
+  }
   std::unordered_map<const ir::Value*, void*> where;
   for (size_t r = 0; r < requests.size(); ++r) {
     void* p = arena.at(plan.offsets[r]);
@@ -221,7 +237,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   impl->graph = model.graph().clone();
   ir::Graph& g = *impl->graph;
   EP_RETURN_IF_ERROR(passes::bind_input_shapes(g, options.input_shapes));
-  EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g));
+  EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g, options.memory_limit_bytes));
   EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
   for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});
   for (const ir::Value* v : g.outputs()) impl->outputs.push_back(IoInfo{v->name, v->dtype, v->shape, {}});
