@@ -59,6 +59,7 @@ Status infer_shapes_and_fold(ir::Graph& g, size_t max_tensor_bytes) {
     kernels::PrepareContext ctx(*n, infos);
     auto kernel = def->create();
     EP_RETURN_IF_ERROR(kernel->prepare(ctx));
+    EP_RETURN_IF_ERROR(ctx.check_outputs());
     EP_RETURN_IF_ERROR(check_sizes(*n, ctx, max_tensor_bytes));
     for (size_t i = 0; i < n->outputs.size(); ++i) {
       ir::Value* out = n->outputs[i];

@@ -68,7 +68,9 @@ Status Session::Impl::choose_kernel(ir::Node* n) {
     if (!def) continue;
     kernels::PrepareContext ctx(*n, infos, options.threads);
     auto k = def->create();
-    if (Status st = k->prepare(ctx); !st.is_ok()) {
+    Status st = k->prepare(ctx);
+    if (st.is_ok()) st = ctx.check_outputs();
+    if (!st.is_ok()) {
       if (b == "ref") return st;
       continue;  // a fast kernel may decline a case; the reference kernel takes it
     }

@@ -242,6 +242,13 @@ std::vector<Case> graph_cases() {
          m.mutable_graph()->mutable_output(0)->set_name("G");
          return create(m);
        }},
+      {"NodeWithoutOutputs", StatusCode::invalid_model, "node 'add2' (Add): lists 0 outputs, the op produces 1",
+       [] {
+         // Found by model_fuzz: the kernel's set_output(0) threw std::out_of_range through Session::create.
+         onnx::ModelProto m = add_model(18);
+         add_node(m, "Add", {"X", "Y"}, {}, "add2");
+         return create(m);
+       }},
       {"CustomDomainOp", StatusCode::unsupported, "node 'foo' (com.example.Foo): unsupported operator",
        [] {
          onnx::ModelProto m = add_model();
