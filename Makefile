@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps models ort build build-asan test test-asan demo docs clean
+.PHONY: all deps models ort torch-models build build-asan test test-asan demo docs clean
 
 all: build
 
@@ -18,6 +18,10 @@ models:
 
 ort:
 	@scripts/ensure-ort.sh
+
+# Architecture-faithful random-weight exports (Debian's python3-torch; a few minutes the first time).
+torch-models:
+	@scripts/export-models.sh
 
 $(BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
@@ -34,7 +38,7 @@ test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest -L 'unit|onnx|fuzz' --output-on-failure -j$(JOBS)
 
-test: build models ort
+test: build models ort torch-models
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200
 	$(MAKE) --no-print-directory test-asan
 

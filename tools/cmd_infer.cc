@@ -12,7 +12,19 @@ struct InferArgs {
   std::vector<std::string> inputs;
   int threads = 1;
   std::string backend = "auto";
+  bool no_optimize = false;
+  bool reference_f64 = false;
 };
+
+Tensor convert(const Tensor& t, DType to) {
+  Tensor r(to, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const double v = view_get_f64(t.view(), i);
+    if (to == DType::f64) r.as<double>()[i] = v;
+    else r.as<float>()[i] = static_cast<float>(v);
+  }
+  return r;
+}
 
 Status infer(const InferArgs& a) {
   EP_ASSIGN_OR_RETURN(Model model, Model::load(a.model));
@@ -26,6 +38,8 @@ Status infer(const InferArgs& a) {
   SessionOptions opt;
   opt.threads = a.threads;
   opt.backend = a.backend;
+  opt.optimize = !a.no_optimize;
+  opt.reference_f64 = a.reference_f64;
   for (const IoInfo& in : model.inputs()) {
     auto it = given.find(in.name);
     if (it == given.end()) return invalid_argument("model input '", in.name, "' has no --input ", in.name, "=FILE.npy");
@@ -41,7 +55,10 @@ Status infer(const InferArgs& a) {
   }
   EP_ASSIGN_OR_RETURN(Session session, Session::create(model, opt));
   std::vector<Tensor> inputs;
-  for (const IoInfo& in : session.inputs()) inputs.push_back(std::move(given[in.name]));
+  for (const IoInfo& in : session.inputs()) {
+    Tensor& t = given[in.name];
+    inputs.push_back(t.dtype() == in.dtype ? std::move(t) : convert(t, in.dtype));  // f32 -> f64 oracle
+  }
   EP_ASSIGN_OR_RETURN(std::vector<Tensor> outputs, session.run(inputs));
   std::error_code ec;
   std::filesystem::create_directories(a.output_dir, ec);
@@ -51,6 +68,7 @@ Status infer(const InferArgs& a) {
     for (char& c : name)
       if (c == '/' || c == '\\') c = '_';  // an output name must not leave the folder
     const std::string path = (std::filesystem::path(a.output_dir) / (name + ".npy")).string();
+    if (a.reference_f64 && outputs[i].dtype() == DType::f64) outputs[i] = convert(outputs[i], DType::f32);
     EP_RETURN_IF_ERROR(npy_write(path, outputs[i].view()));
     std::cout << session.outputs()[i].name << " " << dtype_name(outputs[i].dtype()) << " "
               << outputs[i].shape().to_string() << " -> " << path << "\n";
@@ -66,6 +84,9 @@ Runner add_infer(CLI::App& app) {
   app.add_option("--output-dir,-o", a->output_dir, "Folder for <output name>.npy files");
   app.add_option("--threads", a->threads, "Threads")->check(CLI::Range(1, 1024));
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
+  app.add_flag("--no-optimize", a->no_optimize, "Skip graph rewrites (fusion, layout)");
+  app.add_flag("--reference-f64", a->reference_f64,
+               "Float64 oracle: run every f32 tensor as f64 on the reference kernels (outputs written as f32)");
   return [a]() {
     Status st = infer(*a);
     return st.is_ok() ? 0 : report(st);

@@ -69,8 +69,76 @@ const KernelDef kRegistry[] = {
     {"Clip", "", kMin, kMax, "ref", make_clip},
 
     // --- nn: conv, pooling, normalization, matmul, softmax ---
+    // conv.cc, conv_transpose.cc
+    {"Conv", "", kMin, kMax, "ref", make_conv},
+    {"ConvTranspose", "", kMin, kMax, "ref", make_conv_transpose},
+    // pool.cc
+    {"MaxPool", "", kMin, kMax, "ref", make_max_pool},
+    {"AveragePool", "", kMin, kMax, "ref", make_average_pool},
+    {"LpPool", "", kMin, kMax, "ref", make_lp_pool},
+    {"GlobalAveragePool", "", kMin, kMax, "ref", make_global_average_pool},
+    {"GlobalMaxPool", "", kMin, kMax, "ref", make_global_max_pool},
+    {"GlobalLpPool", "", kMin, kMax, "ref", make_global_lp_pool},
+    // normalization.cc
+    {"BatchNormalization", "", kMin, kMax, "ref", make_batch_normalization},
+    {"InstanceNormalization", "", kMin, kMax, "ref", make_instance_normalization},
+    {"LayerNormalization", "", 17, kMax, "ref", make_layer_normalization},
+    {"LRN", "", kMin, kMax, "ref", make_lrn},
+    // matmul.cc
+    {"Gemm", "", kMin, kMax, "ref", make_gemm},
+    {"MatMul", "", kMin, kMax, "ref", make_matmul},
+    {"MatMulInteger", "", 10, kMax, "ref", make_matmul_integer},
+    // softmax.cc
+    {"Softmax", "", kMin, kMax, "ref", make_softmax},
+    {"LogSoftmax", "", kMin, kMax, "ref", make_log_softmax},
+    {"Hardmax", "", kMin, kMax, "ref", make_hardmax},
+    // prelu.cc
+    {"PRelu", "", kMin, kMax, "ref", make_prelu},
 
     // --- shape and data movement ---
+    // shape_ops.cc
+    {"Shape", "", kMin, kMax, "ref", make_shape},
+    {"Size", "", kMin, kMax, "ref", make_size},
+    {"Reshape", "", kMin, kMax, "ref", make_reshape},
+    {"Flatten", "", kMin, kMax, "ref", make_flatten},
+    {"Squeeze", "", kMin, kMax, "ref", make_squeeze},
+    {"Unsqueeze", "", kMin, kMax, "ref", make_unsqueeze},
+    {"Identity", "", kMin, kMax, "ref", make_identity},
+    {"Dropout", "", kMin, kMax, "ref", make_dropout},
+    // transpose.cc
+    {"Transpose", "", kMin, kMax, "ref", make_transpose},
+    {"DepthToSpace", "", kMin, kMax, "ref", make_depth_to_space},
+    {"SpaceToDepth", "", kMin, kMax, "ref", make_space_to_depth},
+    // concat_split.cc
+    {"Concat", "", kMin, kMax, "ref", make_concat},
+    {"Split", "", kMin, kMax, "ref", make_split},
+    // slice.cc
+    {"Slice", "", kMin, kMax, "ref", make_slice},
+    // gather.cc
+    {"Gather", "", kMin, kMax, "ref", make_gather},
+    {"GatherElements", "", 11, kMax, "ref", make_gather_elements},
+    {"GatherND", "", 11, kMax, "ref", make_gather_nd},
+    // scatter.cc
+    {"ScatterND", "", 11, kMax, "ref", make_scatter_nd},
+    {"ScatterElements", "", 11, kMax, "ref", make_scatter_elements},
+    {"Scatter", "", 9, 10, "ref", make_scatter_elements},  // deprecated name of ScatterElements
+    // expand_tile.cc
+    {"Expand", "", 8, kMax, "ref", make_expand},
+    {"Tile", "", kMin, kMax, "ref", make_tile},
+    // pad.cc
+    {"Pad", "", kMin, kMax, "ref", make_pad},
+    // cast.cc
+    {"Cast", "", kMin, kMax, "ref", make_cast},
+    {"CastLike", "", 15, kMax, "ref", make_cast_like},
+    // generators.cc
+    {"ConstantOfShape", "", 9, kMax, "ref", make_constant_of_shape},
+    {"Range", "", 11, kMax, "ref", make_range},
+    {"EyeLike", "", 9, kMax, "ref", make_eye_like},
+    {"OneHot", "", 9, kMax, "ref", make_one_hot},
+    // select.cc
+    {"Where", "", 9, kMax, "ref", make_where},
+    {"Trilu", "", 14, kMax, "ref", make_trilu},
+    {"Not", "", kMin, kMax, "ref", make_not},
 
     // --- reductions, selection, resize and the rest ---
     // reduce.cc

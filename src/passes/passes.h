@@ -22,6 +22,18 @@ Status bind_input_shapes(ir::Graph& g, const std::map<std::string, Shape>& shape
 // what a size_t can address), checked before anything of that size is allocated.
 Status infer_shapes_and_fold(ir::Graph& g, size_t max_tensor_bytes = 0);
 
+// Replaces 2-D Conv with edgepipe.FusedConv and folds BatchNormalization, per-channel
+// affines, activations and residual Adds into it (see fuse_conv.cc). Needs inferred shapes.
+Status fuse_conv(ir::Graph& g);
+
+// Switches FusedConv to NHWC and moves the layout Transposes through layout-agnostic ops
+// until they cancel, so chains of convolutions run without reorders (see layout_nhwc.cc).
+Status layout_nhwc(ir::Graph& g);
+
+// Turns every f32 tensor into f64 (constants, graph inputs, Cast targets), leaving the
+// inputs ONNX types as float (Resize scales/roi). With reference kernels: a float64 oracle.
+Status promote_to_f64(ir::Graph& g);
+
 // Removes nodes whose outputs nobody reads, then values nobody references.
 Status eliminate_dead_code(ir::Graph& g);
 

@@ -1,5 +1,6 @@
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <new>
@@ -37,6 +38,26 @@ struct OutputCopy {
   const void* constant = nullptr;  // when the value is a constant
   int input = -1;                  // when the value is a graph input
 };
+
+// Turns the given graph inputs into constants.
+Status freeze_inputs(ir::Graph& g, const std::map<std::string, std::shared_ptr<const Tensor>>& constants) {
+  for (const auto& [name, tensor] : constants) {
+    auto it = std::find_if(g.inputs().begin(), g.inputs().end(), [&](const ir::Value* v) { return v->name == name; });
+    if (it == g.inputs().end()) return invalid_argument("constant input '", name, "' is not an input of the model");
+    ir::Value* v = *it;
+    if (!tensor || tensor->dtype() != v->dtype)
+      return invalid_argument("constant input '", name, "': dtype ", tensor ? dtype_name(tensor->dtype()) : "none",
+                              ", the model expects ", dtype_name(v->dtype));
+    if (v->shape.rank() != tensor->shape().rank())
+      return invalid_argument("constant input '", name, "': rank ", tensor->shape().rank(), ", the model declares ",
+                              v->shape.rank());
+    v->constant = tensor;
+    v->shape = tensor->shape();
+    v->is_graph_input = false;
+    g.inputs().erase(it);
+  }
+  return Status::ok();
+}
 
 }  // namespace
 
@@ -238,9 +259,19 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   impl->options = options;
   impl->graph = model.graph().clone();
   ir::Graph& g = *impl->graph;
+  EP_RETURN_IF_ERROR(freeze_inputs(g, options.constant_inputs));
+  if (options.reference_f64) {
+    impl->options.backend = "ref";
+    impl->options.optimize = false;
+    EP_RETURN_IF_ERROR(passes::promote_to_f64(g));
+  }
   EP_RETURN_IF_ERROR(passes::bind_input_shapes(g, options.input_shapes));
   EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g, options.memory_limit_bytes));
   EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
+  if (impl->options.optimize) {
+    EP_RETURN_IF_ERROR(passes::fuse_conv(g));
+    EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
+  }
   for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});
   for (const ir::Value* v : g.outputs()) impl->outputs.push_back(IoInfo{v->name, v->dtype, v->shape, {}});
   omp_set_num_threads(options.threads);

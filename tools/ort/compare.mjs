@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Compares edgepipe outputs with ONNX Runtime's.
-//   node compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]
-//     max abs error over all elements; fails on shape mismatch, NaN or error > tol.
+//   node compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4] [--relative [--scale-axis A]]
+//     fails on shape mismatch, NaN, or any |expected - actual| > tol, where with
+//     --relative the bound is tol * max(1, max |expected|), the maximum taken over
+//     the whole tensor or, with --scale-axis, per index along axis A.
 //   node compare.mjs ctc --keys ppocr_keys_v1.txt REF.npy [GOT.npy] [--expect TEXT]
 //     CTC greedy decode of 1xTxC rec outputs; with GOT, fails unless both decode
 //     to the same string. --expect only reports whether REF matches TEXT.
@@ -13,15 +15,43 @@ function fmt_shape(shape) {
   return `[${shape.join("x")}]`;
 }
 
-function compare_close(expected_path, actual_path, tol) {
+// Per element, the magnitude |expected| is measured against: 0 without
+// `relative`; with it, max |expected| over the whole tensor, or with scale_axis,
+// over the elements that share the element's index along that axis (one scale
+// per box coordinate or class column of a detector's output).
+function magnitudes(a, relative, scale_axis) {
+  const n = a.data.length;
+  if (!relative) return () => 0;
+  if (scale_axis === null) {
+    let m = 0;
+    for (let i = 0; i < n; ++i) m = Math.max(m, Math.abs(a.data[i]));
+    return () => m;
+  }
+  const axis = scale_axis < 0 ? scale_axis + a.shape.length : scale_axis;
+  if (axis < 0 || axis >= a.shape.length) throw new UsageError(`--scale-axis ${scale_axis} out of range for ${fmt_shape(a.shape)}`);
+  const inner = a.shape.slice(axis + 1).reduce((x, y) => x * y, 1);
+  const dim = a.shape[axis];
+  const group = (i) => Math.floor(i / inner) % dim;
+  const m = new Float64Array(dim);
+  for (let i = 0; i < n; ++i) m[group(i)] = Math.max(m[group(i)], Math.abs(a.data[i]));
+  return (i) => m[group(i)];
+}
+
+// Passes when every element has |expected - actual| <= tol * max(1, magnitude)
+// (see magnitudes; without `relative` this is a plain max abs error bound).
+function compare_close(expected_path, actual_path, tol, relative, scale_axis) {
   const a = npy_read(expected_path);
   const b = npy_read(actual_path);
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
     console.log(`shape mismatch: expected ${fmt_shape(a.shape)}, got ${fmt_shape(b.shape)}`);
     return 1;
   }
+  const magnitude = magnitudes(a, relative, scale_axis);
   let max_err = 0;
   let worst = 0;
+  // The largest error as a fraction of its element's allowance; over 1 fails.
+  let max_ratio = 0;
+  let worst_ratio_index = 0;
   for (let i = 0; i < a.data.length; ++i) {
     const err = Math.abs(a.data[i] - b.data[i]);
     // A NaN on either side is a failure, not something to skip.
@@ -33,13 +63,22 @@ function compare_close(expected_path, actual_path, tol) {
       max_err = err;
       worst = i;
     }
+    const ratio = err / (tol * Math.max(1, magnitude(i)));
+    if (ratio > max_ratio) {
+      max_ratio = ratio;
+      worst_ratio_index = i;
+    }
   }
-  const ok = max_err <= tol;
-  console.log(
-    `max_abs_err=${max_err.toExponential(3)} tol=${tol.toExponential(1)} shape=${fmt_shape(a.shape)}` +
-      (max_err > 0 ? ` worst_index=${worst}` : "") +
-      (ok ? "" : " FAIL"),
-  );
+  const ok = max_ratio <= 1;
+  let line = `max_abs_err=${max_err.toExponential(3)} tol=${tol.toExponential(1)}`;
+  if (relative) {
+    const i = worst_ratio_index;
+    line += ` x max(1, max|ref|${scale_axis === null ? "" : ` per index on axis ${scale_axis}`})` +
+      ` worst_err/allowed=${max_ratio.toExponential(2)}` +
+      ` (flat index ${i}: expected ${a.data[i]}, got ${b.data[i]}, allowed ${(tol * Math.max(1, magnitude(i))).toExponential(2)})`;
+  }
+  line += ` shape=${fmt_shape(a.shape)}` + (max_err > 0 ? ` worst_index=${worst}` : "") + (ok ? "" : " FAIL");
+  console.log(line);
   return ok ? 0 : 1;
 }
 
@@ -118,14 +157,19 @@ function main(argv) {
   if (mode === "close") {
     const files = [];
     let tol = 1e-4;
+    let relative = false;
+    let scale_axis = null;
     for (let i = 0; i < rest.length; ++i) {
       if (rest[i] === "--tol") tol = Number(rest[++i]);
+      else if (rest[i] === "--relative") relative = true;
+      else if (rest[i] === "--scale-axis") scale_axis = Number(rest[++i]);
       else files.push(rest[i]);
     }
-    if (files.length !== 2 || !Number.isFinite(tol) || tol < 0) {
-      throw new UsageError("close needs EXPECTED.npy ACTUAL.npy [--tol X]");
+    if (files.length !== 2 || !Number.isFinite(tol) || tol <= 0 ||
+        (scale_axis !== null && (!Number.isInteger(scale_axis) || !relative))) {
+      throw new UsageError("close needs EXPECTED.npy ACTUAL.npy [--tol X] [--relative [--scale-axis A]]");
     }
-    return compare_close(files[0], files[1], tol);
+    return compare_close(files[0], files[1], tol, relative, scale_axis);
   }
   if (mode === "ctc") return compare_ctc(rest);
   throw new UsageError("mode must be 'close' or 'ctc'");
@@ -136,7 +180,7 @@ try {
 } catch (err) {
   if (err instanceof UsageError) {
     console.error(`compare: ${err.message}`);
-    console.error("usage: compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4]");
+    console.error("usage: compare.mjs close EXPECTED.npy ACTUAL.npy [--tol 1e-4] [--relative [--scale-axis A]]");
     console.error("       compare.mjs ctc --keys KEYS.txt REF.npy [GOT.npy] [--expect TEXT]");
   } else {
     console.error(`compare: ${err.message}`);

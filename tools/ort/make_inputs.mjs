@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as PImage from "pureimage";
 import { npy_write } from "./npy.mjs";
+import { random_image } from "./rng.mjs";
 
 const kDefaultFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const kRecHeight = 48;
@@ -40,18 +41,6 @@ const kClsLines = [
   ["upright_dark", "light_on_dark", "Sample 42", 0],
   ["flipped", "dark_on_light", "Receipt", 180],
 ];
-
-// mulberry32: a tiny seeded PRNG so the random inputs are the same on every machine.
-function make_rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // An RGB image as a packed Uint8Array, independent of pureimage's bitmap.
 function rgb_from_bitmap(bitmap) {
@@ -184,13 +173,6 @@ function render_det_scene(theme) {
   }
   if (row_top + row_height > kDetSize) throw new Error("det scene does not fit in 640x640");
   return { bitmap, boxes };
-}
-
-function random_image(width, height, seed) {
-  const rand = make_rng(seed);
-  const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0; i < rgb.length; ++i) rgb[i] = Math.floor(rand() * 256);
-  return { width, height, rgb };
 }
 
 function png_of(img) {

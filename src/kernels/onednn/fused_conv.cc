@@ -1,6 +1,7 @@
 // edgepipe.FusedConv on oneDNN: one convolution primitive with the element-wise chain as
 // post-ops. Weights are reordered once in prepare into the layout the primitive picked;
 // the scratchpad comes from the session arena, so run() allocates nothing of its own.
+#include <set>
 #include <unordered_map>
 
 #include "kernels/fused_conv.h"
@@ -17,6 +18,7 @@ class OnednnFusedConv final : public Kernel {
  public:
   Status prepare(PrepareContext& ctx) override {
     EP_ASSIGN_OR_RETURN(p_, prepare_fused_conv(ctx));
+    EP_RETURN_IF_ERROR(normalize_post_ops(ctx));
     // Weights and bias must be known now to be reordered once.
     if (!ctx.input(1).constant || (ctx.has_input(2) && !ctx.input(2).constant))
       return ctx.unsupported_error("oneDNN path needs constant weights");
@@ -42,6 +44,28 @@ class OnednnFusedConv final : public Kernel {
   }
 
  private:
+  // Merges adjacent linear post-ops, and declines chains that repeat an eltwise algorithm:
+  // oneDNN 2.6's brgemm kernels apply the first op's parameters to a repeated algorithm
+  // (caught by fused_conv_test with distinct parameters per post-op).
+  Status normalize_post_ops(const PrepareContext& ctx) {
+    std::vector<PostOp> merged;
+    for (const PostOp& op : p_.post_ops) {
+      if (op.kind == PostOpKind::linear && !merged.empty() && merged.back().kind == PostOpKind::linear) {
+        PostOp& prev = merged.back();  // a2*(a1*x + b1) + b2
+        prev.b = op.a * prev.b + op.b;
+        prev.a = op.a * prev.a;
+        continue;
+      }
+      merged.push_back(op);
+    }
+    std::set<PostOpKind> seen;
+    for (const PostOp& op : merged)
+      if (op.kind != PostOpKind::residual && !seen.insert(op.kind).second)
+        return ctx.unsupported_error("oneDNN 2.6 mixes up a repeated post-op algorithm");
+    p_.post_ops = std::move(merged);
+    return Status::ok();
+  }
+
   void build(PrepareContext& ctx) {
     dnnl::engine& eng = onednn::cpu_engine();
     const FusedConvParams& p = p_;

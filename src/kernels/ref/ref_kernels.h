@@ -63,8 +63,80 @@ std::unique_ptr<Kernel> make_mish();
 std::unique_ptr<Kernel> make_clip();
 
 // --- nn: conv, pooling, normalization, matmul, softmax ---
+std::unique_ptr<Kernel> make_conv();
+std::unique_ptr<Kernel> make_conv_transpose();
+std::unique_ptr<Kernel> make_max_pool();
+std::unique_ptr<Kernel> make_average_pool();
+std::unique_ptr<Kernel> make_lp_pool();
+std::unique_ptr<Kernel> make_global_average_pool();
+std::unique_ptr<Kernel> make_global_max_pool();
+std::unique_ptr<Kernel> make_global_lp_pool();
+std::unique_ptr<Kernel> make_batch_normalization();
+std::unique_ptr<Kernel> make_instance_normalization();
+std::unique_ptr<Kernel> make_layer_normalization();
+std::unique_ptr<Kernel> make_lrn();
+std::unique_ptr<Kernel> make_gemm();
+std::unique_ptr<Kernel> make_matmul();
+std::unique_ptr<Kernel> make_matmul_integer();
+std::unique_ptr<Kernel> make_softmax();
+std::unique_ptr<Kernel> make_log_softmax();
+std::unique_ptr<Kernel> make_hardmax();
+std::unique_ptr<Kernel> make_prelu();
 
 // --- shape and data movement ---
+
+// shape_ops.cc
+std::unique_ptr<Kernel> make_shape();
+std::unique_ptr<Kernel> make_size();
+std::unique_ptr<Kernel> make_reshape();
+std::unique_ptr<Kernel> make_flatten();
+std::unique_ptr<Kernel> make_squeeze();
+std::unique_ptr<Kernel> make_unsqueeze();
+std::unique_ptr<Kernel> make_identity();
+std::unique_ptr<Kernel> make_dropout();
+
+// transpose.cc
+std::unique_ptr<Kernel> make_transpose();
+std::unique_ptr<Kernel> make_depth_to_space();
+std::unique_ptr<Kernel> make_space_to_depth();
+
+// concat_split.cc
+std::unique_ptr<Kernel> make_concat();
+std::unique_ptr<Kernel> make_split();
+
+// slice.cc
+std::unique_ptr<Kernel> make_slice();
+
+// gather.cc
+std::unique_ptr<Kernel> make_gather();
+std::unique_ptr<Kernel> make_gather_elements();
+std::unique_ptr<Kernel> make_gather_nd();
+
+// scatter.cc
+std::unique_ptr<Kernel> make_scatter_nd();
+std::unique_ptr<Kernel> make_scatter_elements();
+
+// expand_tile.cc
+std::unique_ptr<Kernel> make_expand();
+std::unique_ptr<Kernel> make_tile();
+
+// pad.cc
+std::unique_ptr<Kernel> make_pad();
+
+// cast.cc
+std::unique_ptr<Kernel> make_cast();
+std::unique_ptr<Kernel> make_cast_like();
+
+// generators.cc
+std::unique_ptr<Kernel> make_constant_of_shape();
+std::unique_ptr<Kernel> make_range();
+std::unique_ptr<Kernel> make_eye_like();
+std::unique_ptr<Kernel> make_one_hot();
+
+// select.cc
+std::unique_ptr<Kernel> make_where();
+std::unique_ptr<Kernel> make_trilu();
+std::unique_ptr<Kernel> make_not();
 
 // --- reductions, selection, resize and the rest ---
 // reduce.cc

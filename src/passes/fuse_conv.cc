@@ -1,0 +1,337 @@
+// Rewrites ONNX Conv into edgepipe.FusedConv and folds what follows it:
+//   1. Conv (2-D, f32, constant weights) -> FusedConv with explicit attributes;
+//   2. BatchNormalization and per-channel or scalar Mul/Add right after a conv with no
+//      post-ops are folded into its weights and bias;
+//   3. activations (Relu, Clip, HardSigmoid, HardSwish, Sigmoid, x*sigmoid(x),
+//      x*clip(x+3,0,6)/6), scalar affines and residual Adds become post-ops.
+// Each rewrite needs the conv output to have one reader (the pattern's) and not be a graph output.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <unordered_set>
+
+#include "kernels/fused_conv.h"
+#include "passes/passes.h"
+
+namespace ep::passes {
+namespace {
+
+using kernels::PostOp;
+using kernels::PostOpKind;
+
+bool is_op(const ir::Node* n, const char* op) { return n && n->domain.empty() && n->op_type == op; }
+
+// The only node reading v, or nullptr.
+ir::Node* sole_reader(const ir::Value* v) {
+  if (!v || v->is_graph_output || v->consumers.size() != 1) return nullptr;
+  return v->consumers[0];
+}
+
+// The operand of a binary node that is not `v`.
+ir::Value* other_operand(const ir::Node* n, const ir::Value* v) {
+  if (n->inputs.size() != 2) return nullptr;
+  if (n->inputs[0] == v) return n->inputs[1];
+  if (n->inputs[1] == v) return n->inputs[0];
+  return nullptr;
+}
+
+std::optional<float> scalar_constant(const ir::Value* v) {
+  if (!v || !v->is_constant() || v->dtype != DType::f32 || v->constant->numel() != 1) return std::nullopt;
+  return v->constant->as<float>()[0];
+}
+
+// A constant that broadcasts per output channel against NCHW [N, C, H, W]: a scalar, [C,1,1]
+// or [1,C,1,1]; with `vector`, also [C] (BatchNormalization's parameters, not broadcasting).
+std::optional<std::vector<float>> channel_constant(const ir::Value* v, int64_t channels, bool vector = false) {
+  if (!v || !v->is_constant() || v->dtype != DType::f32) return std::nullopt;
+  const Shape& s = v->shape;
+  const float* p = v->constant->as<float>();
+  if (s.numel() == 1) return std::vector<float>(static_cast<size_t>(channels), p[0]);
+  if (vector && s.rank() == 1 && s[0] == channels) return std::vector<float>(p, p + channels);
+  if (s.numel() != channels || s.rank() > 4 || s.rank() < 3) return std::nullopt;
+  if (s[s.rank() - 3] != channels) return std::nullopt;  // [C,1,1] or [1,C,1,1]
+  return std::vector<float>(p, p + channels);
+}
+
+struct Fused {
+  ir::Node* node;
+  std::vector<PostOp> post_ops;
+};
+
+std::vector<PostOp> read_post_ops(const ir::Node* n) {
+  std::vector<PostOp> ops;
+  auto kinds = n->attr_ints("post_ops", std::vector<int64_t>{});
+  auto params = n->attr_floats("post_op_params", std::vector<float>{});
+  for (size_t i = 0; kinds.is_ok() && params.is_ok() && i < kinds->size(); ++i)
+    ops.push_back(PostOp{static_cast<PostOpKind>((*kinds)[i]), (*params)[2 * i], (*params)[2 * i + 1]});
+  return ops;
+}
+
+void write_post_ops(ir::Node* n, const std::vector<PostOp>& ops) {
+  std::vector<int64_t> kinds;
+  std::vector<float> params;
+  for (const PostOp& op : ops) {
+    kinds.push_back(static_cast<int64_t>(op.kind));
+    params.push_back(op.a);
+    params.push_back(op.b);
+  }
+  n->attrs["post_ops"] = kinds;
+  n->attrs["post_op_params"] = params;
+}
+
+// Makes `f` produce `out` (the last value of an absorbed pattern) and removes the pattern's nodes.
+void absorb(ir::Graph& g, ir::Node* f, const std::vector<ir::Node*>& eaten, ir::Value* out) {
+  for (ir::Node* n : eaten) g.erase_node(n);
+  ir::Value* old = f->outputs[0];
+  old->producer = nullptr;
+  f->outputs[0] = out;
+  out->producer = f;
+}
+
+Status conv_to_fused(ir::Graph& g, ir::Node* n) {
+  const ir::Value* x = n->input(0);
+  const ir::Value* w = n->input(1);
+  const ir::Value* b = n->input(2);
+  if (!x || !w || x->dtype != DType::f32 || x->shape.rank() != 4 || !w->is_constant() || w->shape.rank() != 4) return Status::ok();
+  if (b && !b->is_constant()) return Status::ok();
+  EP_ASSIGN_OR_RETURN(std::string auto_pad, n->attr_string("auto_pad", std::string("NOTSET")));
+  EP_ASSIGN_OR_RETURN(std::vector<int64_t> strides, n->attr_ints("strides", std::vector<int64_t>{1, 1}));
+  EP_ASSIGN_OR_RETURN(std::vector<int64_t> dil, n->attr_ints("dilations", std::vector<int64_t>{1, 1}));
+  EP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, n->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0}));
+  EP_ASSIGN_OR_RETURN(int64_t group, n->attr_int("group", 1));
+  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4) return Status::ok();  // the ref kernel reports it
+  const ir::Value* y = n->output(0);
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    for (int i = 0; i < 2; ++i) {
+      const int64_t in = x->shape[2 + i], out = y->shape[2 + i], k = (w->shape[2 + i] - 1) * dil[i] + 1;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + k - in);
+      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[i + 2] = total - pads[i];
+    }
+  } else if (auto_pad == "VALID") {
+    pads = {0, 0, 0, 0};
+  }
+  std::vector<ir::Value*> ins = {n->inputs[0], n->inputs[1]};
+  if (b) {
+    ins.push_back(n->inputs[2]);
+  } else {  // an explicit zero bias makes later folding uniform
+    ir::Value* zb = g.add_value(g.unique_value_name(n->name + "_bias"));
+    zb->dtype = DType::f32;
+    zb->shape = Shape{w->shape[0]};
+    zb->constant = std::make_shared<const Tensor>(DType::f32, Shape{w->shape[0]});
+    ins.push_back(zb);
+  }
+  ir::Node* f = g.add_node(n->name, kernels::kFusedConvOp, ins, {});
+  f->domain = kernels::kFusedConvDomain;
+  f->opset = 1;
+  f->attrs = {{"group", group}, {"strides", strides}, {"dilations", dil}, {"pads", pads},
+              {"layout", std::string("NCHW")}, {"post_ops", std::vector<int64_t>{}},
+              {"post_op_params", std::vector<float>{}}};
+  ir::Value* out = n->outputs[0];
+  g.erase_node(n);
+  f->outputs = {out};
+  out->producer = f;
+  return Status::ok();
+}
+
+// Folds out = x * scale[c] + shift[c] into the conv's weights and bias.
+void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, const std::vector<float>& shift) {
+  const Tensor& w = *f->inputs[1]->constant;
+  const Tensor& b = *f->inputs[2]->constant;
+  Tensor nw = w.clone(), nb = b.clone();
+  const int64_t cout = w.shape()[0], per = w.numel() / cout;
+  for (int64_t o = 0; o < cout; ++o) {
+    for (int64_t i = 0; i < per; ++i) nw.as<float>()[o * per + i] *= scale[o];
+    nb.as<float>()[o] = b.as<float>()[o] * scale[o] + shift[o];
+  }
+  for (int k : {1, 2}) {
+    ir::Value* v = g.add_value(g.unique_value_name(f->name + (k == 1 ? "_w" : "_b")));
+    v->dtype = DType::f32;
+    v->shape = k == 1 ? w.shape() : b.shape();
+    v->constant = std::make_shared<const Tensor>(std::move(k == 1 ? nw : nb));
+    ir::Value* old = f->inputs[k];
+    old->consumers.erase(std::find(old->consumers.begin(), old->consumers.end(), f));
+    f->inputs[k] = v;
+    v->consumers.push_back(f);
+  }
+}
+
+// Tries to fold a BatchNormalization or per-channel Mul/Add into a conv without post-ops.
+bool try_fold_linear(ir::Graph& g, ir::Node* f) {
+  if (!read_post_ops(f).empty()) return false;
+  ir::Value* y = f->outputs[0];
+  ir::Node* r = sole_reader(y);
+  const int64_t c = f->inputs[1]->shape[0];
+  if (is_op(r, "BatchNormalization") && r->inputs.size() == 5 && r->inputs[0] == y && r->outputs.size() >= 1) {
+    for (size_t i = 1; i < r->outputs.size(); ++i)
+      if (r->outputs[i]) return false;  // training outputs
+    auto s = channel_constant(r->inputs[1], c, true), bb = channel_constant(r->inputs[2], c, true);
+    auto m = channel_constant(r->inputs[3], c, true), v = channel_constant(r->inputs[4], c, true);
+    auto eps = r->attr_float("epsilon", 1e-5f);
+    auto spatial = r->attr_int("spatial", 1);
+    if (!s || !bb || !m || !v || !eps.is_ok() || !spatial.is_ok() || *spatial != 1) return false;
+    std::vector<float> scale(c), shift(c);
+    for (int64_t i = 0; i < c; ++i) {
+      scale[i] = (*s)[i] / std::sqrt((*v)[i] + *eps);
+      shift[i] = (*bb)[i] - (*m)[i] * scale[i];
+    }
+    fold_affine(g, f, scale, shift);
+    absorb(g, f, {r}, r->outputs[0]);
+    return true;
+  }
+  if ((is_op(r, "Mul") || is_op(r, "Add")) && r->outputs[0] && r->outputs[0]->shape == y->shape) {
+    auto k = channel_constant(other_operand(r, y), c);
+    if (!k) return false;
+    const bool mul = is_op(r, "Mul");
+    fold_affine(g, f, mul ? *k : std::vector<float>(c, 1.f), mul ? std::vector<float>(c, 0.f) : *k);
+    absorb(g, f, {r}, r->outputs[0]);
+    return true;
+  }
+  return false;
+}
+
+// True when `v` can be computed without the output of `f` (so f may read it).
+bool independent_of(const ir::Value* v, const ir::Node* f) {
+  std::unordered_set<const ir::Node*> seen;
+  std::vector<const ir::Value*> stack = {v};
+  while (!stack.empty()) {
+    const ir::Value* cur = stack.back();
+    stack.pop_back();
+    const ir::Node* p = cur ? cur->producer : nullptr;
+    if (!p || !seen.insert(p).second) continue;
+    if (p == f) return false;
+    for (const ir::Value* in : p->inputs) stack.push_back(in);
+  }
+  return true;
+}
+
+std::optional<std::pair<float, float>> clip_bounds(const ir::Node* n) {
+  if (n->opset < 11) {
+    auto lo = n->attr_float("min", -3.4e38f), hi = n->attr_float("max", 3.4e38f);
+    if (!lo.is_ok() || !hi.is_ok()) return std::nullopt;
+    return std::make_pair(*lo, *hi);
+  }
+  float lo = -3.4e38f, hi = 3.4e38f;
+  if (n->input(1)) {
+    auto v = scalar_constant(n->input(1));
+    if (!v) return std::nullopt;
+    lo = *v;
+  }
+  if (n->input(2)) {
+    auto v = scalar_constant(n->input(2));
+    if (!v) return std::nullopt;
+    hi = *v;
+  }
+  return std::make_pair(lo, hi);
+}
+
+// x*clip(x+3,0,6)/6 (or *1/6) reading y. Returns the nodes and the final value.
+std::optional<std::pair<std::vector<ir::Node*>, ir::Value*>> match_hard_swish(ir::Value* y) {
+  if (y->is_graph_output || y->consumers.size() != 2) return std::nullopt;
+  ir::Node* add = nullptr;
+  ir::Node* mul = nullptr;
+  for (ir::Node* c : y->consumers) {
+    if (is_op(c, "Add")) add = c;
+    if (is_op(c, "Mul")) mul = c;
+  }
+  if (!add || !mul) return std::nullopt;
+  auto three = scalar_constant(other_operand(add, y));
+  ir::Node* clip = sole_reader(add->outputs[0]);
+  if (!three || *three != 3.f || !is_op(clip, "Clip") || clip->inputs[0] != add->outputs[0]) return std::nullopt;
+  auto bounds = clip_bounds(clip);
+  if (!bounds || bounds->first != 0.f || bounds->second != 6.f) return std::nullopt;
+  if (other_operand(mul, y) != clip->outputs[0] || sole_reader(clip->outputs[0]) != mul) return std::nullopt;
+  ir::Node* scale = sole_reader(mul->outputs[0]);
+  if (!scale) return std::nullopt;
+  auto k = scalar_constant(other_operand(scale, mul->outputs[0]));
+  if (!k || !((is_op(scale, "Div") && *k == 6.f && scale->inputs[0] == mul->outputs[0]) ||
+              (is_op(scale, "Mul") && std::fabs(*k - 1.f / 6.f) < 1e-7f)))
+    return std::nullopt;
+  return std::make_pair(std::vector<ir::Node*>{add, clip, mul, scale}, scale->outputs[0]);
+}
+
+// Tries to turn what reads the conv's output into a post-op.
+bool try_fuse_post_op(ir::Graph& g, ir::Node* f) {
+  ir::Value* y = f->outputs[0];
+  std::vector<PostOp> ops = read_post_ops(f);
+  if (auto hs = match_hard_swish(y)) {
+    ops.push_back({PostOpKind::hard_swish});
+    write_post_ops(f, ops);
+    absorb(g, f, hs->first, hs->second);
+    return true;
+  }
+  if (!y->is_graph_output && y->consumers.size() == 2) {  // x * sigmoid(x)
+    ir::Node* sig = is_op(y->consumers[0], "Sigmoid") ? y->consumers[0] : y->consumers[1];
+    ir::Node* mul = sig == y->consumers[0] ? y->consumers[1] : y->consumers[0];
+    if (is_op(sig, "Sigmoid") && is_op(mul, "Mul") && sole_reader(sig->outputs[0]) == mul &&
+        other_operand(mul, y) == sig->outputs[0]) {
+      ops.push_back({PostOpKind::swish});
+      write_post_ops(f, ops);
+      absorb(g, f, {sig, mul}, mul->outputs[0]);
+      return true;
+    }
+  }
+  ir::Node* r = sole_reader(y);
+  if (!r || !r->outputs[0] || r->outputs.size() != 1 || r->inputs.empty() || r->outputs[0]->shape != y->shape) return false;
+  if (is_op(r, "Relu")) {
+    ops.push_back({PostOpKind::relu});
+  } else if (is_op(r, "Clip") && r->inputs[0] == y) {
+    auto b = clip_bounds(r);
+    if (!b) return false;
+    ops.push_back({PostOpKind::clip, b->first, b->second});
+  } else if (is_op(r, "HardSigmoid")) {
+    auto alpha = r->attr_float("alpha", 0.2f), beta = r->attr_float("beta", 0.5f);
+    if (!alpha.is_ok() || !beta.is_ok()) return false;
+    ops.push_back({PostOpKind::linear, *alpha, *beta});
+    ops.push_back({PostOpKind::clip, 0.f, 1.f});
+  } else if (is_op(r, "HardSwish")) {
+    ops.push_back({PostOpKind::hard_swish});
+  } else if (is_op(r, "Sigmoid")) {
+    ops.push_back({PostOpKind::sigmoid});
+  } else if (is_op(r, "Mul") || is_op(r, "Add") || (is_op(r, "Div") && r->inputs[0] == y) ||
+             (is_op(r, "Sub") && r->inputs[0] == y)) {
+    ir::Value* other = other_operand(r, y);
+    if (auto k = scalar_constant(other)) {
+      if (is_op(r, "Mul")) ops.push_back({PostOpKind::linear, *k, 0.f});
+      else if (is_op(r, "Add")) ops.push_back({PostOpKind::linear, 1.f, *k});
+      else if (is_op(r, "Sub")) ops.push_back({PostOpKind::linear, 1.f, -*k});
+      else ops.push_back({PostOpKind::linear, 1.f / *k, 0.f});
+    } else if (is_op(r, "Add") && other && other->shape == y->shape && other->dtype == DType::f32 && f->inputs.size() == 3 &&
+               independent_of(other, f)) {
+      ops.push_back({PostOpKind::residual});
+      f->inputs.push_back(other);
+      other->consumers.push_back(f);
+    } else {
+      return false;
+    }
+  } else {
+    return false;
+  }
+  write_post_ops(f, ops);
+  absorb(g, f, {r}, r->outputs[0]);
+  return true;
+}
+
+}  // namespace
+
+Status fuse_conv(ir::Graph& g) {
+  std::vector<ir::Node*> convs;
+  for (const auto& n : g.nodes())
+    if (is_op(n.get(), "Conv")) convs.push_back(n.get());
+  if (convs.empty()) return Status::ok();
+  g.opsets[kernels::kFusedConvDomain] = 1;
+  for (ir::Node* n : convs) EP_RETURN_IF_ERROR(conv_to_fused(g, n));
+  std::vector<ir::Node*> fused;
+  for (const auto& n : g.nodes())
+    if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp) fused.push_back(n.get());
+  for (ir::Node* f : fused) {
+    while (try_fold_linear(g, f)) {
+    }
+    while (try_fuse_post_op(g, f)) {
+    }
+  }
+  g.erase_unused_values();
+  return g.topological_sort();
+}
+
+}  // namespace ep::passes
