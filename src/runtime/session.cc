@@ -42,7 +42,8 @@ struct OutputCopy {
 // Turns the given graph inputs into constants.
 Status freeze_inputs(ir::Graph& g, const std::map<std::string, std::shared_ptr<const Tensor>>& constants) {
   for (const auto& [name, tensor] : constants) {
-    auto it = std::find_if(g.inputs().begin(), g.inputs().end(), [&](const ir::Value* v) { return v->name == name; });
+    const std::string& key = name;  // clang 14 cannot capture a structured binding
+    auto it = std::find_if(g.inputs().begin(), g.inputs().end(), [&](const ir::Value* v) { return v->name == key; });
     if (it == g.inputs().end()) return invalid_argument("constant input '", name, "' is not an input of the model");
     ir::Value* v = *it;
     if (!tensor || tensor->dtype() != v->dtype)
