@@ -53,6 +53,9 @@ struct SessionOptions {
   bool profile = false;           // time every step of run()
   bool optimize = true;           // graph rewrites (constant folding, dead code)
   std::string backend = "auto";   // "auto" picks the fastest kernel per node; "ref" forces reference kernels
+  // Caps any one tensor the session computes or folds and the activation arena, checked
+  // before allocating (resource_exhausted). 0: no cap. For models from untrusted sources.
+  size_t memory_limit_bytes = 0;
   // Runs every f32 tensor as f64 with the reference kernels: the model's float64 oracle.
   // Inputs and outputs that were f32 become f64.
   bool reference_f64 = false;

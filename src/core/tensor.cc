@@ -78,7 +78,11 @@ Result<Tensor> Tensor::create(DType dtype, const Shape& shape) {
   constexpr int64_t kMaxBytes = int64_t{1} << 40;
   if (n > kMaxBytes / static_cast<int64_t>(dtype_size(dtype)))
     return resource_exhausted("tensor ", shape.to_string(), " of ", dtype_name(dtype), " is too large");
-  return Tensor(dtype, shape);
+  try {
+    return Tensor(dtype, shape);
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted("cannot allocate tensor ", shape.to_string(), " of ", dtype_name(dtype));
+  }
 }
 
 void Tensor::reshape(const Shape& shape) {

@@ -149,10 +149,10 @@ Status Graph::topological_sort() {
     order.push_back(n);
     for (Value* out : n->outputs) {
       if (!out) continue;
-      for (Node* c : out->consumers) {
-        for (Value* in : c->inputs)
-          if (in == out && --pending[c] == 0) ready.push_back(c);  // once per edge: x*x has two
-      }
+      // `consumers` holds a node once per input slot that reads `out` (x*x: twice), which is
+      // exactly how `deps` counted it; a nested scan of the inputs would be quadratic.
+      for (Node* c : out->consumers)
+        if (--pending[c] == 0) ready.push_back(c);
     }
   }
   if (order.size() != nodes_.size()) {

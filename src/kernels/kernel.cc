@@ -43,6 +43,7 @@ Result<std::vector<Tensor>> evaluate_node(const ir::Node& node, std::span<const 
   PrepareContext pctx(node, std::move(infos));
   auto kernel = def->create();
   EP_RETURN_IF_ERROR(kernel->prepare(pctx));
+  EP_RETURN_IF_ERROR(pctx.check_outputs());
   std::vector<Tensor> outs;
   std::vector<TensorView> out_views;
   for (size_t i = 0; i < pctx.num_outputs(); ++i) {

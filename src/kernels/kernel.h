@@ -4,6 +4,7 @@
 //   run():     computes. noexcept, allocates nothing, checks only data-dependent indices.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -38,7 +39,20 @@ class PrepareContext {
   const TensorInfo& input(size_t i) const { return inputs_.at(i); }
   bool output_requested(size_t i) const { return i < node_.outputs.size() && node_.outputs[i] != nullptr; }
 
-  void set_output(size_t i, DType dtype, Shape shape) { outputs_.at(i) = TensorInfo{dtype, std::move(shape), nullptr}; }
+  // An output slot the node does not list (a malformed model) is recorded, not written past
+  // the end; check_outputs() then reports it, so kernels need not guard every set_output.
+  void set_output(size_t i, DType dtype, Shape shape) {
+    if (i >= outputs_.size()) {
+      outputs_needed_ = std::max(outputs_needed_, i + 1);
+      return;
+    }
+    outputs_[i] = TensorInfo{dtype, std::move(shape), nullptr};
+  }
+  // Called by whoever ran prepare(): an error when the kernel produced more outputs than the node lists.
+  Status check_outputs() const {
+    if (outputs_needed_ <= outputs_.size()) return Status::ok();
+    return error("lists ", outputs_.size(), " outputs, the op produces ", outputs_needed_);
+  }
   const TensorInfo& output(size_t i) const { return outputs_.at(i); }
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
 
@@ -65,6 +79,7 @@ class PrepareContext {
   std::vector<TensorInfo> outputs_;
   int num_threads_ = 1;
   size_t scratch_bytes_ = 0;
+  size_t outputs_needed_ = 0;
 };
 
 struct RunContext {

@@ -1,5 +1,6 @@
 #include "onnx/import.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -19,7 +20,6 @@ namespace {
 constexpr int kCheckerMaxOpset = 17;
 
 struct Importer {
-  std::string where;
   std::string base_dir;
   std::unique_ptr<ir::Graph> g = std::make_unique<ir::Graph>();
 
@@ -60,18 +60,18 @@ struct Importer {
   Status set_value_type(ir::Value* v, const onnx::ValueInfoProto& vi, bool record_dim_params) {
     if (!vi.has_type()) return Status::ok();
     if (!vi.type().has_tensor_type())
-      return unsupported(where, ": value '", vi.name(), "' is not a tensor (sequences, maps and optionals are not supported)");
+      return unsupported("value '", vi.name(), "' is not a tensor (sequences, maps and optionals are not supported)");
     const auto& tt = vi.type().tensor_type();
     if (tt.elem_type() != 0) {
       EP_ASSIGN_OR_RETURN(v->dtype, dtype_from_onnx(tt.elem_type(), "value '" + vi.name() + "'"));
     }
     if (!tt.has_shape()) return Status::ok();
-    if (tt.shape().dim_size() > 32) return invalid_model(where, ": value '", vi.name(), "' has rank ", tt.shape().dim_size());
+    if (tt.shape().dim_size() > 32) return invalid_model("value '", vi.name(), "' has rank ", tt.shape().dim_size());
     std::vector<int64_t> dims;
     std::vector<std::string> params;
     for (const auto& d : tt.shape().dim()) {
       if (d.has_dim_value()) {
-        if (d.dim_value() < 0) return invalid_model(where, ": value '", vi.name(), "' has negative dimension ", d.dim_value());
+        if (d.dim_value() < 0) return invalid_model("value '", vi.name(), "' has negative dimension ", d.dim_value());
         dims.push_back(d.dim_value());
         params.emplace_back();
       } else {
@@ -113,8 +113,12 @@ struct Importer {
       return unsupported(ctx, ": Constant attribute '", a.name(), "' is not supported");
     }
     const std::string& out = np.output(0);
-    if (g->find_value(out)) return invalid_model(ctx, ": value '", out, "' is defined twice");
-    ir::Value* v = g->add_value(out);
+    if (out.empty()) return invalid_model(ctx, ": Constant output has no name");
+    // A name already read by an earlier node (listed out of order) is fine; one with a definition is not.
+    ir::Value* v = g->find_value(out);
+    if (v && (v->producer || v->is_graph_input || v->is_constant()))
+      return invalid_model(ctx, ": value '", out, "' is defined twice");
+    if (!v) v = g->add_value(out);
     v->dtype = t->dtype();
     v->shape = t->shape();
     v->constant = std::move(t);
@@ -126,7 +130,7 @@ struct Importer {
     tmp->name = np.name().empty() ? np.op_type() + "_" + std::to_string(index) : np.name();
     tmp->op_type = np.op_type();
     tmp->domain = np.domain() == "ai.onnx" ? "" : np.domain();
-    if (np.op_type().empty()) return invalid_model(where, ": node ", index, " has no op_type");
+    if (np.op_type().empty()) return invalid_model("node ", index, " has no op_type");
     auto op_it = g->opsets.find(tmp->domain);
     if (op_it == g->opsets.end())
       return invalid_model(tmp->label(), ": domain '", tmp->domain, "' is not in the model's opset_import");
@@ -150,6 +154,9 @@ struct Importer {
       ir::Value* v = g->find_value(name);
       if (v && (v->producer || v->is_graph_input || v->is_constant()))
         return invalid_model(tmp->label(), ": output '", name, "' is already defined elsewhere");
+      // Two slots of one node writing one value would alias buffers of different sizes.
+      if (v && std::find(outs.begin(), outs.end(), v) != outs.end())
+        return invalid_model(tmp->label(), ": output '", name, "' is listed twice");
       if (!v) v = g->add_value(name);
       outs.push_back(v);
     }
@@ -177,40 +184,40 @@ struct Importer {
     if (g->opsets.count("")) {
       const int64_t opset = g->opsets[""];
       if (opset < kMinOpset || opset > kMaxOpset)
-        return unsupported(where, ": default-domain opset ", opset, " is outside the supported range ", kMinOpset, "..",
+        return unsupported("default-domain opset ", opset, " is outside the supported range ", kMinOpset, "..",
                            kMaxOpset);
     }
-    if (!m.has_graph()) return invalid_model(where, ": the model has no graph");
+    if (!m.has_graph()) return invalid_model("the model has no graph");
     const onnx::GraphProto& gp = m.graph();
     g->name = gp.name();
 
     std::set<std::string> initializer_names;
     for (const auto& init : gp.initializer()) {
-      if (init.name().empty()) return invalid_model(where, ": an initializer has no name");
+      if (init.name().empty()) return invalid_model("an initializer has no name");
       if (!initializer_names.insert(init.name()).second)
-        return invalid_model(where, ": initializer '", init.name(), "' is defined twice");
+        return invalid_model("initializer '", init.name(), "' is defined twice");
       EP_ASSIGN_OR_RETURN(Tensor t, tensor_from_proto(init, base_dir, "initializer"));
       ir::Value* v = g->add_value(init.name());
       v->dtype = t.dtype();
       v->shape = t.shape();
       v->constant = std::make_shared<const Tensor>(std::move(t));
     }
-    if (gp.sparse_initializer_size() > 0) return unsupported(where, ": sparse initializers are not supported");
+    if (gp.sparse_initializer_size() > 0) return unsupported("sparse initializers are not supported");
     for (const auto& in : gp.input()) {
-      if (in.name().empty()) return invalid_model(where, ": a graph input has no name");
+      if (in.name().empty()) return invalid_model("a graph input has no name");
       if (initializer_names.count(in.name())) continue;  // IR < 4 lists initializers as inputs too
-      if (g->find_value(in.name())) return invalid_model(where, ": graph input '", in.name(), "' is listed twice");
+      if (g->find_value(in.name())) return invalid_model("graph input '", in.name(), "' is listed twice");
       ir::Value* v = g->add_value(in.name());
       v->is_graph_input = true;
       EP_RETURN_IF_ERROR(set_value_type(v, in, true));
-      if (v->dtype == DType::undefined) return invalid_model(where, ": graph input '", in.name(), "' has no element type");
+      if (v->dtype == DType::undefined) return invalid_model("graph input '", in.name(), "' has no element type");
       g->inputs().push_back(v);
     }
     for (size_t i = 0; i < static_cast<size_t>(gp.node_size()); ++i) EP_RETURN_IF_ERROR(add_node(gp.node(static_cast<int>(i)), i));
     for (const auto& out : gp.output()) {
       ir::Value* v = g->find_value(out.name());
-      if (!v) return invalid_model(where, ": graph output '", out.name(), "' is not produced by any node");
-      if (v->is_graph_output) return invalid_model(where, ": graph output '", out.name(), "' is listed twice");
+      if (!v) return invalid_model("graph output '", out.name(), "' is not produced by any node");
+      if (v->is_graph_output) return invalid_model("graph output '", out.name(), "' is listed twice");
       v->is_graph_output = true;
       if (v->dtype == DType::undefined && out.has_type() && out.type().has_tensor_type() &&
           out.type().tensor_type().elem_type()) {
@@ -218,8 +225,8 @@ struct Importer {
       }
       g->outputs().push_back(v);
     }
-    if (g->outputs().empty()) return invalid_model(where, ": the graph has no outputs");
-    EP_RETURN_IF_ERROR(g->topological_sort().with_context(where));
+    if (g->outputs().empty()) return invalid_model("the graph has no outputs");
+    EP_RETURN_IF_ERROR(g->topological_sort());
     return Status::ok();
   }
 };
@@ -264,8 +271,9 @@ Result<std::unique_ptr<ir::Graph>> import_model(const void* data, size_t size, c
   if (!m.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
     return invalid_model(where, ": not a valid ONNX protobuf (truncated or corrupt)");
   if (!m.has_graph() && m.opset_import_size() == 0) return invalid_model(where, ": not an ONNX model (no graph, no opset_import)");
-  Importer imp{where, base_dir};
-  EP_RETURN_IF_ERROR(imp.run(m));
+  Importer imp{base_dir};
+  // Every importer error is prefixed here, once, with the file: "model 'x.onnx': node ...".
+  EP_RETURN_IF_ERROR(imp.run(m).with_context(where));
   // Our own checks ran first for clearer messages; the checker adds the schema-level ones.
   EP_RETURN_IF_ERROR(run_onnx_checker(m, where, base_dir));
   return std::move(imp.g);

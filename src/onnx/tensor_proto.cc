@@ -93,7 +93,9 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& 
     if (d < 0) return invalid_model(where, ": negative dimension ", d);
   const Shape shape(dims);
   if (p.has_segment()) return unsupported(where, ": segmented tensors are not supported");
-  EP_ASSIGN_OR_RETURN(int64_t n, checked_numel(shape));
+  const Result<int64_t> numel = checked_numel(shape);
+  if (!numel.is_ok()) return numel.status().with_context(where);
+  const int64_t n = numel.value();
   const size_t esize = dtype_size(dtype);
   if (static_cast<uint64_t>(n) > kMaxModelBytes / esize && p.data_location() != onnx::TensorProto::EXTERNAL)
     return invalid_model(where, ": shape ", shape.to_string(), " is larger than any model can hold");

@@ -17,6 +17,9 @@ Status bind_input_shapes(ir::Graph& g, const std::map<std::string, Shape>& shape
       if (!v->shape.is_static())
         return invalid_argument("input '", v->name, "' has open dimensions (", v->shape.to_string(),
                                 "); give its shape, e.g. --shape ", v->name, "=", v->shape.to_string());
+      // Declared dims come from the model: their product may overflow like any bound one.
+      if (Result<int64_t> n = checked_numel(v->shape); !n.is_ok())
+        return n.status().with_context("input '" + v->name + "'");
       continue;
     }
     const Shape& want = it->second;
@@ -34,8 +37,7 @@ Status bind_input_shapes(ir::Graph& g, const std::map<std::string, Shape>& shape
                                   " but to ", p->second, " by another input");
       }
     }
-    EP_ASSIGN_OR_RETURN(int64_t n, checked_numel(want));
-    (void)n;
+    if (Result<int64_t> n = checked_numel(want); !n.is_ok()) return n.status().with_context("input '" + v->name + "'");
     v->shape = want;
   }
   return Status::ok();

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "kernels/kernel.h"
 #include "passes/passes.h"
 
@@ -12,9 +14,28 @@ bool foldable(const ir::Node& n) {
   return true;
 }
 
+// Untrusted shapes can multiply past what memory holds (or int64 counts): refuse before allocating.
+Status check_sizes(const ir::Node& n, const kernels::PrepareContext& ctx, size_t max_bytes) {
+  constexpr size_t kHardLimit = size_t{1} << 62;
+  const size_t limit = max_bytes == 0 ? kHardLimit : std::min(max_bytes, kHardLimit);
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    const kernels::TensorInfo& o = ctx.output(i);
+    if (!n.outputs[i] || !o.present() || !o.shape.is_static()) continue;
+    const Result<int64_t> numel = checked_numel(o.shape);
+    if (!numel.is_ok()) return numel.status().with_context(n.label() + ": output '" + n.outputs[i]->name + "'");
+    const size_t esize = std::max<size_t>(dtype_size(o.dtype), 1);
+    if (static_cast<size_t>(*numel) > limit / esize)
+      return resource_exhausted(n.label(), ": output '", n.outputs[i]->name, "' of shape ", o.shape.to_string(), " and dtype ",
+                                dtype_name(o.dtype), " exceeds the tensor size limit of ", limit, " bytes");
+  }
+  if (ctx.scratch_bytes() > limit)
+    return resource_exhausted(n.label(), ": scratch of ", ctx.scratch_bytes(), " bytes exceeds the limit of ", limit, " bytes");
+  return Status::ok();
+}
+
 }  // namespace
 
-Status infer_shapes_and_fold(ir::Graph& g) {
+Status infer_shapes_and_fold(ir::Graph& g, size_t max_tensor_bytes) {
   EP_RETURN_IF_ERROR(g.topological_sort());
   std::vector<ir::Node*> order;
   for (const auto& n : g.nodes()) order.push_back(n.get());
@@ -38,6 +59,8 @@ Status infer_shapes_and_fold(ir::Graph& g) {
     kernels::PrepareContext ctx(*n, infos);
     auto kernel = def->create();
     EP_RETURN_IF_ERROR(kernel->prepare(ctx));
+    EP_RETURN_IF_ERROR(ctx.check_outputs());
+    EP_RETURN_IF_ERROR(check_sizes(*n, ctx, max_tensor_bytes));
     for (size_t i = 0; i < n->outputs.size(); ++i) {
       ir::Value* out = n->outputs[i];
       if (!out) continue;

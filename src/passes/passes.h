@@ -18,7 +18,9 @@ Status bind_input_shapes(ir::Graph& g, const std::map<std::string, Shape>& shape
 // a node whose inputs are all known (or a Shape/Size of a static tensor) is evaluated
 // once and replaced by its result. The two are one pass because each feeds the other:
 // Reshape can only infer its output once the shape sub-graph before it has been folded.
-Status infer_shapes_and_fold(ir::Graph& g);
+// Every inferred tensor and kernel scratch must fit `max_tensor_bytes` (0: no limit beyond
+// what a size_t can address), checked before anything of that size is allocated.
+Status infer_shapes_and_fold(ir::Graph& g, size_t max_tensor_bytes = 0);
 
 // Replaces 2-D Conv with edgepipe.FusedConv and folds BatchNormalization, per-channel
 // affines, activations and residual Adds into it (see fuse_conv.cc). Needs inferred shapes.

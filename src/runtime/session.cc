@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <new>
 #include <unordered_map>
 
 #include "edgepipe/arena.h"
@@ -41,7 +42,8 @@ struct OutputCopy {
 // Turns the given graph inputs into constants.
 Status freeze_inputs(ir::Graph& g, const std::map<std::string, std::shared_ptr<const Tensor>>& constants) {
   for (const auto& [name, tensor] : constants) {
-    auto it = std::find_if(g.inputs().begin(), g.inputs().end(), [&](const ir::Value* v) { return v->name == name; });
+    const std::string& key = name;  // clang 14 cannot capture a structured binding
+    auto it = std::find_if(g.inputs().begin(), g.inputs().end(), [&](const ir::Value* v) { return v->name == key; });
     if (it == g.inputs().end()) return invalid_argument("constant input '", name, "' is not an input of the model");
     ir::Value* v = *it;
     if (!tensor || tensor->dtype() != v->dtype)
@@ -88,7 +90,9 @@ Status Session::Impl::choose_kernel(ir::Node* n) {
     if (!def) continue;
     kernels::PrepareContext ctx(*n, infos, options.threads);
     auto k = def->create();
-    if (Status st = k->prepare(ctx); !st.is_ok()) {
+    Status st = k->prepare(ctx);
+    if (st.is_ok()) st = ctx.check_outputs();
+    if (!st.is_ok()) {
       if (b == "ref") return st;
       continue;  // a fast kernel may decline a case; the reference kernel takes it
     }
@@ -137,9 +141,24 @@ Status Session::Impl::plan_and_bind() {
       request_step.push_back(i);
     }
   }
+  // Each request is bounded by shape inference; their sum must be too, so the planner's offsets cannot wrap.
+  constexpr size_t kHardLimit = size_t{1} << 62;
+  size_t sum = 0;
+  for (const runtime::BufferRequest& r : requests) {
+    const size_t b = arena_align(r.bytes);
+    if (b > kHardLimit - sum) return resource_exhausted("the model's activations exceed ", kHardLimit, " bytes");
+    sum += b;
+  }
   const runtime::MemoryPlan plan = runtime::plan_memory(requests);
   if (!runtime::memory_plan_is_valid(requests, plan)) return internal_error("memory plan overlaps live buffers");
-  arena = Arena(plan.total_bytes);
+  if (options.memory_limit_bytes && plan.total_bytes > options.memory_limit_bytes)
+    return resource_exhausted("the activation arena needs ", plan.total_bytes, " bytes, over the memory limit of ",
+                              options.memory_limit_bytes);
+  try {
+    arena = Arena(plan.total_bytes);
+  } catch (const std::bad_alloc&) {
+    return resource_exhausted("cannot allocate the activation arena of ", plan.total_bytes, " bytes");
+  }
   std::unordered_map<const ir::Value*, void*> where;
   for (size_t r = 0; r < requests.size(); ++r) {
     void* p = arena.at(plan.offsets[r]);
@@ -248,7 +267,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     EP_RETURN_IF_ERROR(passes::promote_to_f64(g));
   }
   EP_RETURN_IF_ERROR(passes::bind_input_shapes(g, options.input_shapes));
-  EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g));
+  EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g, options.memory_limit_bytes));
   EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
   if (impl->options.optimize) {
     EP_RETURN_IF_ERROR(passes::fuse_conv(g));
