@@ -9,7 +9,8 @@
 # under /usr/bin/time -v, alternating which goes first, so slow drifts in the load of a
 # shared machine hit both sides alike. The table reports medians over rounds.
 # Writes DIR/raw.jsonl (one line per process) and DIR/compare_ort.json (all numbers).
-# Exit status: 0 measured (targets met or not), 1 a run failed, 2 bad usage, 3 missing tools.
+# Exit status: 0 measured (targets met or not), 1 a run failed, 2 bad usage,
+# 3 ORT, models or /usr/bin/time unavailable (from ensure-ort.sh, fetch-models.sh, export-models.sh).
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,7 +60,10 @@ for m in $MODELS; do model_spec "$m" >/dev/null || { echo "compare_ort: unknown 
 [ -x /usr/bin/time ] || { echo "compare_ort: ERROR: /usr/bin/time missing (apt-get install time)" >&2; exit 3; }
 "$REPO_ROOT/scripts/ensure-ort.sh" || exit $?
 "$REPO_ROOT/scripts/fetch-models.sh" >/dev/null
-"$REPO_ROOT/scripts/export-models.sh" >/dev/null
+# Only the torch models need torch: a PaddleOCR-only run works without it.
+case " $MODELS " in
+  *" resnet50 "* | *" mobilenet_v"* | *" yolov"*) "$REPO_ROOT/scripts/export-models.sh" >/dev/null ;;
+esac
 if [ ! -x "$EDGEPIPE" ]; then
   [ "$EDGEPIPE" = "$REPO_ROOT/build/edgepipe" ] || die "$EDGEPIPE is not an executable"
   echo "compare_ort: building edgepipe (make build)" >&2
