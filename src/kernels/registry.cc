@@ -197,6 +197,8 @@ const KernelDef kRegistry[] = {
     {"GlobalAveragePool", "", kMin, kMax, "cpu", cpu::make_global_average_pool},
     {"Transpose", "", kMin, kMax, "cpu", cpu::make_transpose},
     {"Softmax", "", kMin, kMax, "cpu", cpu::make_softmax},
+    {"MaxPool", "", kMin, kMax, "cpu", cpu::make_max_pool},
+    {"MaxPool", "edgepipe", 1, 1, "ref", cpu::make_max_pool_layout},
 };
 
 }  // namespace

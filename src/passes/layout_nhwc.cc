@@ -186,6 +186,21 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
       kv->constant = k;
       rewires.push_back({i, kv});
     }
+  } else if (is_op(c, "MaxPool") && c->inputs[0] == tout && rank == 4 && perm == Perm{0, 3, 1, 2} &&
+             (c->outputs.size() == 1 || !c->outputs[1])) {
+    // edgepipe.MaxPool takes the same attributes plus the layout; its kernel declines
+    // nothing it was given here (checked below by preparing it).
+    auto ap = c->attr_string("auto_pad", std::string("NOTSET"));
+    auto cm = c->attr_int("ceil_mode", 0);
+    auto dl = c->attr_ints("dilations", Perm{1, 1});
+    if (!ap.is_ok() || (*ap != "NOTSET" && *ap != "VALID") || !cm.is_ok() || *cm != 0 || !dl.is_ok() || *dl != Perm{1, 1})
+      return false;
+    c->domain = kernels::kFusedConvDomain;
+    c->opset = 1;
+    c->outputs.resize(1);
+    c->attrs.erase("storage_order");
+    c->attrs["layout"] = std::string("NHWC");
+    rewires.push_back({0, x});
   } else if (is_op(c, "GlobalAveragePool") && c->inputs[0] == tout && c->opset < 18) {
     // Mean over the spatial axes, which sit at perm[2..] in x's layout.
     std::vector<int64_t> axes;

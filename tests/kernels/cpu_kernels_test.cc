@@ -122,6 +122,49 @@ TEST(CpuKernels, SoftmaxLastAxis) {
   compare_backends(t, {&x}, seed, false);  // not the last axis: declined
 }
 
+TEST(CpuKernels, MaxPoolBothLayouts) {
+  struct Case {
+    Shape in;
+    int64_t k, s, p;
+  };
+  uint32_t seed = 900;
+  for (const Case& c : {Case{{1, 8, 20, 20}, 5, 1, 2}, Case{{2, 3, 17, 13}, 3, 2, 1}, Case{{1, 16, 9, 9}, 2, 2, 0}}) {
+    NodeUnderTest onnx("MaxPool", 1);
+    onnx.attr("kernel_shape", std::vector<int64_t>{c.k, c.k}).attr("strides", std::vector<int64_t>{c.s, c.s})
+        .attr("pads", std::vector<int64_t>{c.p, c.p, c.p, c.p});
+    const Tensor x = random_tensor(c.in, seed++);
+    compare_backends(onnx, {&x}, seed);
+    // NHWC: the same window over transposed data.
+    auto want = kernels::evaluate_node(*onnx.node, std::vector<const Tensor*>{&x}, "ref");
+    ASSERT_TRUE(want.is_ok());
+    NodeUnderTest t("MaxPool", 1, 1, 1);
+    t.node->domain = "edgepipe";
+    t.node->attrs = onnx.node->attrs;
+    t.attr("layout", std::string("NHWC"));
+    const Shape& s = c.in;
+    Tensor xt(DType::f32, Shape{s[0], s[2], s[3], s[1]});
+    for (int64_t n = 0; n < s[0]; ++n)
+      for (int64_t ch = 0; ch < s[1]; ++ch)
+        for (int64_t h = 0; h < s[2]; ++h)
+          for (int64_t w = 0; w < s[3]; ++w)
+            xt.as<float>()[((n * s[2] + h) * s[3] + w) * s[1] + ch] = x.as<float>()[((n * s[1] + ch) * s[2] + h) * s[3] + w];
+    auto got = kernels::evaluate_node(*t.node, std::vector<const Tensor*>{&xt}, "ref");
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    const Tensor& y = want.value()[0];
+    const Shape& ys = y.shape();
+    for (int64_t n = 0; n < ys[0]; ++n)
+      for (int64_t ch = 0; ch < ys[1]; ++ch)
+        for (int64_t h = 0; h < ys[2]; ++h)
+          for (int64_t w = 0; w < ys[3]; ++w)
+            ASSERT_EQ(got.value()[0].as<float>()[((n * ys[2] + h) * ys[3] + w) * ys[1] + ch],
+                      y.as<float>()[((n * ys[1] + ch) * ys[2] + h) * ys[3] + w]);
+  }
+  NodeUnderTest ceil("MaxPool", 1);
+  ceil.attr("kernel_shape", std::vector<int64_t>{3, 3}).attr("ceil_mode", int64_t{1});
+  const Tensor x = random_tensor(Shape{1, 2, 8, 8}, seed);
+  compare_backends(ceil, {&x}, seed, false);  // ceil_mode: declined
+}
+
 TEST(CpuKernels, MeansOverContiguousAxes) {
   uint32_t seed = 300;
   for (const auto& [shape, axes] : std::vector<std::pair<Shape, std::vector<int64_t>>>{

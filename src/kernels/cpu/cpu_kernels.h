@@ -26,5 +26,9 @@ std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();
 std::unique_ptr<Kernel> make_softmax();
+std::unique_ptr<Kernel> make_max_pool();
+// edgepipe.MaxPool: ONNX MaxPool's attributes plus `layout` (NCHW or NHWC), made by the
+// layout pass. Its plain window loops are also its reference kernel.
+std::unique_ptr<Kernel> make_max_pool_layout();
 
 }  // namespace ep::kernels::cpu

@@ -1,0 +1,92 @@
+// 2-D MaxPool in NCHW (the ONNX op's fast path) or NHWC (edgepipe.MaxPool, made by the
+// layout pass): plain window loops, f32, explicit pads, floor rounding, no Indices output.
+#include <algorithm>
+#include <limits>
+
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace ep::kernels::cpu {
+namespace {
+
+class MaxPool2d final : public Kernel {
+ public:
+  explicit MaxPool2d(bool internal) : internal_(internal) {}
+
+  Status prepare(PrepareContext& ctx) override {
+    const ir::Node& n = ctx.node();
+    EP_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
+    const TensorInfo& x = ctx.input(0);
+    if (x.dtype != DType::f32 || x.shape.rank() != 4) return ctx.unsupported_error("2-D f32 only");
+    if (ctx.output_requested(1)) return ctx.unsupported_error("Indices output");
+    EP_ASSIGN_OR_RETURN(std::string layout, n.attr_string("layout", std::string("NCHW")));
+    if (!internal_ && n.has_attr("layout")) return ctx.error("unknown attribute 'layout'");
+    if (layout != "NCHW" && layout != "NHWC") return ctx.error("layout '", layout, "'");
+    nhwc_ = layout == "NHWC";
+    EP_ASSIGN_OR_RETURN(std::string auto_pad, n.attr_string("auto_pad", std::string("NOTSET")));
+    EP_ASSIGN_OR_RETURN(int64_t ceil_mode, n.attr_int("ceil_mode", 0));
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> k, n.attr_ints("kernel_shape"));
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> s, n.attr_ints("strides", std::vector<int64_t>{1, 1}));
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> d, n.attr_ints("dilations", std::vector<int64_t>{1, 1}));
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> p, n.attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0}));
+    if ((auto_pad != "NOTSET" && auto_pad != "VALID") || ceil_mode != 0 || k.size() != 2 || s.size() != 2 ||
+        d != std::vector<int64_t>{1, 1} || p.size() != 4)
+      return ctx.unsupported_error("fast MaxPool covers explicit pads, floor rounding, no dilation");
+    if (auto_pad == "VALID") p = {0, 0, 0, 0};
+    c_ = nhwc_ ? x.shape[3] : x.shape[1];
+    h_ = nhwc_ ? x.shape[1] : x.shape[2];
+    w_ = nhwc_ ? x.shape[2] : x.shape[3];
+    n_ = x.shape[0];
+    kh_ = k[0], kw_ = k[1], sh_ = s[0], sw_ = s[1], pt_ = p[0], pl_ = p[1];
+    if (kh_ < 1 || kw_ < 1 || sh_ < 1 || sw_ < 1 || p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0)
+      return ctx.error("kernel_shape and strides must be positive, pads non-negative");
+    oh_ = (h_ + p[0] + p[2] - kh_) / sh_ + 1;
+    ow_ = (w_ + p[1] + p[3] - kw_) / sw_ + 1;
+    if (oh_ < 1 || ow_ < 1) return ctx.error("the window is larger than the padded input");
+    ctx.set_output(0, DType::f32, nhwc_ ? Shape{n_, oh_, ow_, c_} : Shape{n_, c_, oh_, ow_});
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    const float* x = ctx.inputs[0].as<float>();
+    float* y = ctx.outputs[0].as<float>();
+    constexpr float kLow = -std::numeric_limits<float>::infinity();
+    for (int64_t n = 0; n < n_; ++n)
+      for (int64_t oh = 0; oh < oh_; ++oh) {
+        const int64_t h0 = std::max<int64_t>(oh * sh_ - pt_, 0), h1 = std::min(oh * sh_ - pt_ + kh_, h_);
+        for (int64_t ow = 0; ow < ow_; ++ow) {
+          const int64_t w0 = std::max<int64_t>(ow * sw_ - pl_, 0), w1 = std::min(ow * sw_ - pl_ + kw_, w_);
+          if (nhwc_) {  // vectorised over channels
+            float* out = y + ((n * oh_ + oh) * ow_ + ow) * c_;
+            std::fill(out, out + c_, kLow);
+            for (int64_t ih = h0; ih < h1; ++ih)
+              for (int64_t iw = w0; iw < w1; ++iw) {
+                const float* in = x + ((n * h_ + ih) * w_ + iw) * c_;
+#pragma omp simd
+                for (int64_t c = 0; c < c_; ++c) out[c] = std::max(out[c], in[c]);
+              }
+          } else {
+            for (int64_t c = 0; c < c_; ++c) {
+              const float* in = x + (n * c_ + c) * h_ * w_;
+              float m = kLow;
+              for (int64_t ih = h0; ih < h1; ++ih)
+                for (int64_t iw = w0; iw < w1; ++iw) m = std::max(m, in[ih * w_ + iw]);
+              y[((n * c_ + c) * oh_ + oh) * ow_ + ow] = m;
+            }
+          }
+        }
+      }
+    return Status::ok();
+  }
+
+ private:
+  bool internal_;
+  bool nhwc_ = false;
+  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, kh_ = 1, kw_ = 1, sh_ = 1, sw_ = 1, pt_ = 0, pl_ = 0, oh_ = 0, ow_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_max_pool() { return std::make_unique<MaxPool2d>(false); }
+std::unique_ptr<Kernel> make_max_pool_layout() { return std::make_unique<MaxPool2d>(true); }
+
+}  // namespace ep::kernels::cpu
