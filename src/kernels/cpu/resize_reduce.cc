@@ -70,6 +70,7 @@ class ResizeNearest final : public Kernel {
       block_ *= out[a];
     }
     in_strides_ = ref::strides_of(x.shape);
+    idx_.assign(rank - inner_axes_, 0);
     out_shape_ = Shape(out);
     esize_ = dtype_size(x.dtype);
     ctx.set_output(0, x.dtype, out_shape_);
@@ -83,7 +84,8 @@ class ResizeNearest final : public Kernel {
     const size_t bytes = static_cast<size_t>(block_) * esize_;
     int64_t count = 1;
     for (size_t a = 0; a < outer_rank; ++a) count *= out_shape_[a];
-    std::vector<int64_t> idx(outer_rank, 0);  // small: rank entries
+    std::vector<int64_t>& idx = idx_;  // sized in prepare: run() allocates nothing
+    std::fill(idx.begin(), idx.end(), 0);
     for (int64_t o = 0; o < count; ++o) {
       int64_t off = 0;
       for (size_t a = 0; a < outer_rank; ++a) off += tables_[a][idx[a]] * in_strides_[a];
@@ -99,6 +101,7 @@ class ResizeNearest final : public Kernel {
  private:
   std::vector<std::vector<int64_t>> tables_;
   std::vector<int64_t> in_strides_;
+  std::vector<int64_t> idx_;
   Shape out_shape_;
   size_t inner_axes_ = 0, esize_ = 4;
   int64_t block_ = 1;

@@ -2,10 +2,24 @@
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+#include <vector>
 
 namespace ep::kernels::onednn {
 
 dnnl::engine& cpu_engine();
 dnnl::stream& thread_stream();
+
+// Arguments in the C API's form, built once in prepare: the C++ execute() converts its map
+// into a fresh vector on every call, which would allocate in run().
+using ExecArgs = std::vector<dnnl_exec_arg_t>;
+ExecArgs exec_args(const std::unordered_map<int, dnnl::memory>& args);
+// Executes on this thread's stream; throws dnnl::error like the C++ API.
+void execute(const dnnl::primitive& prim, const ExecArgs& args);
+
+// True while a primitive executes. oneDNN 2.6's dnnl_primitive_execute builds its argument
+// map on the heap on every call (8 allocations for a convolution); the allocation test
+// counts everything else, which must be zero.
+bool executing();
 
 }  // namespace ep::kernels::onednn

@@ -40,7 +40,7 @@ class OnednnFusedConv final : public Kernel {
       dst_.set_data_handle(shuffle_ ? scratch : ctx.outputs[0].data);
       if (residual_index_ >= 0) residual_.set_data_handle(ctx.inputs[3].data);
       if (scratch_bytes_) scratch_.set_data_handle(scratch + tmp_bytes_);
-      prim_.execute(onednn::thread_stream(), args_);
+      onednn::execute(prim_, c_args_);
       if (shuffle_) scatter(reinterpret_cast<const float*>(scratch), ctx.outputs[0].as<float>());
     } catch (const dnnl::error& e) {
       return internal_error("oneDNN convolution failed: ", e.what());
@@ -187,6 +187,7 @@ class OnednnFusedConv final : public Kernel {
       args_[DNNL_ARG_SCRATCHPAD] = scratch_;
     }
     if (scratch_bytes_ + tmp_bytes_) ctx.request_scratch(tmp_bytes_ + scratch_bytes_);
+    c_args_ = onednn::exec_args(args_);
   }
 
   dnnl::primitive_attr make_attr(const memory::desc& dst_md) {
@@ -217,6 +218,7 @@ class OnednnFusedConv final : public Kernel {
   dnnl::primitive prim_;
   memory weights_, bias_, src_, dst_, residual_, scratch_;
   std::unordered_map<int, memory> args_;
+  onednn::ExecArgs c_args_;  // args_ for the C API, built once
   int residual_index_ = -1;
   size_t scratch_bytes_ = 0;
   bool shuffle_ = false;

@@ -95,6 +95,7 @@ class OnednnMatMul final : public Kernel {
         args_[DNNL_ARG_SCRATCHPAD] = scratch_;
         ctx.request_scratch(scratch_bytes_);
       }
+      c_args_ = onednn::exec_args(args_);
     } catch (const dnnl::error& e) {
       return ctx.unsupported_error("oneDNN declined: ", e.what());
     }
@@ -106,10 +107,10 @@ class OnednnMatMul final : public Kernel {
     try {
       a_.set_data_handle(ctx.inputs[0].data);
       b_.set_data_handle(ctx.inputs[1].data);
-      if (args_.count(DNNL_ARG_BIAS)) c_.set_data_handle(ctx.inputs[2].data);
+      if (c_) c_.set_data_handle(ctx.inputs[2].data);
       y_.set_data_handle(ctx.outputs[0].data);
       if (scratch_bytes_) scratch_.set_data_handle(ctx.scratch);
-      prim_.execute(onednn::thread_stream(), args_);
+      onednn::execute(prim_, c_args_);
     } catch (const dnnl::error& e) {
       return internal_error("oneDNN matmul failed: ", e.what());
     }
@@ -121,6 +122,7 @@ class OnednnMatMul final : public Kernel {
   dnnl::matmul prim_;
   memory a_, b_, c_, y_, scratch_;
   std::unordered_map<int, memory> args_;
+  onednn::ExecArgs c_args_;  // args_ for the C API, built once
   size_t scratch_bytes_ = 0;
 };
 

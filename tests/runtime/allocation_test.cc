@@ -1,0 +1,80 @@
+// A steady-state Session::run allocates nothing on the fast paths: global operator new is
+// counted around run() (a separate binary: it replaces the global allocator). Allocations
+// inside oneDNN 2.6's own dnnl_primitive_execute are not ours to remove and are excluded.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <new>
+#include <random>
+
+#include "edgepipe/session.h"
+#include "kernels/onednn/context.h"
+#include "onnx/model_builder.h"
+
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<int64_t> g_allocations{0};
+}  // namespace
+
+void* operator new(size_t n) {
+  if (g_counting.load(std::memory_order_relaxed) && !ep::kernels::onednn::executing())
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace ep {
+namespace {
+
+int64_t allocations_in_steady_run(const Model& model, const SessionOptions& opt) {
+  auto session = Session::create(model, opt);
+  EXPECT_TRUE(session.is_ok()) << session.status().to_string();
+  if (!session) return -1;
+  std::vector<Tensor> ins, outs;
+  std::vector<TensorView> in_views, out_views;
+  std::mt19937 rng(1);
+  for (const IoInfo& io : session->inputs()) {
+    ins.emplace_back(io.dtype, io.shape);
+    for (int64_t i = 0; i < ins.back().numel(); ++i) ins.back().as<float>()[i] = static_cast<float>(rng() % 100) / 50.f - 1.f;
+    in_views.push_back(ins.back().view());
+  }
+  for (const IoInfo& io : session->outputs()) {
+    outs.emplace_back(io.dtype, io.shape);
+    out_views.push_back(outs.back().view());
+  }
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(session->run(in_views, out_views).is_ok());  // warm-up: lazy init is allowed
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(session->run(in_views, out_views).is_ok());
+  g_counting = false;
+  return g_allocations.load();
+}
+
+TEST(Allocation, ConvReluRunAllocatesNothing) {
+  const std::string bytes = test_models::serialize(test_models::conv_relu_model());
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  for (int threads : {1, 2}) {
+    SessionOptions opt;
+    opt.threads = threads;
+    EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << threads << " thread(s)";
+  }
+}
+
+// The real detector: every node on the oneDNN or fast CPU kernels.
+TEST(Allocation, DetectorRunAllocatesNothing) {
+  const std::string path = std::string(EP_SOURCE_DIR) + "/models/ch_PP-OCRv4_det_infer.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "run scripts/fetch-models.sh";
+  auto model = Model::load(path);
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  SessionOptions opt;
+  opt.input_shapes["x"] = Shape{1, 3, 320, 320};
+  EXPECT_EQ(allocations_in_steady_run(*model, opt), 0);
+}
+
+}  // namespace
+}  // namespace ep
