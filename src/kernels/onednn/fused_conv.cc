@@ -83,18 +83,20 @@ class OnednnFusedConv final : public Kernel {
            std::none_of(p.post_ops.begin(), p.post_ops.end(), [](const PostOp& o) { return o.kind == PostOpKind::residual; });
   }
 
-  // tmp [N, H, W, (ky*kw + kx)*Cout + oc] -> y [N, H*kh, W*kw, Cout]
+  // tmp [N, H, W, (ky*kw + kx)*Cout + oc] -> y [N, H*kh, W*kw, Cout], writing y in order.
   void scatter(const float* tmp, float* y) const {
     const FusedConvParams& p = p_;
-    const size_t block = static_cast<size_t>(p.cout) * sizeof(float);
+    const int64_t cout = p.cout, taps = p.kh * p.kw;
     for (int64_t n = 0; n < p.n; ++n)
       for (int64_t h = 0; h < p.h; ++h)
-        for (int64_t w = 0; w < p.w; ++w) {
-          const float* src = tmp + ((n * p.h + h) * p.w + w) * p.cout * p.kh * p.kw;
-          for (int64_t ky = 0; ky < p.kh; ++ky)
-            for (int64_t kx = 0; kx < p.kw; ++kx)
-              std::memcpy(y + ((n * p.oh + h * p.kh + ky) * p.ow + w * p.kw + kx) * p.cout,
-                          src + (ky * p.kw + kx) * p.cout, block);
+        for (int64_t ky = 0; ky < p.kh; ++ky) {
+          float* row = y + (n * p.oh + h * p.kh + ky) * p.ow * cout;
+          const float* src_row = tmp + (n * p.h + h) * p.w * cout * taps + ky * p.kw * cout;
+          for (int64_t w = 0; w < p.w; ++w) {
+            const float* src = src_row + w * cout * taps;
+            float* dst = row + w * p.kw * cout;
+            for (int64_t i = 0; i < p.kw * cout; ++i) dst[i] = src[i];  // kx-major blocks are contiguous
+          }
         }
   }
 
