@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "onnx/import.h"
 #include "runtime/analysis.h"
 
 namespace ep::tools {
@@ -46,8 +47,17 @@ Runner add_inspect(CLI::App& app) {
     for (const IoInfo& io : model->inputs())
       std::cout << "  " << io.name << "  " << dtype_name(io.dtype) << "  " << dims_of(io) << "\n";
     std::cout << "outputs:\n";
-    const std::vector<IoInfo> outs = s.shapes_bound ? s.outputs : model->outputs();
-    for (const IoInfo& io : outs) std::cout << "  " << io.name << "  " << dtype_name(io.dtype) << "  " << dims_of(io) << "\n";
+    if (s.shapes_bound) {
+      for (const IoInfo& io : s.outputs) std::cout << "  " << io.name << "  " << dtype_name(io.dtype) << "  " << dims_of(io) << "\n";
+    } else if (auto inferred = onnx_import::onnx_inferred_outputs(a->model)) {  // symbolic, from libonnx
+      for (const auto& o : *inferred) {
+        std::string dims;
+        for (const std::string& d : o.dims) dims += (dims.empty() ? "" : "x") + d;
+        std::cout << "  " << o.name << "  " << dtype_name(o.dtype) << "  " << (o.dims.empty() ? "?" : dims) << "\n";
+      }
+    } else {
+      for (const IoInfo& io : model->outputs()) std::cout << "  " << io.name << "  " << dtype_name(io.dtype) << "  " << dims_of(io) << "\n";
+    }
     std::vector<std::pair<std::string, int>> hist(s.op_histogram.begin(), s.op_histogram.end());
     std::sort(hist.begin(), hist.end(), [](const auto& x, const auto& y) { return x.second > y.second || (x.second == y.second && x.first < y.first); });
     int total = 0;

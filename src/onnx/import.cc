@@ -9,6 +9,7 @@
 #include <google/protobuf/io/coded_stream.h>
 
 #include "onnx/checker.h"
+#include "onnx/shape_inference/implementation.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/tensor_proto.h"
@@ -277,6 +278,35 @@ Result<std::unique_ptr<ir::Graph>> import_model(const void* data, size_t size, c
   // Our own checks ran first for clearer messages; the checker adds the schema-level ones.
   EP_RETURN_IF_ERROR(run_onnx_checker(m, where, base_dir));
   return std::move(imp.g);
+}
+
+Result<std::vector<InferredOutput>> onnx_inferred_outputs(const std::string& path) {
+  EP_ASSIGN_OR_RETURN(std::unique_ptr<ir::Graph> checked, import_model_file(path));  // validated first
+  auto opset = checked->opsets.find("");
+  if (opset == checked->opsets.end() || opset->second > kCheckerMaxOpset)
+    return unsupported("model '", path, "': libonnx's shape inference knows opsets up to ", kCheckerMaxOpset);
+  std::ifstream f(path, std::ios::binary);
+  onnx::ModelProto m;
+  if (!m.ParseFromIstream(&f)) return io_error("model '", path, "': cannot read");
+  try {
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), onnx::ShapeInferenceOptions(false, 0, false));
+  } catch (const std::exception& e) {
+    return invalid_model("model '", path, "': ONNX shape inference: ", e.what());
+  }
+  std::vector<InferredOutput> outs;
+  for (const auto& o : m.graph().output()) {
+    InferredOutput r{o.name(), DType::undefined, {}};
+    if (o.has_type() && o.type().has_tensor_type()) {
+      const auto& tt = o.type().tensor_type();
+      auto dt = dtype_from_onnx(tt.elem_type(), o.name());
+      if (dt.is_ok()) r.dtype = *dt;
+      if (tt.has_shape())
+        for (const auto& d : tt.shape().dim())
+          r.dims.push_back(d.has_dim_value() ? std::to_string(d.dim_value()) : (d.has_dim_param() ? d.dim_param() : "?"));
+    }
+    outs.push_back(std::move(r));
+  }
+  return outs;
 }
 
 Result<std::unique_ptr<ir::Graph>> import_model_file(const std::string& path) {

@@ -21,6 +21,17 @@ Result<std::unique_ptr<ir::Graph>> import_model(const void* data, size_t size, c
                                                 const std::string& base_dir);
 Result<std::unique_ptr<ir::Graph>> import_model_file(const std::string& path);
 
+// The graph outputs' element types and shapes as libonnx's shape inference derives them
+// from the declared inputs, symbolic dimensions included ("?" where it cannot tell).
+// Advisory, for display (`edgepipe inspect` without --shape): sessions infer shapes
+// themselves by preparing every kernel. Runs only on a model that import_model_file accepts.
+struct InferredOutput {
+  std::string name;
+  DType dtype = DType::undefined;
+  std::vector<std::string> dims;  // a number, a symbolic name, or "?"
+};
+Result<std::vector<InferredOutput>> onnx_inferred_outputs(const std::string& path);
+
 // A serialized TensorProto (the ONNX test-data .pb files).
 Result<Tensor> parse_tensor_proto(const std::string& bytes, const std::string& where);
 
