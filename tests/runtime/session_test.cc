@@ -80,6 +80,18 @@ TEST(Session, RejectsWrongRunArguments) {
   }
 }
 
+TEST(OnnxShapeInference, OutputShapesMatchTheTestData) {
+  const std::string dir = kNodeTests + "test_add_bcast/";
+  auto outs = onnx_import::onnx_inferred_outputs(dir + "model.onnx");
+  ASSERT_TRUE(outs.is_ok()) << outs.status().to_string();
+  ASSERT_EQ(outs->size(), 1u);
+  const Tensor want = read_pb(dir + "test_data_set_0/output_0.pb");
+  ASSERT_EQ((*outs)[0].dims.size(), want.shape().rank());
+  for (size_t i = 0; i < want.shape().rank(); ++i) EXPECT_EQ((*outs)[0].dims[i], std::to_string(want.shape()[i]));
+  EXPECT_EQ((*outs)[0].dtype, want.dtype());
+  EXPECT_FALSE(onnx_import::onnx_inferred_outputs("/nonexistent.onnx").is_ok());
+}
+
 TEST(Session, MissingModelFileNamesThePath) {
   auto model = Model::load("/nonexistent/dir/m.onnx");
   ASSERT_FALSE(model.is_ok());
