@@ -9,7 +9,9 @@ PACKAGES=(
   libdnnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
-  nodejs npm fonts-dejavu-core
+  nodejs npm fonts-dejavu-core fonts-dejavu-extra
+  libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-videoio-dev libopencv-dnn-dev
+  libpolyclipping-dev libfreetype-dev
 )
 
 missing=()
