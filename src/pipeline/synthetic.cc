@@ -142,6 +142,65 @@ int bounce(double u, int extent) {
   return static_cast<int>(std::lround(m <= extent ? m : period - m));
 }
 
+struct LabelPlacement {
+  int width, height;
+  int cap_lo, cap_hi;  // cap height range in pixels
+  double scale;        // image size relative to 640x480
+  bool moving;
+  bool light;                // light background: dark text, and the other way round
+  const cv::Mat* bg_luma;    // CV_8UC1 luma of the background
+};
+
+// Adds one label that keeps its distance from `keep_out` (and extends it), or returns
+// false when none fits after kLabelTries random tries.
+Result<bool> place_label(Rng& rng, std::vector<Font>& fonts, const LabelPlacement& p, std::vector<cv::Rect>& keep_out,
+                         std::vector<SyntheticLabel>& labels) {
+  constexpr int kLabelTries = 60;
+  for (int t = 0; t < kLabelTries; ++t) {
+    SyntheticLabel label;
+    label.text = random_label_text(rng);
+    Font& font = fonts[rng.uniform(0, static_cast<int>(fonts.size()) - 1)];
+    // Later tries shrink the largest allowed size, so crowded scenes still fill up.
+    const int hi = p.cap_lo + (p.cap_hi - p.cap_lo) * (kLabelTries - t) / kLabelTries;
+    const int cap = rng.uniform(p.cap_lo, hi);
+    EP_RETURN_IF_ERROR(font.set_cap_height(cap));
+    EP_ASSIGN_OR_RETURN(label.run, font.render(label.text));
+    if (!label.run.has_ink()) continue;
+    const cv::Size ink = label.run.coverage.size();
+    int drift_x = 0, drift_y = 0;
+    if (p.moving) {
+      drift_x = rng.uniform(0, static_cast<int>(160 * p.scale));
+      drift_y = rng.uniform(0, static_cast<int>(40 * p.scale));
+    }
+    // Margin to the image border and padding to other labels; the padding of about
+    // one cap height keeps a text detector from merging neighbours into one line.
+    const int margin = std::max(8, cap / 2);
+    const int pad = 4 + cap * 3 / 4;
+    const int free_x = p.width - 2 * margin - ink.width - drift_x;
+    const int free_y = p.height - 2 * margin - ink.height - drift_y;
+    if (free_x < 0 || free_y < 0) continue;
+    label.track = cv::Rect(margin + rng.uniform(0, free_x), margin + rng.uniform(0, free_y), ink.width + drift_x,
+                           ink.height + drift_y);
+    const cv::Rect padded(label.track.x - pad, label.track.y - pad, label.track.width + 2 * pad,
+                          label.track.height + 2 * pad);
+    if (std::any_of(keep_out.begin(), keep_out.end(), [&](const cv::Rect& r) { return !(r & padded).empty(); }))
+      continue;
+    label.start = {rng.uniform(0, drift_x), rng.uniform(0, drift_y)};
+    const double speed = std::max(0.5, 2.0 * p.scale);
+    label.velocity = {rng.real(0.3, speed) * (rng.chance(0.5) ? 1 : -1),
+                      rng.real(0.1, speed / 3) * (rng.chance(0.5) ? 1 : -1)};
+    // Text colour against the darkest/lightest background pixel the label can cover.
+    double bg_min = 0, bg_max = 0;
+    cv::minMaxLoc((*p.bg_luma)(label.track), &bg_min, &bg_max);
+    label.color = p.light ? color_with_luma(rng, 0, std::max(0.0, bg_min - kMinContrast))
+                          : color_with_luma(rng, std::min(255.0, bg_max + kMinContrast), 255);
+    keep_out.push_back(padded);
+    labels.push_back(std::move(label));
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 const std::vector<std::string>& synthetic_words() {
@@ -208,56 +267,15 @@ Status SyntheticScene::build_scene(int64_t scene_id) {
   const int cap_lo = std::max(12, static_cast<int>(std::lround(18 * scale)));
   const int cap_hi = std::max(cap_lo, static_cast<int>(std::lround(48 * scale)));
 
+  LabelPlacement place{w, h, cap_lo, cap_hi, scale, options_.moving, style.light, &bg_luma};
   Rng rng(scene_seed, kStreamLayout);
-  constexpr int kSceneTries = 8, kLabelTries = 60;
+  constexpr int kSceneTries = 8;
   for (int scene_try = 0; scene_try < kSceneTries; ++scene_try) {
     scene.labels.clear();
     std::vector<cv::Rect> keep_out;  // placed tracks, inflated by their padding
     const int wanted = rng.uniform(options_.labels_min, options_.labels_max);
     for (int n = 0; n < wanted; ++n) {
-      bool placed = false;
-      for (int t = 0; t < kLabelTries && !placed; ++t) {
-        Label label;
-        label.text = random_label_text(rng);
-        Font& font = fonts_[rng.uniform(0, static_cast<int>(fonts_.size()) - 1)];
-        // Later tries shrink the largest allowed size, so crowded scenes still fill up.
-        const int hi = cap_lo + (cap_hi - cap_lo) * (kLabelTries - t) / kLabelTries;
-        const int cap = rng.uniform(cap_lo, hi);
-        EP_RETURN_IF_ERROR(font.set_cap_height(cap));
-        EP_ASSIGN_OR_RETURN(label.run, font.render(label.text));
-        if (!label.run.has_ink()) continue;
-        const cv::Size ink = label.run.coverage.size();
-        int drift_x = 0, drift_y = 0;
-        if (options_.moving) {
-          drift_x = rng.uniform(0, static_cast<int>(160 * scale));
-          drift_y = rng.uniform(0, static_cast<int>(40 * scale));
-        }
-        // Margin to the image border and padding to other labels; the padding of about
-        // one cap height keeps a text detector from merging neighbours into one line.
-        const int margin = std::max(8, cap / 2);
-        const int pad = 4 + cap * 3 / 4;
-        const int free_x = w - 2 * margin - ink.width - drift_x;
-        const int free_y = h - 2 * margin - ink.height - drift_y;
-        if (free_x < 0 || free_y < 0) continue;
-        label.track = cv::Rect(margin + rng.uniform(0, free_x), margin + rng.uniform(0, free_y),
-                               ink.width + drift_x, ink.height + drift_y);
-        const cv::Rect padded(label.track.x - pad, label.track.y - pad, label.track.width + 2 * pad,
-                              label.track.height + 2 * pad);
-        if (std::any_of(keep_out.begin(), keep_out.end(), [&](const cv::Rect& r) { return !(r & padded).empty(); }))
-          continue;
-        label.start = {rng.uniform(0, drift_x), rng.uniform(0, drift_y)};
-        const double speed = std::max(0.5, 2.0 * scale);
-        label.velocity = {rng.real(0.3, speed) * (rng.chance(0.5) ? 1 : -1),
-                          rng.real(0.1, speed / 3) * (rng.chance(0.5) ? 1 : -1)};
-        // Text colour against the darkest/lightest background pixel the label can cover.
-        double bg_min = 0, bg_max = 0;
-        cv::minMaxLoc(bg_luma(label.track), &bg_min, &bg_max);
-        label.color = style.light ? color_with_luma(rng, 0, std::max(0.0, bg_min - kMinContrast))
-                                  : color_with_luma(rng, std::min(255.0, bg_max + kMinContrast), 255);
-        keep_out.push_back(padded);
-        scene.labels.push_back(std::move(label));
-        placed = true;
-      }
+      EP_ASSIGN_OR_RETURN(bool placed, place_label(rng, fonts_, place, keep_out, scene.labels));
       if (!placed) break;
     }
     if (static_cast<int>(scene.labels.size()) >= options_.labels_min) {

@@ -40,6 +40,17 @@ inline constexpr std::array<const char*, 6> kSyntheticFonts = {
 // capitalized), plus generated numbers, prices and codes. Exposed for tests and docs.
 const std::vector<std::string>& synthetic_words();
 
+// One label of a scene as the generator keeps it between frames (internal to
+// SyntheticScene; in the header only because the scene cache holds it).
+struct SyntheticLabel {
+  std::string text;
+  TextRun run;
+  cv::Scalar color;
+  cv::Rect track;        // the label's ink box moves only inside this rectangle
+  cv::Point start;       // ink offset inside the track at the shot's first frame
+  cv::Point2d velocity;  // pixels per frame
+};
+
 // Not thread-safe (it owns FreeType faces and caches the current scene); a pipeline
 // source stage owns one. Move-only.
 class SyntheticScene {
@@ -56,14 +67,7 @@ class SyntheticScene {
   const SyntheticOptions& options() const { return options_; }
 
  private:
-  struct Label {
-    std::string text;
-    TextRun run;
-    cv::Scalar color;
-    cv::Rect track;   // the label's ink box moves only inside this rectangle
-    cv::Point start;  // ink top-left at the shot's first frame
-    cv::Point2d velocity;  // pixels per frame
-  };
+  using Label = SyntheticLabel;
   struct Scene {
     int64_t id = -1;
     cv::Mat background;

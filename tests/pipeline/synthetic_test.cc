@@ -33,14 +33,11 @@ void check_frame(SyntheticScene& scene, int64_t index, const std::string& where)
   EXPECT_GE(static_cast<int>(frame.truth.size()), o.labels_min) << where;
   EXPECT_LE(static_cast<int>(frame.truth.size()), o.labels_max) << where;
 
-  cv::Mat diff, diff_gray, changed;
+  cv::Mat diff;
   cv::absdiff(frame.image, bg, diff);
-  cv::cvtColor(diff, diff_gray, cv::COLOR_BGR2GRAY);
-  changed = diff_gray > 0;
-  // Any channel change counts, not only a luma change.
   std::vector<cv::Mat> ch;
   cv::split(diff, ch);
-  changed = (ch[0] > 0) | (ch[1] > 0) | (ch[2] > 0);
+  const cv::Mat changed = (ch[0] > 0) | (ch[1] > 0) | (ch[2] > 0);  // any channel, not only luma
 
   cv::Mat outside = changed.clone();
   cv::Mat frame_luma, bg_luma;
