@@ -18,6 +18,7 @@ Runner add_inspect(CLI::App& app);
 Runner add_infer(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_ops(CLI::App& app);
+Runner add_run(CLI::App& app);
 
 // "NAME=1x3x640x640" pairs -> map; errors name the argument.
 Result<std::map<std::string, Shape>> parse_shape_args(const std::vector<std::string>& args);

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   add("inspect", "Show a model's inputs, outputs, operators, parameters and FLOPs", ep::tools::add_inspect);
   add("infer", "Run a model on .npy inputs and write .npy outputs", ep::tools::add_infer);
   add("bench", "Measure a model's latency and throughput", ep::tools::add_bench);
+  add("run", "Run a pipeline (default: OCR on the synthetic source) with a latency breakdown", ep::tools::add_run);
   add("ops", "List the supported operators and kernels", ep::tools::add_ops);
   try {
     app.parse(argc, argv);

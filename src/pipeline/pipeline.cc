@@ -194,8 +194,18 @@ PipelineReport Pipeline::report(int64_t since_e2e) const {
   r.overhead = overhead_.summary(since_e2e);
   for (auto& s : stages_) {
     StageStats& st = s->stats();
-    r.stages.push_back({s->name(), st.processed.load(), st.errors.load(), st.deadline_misses.load(), st.restarts.load(),
-                        st.queue_wait.summary(), st.compute.summary()});
+    StageReport sr;
+    sr.name = s->name();
+    sr.processed = st.processed;
+    sr.errors = st.errors;
+    sr.deadline_misses = st.deadline_misses;
+    sr.restarts = st.restarts;
+    sr.switches_to_fallback = st.switches_to_fallback;
+    sr.switches_to_primary = st.switches_to_primary;
+    sr.fallback_frames = st.fallback_frames;
+    sr.queue_wait = st.queue_wait.summary();
+    sr.compute = st.compute.summary();
+    r.stages.push_back(std::move(sr));
   }
   r.drops = shared_.drops.counts();
   return r;

@@ -26,6 +26,7 @@ struct SourcePacing {
 struct StageReport {
   std::string name;
   int64_t processed = 0, errors = 0, deadline_misses = 0, restarts = 0;
+  int64_t switches_to_fallback = 0, switches_to_primary = 0, fallback_frames = 0;
   Percentiles queue_wait, compute;
 };
 

@@ -73,6 +73,9 @@ struct StageStats {
   std::atomic<int64_t> errors{0};
   std::atomic<int64_t> deadline_misses{0};
   std::atomic<int64_t> restarts{0};
+  std::atomic<int64_t> switches_to_fallback{0};
+  std::atomic<int64_t> switches_to_primary{0};
+  std::atomic<int64_t> fallback_frames{0};
 };
 
 }  // namespace ep::pipeline

@@ -1,0 +1,548 @@
+#include "pipeline/stage_kinds.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include <opencv2/imgproc.hpp>
+
+#include "pipeline/annotate.h"
+#include "pipeline/crop.h"
+#include "pipeline/detections.h"
+#include "pipeline/fallback.h"
+#include "pipeline/join.h"
+#include "pipeline/ocr.h"
+#include "pipeline/preprocess.h"
+
+namespace ep::pipeline {
+
+const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
+  using T = ParamType;
+  static const std::map<std::string, std::vector<ParamSpec>> kinds = {
+      {"text_detect",
+       {{"model", T::string, "DBNet detector (.onnx)"},
+        {"threads", T::integer, "threads of this stage's inference"},
+        {"limit_side_len", T::integer, "longer side limit (PaddleOCR det_limit_side_len)"},
+        {"limit_type", T::string, "max or min"},
+        {"thresh", T::number, "binarization threshold"},
+        {"box_thresh", T::number, "minimum mean probability inside a box"},
+        {"unclip_ratio", T::number, "box expansion"},
+        {"fallback", T::map, "lighter detector to switch to",
+         {{"model", T::string, "defaults to the primary model"},
+          {"limit_side_len", T::integer, ""},
+          {"budget_ms", T::number, "primary's per-frame budget"},
+          {"misses", T::integer, "consecutive misses before switching"},
+          {"probe_every", T::integer, "fallback frames between primary probes"}}}}},
+      {"text_crops", {{"max_boxes", T::integer, "at most this many boxes per frame (the rest are counted)"}}},
+      {"text_recognize",
+       {{"model", T::string, "CTC recognizer (.onnx)"},
+        {"dict", T::string, "character list, one per line"},
+        {"threads", T::integer, ""},
+        {"drop_score", T::number, "texts scored below are left out"},
+        {"min_width", T::integer, "narrowest recognizer input (crops are padded up to it)"},
+        {"width_step", T::integer, "recognizer input widths go up in these steps"},
+        {"max_width", T::integer, "widest recognizer input"}}},
+      {"join", {}},
+      {"yolo",
+       {{"model", T::string, "YOLOv5/v8 .onnx"},
+        {"version", T::string, "v5 or v8"},
+        {"size", T::integer, "square input side (letterbox)"},
+        {"threads", T::integer, ""},
+        {"conf", T::number, "confidence threshold"},
+        {"iou", T::number, "NMS IoU threshold"}}},
+      {"classify",
+       {{"model", T::string, "classifier .onnx, input Nx3xHxW"},
+        {"size", T::integer, "input side"},
+        {"threads", T::integer, ""},
+        {"top_k", T::integer, ""},
+        {"softmax", T::boolean, "apply softmax to the output"}}},
+      {"sink",
+       {{"jsonl", T::string, "write one JSON line per frame here"},
+        {"annotate", T::string, "images:DIR or video:FILE with the results drawn"},
+        {"print", T::boolean, "print each frame's texts"}}},
+  };
+  return kinds;
+}
+
+std::string resolve_model_path(const std::string& path, const BuildContext& ctx) {
+  namespace fs = std::filesystem;
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  std::error_code ec;
+  for (const std::string& dir : ctx.model_dirs) {
+    fs::path p = dir.empty() ? fs::path(path) : fs::path(dir) / path;
+    if (fs::exists(p, ec)) return p.lexically_normal().string();
+  }
+  return path;
+}
+
+namespace {
+
+template <typename T>
+T param(const nlohmann::json& p, const char* key, T fallback) {
+  return p.contains(key) ? p[key].get<T>() : fallback;
+}
+
+Status check_model(const std::string& stage, const char* key, const std::string& path) {
+  std::error_code ec;
+  if (path.empty()) return invalid_argument("stage '", stage, "': '", key, "' is required");
+  if (!std::filesystem::is_regular_file(path, ec)) return io_error("stage '", stage, "': ", key, " '", path, "': no such file");
+  return Status::ok();
+}
+
+TimeNs since(Clock& c, TimeNs t0) { return c.now() - t0; }
+
+class TextDetectProcessor final : public Processor {
+ public:
+  TextDetectProcessor(TextDetectorOptions primary, std::optional<TextDetectorOptions> fallback, FallbackOptions sw, cv::Size warmup,
+                      std::shared_ptr<RunTally> tally)
+      : primary_opt_(std::move(primary)), fallback_opt_(std::move(fallback)), switch_(sw), warmup_(warmup), tally_(std::move(tally)) {}
+
+  Status open(const StageContext& ctx) override {
+    ctx_ = ctx;
+    EP_ASSIGN_OR_RETURN(TextDetector p, TextDetector::create(primary_opt_));
+    primary_.emplace(std::move(p));
+    if (fallback_opt_) {
+      EP_ASSIGN_OR_RETURN(TextDetector f, TextDetector::create(*fallback_opt_));
+      fallback_.emplace(std::move(f));
+    }
+    // Sessions bind their input shape when created: make the source's shape now so the
+    // first frame does not pay for it.
+    if (warmup_.area() > 0) {
+      cv::Mat blank(warmup_, CV_8UC3, cv::Scalar(255, 255, 255));
+      EP_RETURN_IF_ERROR(primary_->detect(blank).status());
+      if (fallback_) EP_RETURN_IF_ERROR(fallback_->detect(blank).status());
+    }
+    return Status::ok();
+  }
+
+  Status process(std::span<const FramePtr> batch, FrameOut& out) override {
+    for (const FramePtr& in : batch) {
+      if (!in->image || in->image->image.empty()) return invalid_argument("frame ", in->id, " has no image");
+      auto which = fallback_ ? switch_.choose() : FallbackSwitch::Model::primary;
+      TextDetector& det = which == FallbackSwitch::Model::primary ? *primary_ : *fallback_;
+      const TimeNs t0 = ctx_.clock->now();
+      auto boxes = det.detect(in->image->image);
+      if (fallback_) {
+        std::string msg = switch_.record(which, since(*ctx_.clock, t0), !boxes.is_ok());
+        if (!msg.empty()) {
+          if (ctx_.log) ctx_.log("stage '" + ctx_.name + "': frame " + std::to_string(in->id) + ": " + msg);
+          (switch_.on_fallback() ? ctx_.stats->switches_to_fallback : ctx_.stats->switches_to_primary)++;
+        }
+        if (!boxes.is_ok() && which == FallbackSwitch::Model::primary) {
+          which = FallbackSwitch::Model::fallback;  // this frame still gets an answer
+          boxes = fallback_->detect(in->image->image);
+        }
+      }
+      if (!boxes.is_ok()) return boxes.status();
+      auto f = derive(in);
+      f->texts = std::move(*boxes);
+      f->model = which == FallbackSwitch::Model::primary ? "primary" : "fallback";
+      if (which == FallbackSwitch::Model::fallback) ++ctx_.stats->fallback_frames;
+      out.push_back(std::move(f));
+    }
+    return Status::ok();
+  }
+
+ private:
+  TextDetectorOptions primary_opt_;
+  std::optional<TextDetectorOptions> fallback_opt_;
+  FallbackSwitch switch_;
+  cv::Size warmup_;
+  std::shared_ptr<RunTally> tally_;
+  StageContext ctx_;
+  std::optional<TextDetector> primary_, fallback_;
+};
+
+class TextCropsProcessor final : public Processor {
+ public:
+  explicit TextCropsProcessor(int max_boxes) : max_boxes_(max_boxes) {}
+  Status open(const StageContext& ctx) override {
+    ctx_ = ctx;
+    return Status::ok();
+  }
+  Status process(std::span<const FramePtr> batch, FrameOut& out) override {
+    for (const FramePtr& in : batch) {
+      const int n = static_cast<int>(in->texts.size());
+      if (n == 0) {
+        out.push_back(derive(in));  // nothing to read: goes straight on as a whole frame
+        continue;
+      }
+      const int keep = std::min(n, max_boxes_);
+      for (int k = keep; k < n; ++k) ctx_.drops->record(in->id, k, ctx_.name, "max_boxes");
+      for (int k = 0; k < keep; ++k) {
+        auto part = derive(in);
+        part->part = k;
+        part->parts = keep;
+        part->texts = {in->texts[static_cast<size_t>(k)]};
+        EP_ASSIGN_OR_RETURN(part->crop, crop_text_region(in->image->image, in->texts[static_cast<size_t>(k)].box));
+        out.push_back(std::move(part));
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  int max_boxes_;
+  StageContext ctx_;
+};
+
+class TextRecognizeProcessor final : public Processor {
+ public:
+  TextRecognizeProcessor(TextRecognizerOptions o, float drop_score) : options_(std::move(o)), drop_score_(drop_score) {}
+  Status open(const StageContext& ctx) override {
+    EP_ASSIGN_OR_RETURN(TextRecognizer r, TextRecognizer::create(options_));
+    rec_.emplace(std::move(r));
+    // The common width buckets, so early frames do not pay for session creation.
+    for (int w : {options_.min_width, options_.min_width + options_.width_step}) {
+      cv::Mat blank(options_.height, w, CV_8UC3, cv::Scalar(255, 255, 255));
+      EP_RETURN_IF_ERROR(rec_->recognize({blank}).status());
+    }
+    return Status::ok();
+  }
+  Status process(std::span<const FramePtr> batch, FrameOut& out) override {
+    crops_.clear();
+    for (const FramePtr& f : batch)
+      if (!f->crop.empty()) crops_.push_back(f->crop);
+    std::vector<TextResult> read;
+    if (!crops_.empty()) {
+      EP_ASSIGN_OR_RETURN(read, rec_->recognize(crops_));
+    }
+    size_t k = 0;
+    for (const FramePtr& in : batch) {
+      auto f = derive(in);
+      if (!in->crop.empty()) {
+        const TextResult& r = read[k++];
+        f->crop = cv::Mat();  // the pixels are no longer needed downstream
+        if (f->texts.size() == 1 && r.score >= drop_score_) {
+          f->texts[0].text = r.text;
+          f->texts[0].score = r.score;
+        } else {
+          f->texts.clear();
+        }
+      }
+      out.push_back(std::move(f));
+    }
+    return Status::ok();
+  }
+
+ private:
+  TextRecognizerOptions options_;
+  float drop_score_;
+  std::optional<TextRecognizer> rec_;
+  std::vector<cv::Mat> crops_;
+};
+
+// A single-input image model (YOLO or a classifier) on a letterboxed/stretched input.
+class ImageModelProcessor final : public Processor {
+ public:
+  enum class Kind { yolo_v5, yolo_v8, classify };
+  ImageModelProcessor(Kind kind, std::string model, int size, int threads, DetectionOptions det, int top_k, bool softmax)
+      : kind_(kind), model_path_(std::move(model)), size_(size), threads_(threads), det_(det), top_k_(top_k), softmax_(softmax) {}
+
+  Status open(const StageContext& ctx) override {
+    EP_ASSIGN_OR_RETURN(Model m, Model::load(model_path_));
+    if (m.inputs().size() != 1) return invalid_model("model '", model_path_, "': expected one input, found ", m.inputs().size());
+    input_name_ = m.inputs()[0].name;
+    SessionOptions o;
+    o.threads = threads_;
+    o.input_shapes[input_name_] = Shape{1, 3, size_, size_};
+    EP_ASSIGN_OR_RETURN(Session s, Session::create(m, o));
+    session_.emplace(std::move(s));
+    input_.assign(static_cast<size_t>(3) * size_ * size_, 0.f);
+    const auto& outs = session_->outputs();
+    if (outs.empty()) return invalid_model("model '", model_path_, "': no outputs");
+    output_shape_ = outs[0].shape;
+    output_.assign(static_cast<size_t>(output_shape_.numel()), 0.f);
+    spec_.width = spec_.height = size_;
+    spec_.resize = kind_ == Kind::classify ? ResizeMode::stretch : ResizeMode::letterbox;
+    spec_.color = ColorOrder::rgb;
+    if (kind_ == Kind::classify) {
+      spec_.mean = {0.485f, 0.456f, 0.406f};
+      spec_.std = {0.229f, 0.224f, 0.225f};
+    }
+    return Status::ok();
+  }
+
+  Status process(std::span<const FramePtr> batch, FrameOut& out) override {
+    for (const FramePtr& in : batch) {
+      const cv::Mat& img = in->image->image;
+      EP_ASSIGN_OR_RETURN(Geometry g, preprocess_into(img, spec_, input_.data(), size_, static_cast<int64_t>(size_) * size_));
+      TensorView iv(DType::f32, Shape{1, 3, size_, size_}, input_.data());
+      TensorView ov(DType::f32, output_shape_, output_.data());
+      EP_RETURN_IF_ERROR(session_->run({&iv, 1}, {&ov, 1}));
+      auto f = derive(in);
+      if (kind_ == Kind::classify) {
+        EP_ASSIGN_OR_RETURN(auto top, top_k_classes(ov, top_k_, softmax_));
+        for (const ClassScore& c : top) f->classes.emplace_back(c.class_id, c.score);
+      } else if (kind_ == Kind::yolo_v5) {
+        EP_ASSIGN_OR_RETURN(f->detections, decode_yolov5(ov, g, img.size(), det_));
+      } else {
+        EP_ASSIGN_OR_RETURN(f->detections, decode_yolov8(ov, g, img.size(), det_));
+      }
+      out.push_back(std::move(f));
+    }
+    return Status::ok();
+  }
+
+ private:
+  Kind kind_;
+  std::string model_path_;
+  int size_, threads_;
+  DetectionOptions det_;
+  int top_k_;
+  bool softmax_;
+  PreprocessSpec spec_;
+  std::string input_name_;
+  std::optional<Session> session_;
+  Shape output_shape_;
+  std::vector<float> input_, output_;
+};
+
+std::string json_escape(const std::string& s) { return nlohmann::json(s).dump(); }
+
+class SinkProcessor final : public Processor {
+ public:
+  SinkProcessor(std::string jsonl, std::string annotate, bool print, std::vector<std::string> stage_names, std::shared_ptr<RunTally> tally)
+      : jsonl_path_(std::move(jsonl)), annotate_spec_(std::move(annotate)), print_(print), names_(std::move(stage_names)),
+        tally_(std::move(tally)) {}
+
+  Status open(const StageContext& ctx) override {
+    ctx_ = ctx;
+    if (!jsonl_path_.empty()) {
+      jsonl_.open(jsonl_path_);
+      if (!jsonl_) return io_error("jsonl '", jsonl_path_, "': cannot open for writing");
+    }
+    if (!annotate_spec_.empty()) {
+      EP_ASSIGN_OR_RETURN(AnnotatedWriter w, AnnotatedWriter::open(annotate_spec_));
+      writer_.emplace(std::move(w));
+    }
+    return Status::ok();
+  }
+
+  Status process(std::span<const FramePtr> batch, FrameOut& out) override {
+    for (const FramePtr& f : batch) {
+      const TimeNs now = ctx_.clock->now();
+      FrameScore score;
+      if (f->image && !f->image->truth.empty()) score = score_frame(f->image->truth, f->texts);
+      {
+        std::lock_guard lock(tally_->mu);
+        ++tally_->frames;
+        tally_->labels += score.labels;
+        tally_->labels_exact += score.exact;
+        tally_->texts += static_cast<int64_t>(f->texts.size());
+        tally_->texts_unmatched += score.unmatched;
+        if (f->model == "fallback") ++tally_->fallback_frames;
+        for (auto& m : score.misreads)
+          if (tally_->misreads.size() < 20) tally_->misreads.push_back(m);
+        if (tally_->sample_lines.size() < 5 && !f->texts.empty()) {
+          std::string line = "frame " + std::to_string(f->id) + ":";
+          for (const TextResult& t : f->texts) line += " \"" + t.text + "\"";
+          tally_->sample_lines.push_back(line);
+        }
+      }
+      if (print_) {
+        std::string line = "frame " + std::to_string(f->id) + ":";
+        for (const TextResult& t : f->texts) line += " \"" + t.text + "\"";
+        if (ctx_.log) ctx_.log(line);
+      }
+      if (jsonl_.is_open()) write_json(*f, now);
+      if (writer_ && f->image) EP_RETURN_IF_ERROR(writer_->write(*f->image, f->texts, f->detections));
+      out.push_back(derive(f));
+    }
+    return Status::ok();
+  }
+
+  Status flush(FrameOut&) override {
+    if (writer_) EP_RETURN_IF_ERROR(writer_->close());
+    if (jsonl_.is_open()) jsonl_.flush();
+    return Status::ok();
+  }
+
+ private:
+  void write_json(const Frame& f, TimeNs now) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(3);
+    o << "{\"frame\":" << f.id << ",\"source\":" << json_escape(f.image ? f.image->name : "");
+    if (!f.model.empty()) o << ",\"model\":\"" << f.model << "\"";
+    o << ",\"texts\":[";
+    for (size_t i = 0; i < f.texts.size(); ++i) {
+      const TextResult& t = f.texts[i];
+      o << (i ? "," : "") << "{\"text\":" << json_escape(t.text) << ",\"score\":" << t.score << ",\"box_score\":" << t.box_score
+        << ",\"box\":[";
+      for (int k = 0; k < 4; ++k) o << (k ? "," : "") << "[" << t.box[k].x << "," << t.box[k].y << "]";
+      o << "]}";
+    }
+    o << "]";
+    if (!f.detections.empty()) {
+      o << ",\"detections\":[";
+      for (size_t i = 0; i < f.detections.size(); ++i) {
+        const Detection& d = f.detections[i];
+        o << (i ? "," : "") << "{\"class\":" << d.class_id << ",\"score\":" << d.score << ",\"box\":[" << d.box.x << "," << d.box.y
+          << "," << d.box.width << "," << d.box.height << "]}";
+      }
+      o << "]";
+    }
+    if (!f.classes.empty()) {
+      o << ",\"classes\":[";
+      for (size_t i = 0; i < f.classes.size(); ++i) o << (i ? "," : "") << "[" << f.classes[i].first << "," << f.classes[i].second << "]";
+      o << "]";
+    }
+    if (f.parts_lost) o << ",\"parts_lost\":" << f.parts_lost;
+    // Compute per stage (a split stage's parts summed), queue waits in total, end to end.
+    std::vector<double> compute(names_.size(), 0.0);
+    double wait = 0;
+    for (const StageStamp& s : f.stamps) {
+      if (s.stage >= 0 && static_cast<size_t>(s.stage) < compute.size()) compute[static_cast<size_t>(s.stage)] += static_cast<double>(s.compute) / 1e6;
+      wait += static_cast<double>(s.started - s.enqueued) / 1e6;
+    }
+    o << ",\"latency_ms\":{";
+    bool first = true;
+    for (const StageStamp& s : f.stamps) {  // stages this frame passed, in order, once each
+      const size_t i = static_cast<size_t>(s.stage);
+      if (i >= compute.size() || compute[i] < 0) continue;
+      o << (first ? "" : ",") << json_escape(names_[i]) << ":" << compute[i];
+      compute[i] = -1;
+      first = false;
+    }
+    o << (first ? "" : ",") << "\"queue_wait\":" << wait << ",\"end_to_end\":" << static_cast<double>(now - f.captured) / 1e6 << "}}\n";
+    jsonl_ << o.str();
+  }
+
+  std::string jsonl_path_, annotate_spec_;
+  bool print_;
+  std::vector<std::string> names_;
+  std::shared_ptr<RunTally> tally_;
+  StageContext ctx_;
+  std::ofstream jsonl_;
+  std::optional<AnnotatedWriter> writer_;
+};
+
+template <typename P, typename... Args>
+ProcessorFactory factory_of(Args... args) {
+  return [=]() -> Result<std::unique_ptr<Processor>> { return std::unique_ptr<Processor>(new P(args...)); };
+}
+
+}  // namespace
+
+FrameScore score_frame(const std::vector<GroundTruthLabel>& truth, const std::vector<TextResult>& read) {
+  FrameScore s;
+  s.labels = static_cast<int>(truth.size());
+  std::vector<bool> used(read.size(), false);
+  auto rect = [](const Quad& q) {
+    std::vector<cv::Point2f> pts(q.begin(), q.end());
+    return cv::boundingRect(pts);
+  };
+  for (const GroundTruthLabel& g : truth) {
+    const cv::Rect gr = rect(g.box);
+    int best = -1;
+    double best_iou = 0.1;  // detector boxes are unclipped (larger), so the overlap bar is low
+    for (size_t i = 0; i < read.size(); ++i) {
+      const cv::Rect rr = rect(read[i].box);
+      const double inter = (gr & rr).area();
+      const double iou = inter / static_cast<double>(gr.area() + rr.area() - inter);
+      if (iou > best_iou) {
+        best_iou = iou;
+        best = static_cast<int>(i);
+      }
+    }
+    if (best >= 0) used[static_cast<size_t>(best)] = true;
+    if (best >= 0 && read[static_cast<size_t>(best)].text == g.text) ++s.exact;
+    else s.misreads.emplace_back(g.text, best >= 0 ? read[static_cast<size_t>(best)].text : "<not found>");
+  }
+  if (!truth.empty())
+    for (bool u : used) s.unmatched += u ? 0 : 1;
+  return s;
+}
+
+Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildContext& ctx) {
+  const nlohmann::json& p = stage.params;
+  const std::string& name = stage.name;
+  auto threads = [&](int def) -> Result<int> {
+    const int64_t t = param<int64_t>(p, "threads", def);
+    if (t < 1 || t > 256) return invalid_argument("stage '", name, "': threads ", t, " out of 1..256");
+    return static_cast<int>(t);
+  };
+  if (stage.kind == "text_detect") {
+    TextDetectorOptions o;
+    o.model_path = resolve_model_path(param<std::string>(p, "model", "models/ch_PP-OCRv4_det_infer.onnx"), ctx);
+    EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path));
+    EP_ASSIGN_OR_RETURN(o.threads, threads(1));
+    o.limit_side_len = static_cast<int>(param<int64_t>(p, "limit_side_len", 960));
+    if (o.limit_side_len < 32 || o.limit_side_len > 8192) return invalid_argument("stage '", name, "': limit_side_len ", o.limit_side_len, " out of 32..8192");
+    const std::string lt = param<std::string>(p, "limit_type", "max");
+    if (lt != "max" && lt != "min") return invalid_argument("stage '", name, "': limit_type '", lt, "' is not max or min");
+    o.limit_type = lt == "max" ? LimitType::max : LimitType::min;
+    o.boxes.thresh = static_cast<float>(param<double>(p, "thresh", o.boxes.thresh));
+    o.boxes.box_thresh = static_cast<float>(param<double>(p, "box_thresh", o.boxes.box_thresh));
+    o.boxes.unclip_ratio = static_cast<float>(param<double>(p, "unclip_ratio", o.boxes.unclip_ratio));
+    std::optional<TextDetectorOptions> fb;
+    FallbackOptions sw;
+    if (p.contains("fallback")) {
+      const nlohmann::json& f = p["fallback"];
+      fb = o;
+      fb->model_path = resolve_model_path(param<std::string>(f, "model", o.model_path), ctx);
+      EP_RETURN_IF_ERROR(check_model(name, "fallback model", fb->model_path));
+      fb->limit_side_len = static_cast<int>(param<int64_t>(f, "limit_side_len", o.limit_side_len / 2));
+      if (fb->limit_side_len < 32 || fb->limit_side_len > 8192) return invalid_argument("stage '", name, "': fallback limit_side_len out of 32..8192");
+      sw.budget = static_cast<TimeNs>(param<double>(f, "budget_ms", 0) * 1e6);
+      sw.misses_to_switch = static_cast<int>(param<int64_t>(f, "misses", 3));
+      sw.probe_every = static_cast<int>(param<int64_t>(f, "probe_every", 30));
+      if (sw.misses_to_switch < 1) return invalid_argument("stage '", name, "': fallback misses must be >= 1");
+    }
+    const cv::Size warm = ctx.source.spec == "synthetic" ? cv::Size(ctx.source.width, ctx.source.height) : cv::Size();
+    return factory_of<TextDetectProcessor>(o, fb, sw, warm, ctx.tally);
+  }
+  if (stage.kind == "text_crops") {
+    const int64_t m = param<int64_t>(p, "max_boxes", 256);
+    if (m < 1 || m > 100000) return invalid_argument("stage '", name, "': max_boxes ", m, " out of 1..100000");
+    return factory_of<TextCropsProcessor>(static_cast<int>(m));
+  }
+  if (stage.kind == "text_recognize") {
+    TextRecognizerOptions o;
+    o.model_path = resolve_model_path(param<std::string>(p, "model", "models/ch_PP-OCRv4_rec_infer.onnx"), ctx);
+    o.dict_path = resolve_model_path(param<std::string>(p, "dict", "models/ppocr_keys_v1.txt"), ctx);
+    EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path));
+    EP_RETURN_IF_ERROR(check_model(name, "dict", o.dict_path));
+    EP_ASSIGN_OR_RETURN(o.threads, threads(1));
+    o.min_width = static_cast<int>(param<int64_t>(p, "min_width", o.min_width));
+    o.width_step = static_cast<int>(param<int64_t>(p, "width_step", o.width_step));
+    o.max_width = static_cast<int>(param<int64_t>(p, "max_width", o.max_width));
+    if (o.min_width < 16 || o.min_width > 8192) return invalid_argument("stage '", name, "': min_width out of 16..8192");
+    if (o.width_step < 8 || o.width_step > 8192) return invalid_argument("stage '", name, "': width_step out of 8..8192");
+    if (o.max_width < o.min_width || o.max_width > 8192) return invalid_argument("stage '", name, "': max_width out of ", o.min_width, "..8192");
+    // The stage's micro-batch is recognized one crop per run: sessions are cached per input
+    // shape, and batching crops multiplies the shapes (batch x width), so a batched run
+    // would create sessions at run time instead of reusing them.
+    o.batch = 1;
+    return factory_of<TextRecognizeProcessor>(o, static_cast<float>(param<double>(p, "drop_score", 0.5)));
+  }
+  if (stage.kind == "join") return factory_of<JoinProcessor>();
+  if (stage.kind == "yolo" || stage.kind == "classify") {
+    const std::string model = resolve_model_path(param<std::string>(p, "model", ""), ctx);
+    EP_RETURN_IF_ERROR(check_model(name, "model", model));
+    const int64_t size = param<int64_t>(p, "size", stage.kind == "yolo" ? 640 : 224);
+    if (size < 32 || size > 4096) return invalid_argument("stage '", name, "': size ", size, " out of 32..4096");
+    EP_ASSIGN_OR_RETURN(int t, threads(1));
+    if (stage.kind == "classify") {
+      const int64_t k = param<int64_t>(p, "top_k", 5);
+      if (k < 1 || k > 1000) return invalid_argument("stage '", name, "': top_k out of 1..1000");
+      return factory_of<ImageModelProcessor>(ImageModelProcessor::Kind::classify, model, static_cast<int>(size), t, DetectionOptions{},
+                                             static_cast<int>(k), param<bool>(p, "softmax", true));
+    }
+    const std::string v = param<std::string>(p, "version", "v5");
+    if (v != "v5" && v != "v8") return invalid_argument("stage '", name, "': version '", v, "' is not v5 or v8");
+    DetectionOptions d;
+    d.conf_threshold = static_cast<float>(param<double>(p, "conf", d.conf_threshold));
+    d.iou_threshold = static_cast<float>(param<double>(p, "iou", d.iou_threshold));
+    return factory_of<ImageModelProcessor>(v == "v5" ? ImageModelProcessor::Kind::yolo_v5 : ImageModelProcessor::Kind::yolo_v8, model,
+                                           static_cast<int>(size), t, d, 0, false);
+  }
+  if (stage.kind == "sink") {
+    std::string jsonl = ctx.jsonl_override.empty() ? param<std::string>(p, "jsonl", "") : ctx.jsonl_override;
+    return factory_of<SinkProcessor>(jsonl, param<std::string>(p, "annotate", ""), param<bool>(p, "print", false), ctx.stage_names, ctx.tally);
+  }
+  return invalid_argument("stage '", name, "': unknown kind '", stage.kind, "'");
+}
+
+}  // namespace ep::pipeline
