@@ -3,10 +3,11 @@
 #   make test   installs what is missing, builds, and runs every test
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps models ort torch-models build build-asan test test-asan demo docs clean
+.PHONY: all deps models ort torch-models build build-asan build-tsan test test-asan test-tsan demo docs clean
 
 all: build
 
@@ -38,15 +39,27 @@ test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest -L 'unit|onnx|fuzz' --output-on-failure -j$(JOBS)
 
+# The pipeline runtime (threads, queues, watchdog) under ThreadSanitizer: its tests build
+# against the core sources alone, so this stays small.
+build-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEDGEPIPE_TSAN=ON -DEDGEPIPE_NATIVE=OFF $(CMAKE_FLAGS) >/dev/null
+	ninja -C $(TSAN_BUILD) -j$(JOBS) pipeline_core_test
+
+test-tsan: build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ./$(TSAN_BUILD)/tests/pipeline_core_test --gtest_brief=1
+
 test: build models ort torch-models
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200
 	$(MAKE) --no-print-directory test-asan
+	$(MAKE) --no-print-directory test-tsan
 
+# The main job: the built-in OCR pipeline (detector, then recognizer on every box) on the
+# synthetic source for about ten seconds, with the latency table at the end.
 demo: build models
-	./$(BUILD)/edgepipe bench models/ch_PP-OCRv4_det_infer.onnx --shape x=1x3x640x640 --threads $(JOBS) --warmup 2 --iterations 10 --profile
+	./$(BUILD)/edgepipe run
 
 docs: build
 	./$(BUILD)/edgepipe ops --markdown > docs/ops.md
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

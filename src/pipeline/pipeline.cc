@@ -11,6 +11,7 @@ Pipeline::Pipeline(Clock& clock) {
     TimeNs compute = 0;
     for (const StageStamp& s : f->stamps) compute += s.compute;
     e2e_.add(e2e);
+    compute_.add(compute);
     overhead_.add(e2e - compute);
     if (f->parts_lost > 0) ++incomplete_;
     ended_at_ = now;
@@ -192,6 +193,7 @@ PipelineReport Pipeline::report(int64_t since_e2e) const {
   r.fps = r.elapsed_s > 0 ? static_cast<double>(r.completed) / r.elapsed_s : 0;
   r.end_to_end = e2e_.summary(since_e2e);
   r.overhead = overhead_.summary(since_e2e);
+  r.frame_compute = compute_.summary(since_e2e);
   for (auto& s : stages_) {
     StageStats& st = s->stats();
     StageReport sr;

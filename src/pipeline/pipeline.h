@@ -39,6 +39,7 @@ struct PipelineReport {
   int64_t source_errors = 0;
   double fps = 0;
   Percentiles end_to_end, overhead;
+  Percentiles frame_compute;  // per frame: the sum of its stages' compute (no queue waits)
   std::vector<StageReport> stages;
   std::map<std::pair<std::string, std::string>, int64_t> drops;
 };
@@ -99,7 +100,7 @@ class Pipeline {
   Status source_status_;
   TimeNs started_at_ = 0;
   std::atomic<TimeNs> ended_at_{0};
-  LatencySeries e2e_, overhead_;
+  LatencySeries e2e_, overhead_, compute_;
   std::mutex watchdog_mu_;
   std::map<int, TimeNs> reported_busy_;  // stage -> busy_since already reported
 };
