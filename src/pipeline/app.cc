@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "pipeline/source.h"
 
 namespace ep::pipeline {
@@ -168,6 +170,36 @@ Result<RunResult> run_pipeline(const RunOptions& options, std::ostream& out, std
   RunResult result{p.report(), ctx.tally, src->describe()};
   if (!source_status.is_ok()) return source_status;
   return result;
+}
+
+std::string report_json(const RunResult& r) {
+  auto pct = [](const Percentiles& p) {
+    return nlohmann::json{{"count", p.count}, {"p50_ms", p.p50_ms}, {"p90_ms", p.p90_ms}, {"p99_ms", p.p99_ms}, {"max_ms", p.max_ms}, {"mean_ms", p.mean_ms}};
+  };
+  const PipelineReport& p = r.report;
+  nlohmann::json j;
+  j["source"] = r.source;
+  j["elapsed_s"] = p.elapsed_s;
+  j["captured"] = p.captured;
+  j["completed"] = p.completed;
+  j["dropped"] = p.dropped;
+  j["incomplete"] = p.incomplete;
+  j["fps"] = p.fps;
+  j["end_to_end"] = pct(p.end_to_end);
+  j["frame_compute"] = pct(p.frame_compute);
+  j["overhead"] = pct(p.overhead);
+  for (auto& [k, n] : p.drops) j["drops"].push_back({{"where", k.first}, {"reason", k.second}, {"count", n}});
+  for (const StageReport& s : p.stages)
+    j["stages"].push_back({{"name", s.name}, {"processed", s.processed}, {"errors", s.errors}, {"deadline_misses", s.deadline_misses},
+                           {"restarts", s.restarts}, {"switches_to_fallback", s.switches_to_fallback},
+                           {"switches_to_primary", s.switches_to_primary}, {"fallback_frames", s.fallback_frames},
+                           {"queue_wait", pct(s.queue_wait)}, {"compute", pct(s.compute)}});
+  const RunTally& t = *r.tally;
+  j["labels"] = t.labels;
+  j["labels_exact"] = t.labels_exact;
+  j["texts"] = t.texts;
+  j["texts_unmatched"] = t.texts_unmatched;
+  return j.dump(2);
 }
 
 void print_summary(const RunResult& r, std::ostream& out) {

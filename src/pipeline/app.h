@@ -39,6 +39,9 @@ struct RunResult {
 Result<RunResult> run_pipeline(const RunOptions& options, std::ostream& out, std::ostream& log,
                                const std::atomic<bool>* stop_flag = nullptr);
 
+// The run's figures as one JSON object (edgepipe run --report FILE).
+std::string report_json(const RunResult& r);
+
 // The summary table printed at the end of a run.
 void print_summary(const RunResult& r, std::ostream& out);
 

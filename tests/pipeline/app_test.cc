@@ -246,3 +246,39 @@ TEST(RunPipeline, BuiltinPipelineScoresTheSyntheticGroundTruth) {
 
 }  // namespace
 }  // namespace ep::pipeline
+
+namespace ep::pipeline {
+namespace {
+
+// A budget the detector cannot meet: after 3 misses in a row the stage switches to the
+// lighter fallback, probes the primary every 2 frames, and every switch is logged and counted.
+TEST(RunPipeline, DetectorFallsBackWhenItMissesItsBudget) {
+  if (!have_ocr_models()) GTEST_SKIP() << "no PP-OCRv4 models (make models)";
+  fs::path d = temp_dir("fallback");
+  std::ofstream(d / "p.yaml") << "source: {type: synthetic, max_frames: 9}\nstages:\n"
+                                 "  - name: det\n    kind: text_detect\n    input: {from: source, depth: 1, policy: block}\n"
+                                 "    fallback: {limit_side_len: 160, budget_ms: 0.001, misses: 3, probe_every: 2}\n"
+                                 "  - {name: sink, kind: sink, input: det}\n";
+  RunOptions o = quiet((d / "p.yaml").string());
+  o.output = (d / "out.jsonl").string();
+  std::ostringstream out, log;
+  auto r = run_pipeline(o, out, log);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  const StageReport& det = r->report.stages[0];
+  // Frames 0-2 primary (misses), 3 fallback, 4 probe (miss), 5 fallback, 6 probe, 7 fallback, 8 probe.
+  EXPECT_EQ(det.switches_to_fallback, 1);
+  EXPECT_EQ(det.switches_to_primary, 0);
+  EXPECT_EQ(det.fallback_frames, 3);
+  EXPECT_NE(log.str().find("stage 'det': frame 2: switched to the fallback model after 3 consecutive budget misses"), std::string::npos)
+      << log.str();
+  std::ifstream in(o.output);
+  std::string line;
+  std::vector<std::string> models;
+  while (std::getline(in, line)) models.push_back(nlohmann::json::parse(line)["model"]);
+  EXPECT_EQ(models, (std::vector<std::string>{"primary", "primary", "primary", "fallback", "primary", "fallback", "primary", "fallback",
+                                              "primary"}));
+  fs::remove_all(d);
+}
+
+}  // namespace
+}  // namespace ep::pipeline
