@@ -19,7 +19,8 @@ struct StageStamp {
   TimeNs enqueued = 0;
   TimeNs started = 0;
   TimeNs finished = 0;
-  TimeNs compute = 0;  // this frame's share of the call (a batch splits it)
+  TimeNs compute = 0;  // this frame's share of the call (a batch or a split shares it out)
+  int shares = 1;      // how many frames or parts the call's compute was shared among
 };
 
 struct Frame {

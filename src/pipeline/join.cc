@@ -78,11 +78,14 @@ std::shared_ptr<Frame> JoinProcessor::merge(int64_t id, Pending& p, int lost) co
     common = k;
   }
   m->stamps.assign((*first)->stamps.begin(), (*first)->stamps.begin() + static_cast<std::ptrdiff_t>(common));
-  if (common > 0) {
-    TimeNs split_compute = 0;
+  // A shared stamp whose call was shared out (the split, or a batch of these parts) comes
+  // back whole: the parts' shares are summed. One that was not shared is counted once.
+  for (size_t k = 0; k < common; ++k) {
+    if (m->stamps[k].shares <= 1) continue;
+    TimeNs total = 0;
     for (const FramePtr& f : p.parts)
-      if (f) split_compute += f->stamps[common - 1].compute;
-    m->stamps.back().compute = split_compute;
+      if (f) total += f->stamps[k].compute;
+    m->stamps[k].compute = total;
   }
   for (const FramePtr& f : p.parts) {
     if (!f) continue;

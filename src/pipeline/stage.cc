@@ -182,7 +182,7 @@ void Stage::run_worker(std::shared_ptr<Worker> w) {
           enq = e.enqueued;
           if (e.item->part == f->part) break;
         }
-      f->stamps.push_back({index_, enq, started, finished, share});
+      f->stamps.push_back({index_, enq, started, finished, share, static_cast<int>(std::max<size_t>(out.size(), 1))});
       shared_->trace.add({index_, f->id, f->part, false, started, finished});
       emit(f);
     }
@@ -192,7 +192,7 @@ void Stage::run_worker(std::shared_ptr<Worker> w) {
   if (!st.is_ok() && shared_->log) shared_->log("stage '" + options_.name + "': flush: " + st.to_string());
   const TimeNs now = clock.now();
   for (auto& f : out) {
-    f->stamps.push_back({index_, now, now, now, 0});
+    f->stamps.push_back({index_, now, now, now, 0, 1});
     emit(f);
   }
   finish_outputs();

@@ -346,6 +346,33 @@ TEST(Pipeline, FanOutAndJoinAccountForLostParts) {
   EXPECT_EQ(r.dropped, 0);  // parts, not frames
 }
 
+// The merged frame's compute adds up: stamps before the split once, the split's and a
+// shared batch's shares summed back, each part's own stamps kept.
+TEST(JoinProcessor, MergedStampsSumSharedCompute) {
+  JoinProcessor join;
+  FrameOut out;
+  std::vector<FramePtr> parts;
+  for (int k = 0; k < 3; ++k) {
+    auto f = std::make_shared<Frame>();
+    f->id = 7;
+    f->part = k;
+    f->parts = 3;
+    f->texts = {TextResult{std::to_string(k)}};
+    f->stamps = {{0, 0, 10, 40, 30, 1},     // detector: one frame in, one out
+                 {1, 40, 41, 44, 1, 3},     // split: 3 ms shared by 3 parts
+                 {2, 44, 45, 51, 2, 3},     // recognizer: one batch of the 3 parts
+                 {3, 51, 52, 52 + k, k, 1}}; // a per-part stage
+    parts.push_back(f);
+  }
+  ASSERT_TRUE(join.process(parts, out).is_ok());
+  ASSERT_EQ(out.size(), 1u);
+  TimeNs sum = 0;
+  for (const StageStamp& s : out[0]->stamps) sum += s.compute;
+  EXPECT_EQ(sum, 30 + 3 + 6 + (0 + 1 + 2));
+  EXPECT_EQ(out[0]->texts.size(), 3u);
+  EXPECT_EQ(out[0]->parts_lost, 0);
+}
+
 TEST(Pipeline, MicroBatchingGroupsQueuedFrames) {
   FakeClock clock(0);
   Pipeline p(clock);
