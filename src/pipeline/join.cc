@@ -73,7 +73,7 @@ std::shared_ptr<Frame> JoinProcessor::merge(int64_t id, Pending& p, int lost) co
     if (!f) continue;
     size_t k = 0;
     while (k < common && k < f->stamps.size() && f->stamps[k].stage == (*first)->stamps[k].stage &&
-           f->stamps[k].started == (*first)->stamps[k].started)
+           f->stamps[k].started == (*first)->stamps[k].started && f->stamps[k].finished == (*first)->stamps[k].finished)
       ++k;
     common = k;
   }
