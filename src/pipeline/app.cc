@@ -33,20 +33,22 @@ stages:
     limit_side_len: 960
     deadline_ms: 1000
     fallback: {limit_side_len: 320, budget_ms: 250, misses: 3, probe_every: 20}
+  # Small queues between the models: the detector may run at most about one frame ahead
+  # of the recognizer, so a frame never waits behind a backlog of older ones.
   - name: crops
     kind: text_crops
-    input: {from: det, depth: 2, policy: block}
+    input: {from: det, depth: 1, policy: block}
   - name: rec
     kind: text_recognize
-    input: {from: crops, depth: 16, policy: block}
+    input: {from: crops, depth: 4, policy: block}
     model: models/ch_PP-OCRv4_rec_infer.onnx
     dict: models/ppocr_keys_v1.txt
     threads: 1
     batch: {max: 8, wait_ms: 0}
-    # Inputs 48 px high, padded to a width of 160, 240, 320, ...: the recognizer's cost
-    # grows with width (8.8 ms at 160, 16.9 ms at 320 on this CPU), labels are short.
-    min_width: 160
-    width_step: 80
+    # Inputs 48 px high, padded to a width of 96, 160, 224, ...: the recognizer's cost
+    # grows with width (8.8 ms at 160, 16.9 ms at 320 on this CPU) and labels are short.
+    min_width: 96
+    width_step: 64
   - name: join
     kind: join
     input: {from: rec, depth: 16, policy: block}

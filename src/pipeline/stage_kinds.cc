@@ -193,8 +193,8 @@ class TextRecognizeProcessor final : public Processor {
   Status open(const StageContext& ctx) override {
     EP_ASSIGN_OR_RETURN(TextRecognizer r, TextRecognizer::create(options_));
     rec_.emplace(std::move(r));
-    // The common width buckets, so early frames do not pay for session creation.
-    for (int w : {options_.min_width, options_.min_width + options_.width_step}) {
+    // The common width buckets (up to 480), so frames do not pay for session creation.
+    for (int w = options_.min_width; w <= std::max(options_.min_width, 480); w += options_.width_step) {
       cv::Mat blank(options_.height, w, CV_8UC3, cv::Scalar(255, 255, 255));
       EP_RETURN_IF_ERROR(rec_->recognize({blank}).status());
     }
