@@ -175,6 +175,9 @@ TEST(RunPipeline, OcrOnAFolderReadsTheLabelsAndCountsTheCorruptImage) {
   }
   std::ofstream(d / "imgs" / "frame3b.png") << "not a png";
   std::string yaml = read_file(kRoot + "/examples/ocr_images.yaml");
+  const std::string annotate = "annotate: images:ocr_images_annotated";
+  ASSERT_NE(yaml.find(annotate), std::string::npos);
+  yaml.replace(yaml.find(annotate), annotate.size(), "annotate: images:" + (d / "annotated").string());
   std::ofstream(d / "p.yaml") << yaml;
   RunOptions o = quiet((d / "p.yaml").string());
   o.source = "images:" + (d / "imgs").string();
@@ -213,6 +216,9 @@ TEST(RunPipeline, OcrOnAFolderReadsTheLabelsAndCountsTheCorruptImage) {
   EXPECT_GT(labels, 10);
   EXPECT_GE(exact * 100, labels * 95) << exact << " of " << labels;
   EXPECT_EQ(r->tally->labels, 0);  // images from a folder carry no ground truth
+  int annotated = 0;
+  for (auto& e : fs::directory_iterator(d / "annotated")) annotated += e.path().extension() == ".png";
+  EXPECT_EQ(annotated, 6);
   auto trace = nlohmann::json::parse(read_file(o.trace));
   EXPECT_GT(trace["traceEvents"].size(), 6u * 5u);
   fs::remove_all(d);
@@ -277,6 +283,50 @@ TEST(RunPipeline, DetectorFallsBackWhenItMissesItsBudget) {
   while (std::getline(in, line)) models.push_back(nlohmann::json::parse(line)["model"]);
   EXPECT_EQ(models, (std::vector<std::string>{"primary", "primary", "primary", "fallback", "primary", "fallback", "primary", "fallback",
                                               "primary"}));
+  fs::remove_all(d);
+}
+
+}  // namespace
+}  // namespace ep::pipeline
+
+namespace ep::pipeline {
+namespace {
+
+// The YOLO and classifier stages on their models (random weights: the shapes and the
+// plumbing are checked, not what they find).
+TEST(RunPipeline, YoloAndClassifyStagesRun) {
+  const std::string yolo5 = kRoot + "/models/yolov5s.onnx", yolo8 = kRoot + "/models/yolov8n.onnx",
+                    cls = kRoot + "/models/mobilenet_v2.onnx";
+  if (!fs::exists(yolo5) || !fs::exists(yolo8) || !fs::exists(cls)) GTEST_SKIP() << "no torch exports (make torch-models)";
+  fs::path d = temp_dir("yolo");
+  std::ofstream(d / "p.yaml") << "source: {type: synthetic, max_frames: 2}\nstages:\n"
+                                 "  - {name: v5, kind: yolo, input: source, model: " << yolo5 << ", version: v5, conf: 0.0}\n"
+                                 "  - {name: v8, kind: yolo, input: v5, model: " << yolo8 << ", version: v8}\n"
+                                 "  - {name: cls, kind: classify, input: v8, model: " << cls << ", top_k: 3}\n"
+                                 "  - {name: sink, kind: sink, input: cls}\n";
+  RunOptions o = quiet((d / "p.yaml").string());
+  o.output = (d / "out.jsonl").string();
+  std::ostringstream out, log;
+  auto r = run_pipeline(o, out, log);
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(r->report.completed, 2);
+  std::ifstream in(o.output);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+    auto j = nlohmann::json::parse(line);
+    ASSERT_TRUE(j.contains("classes")) << line;
+    EXPECT_EQ(j["classes"].size(), 3u);
+    // conf 0 keeps candidates, so v5's NMS has work; boxes lie inside the 640x480 frame.
+    ASSERT_TRUE(j.contains("detections")) << line;
+    for (auto& det : j["detections"]) {
+      EXPECT_GE(det["box"][0].get<float>(), -1.0f);
+      EXPECT_LE(det["box"][0].get<float>() + det["box"][2].get<float>(), 641.0f);
+    }
+    for (const char* stage : {"v5", "v8", "cls"}) EXPECT_TRUE(j["latency_ms"].contains(stage)) << line;
+  }
+  EXPECT_EQ(lines, 2);
   fs::remove_all(d);
 }
 
