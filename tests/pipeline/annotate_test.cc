@@ -11,20 +11,13 @@
 
 #include "pipeline/source.h"
 
+#include "pipeline/temp_dir.h"
+
 namespace ep::pipeline {
 namespace {
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("ep_annotate_test_" + std::to_string(::getpid()) + "_" + name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string str(const std::string& file = "") const { return (file.empty() ? path : path / file).string(); }
-};
+using testing::TempDir;
 
 Annotator make_annotator() {
   auto a = Annotator::create();

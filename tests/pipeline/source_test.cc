@@ -11,21 +11,13 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "pipeline/temp_dir.h"
+
 namespace ep::pipeline {
 namespace {
 namespace fs = std::filesystem;
 
-// A fresh directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("ep_source_test_" + std::to_string(::getpid()) + "_" + name)) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string str(const std::string& file = "") const { return (file.empty() ? path : path / file).string(); }
-};
+using testing::TempDir;
 
 cv::Mat solid(int w, int h, int value) { return cv::Mat(h, w, CV_8UC3, cv::Scalar(value, 255 - value, value / 2)); }
 
