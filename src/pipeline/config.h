@@ -21,7 +21,7 @@ struct ParamSpec {
   std::string key;
   ParamType type;
   std::string help;
-  std::vector<ParamSpec> fields;  // for maps
+  std::vector<ParamSpec> fields = {};  // for maps
 };
 
 struct EdgeConfig {
