@@ -150,18 +150,36 @@ Result<RunResult> run_pipeline(const RunOptions& options, std::ostream& out, std
     done = true;
   });
   auto next = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  int64_t last_completed = 0;
+  int64_t last_completed = 0, last_dropped = 0;
+  std::vector<int64_t> last_compute, last_wait;  // per stage: samples already reported
   while (!done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (stop_flag && stop_flag->load()) p.stop();
     if (options.live && std::chrono::steady_clock::now() >= next) {
       next += std::chrono::seconds(1);
+      // The last second only: frames completed since the previous line, each stage's
+      // samples since then, and the drops added.
       PipelineReport r = p.report(last_completed);
       std::ostringstream line;
       line << "[" << std::fixed << std::setprecision(1) << r.elapsed_s << "s] " << (r.completed - last_completed) << " fps";
-      if (r.end_to_end.count) line << " | e2e p50 " << fmt_ms(r.end_to_end.p50_ms) << " p99 " << fmt_ms(r.end_to_end.p99_ms) << " ms";
-      for (const StageReport& s : r.stages) line << " | " << s.name << " " << fmt_ms(s.compute.p50_ms);
-      line << " | dropped " << r.dropped;
+      if (r.end_to_end.count)
+        line << " | e2e " << fmt_ms(r.end_to_end.p50_ms) << "/" << fmt_ms(r.end_to_end.p90_ms) << "/" << fmt_ms(r.end_to_end.p99_ms) << " ms";
+      const auto& stages = p.stages();
+      last_compute.resize(stages.size(), 0);
+      last_wait.resize(stages.size(), 0);
+      for (size_t i = 0; i < stages.size(); ++i) {
+        StageStats& st = stages[i]->stats();
+        const Percentiles c = st.compute.summary(last_compute[i]), w = st.queue_wait.summary(last_wait[i]);
+        last_compute[i] += c.count;
+        last_wait[i] += w.count;
+        if (c.count == 0) continue;
+        line << " | " << stages[i]->name() << " " << fmt_ms(c.p50_ms) << "/" << fmt_ms(c.p90_ms) << "/" << fmt_ms(c.p99_ms)
+             << " (wait p99 " << fmt_ms(w.p99_ms) << ")";
+      }
+      int64_t dropped = 0;
+      for (auto& [k, n] : r.drops) dropped += n;
+      line << " | dropped +" << (dropped - last_dropped);
+      last_dropped = dropped;
       last_completed = r.completed;
       std::lock_guard lock(log_mu);
       out << line.str() << "\n" << std::flush;

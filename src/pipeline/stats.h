@@ -25,7 +25,9 @@ class LatencySeries {
  public:
   static constexpr size_t kMaxSamples = 1 << 20;
   void add(TimeNs v);
-  Percentiles summary(int64_t since = 0) const;  // over samples with sequence number >= since
+  // Over the samples with sequence number >= since (the first sample is 0); count is how
+  // many that is, so a caller can keep `since += count` for the next interval.
+  Percentiles summary(int64_t since = 0) const;
   int64_t count() const;
 
  private:
