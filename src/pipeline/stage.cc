@@ -11,6 +11,9 @@ struct Stage::Worker {
   std::promise<Status> opened;
 };
 
+// A repeating event is logged the first 10 times, then every 100th time (all are counted).
+static bool worth_logging(int64_t n) { return n <= 10 || n % 100 == 0; }
+
 Stage::Stage(StageOptions options, ProcessorFactory factory, int index, PipelineShared* shared)
     : options_(std::move(options)), factory_(std::move(factory)), index_(index), shared_(shared) {
   stats_.name = options_.name;
@@ -162,13 +165,19 @@ void Stage::run_worker(std::shared_ptr<Worker> w) {
     stats_.compute.add(compute);
     stats_.processed += static_cast<int64_t>(frames.size());
     if (!st.is_ok()) {
-      ++stats_.errors;
-      if (shared_->log) shared_->log("stage '" + options_.name + "': frame " + std::to_string(frames[0]->id) + ": " + st.to_string());
+      const int64_t n = ++stats_.errors;
+      if (shared_->log && worth_logging(n))
+        shared_->log("stage '" + options_.name + "': frame " + std::to_string(frames[0]->id) + ": " + st.to_string() +
+                     (n > 1 ? " (error " + std::to_string(n) + ")" : ""));
       for (const FramePtr& f : frames) drop(*f, options_.name, "error");
       continue;
     }
     if (options_.deadline > 0 && compute > options_.deadline) {
-      ++stats_.deadline_misses;
+      const int64_t n = ++stats_.deadline_misses;
+      if (shared_->log && worth_logging(n))
+        shared_->log("stage '" + options_.name + "': frame " + std::to_string(frames[0]->id) + " took " + std::to_string(compute / 1000) +
+                     " us, over its " + std::to_string(options_.deadline / 1000) + " us deadline (miss " + std::to_string(n) + ", " +
+                     (options_.on_deadline == DeadlineAction::skip ? "result dropped" : "result kept") + ")");
       if (options_.on_deadline == DeadlineAction::skip) {
         for (const auto& f : out) drop(*f, options_.name, "deadline");
         continue;
