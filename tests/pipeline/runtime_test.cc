@@ -411,6 +411,8 @@ TEST(Pipeline, MicroBatchingGroupsQueuedFrames) {
 TEST(Pipeline, DeadlineSkipDropsLateFrames) {
   FakeClock clock(0);
   Pipeline p(clock);
+  std::vector<std::string> log;
+  p.set_log([&](const std::string& s) { log.push_back(s); });
   p.set_source("cam", counting_source(10), {});
   ASSERT_TRUE(p.add_stage({.name = "det", .deadline = 20 * kMs, .on_deadline = DeadlineAction::skip},
                           fn_factory([&](std::span<const FramePtr> b, FrameOut& out) {
@@ -427,6 +429,8 @@ TEST(Pipeline, DeadlineSkipDropsLateFrames) {
   EXPECT_EQ(r.stages[0].deadline_misses, 5);
   EXPECT_NEAR(r.stages[0].compute.p50_ms, 5, 1e-9);
   EXPECT_NEAR(r.stages[0].compute.max_ms, 50, 1e-9);
+  ASSERT_EQ(log.size(), 5u);
+  EXPECT_EQ(log[0], "stage 'det': frame 1 took 50000 us, over its 20000 us deadline (miss 1, result dropped)");
 }
 
 TEST(Pipeline, WatchdogRestartsAWedgedStage) {
