@@ -12,40 +12,13 @@
 # Exit status: 0 all passed, 1 any failure, 77 models or ORT unavailable (offline).
 set -euo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-ORT_DIR="$REPO_ROOT/tools/ort"
-MODELS="$REPO_ROOT/models"
+NAME=ort_agreement
+# shellcheck source=tests/models/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 TOL="${EDGEPIPE_ORT_TOL:-1e-4}"
 FONT="${EDGEPIPE_FONT:-/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf}"
-kSkip=77
-
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  echo "usage: $0 EDGEPIPE_BINARY [WORK_DIR]" >&2
-  exit 2
-fi
-EDGEPIPE="$1"
-[ -x "$EDGEPIPE" ] || { echo "ort_agreement: $EDGEPIPE is not an executable" >&2; exit 1; }
 [ -f "$FONT" ] || { echo "ort_agreement: font $FONT missing (Debian package fonts-dejavu-core)" >&2; exit 1; }
 
-if [ $# -eq 2 ]; then
-  WORK="$2"
-  rm -rf "$WORK"
-  mkdir -p "$WORK"
-else
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "$WORK"' EXIT
-fi
-
-# Offline machines skip rather than fail; a wrong hash or broken install still fails.
-prepare() {
-  local rc=0
-  "$@" || rc=$?
-  if [ "$rc" -eq 3 ]; then
-    echo "ort_agreement: SKIP: $1 could not download what it needs"
-    exit "$kSkip"
-  fi
-  [ "$rc" -eq 0 ] || exit 1
-}
 prepare "$REPO_ROOT/scripts/fetch-models.sh"
 prepare "$REPO_ROOT/scripts/ensure-ort.sh"
 

@@ -16,38 +16,11 @@
 # Exit status: 0 all passed, 1 any failure, 77 models or ORT unavailable (no torch, offline).
 set -euo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-ORT_DIR="$REPO_ROOT/tools/ort"
-MODELS="$REPO_ROOT/models"
+NAME=torch_agreement
+# shellcheck source=tests/models/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 TOL="${EDGEPIPE_TORCH_TOL:-1e-3}"
-kSkip=77
 
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  echo "usage: $0 EDGEPIPE_BINARY [WORK_DIR]" >&2
-  exit 2
-fi
-EDGEPIPE="$1"
-[ -x "$EDGEPIPE" ] || { echo "torch_agreement: $EDGEPIPE is not an executable" >&2; exit 1; }
-
-if [ $# -eq 2 ]; then
-  WORK="$2"
-  rm -rf "$WORK"
-  mkdir -p "$WORK"
-else
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "$WORK"' EXIT
-fi
-
-# Machines without torch (or offline) skip rather than fail; a broken export still fails.
-prepare() {
-  local rc=0
-  "$@" || rc=$?
-  if [ "$rc" -eq 3 ]; then
-    echo "torch_agreement: SKIP: $1 could not get what it needs"
-    exit "$kSkip"
-  fi
-  [ "$rc" -eq 0 ] || exit 1
-}
 prepare "$REPO_ROOT/scripts/export-models.sh"
 prepare "$REPO_ROOT/scripts/ensure-ort.sh"
 
