@@ -1,0 +1,126 @@
+// `edgepipe node`, `edgepipe keygen`, `edgepipe node-bench`: the distribution layer's commands.
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "dist/hop_bench.h"
+#include "dist/keys.h"
+#include "dist/node.h"
+
+namespace ep::tools {
+
+namespace {
+
+volatile std::sig_atomic_t g_node_stop = 0;
+void on_node_signal(int) { g_node_stop = 1; }
+
+struct NodeArgs {
+  dist::NodeOptions opt;
+  std::string ready_file;
+  size_t max_message_mb = 1024;
+};
+
+Status node(NodeArgs& a) {
+  a.opt.limits.max_tensor_bytes = a.max_message_mb << 20;
+  a.opt.limits.max_model_bytes = a.max_message_mb << 20;
+  std::signal(SIGINT, on_node_signal);
+  std::signal(SIGTERM, on_node_signal);
+  EP_ASSIGN_OR_RETURN(std::unique_ptr<dist::Node> node, dist::Node::start(a.opt));
+  std::cerr << "[edgepipe node] serving on " << node->endpoint()
+            << (node->public_key().empty() ? " (plain, local only)" : " (CURVE, server key " + node->public_key() + ")")
+            << std::endl;
+  if (!a.ready_file.empty()) {
+    // Written whole, then renamed: a reader never sees half a file.
+    const std::string tmp = a.ready_file + ".tmp";
+    std::ofstream(tmp) << node->endpoint() << "\n" << node->public_key() << "\n";
+    if (std::rename(tmp.c_str(), a.ready_file.c_str()) != 0) return io_error("--ready-file '", a.ready_file, "': cannot write");
+  }
+  while (!g_node_stop) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  node->stop();
+  std::cerr << "[edgepipe node] stopped" << std::endl;
+  return Status::ok();
+}
+
+Status keygen(const std::string& dir) {
+  EP_ASSIGN_OR_RETURN(dist::KeyPair k, dist::keypair_generate());
+  EP_RETURN_IF_ERROR(dist::keypair_write(dir, k));
+  std::cout << dir << "/public.key " << k.public_key << "\n" << dir << "/secret.key (mode 0600)\n";
+  return Status::ok();
+}
+
+struct NodeBenchArgs {
+  std::string shape = "1x3x640x640";
+  dist::HopBenchOptions opt;
+  bool json = false;
+};
+
+Status node_bench(NodeBenchArgs& a) {
+  EP_ASSIGN_OR_RETURN(a.opt.shape, parse_shape(a.shape));
+  EP_ASSIGN_OR_RETURN(dist::HopBenchResult r, dist::hop_bench(a.opt));
+  auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
+  if (a.json) {
+    nlohmann::json j = {{"shape", a.shape}, {"dtype", "f32"}, {"bytes", r.bytes}, {"endpoint", r.endpoint},
+                        {"curve", a.opt.curve}, {"iterations", r.hop_ns.size()}, {"min_ms", ms(r.min_ns)},
+                        {"p50_ms", ms(r.p50_ns)}, {"p90_ms", ms(r.p90_ns)}, {"p99_ms", ms(r.p99_ns)},
+                        {"max_ms", ms(r.max_ns)}, {"misaligned", r.misaligned}};
+    std::cout << j.dump() << "\n";
+    return Status::ok();
+  }
+  std::printf("hop: %s f32 (%zu bytes) over %s%s, %zu iterations\n", a.shape.c_str(), r.bytes, r.endpoint.c_str(),
+              a.opt.curve ? " with CURVE" : "", r.hop_ns.size());
+  std::printf("send -> received and validated: min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms  (%.2f GB/s at p50)\n",
+              ms(r.min_ns), ms(r.p50_ns), ms(r.p90_ns), ms(r.p99_ns), ms(r.max_ns),
+              static_cast<double>(r.bytes) / static_cast<double>(r.p50_ns));
+  if (r.misaligned) std::printf("%d frames arrived misaligned for f32 (a node copies those)\n", r.misaligned);
+  return Status::ok();
+}
+
+}  // namespace
+
+Runner add_node(CLI::App& app) {
+  auto a = std::make_shared<NodeArgs>();
+  app.add_option("--bind", a->opt.bind, "Address to serve, e.g. tcp://0.0.0.0:5555 (port * picks a free one)")->required();
+  app.add_option("--keys", a->opt.keys_dir, "This node's keypair (edgepipe keygen): CURVE on");
+  app.add_option("--allow", a->opt.allow_dir, "Folder of client public keys (*.key) admitted");
+  app.add_option("--models", a->opt.models_dir, "Serve every *.onnx here, named by file stem");
+  app.add_option("--name", a->opt.name, "Name in hop stamps and status (default: the endpoint)");
+  app.add_option("--threads", a->opt.threads, "Threads per session")->check(CLI::Range(1, 1024));
+  app.add_flag("--allow-plaintext", a->opt.allow_plaintext, "Serve a non-local address without CURVE");
+  app.add_option("--max-message-mb", a->max_message_mb, "Largest tensor or model frame accepted")->check(CLI::Range(1, 16384));
+  app.add_option("--forward-timeout-ms", a->opt.forward_timeout_ms, "Wait for a next hop's reply")->check(CLI::Range(1, 3600000));
+  app.add_option("--ready-file", a->ready_file, "Once serving, write the endpoint and public key here");
+  return [a]() {
+    Status st = node(*a);
+    return st.is_ok() ? 0 : report(st);
+  };
+}
+
+Runner add_keygen(CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  app.add_option("-o,--output", *dir, "Folder for public.key and secret.key")->required();
+  return [dir]() {
+    Status st = keygen(*dir);
+    return st.is_ok() ? 0 : report(st);
+  };
+}
+
+Runner add_node_bench(CLI::App& app) {
+  auto a = std::make_shared<NodeBenchArgs>();
+  app.add_option("--shape", a->shape, "f32 tensor shape (default 1x3x640x640)");
+  app.add_option("--iterations", a->opt.iterations, "Timed hops")->check(CLI::Range(1, 1000000));
+  app.add_option("--warmup", a->opt.warmup, "Untimed hops first")->check(CLI::Range(0, 1000000));
+  app.add_option("--address", a->opt.address, "Receiver address (default tcp://127.0.0.1:*)");
+  app.add_flag("--curve", a->opt.curve, "Encrypt with CURVE");
+  app.add_flag("--json", a->json, "Print one JSON object");
+  return [a]() {
+    Status st = node_bench(*a);
+    return st.is_ok() ? 0 : report(st);
+  };
+}
+
+}  // namespace ep::tools
