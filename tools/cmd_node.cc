@@ -28,6 +28,7 @@ struct NodeArgs {
 Status node(NodeArgs& a) {
   a.opt.limits.max_tensor_bytes = a.max_message_mb << 20;
   a.opt.limits.max_model_bytes = a.max_message_mb << 20;
+  dist::malloc_keep_large_buffers();
   std::signal(SIGINT, on_node_signal);
   std::signal(SIGTERM, on_node_signal);
   EP_ASSIGN_OR_RETURN(std::unique_ptr<dist::Node> node, dist::Node::start(a.opt));
@@ -61,6 +62,7 @@ struct NodeBenchArgs {
 
 Status node_bench(NodeBenchArgs& a) {
   EP_ASSIGN_OR_RETURN(a.opt.shape, parse_shape(a.shape));
+  dist::malloc_keep_large_buffers();
   EP_ASSIGN_OR_RETURN(dist::HopBenchResult r, dist::hop_bench(a.opt));
   auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
   if (a.json) {
@@ -116,6 +118,7 @@ Runner add_node_bench(CLI::App& app) {
   app.add_option("--warmup", a->opt.warmup, "Untimed hops first")->check(CLI::Range(0, 1000000));
   app.add_option("--address", a->opt.address, "Receiver address (default tcp://127.0.0.1:*)");
   app.add_flag("--curve", a->opt.curve, "Encrypt with CURVE");
+  app.add_option("--socket-buffer", a->opt.socket_buffer_bytes, "SO_SNDBUF/SO_RCVBUF bytes (default: the kernel's)");
   app.add_flag("--json", a->json, "Print one JSON object");
   return [a]() {
     Status st = node_bench(*a);

@@ -44,16 +44,21 @@ Result<HopBenchResult> hop_bench(const HopBenchOptions& o) {
   HopBenchResult r;
   r.bytes = static_cast<size_t>(numel) * 4;
   WireLimits limits;
-  zmq::context_t ctx(1);
+  // Two contexts, so sender and receiver each have their own I/O thread, as two processes do.
+  zmq::context_t ctx(1), tx_ctx(1);
   std::atomic<bool> stop{false};
   std::unique_ptr<zmq::socket_t> zap;
   std::thread zap_thread;
-  zmq::socket_t rx(ctx, zmq::socket_type::router), tx(ctx, zmq::socket_type::dealer);
+  zmq::socket_t rx(ctx, zmq::socket_type::router), tx(tx_ctx, zmq::socket_type::dealer);
   std::atomic<int> misaligned{0};
   std::vector<int64_t> done_ns(static_cast<size_t>(o.warmup + o.iterations));
   try {
     rx.set(zmq::sockopt::linger, 0);
     tx.set(zmq::sockopt::linger, 0);
+    if (o.socket_buffer_bytes > 0) {
+      tx.set(zmq::sockopt::sndbuf, o.socket_buffer_bytes);
+      rx.set(zmq::sockopt::rcvbuf, o.socket_buffer_bytes);
+    }
     rx.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(limits.max_tensor_bytes));
     if (o.curve) {
       zap = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::rep);

@@ -19,7 +19,8 @@ struct HopBenchOptions {
   int warmup = 20;
   int iterations = 200;
   std::string address = "tcp://127.0.0.1:*";
-  bool curve = false;  // encrypt (an allow-listed keypair, a ZAP handler as a node has)
+  bool curve = false;
+  int socket_buffer_bytes = 0;  // SO_SNDBUF / SO_RCVBUF; 0: the kernel's default  // encrypt (an allow-listed keypair, a ZAP handler as a node has)
 };
 
 struct HopBenchResult {

@@ -20,6 +20,12 @@ using ClockFn = std::function<int64_t()>;  // nanoseconds, monotonic
 
 int64_t steady_now_ns();
 
+// libzmq mallocs every large received frame (a 1x3x640x640 f32 tensor is 4.9 MB). glibc would
+// hand such blocks back to the kernel on free, so each frame would page-fault fresh memory;
+// this keeps blocks up to 32 MB in the heap for reuse. Process-wide: the node and node-bench
+// commands call it once at start.
+void malloc_keep_large_buffers();
+
 struct NodeOptions {
   std::string bind = "tcp://127.0.0.1:*";  // '*' port: a free one (see Node::endpoint)
   std::string name;            // in hop stamps and status; default: the bound endpoint
