@@ -9,6 +9,7 @@
 #include "dist/link_emulator.h"
 #include "dist/node.h"
 #include "dist_models.h"
+#include "wire_frames.h"
 
 namespace ep::dist {
 namespace {
@@ -159,6 +160,24 @@ TEST_F(Fixture, SurvivesMalformedMessagesAndKeepsServing) {
     EXPECT_EQ(e.kind(), wire::ERROR);
   }
   EXPECT_TRUE(log.has("refused a message"));
+  EXPECT_TRUE(c.infer("stage1", {{"X", x.view()}}).is_ok());
+}
+
+// The wire fuzz target's seed corpus, sent to a live node: it answers or ignores each one.
+TEST_F(Fixture, SurvivesTheFuzzCorpus) {
+  auto node = start_node(options());
+  Client c = connect(node->endpoint(), "", "", 2000);
+  int sent = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(EP_SOURCE_DIR) + "/fuzz/corpus/wire")) {
+    std::ifstream f(e.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const auto frames = fuzz::wire_frames_split(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    if (frames.empty()) continue;
+    auto reply = c.send_raw(frames);
+    EXPECT_TRUE(reply.is_ok()) << e.path() << ": " << reply.status().to_string();
+    ++sent;
+  }
+  EXPECT_GT(sent, 10);
   EXPECT_TRUE(c.infer("stage1", {{"X", x.view()}}).is_ok());
 }
 
