@@ -137,6 +137,22 @@ Result<wire::ModelInfo> Client::load(const std::string& name, const std::string&
   return r.header.status().models(0);
 }
 
+std::vector<HopTimes> hop_times(const wire::Header& reply, const ClockOffset& first) {
+  std::vector<HopTimes> out;
+  int64_t offset = first.offset_ns;  // this hop's clock minus the client's
+  bool known = first.samples > 0;
+  for (int i = 0; i < reply.hops_size(); ++i) {
+    const wire::HopStamp& s = reply.hops(i);
+    if (i > 0) {
+      if (s.clock_offset_known()) offset += s.clock_offset_ns();
+      else known = false;
+    }
+    out.push_back(HopTimes{s.node(), s.model(), s.recv_ns() - offset, s.run_start_ns() - offset, s.run_end_ns() - offset,
+                           s.send_ns() - offset, known});
+  }
+  return out;
+}
+
 Result<std::vector<std::string>> Client::send_raw(const std::vector<std::string>& frames) {
   Frames request;
   for (const std::string& f : frames) request.emplace_back(f.data(), f.size());

@@ -34,6 +34,16 @@ struct Reply {
   int64_t send_ns = 0, recv_ns = 0;  // client clock (steady)
 };
 
+// A reply's hop stamps in the client's clock: `first` is the client's offset to the first node
+// (Client::clock_offset); each later hop adds the offset its predecessor measured. A hop whose
+// offset is unknown keeps its predecessor's (offset_known false from there on).
+struct HopTimes {
+  std::string node, model;
+  int64_t recv_ns = 0, run_start_ns = 0, run_end_ns = 0, send_ns = 0;
+  bool offset_known = true;
+};
+std::vector<HopTimes> hop_times(const wire::Header& reply, const ClockOffset& first);
+
 class Client {
  public:
   static Result<Client> connect(const ClientOptions& options);

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "dist/client.h"
 #include "dist/clock_offset.h"
 #include "dist/link_emulator.h"
 #include "dist/wire.h"
@@ -124,6 +125,28 @@ TEST(ClockOffset, RecoversAKnownOffsetFromTheFastestExchange) {
   EXPECT_EQ(c.delay_ns, 20);
   EXPECT_EQ(c.samples, 2);
   EXPECT_EQ(clock_offset_estimate({}).samples, 0);
+}
+
+TEST(ClockOffset, PutsEveryHopStampIntoTheClientsClock) {
+  // Client clock t; node A = t + 1000; node B = A + 50 = t + 1050. Events at client times 10..80.
+  wire::Header r;
+  auto* a = r.add_hops();
+  a->set_recv_ns(10 + 1000), a->set_run_start_ns(20 + 1000), a->set_run_end_ns(30 + 1000), a->set_send_ns(40 + 1000);
+  auto* b = r.add_hops();
+  b->set_recv_ns(50 + 1050), b->set_run_start_ns(60 + 1050), b->set_run_end_ns(70 + 1050), b->set_send_ns(80 + 1050);
+  b->set_clock_offset_ns(50), b->set_clock_offset_known(true);
+  ClockOffset first;
+  first.offset_ns = 1000;
+  first.samples = 8;
+  const auto t = hop_times(r, first);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].recv_ns, 10);
+  EXPECT_EQ(t[0].send_ns, 40);
+  EXPECT_EQ(t[1].recv_ns, 50);
+  EXPECT_EQ(t[1].send_ns, 80);
+  EXPECT_TRUE(t[1].offset_known);
+  r.mutable_hops(1)->set_clock_offset_known(false);
+  EXPECT_FALSE(hop_times(r, first)[1].offset_known);
 }
 
 TEST(LinkModel, DelaysThrottlesAndDropsOnAFakeClock) {
