@@ -133,7 +133,9 @@ Result<ModelRun> ModelHost::run(const std::string& model, const std::vector<std:
     r.outputs.push_back(std::move(t));
     r.names.push_back(o.name);
   }
+  r.start_ns = clock_();
   Status st = session->run(inputs, outs);
+  r.end_ns = clock_();
   if (!st.is_ok()) return st.with_context("model '" + model + "'");
   return r;
 }

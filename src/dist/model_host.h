@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,11 +18,13 @@ namespace ep::dist {
 struct ModelRun {
   std::vector<std::string> names;  // the model's output names
   std::vector<Tensor> outputs;
+  int64_t start_ns = 0, end_ns = 0;  // Session::run alone (not the session's creation)
 };
 
 class ModelHost {
  public:
-  ModelHost(int threads, size_t memory_limit_bytes) : threads_(threads), memory_limit_(memory_limit_bytes) {}
+  ModelHost(int threads, size_t memory_limit_bytes, std::function<int64_t()> clock)
+      : threads_(threads), memory_limit_(memory_limit_bytes), clock_(std::move(clock)) {}
 
   // Every *.onnx file in `dir`, served under its file name without the extension.
   Status load_dir(const std::string& dir);
@@ -54,6 +57,7 @@ class ModelHost {
 
   int threads_;
   size_t memory_limit_;
+  std::function<int64_t()> clock_;
   std::map<std::string, Hosted> models_;
 };
 

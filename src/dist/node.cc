@@ -44,7 +44,7 @@ std::string handshake_reason(uint16_t event, uint32_t value) {
     if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) return "mechanism mismatch (the client did not use CURVE)";
     return "protocol error 0x" + [&] { char b[16]; std::snprintf(b, sizeof b, "%x", value); return std::string(b); }();
   }
-  return "handshake failed (errno " + std::to_string(value) + ")";
+  return "handshake failed: " + std::string(zmq_strerror(static_cast<int>(value))) + " (the peer hung up: no or another mechanism?)";
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ struct Node::Impl {
   int64_t started_ns = 0, busy_ns = 0;
   uint64_t requests = 0, errors = 0;
 
-  explicit Impl(NodeOptions o) : opt(std::move(o)), host(opt.threads, opt.memory_limit_bytes) {}
+  explicit Impl(NodeOptions o) : opt(std::move(o)), host(opt.threads, opt.memory_limit_bytes, opt.clock) {}
 
   void log(const std::string& line) { opt.log(line); }
   int64_t now() { return opt.clock(); }
@@ -320,9 +320,11 @@ void Node::Impl::handle_infer(zmq::message_t& rid, Decoded& d) {
     v.data = t.data();
     realigned.push_back(std::move(t));
   }
-  stamp->set_run_start_ns(now());
+  const int64_t t0 = now();
   auto run = host.run(d.header.model(), d.names, d.tensors);
-  stamp->set_run_end_ns(now());
+  // A failed or first request also spends time checking inputs and creating the session.
+  stamp->set_run_start_ns(run.is_ok() ? run->start_ns : t0);
+  stamp->set_run_end_ns(run.is_ok() ? run->end_ns : now());
   const int64_t run_ns = stamp->run_end_ns() - stamp->run_start_ns();
   busy_ns += run_ns;
   host.record(d.header.model(), run_ns, run.is_ok());
