@@ -72,7 +72,7 @@ void LinkEmulator::Impl::offer(LinkModel& link, std::deque<InFlight>& queue, std
   for (const auto& f : frames) bytes += f.size();
   const int64_t arrive = link.admit(steady_now_ns(), bytes);
   if (arrive < 0) {
-    ++dropped;
+    ++dropped;  // counted when offered, so a client that timed out sees the drop
     return;
   }
   queue.push_back(InFlight{arrive, std::move(client), std::move(frames)});
@@ -81,8 +81,8 @@ void LinkEmulator::Impl::offer(LinkModel& link, std::deque<InFlight>& queue, std
 void LinkEmulator::Impl::deliver(int64_t now) {
   while (!to_node.empty() && to_node.front().arrive_ns <= now) {
     InFlight& m = to_node.front();
+    ++forwarded;  // before the send, so a peer that has the message sees it counted
     (void)send_frames(back_for(m.client), m.frames, "link emulator: to " + target);
-    ++forwarded;
     to_node.pop_front();
   }
   while (!to_client.empty() && to_client.front().arrive_ns <= now) {
@@ -90,8 +90,8 @@ void LinkEmulator::Impl::deliver(int64_t now) {
     Frames out;
     out.emplace_back(m.client.data(), m.client.size());
     for (auto& f : m.frames) out.push_back(std::move(f));
-    (void)send_frames(*front, out, "link emulator: to client");
     ++forwarded;
+    (void)send_frames(*front, out, "link emulator: to client");
     to_client.pop_front();
   }
 }
