@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "edgepipe/npy.h"
+#include "dist/client.h"
 #include "dist/hop_bench.h"
 #include "dist/keys.h"
 #include "dist/node.h"
@@ -82,7 +84,110 @@ Status node_bench(NodeBenchArgs& a) {
   return Status::ok();
 }
 
+struct CallArgs {
+  dist::ClientOptions opt;
+  std::string server_key_file, model, output_dir;
+  std::vector<std::string> inputs, route;
+  bool status = false;
+  int pings = 8;
+};
+
+Result<std::vector<dist::wire::Hop>> parse_route(const std::vector<std::string>& specs) {
+  std::vector<dist::wire::Hop> route;
+  for (const std::string& spec : specs) {
+    // ADDRESS=MODEL[=SERVER_KEY]; the address itself has no '=' (tcp://host:port).
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) return invalid_argument("--route '", spec, "': expected ADDRESS=MODEL[=KEY]");
+    dist::wire::Hop hop;
+    hop.set_address(spec.substr(0, eq));
+    const std::string rest = spec.substr(eq + 1);
+    const size_t eq2 = rest.find('=');
+    hop.set_model(rest.substr(0, eq2));
+    if (eq2 != std::string::npos) hop.set_server_key(rest.substr(eq2 + 1));
+    route.push_back(hop);
+  }
+  return route;
+}
+
+void print_hops(const dist::Reply& r, const dist::ClockOffset& offset) {
+  auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
+  const std::vector<dist::HopTimes> hops = dist::hop_times(r.header, offset);
+  std::printf("%-28s %-20s %9s %9s %9s %9s\n", "hop (client clock, ms)", "model", "arrive", "run", "leave", "wait+wire");
+  int64_t prev = r.send_ns;
+  for (const dist::HopTimes& h : hops) {
+    std::printf("%-28s %-20s %9.3f %9.3f %9.3f %9.3f%s\n", h.node.c_str(), h.model.c_str(), ms(h.recv_ns - r.send_ns),
+                ms(h.run_end_ns - h.run_start_ns), ms(h.send_ns - r.send_ns), ms(h.recv_ns - prev),
+                h.offset_known ? "" : "  (clock offset unknown)");
+    prev = h.send_ns;
+  }
+  std::printf("%-28s %-20s %9.3f %9s %9s %9.3f\n", "back at the client", "", ms(r.recv_ns - r.send_ns), "", "",
+              ms(r.recv_ns - prev));
+  std::printf("clock offset to the first node %.3f ms (+- %.3f ms)\n", ms(offset.offset_ns), ms(offset.delay_ns) / 2);
+}
+
+Status call(CallArgs& a) {
+  if (!a.server_key_file.empty()) {
+    EP_ASSIGN_OR_RETURN(a.opt.server_key, dist::key_read(a.server_key_file));
+  }
+  EP_ASSIGN_OR_RETURN(dist::Client client, dist::Client::connect(a.opt));
+  if (a.status) {
+    EP_ASSIGN_OR_RETURN(dist::wire::NodeStatus s, client.status());
+    std::printf("node %s (protocol %u): %llu requests, %llu errors, %llu in flight, busy %.1f%%\n", s.node().c_str(),
+                s.protocol_version(), static_cast<unsigned long long>(s.requests()),
+                static_cast<unsigned long long>(s.errors()), static_cast<unsigned long long>(s.in_flight()),
+                100 * s.busy_fraction());
+    for (const auto& m : s.models())
+      std::printf("  %-32s %s  %llu requests  run p50 %.3f ms  p99 %.3f ms\n", m.name().c_str(), m.version().c_str(),
+                  static_cast<unsigned long long>(m.requests()), m.run_p50_ns() / 1e6, m.run_p99_ns() / 1e6);
+  }
+  if (a.model.empty()) return Status::ok();
+  std::vector<Tensor> tensors;
+  std::vector<dist::NamedView> inputs;
+  for (const std::string& arg : a.inputs) {
+    const size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) return invalid_argument("--input '", arg, "': expected NAME=FILE.npy");
+    EP_ASSIGN_OR_RETURN(Tensor t, npy_read(arg.substr(eq + 1)));
+    tensors.push_back(std::move(t));
+    inputs.push_back({arg.substr(0, eq), tensors.back().view()});
+  }
+  EP_ASSIGN_OR_RETURN(std::vector<dist::wire::Hop> route, parse_route(a.route));
+  EP_ASSIGN_OR_RETURN(dist::ClockOffset offset, client.clock_offset(a.pings));
+  EP_ASSIGN_OR_RETURN(dist::Reply r, client.infer(a.model, inputs, route));
+  for (const dist::NamedView& out : r.tensors) {
+    std::printf("%s %s %s", out.name.c_str(), std::string(dtype_name(out.view.dtype)).c_str(), out.view.shape.to_string().c_str());
+    if (!a.output_dir.empty()) {
+      std::string file = out.name;
+      for (char& c : file)
+        if (c == '/' || c == '\\') c = '_';
+      const std::string path = a.output_dir + "/" + file + ".npy";
+      EP_RETURN_IF_ERROR(npy_write(path, out.view));
+      std::printf(" -> %s", path.c_str());
+    }
+    std::printf("\n");
+  }
+  print_hops(r, offset);
+  return Status::ok();
+}
+
 }  // namespace
+
+Runner add_node_call(CLI::App& app) {
+  auto a = std::make_shared<CallArgs>();
+  app.add_option("address", a->opt.address, "The first node, e.g. tcp://10.0.0.2:5555")->required();
+  app.add_option("--model", a->model, "Model to run on the first node");
+  app.add_option("--input", a->inputs, "NAME=FILE.npy");
+  app.add_option("--route", a->route, "Next hops in order: ADDRESS=MODEL[=SERVER_KEY]");
+  app.add_option("--output-dir", a->output_dir, "Write the result tensors as OUT/<name>.npy");
+  app.add_option("--server-key", a->opt.server_key, "The first node's public key (Z85): CURVE");
+  app.add_option("--server-key-file", a->server_key_file, "... read from a file (public.key)");
+  app.add_option("--keys", a->opt.keys_dir, "This client's keypair folder");
+  app.add_option("--timeout-ms", a->opt.timeout_ms, "Wait this long for the reply")->check(CLI::Range(1, 3600000));
+  app.add_flag("--status", a->status, "Print the node's status");
+  return [a]() {
+    Status st = call(*a);
+    return st.is_ok() ? 0 : report(st);
+  };
+}
 
 Runner add_node(CLI::App& app) {
   auto a = std::make_shared<NodeArgs>();

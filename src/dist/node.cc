@@ -32,6 +32,8 @@ namespace {
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 constexpr const char* kMonitorEndpoint = "inproc://edgepipe.node.monitor";
 constexpr int kPollMs = 50;
+constexpr size_t kPingWindow = 16;
+constexpr int64_t kPingRefreshNs = 10'000'000'000;  // clocks drift: one more sample every 10 s
 
 std::string peer_address(const zmq::message_t& m) {
   const char* a = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), "Peer-Address");
@@ -60,8 +62,9 @@ struct Node::Impl {
   struct Peer {
     std::string address;
     std::unique_ptr<zmq::socket_t> socket;
-    std::vector<PingSample> samples;
+    std::vector<PingSample> samples;  // the latest kPingWindow
     std::optional<ClockOffset> offset;
+    int64_t last_ping_ns = 0;
   };
 
   NodeOptions opt;
@@ -94,6 +97,7 @@ struct Node::Impl {
   void handle_infer(zmq::message_t& rid, Decoded& d);
   void reply(zmq::message_t& rid, const wire::Header& h, std::vector<Tensor> tensors = {});
   Result<Peer*> peer_for(const wire::Hop& hop);
+  void send_ping(Peer& peer);
   void fill_status(wire::NodeStatus* s) const;
 };
 
@@ -389,15 +393,20 @@ Result<Node::Impl::Peer*> Node::Impl::peer_for(const wire::Hop& hop) {
   } catch (const zmq::error_t& e) {
     return io_error(where, ": ", e.what());
   }
-  // Clock offset samples, answered before the first forwarded frame (same connection, in order).
-  for (int i = 0; i < opt.pings_per_peer; ++i) {
-    wire::Header ping = make_header(wire::PING);
-    ping.mutable_ping()->set_t0(now());
-    Frames f;
-    f.push_back(frame_from_header(ping));
-    (void)send_frames(*p.socket, f, where);
-  }
+  // Clock offset: one PING now, the next when its PONG is back (pings sent back to back while
+  // the connection is still being set up would all carry its delay).
+  send_ping(p);
   return &peers.emplace(key, std::move(p)).first->second;
+}
+
+void Node::Impl::send_ping(Peer& peer) {
+  wire::Header ping = make_header(wire::PING);
+  peer.last_ping_ns = now();
+  ping.mutable_ping()->set_t0(peer.last_ping_ns);
+  Frames f;
+  f.push_back(frame_from_header(ping));
+  Status st = send_frames(*peer.socket, f, "next hop " + peer.address + ": ping");
+  if (!st.is_ok()) log(st.to_string());
 }
 
 void Node::Impl::on_peer(Peer& peer) {
@@ -412,7 +421,9 @@ void Node::Impl::on_peer(Peer& peer) {
   wire::Header& h = decoded->header;
   if (h.kind() == wire::PONG) {
     peer.samples.push_back(PingSample{h.ping().t0(), h.ping().t1(), h.ping().t2(), t3});
+    if (peer.samples.size() > kPingWindow) peer.samples.erase(peer.samples.begin());
     peer.offset = clock_offset_estimate(peer.samples);
+    if (static_cast<int>(peer.offset->samples) < opt.pings_per_peer && peer.samples.size() < kPingWindow) send_ping(peer);
     return;
   }
   auto it = pending.find(h.tag());
@@ -436,6 +447,8 @@ void Node::Impl::on_peer(Peer& peer) {
 
 void Node::Impl::expire_pending() {
   const int64_t t = now();
+  for (auto& [key, peer] : peers)
+    if (peer.offset && t - peer.last_ping_ns > kPingRefreshNs) send_ping(peer);
   for (auto it = pending.begin(); it != pending.end();) {
     if (it->second.deadline_ns > t) {
       ++it;

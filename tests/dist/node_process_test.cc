@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "dist/client.h"
+#include "edgepipe/npy.h"
 #include "dist_models.h"
 
 extern char** environ;
@@ -78,6 +79,26 @@ TEST(NodeProcess, TwoNodesChainTwoModelsLikeOneProcess) {
   EXPECT_EQ(r->header.hops(1).node(), "B");
   EXPECT_TRUE(r->header.hops(1).clock_offset_known());
 
+  EXPECT_EQ(a.stop(), 0);
+  EXPECT_EQ(b.stop(), 0);
+}
+
+TEST(NodeProcess, NodeCallSendsNpyAlongARouteAndWritesTheResult) {
+  testing::TempDir tmp("call");
+  testing::write_models(tmp.path / "models");
+  NodeProcess b({"--bind", "tcp://127.0.0.1:*", "--models", tmp.str("models"), "--name", "B"}, tmp.str("b.ready"));
+  NodeProcess a({"--bind", "tcp://127.0.0.1:*", "--models", tmp.str("models"), "--name", "A"}, tmp.str("a.ready"));
+  ASSERT_FALSE(a.endpoint.empty() || b.endpoint.empty()) << "a node did not start";
+  Tensor x = testing::input_x();
+  ASSERT_TRUE(npy_write(tmp.str("x.npy"), x.view()).is_ok());
+  const std::string cmd = std::string(EP_EDGEPIPE_BIN) + " node-call " + a.endpoint + " --model stage1 --input X=" +
+                          tmp.str("x.npy") + " --route " + b.endpoint + "=stage2 --output-dir " + tmp.str() + " --status";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  auto z = npy_read(tmp.str("Z.npy"));
+  ASSERT_TRUE(z.is_ok()) << z.status().to_string();
+  const auto want = testing::run_local(tmp.path / "models", {"stage1", "stage2"}, x.clone());
+  ASSERT_EQ(z->nbytes(), want[0].nbytes());
+  EXPECT_EQ(std::memcmp(z->data(), want[0].data(), want[0].nbytes()), 0);
   EXPECT_EQ(a.stop(), 0);
   EXPECT_EQ(b.stop(), 0);
 }
