@@ -251,7 +251,8 @@ void Node::Impl::fill_status(wire::NodeStatus* s) const {
 
 void Node::Impl::on_request() {
   Frames f;
-  auto got = recv_frames(*router, f, false, "node " + opt.name);
+  // Routing id, header, tensors: a message with more frames than that is read and dropped.
+  auto got = recv_frames(*router, f, false, "node " + opt.name, opt.limits.max_tensors + 2);
   if (!got.is_ok()) return log(got.status().to_string());
   if (!*got || f.size() < 2) return;  // a routing id alone: nothing to answer
   const int64_t recv_ns = now();

@@ -37,18 +37,24 @@ Status send_frames(zmq::socket_t& s, Frames& frames, const std::string& where) {
   return Status::ok();
 }
 
-Result<bool> recv_frames(zmq::socket_t& s, Frames& frames, bool wait, const std::string& where) {
+Result<bool> recv_frames(zmq::socket_t& s, Frames& frames, bool wait, const std::string& where, size_t max_frames) {
   frames.clear();
+  size_t parts = 0;
   try {
-    do {
+    for (bool more = true; more;) {
       zmq::message_t m;
-      const auto flags = frames.empty() && !wait ? zmq::recv_flags::dontwait : zmq::recv_flags::none;
+      const auto flags = parts == 0 && !wait ? zmq::recv_flags::dontwait : zmq::recv_flags::none;
       if (!s.recv(m, flags)) {
-        if (frames.empty()) return false;
+        if (parts == 0) return false;
         return io_error(where, ": multipart message cut short");
       }
-      frames.push_back(std::move(m));
-    } while (frames.back().more());
+      more = m.more();
+      if (++parts <= max_frames) frames.push_back(std::move(m));
+    }
+    if (parts > max_frames) {
+      frames.clear();
+      return invalid_argument(where, ": message of ", parts, " frames dropped, limit ", max_frames);
+    }
   } catch (const zmq::error_t& e) {
     return io_error(where, ": recv: ", e.what());
   }

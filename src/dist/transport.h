@@ -22,8 +22,9 @@ std::vector<Frame> frame_spans(const Frames& frames, size_t first = 0);
 
 // Sends all frames as one multipart message (moved out). Errors name `where`.
 Status send_frames(zmq::socket_t& s, Frames& frames, const std::string& where);
-// Receives one whole multipart message; false if none arrived (EAGAIN / timeout).
-Result<bool> recv_frames(zmq::socket_t& s, Frames& frames, bool wait, const std::string& where);
+// Receives one whole multipart message; false if none arrived (EAGAIN / timeout). A message
+// of more than `max_frames` parts is read to its end, kept nowhere, and is an error.
+Result<bool> recv_frames(zmq::socket_t& s, Frames& frames, bool wait, const std::string& where, size_t max_frames = 256);
 
 // Security of one connecting socket: CURVE client when `server_key` is set.
 Status secure_client(zmq::socket_t& s, const std::string& server_key, const KeyPair* own, const std::string& where);

@@ -158,6 +158,10 @@ TEST_F(Fixture, SurvivesMalformedMessagesAndKeepsServing) {
       {h.SerializeAsString(), std::string(199, '\0')},          // one byte short
       {h.SerializeAsString(), std::string(200, '\0'), "more"},  // a frame too many
   };
+  // More frames than any message may have: read to the end and dropped, never stored.
+  Client flood = connect(node->endpoint(), "", "", 300);
+  EXPECT_FALSE(flood.send_raw(std::vector<std::string>(5000, "x")).is_ok());
+  EXPECT_TRUE(log.wait_for("message of 5001 frames dropped, limit 66"));
   for (const auto& frames : bad) {
     auto reply = c.send_raw(frames);
     ASSERT_TRUE(reply.is_ok()) << reply.status().to_string();
