@@ -185,6 +185,13 @@ void Node::Impl::loop() {
     if (items[0].revents & ZMQ_POLLIN) on_request();
     expire_pending();
   }
+  // Callers waiting on a forward get an answer rather than a timeout.
+  for (auto& [tag, p] : pending) {
+    wire::Header req = make_header(wire::INFER, p.frame_id);
+    req.set_tag(p.tag);
+    reply(p.routing_id, make_error(req, io_error("node ", opt.name, " stopped while waiting for ", p.next)));
+  }
+  pending.clear();
 }
 
 void Node::Impl::on_zap() {

@@ -52,7 +52,7 @@ class Node {
 
   const std::string& endpoint() const;    // "tcp://127.0.0.1:41234"
   const std::string& public_key() const;  // "" without CURVE
-  // Ends the thread: in-flight forwards are dropped, sockets closed. Idempotent.
+  // Ends the thread: callers of in-flight forwards get an ERROR, sockets close. Idempotent.
   void stop();
 
   struct Impl;

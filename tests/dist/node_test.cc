@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "dist/client.h"
 #include "dist/link_emulator.h"
@@ -335,18 +336,27 @@ TEST_F(Fixture, LinkEmulatorDelaysAndDrops) {
   EXPECT_EQ((*dropper)->counters().dropped, 1u);
 }
 
-TEST_F(Fixture, StopsCleanlyWithClientsConnectedAndForwardsPending) {
-  NodeOptions o = options();
-  auto a = start_node(o);
-  auto b = start_node(o);
-  Client c = connect(a->endpoint(), "", "", 300);
-  ASSERT_TRUE(c.infer("stage1", {{"X", x.view()}}).is_ok());
-  b->stop();
+TEST_F(Fixture, StopsCleanlyAndAnswersCallersOfPendingForwards) {
+  auto a = start_node(options());
+  auto b = start_node(options());
+  const std::string b_endpoint = b->endpoint();
+  b->stop();  // A's forwards to B now wait for their deadline (10 s)
+  Client c = connect(a->endpoint(), "", "", 5000);
   wire::Hop hop;
-  hop.set_address(b->endpoint());
+  hop.set_address(b_endpoint);
   hop.set_model("stage2");
-  EXPECT_FALSE(c.infer("stage1", {{"X", x.view()}}, {hop}).is_ok());  // pending at A when it stops
+  Result<Reply> r = internal_error("not run");
+  std::thread caller([&] { r = c.infer("stage1", {{"X", x.view()}}, {hop}); });
+  Client watcher = connect(a->endpoint());
+  for (int i = 0; i < 500; ++i) {  // until A holds the forward
+    auto s = watcher.status();
+    if (s.is_ok() && s->in_flight() == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   a->stop();
+  caller.join();
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("stopped while waiting for " + b_endpoint), std::string::npos) << r.status().to_string();
   a->stop();  // idempotent
 }
 
