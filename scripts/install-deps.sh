@@ -12,6 +12,7 @@ PACKAGES=(
   nodejs npm fonts-dejavu-core fonts-dejavu-extra
   libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-videoio-dev libopencv-dnn-dev
   libpolyclipping-dev libfreetype-dev
+  libzmq3-dev cppzmq-dev libsodium-dev python3-zmq python3-protobuf
 )
 
 missing=()

@@ -19,6 +19,10 @@ Runner add_infer(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_ops(CLI::App& app);
 Runner add_run(CLI::App& app);
+Runner add_node(CLI::App& app);
+Runner add_keygen(CLI::App& app);
+Runner add_node_bench(CLI::App& app);
+Runner add_node_call(CLI::App& app);
 
 // "NAME=1x3x640x640" pairs -> map; errors name the argument.
 Result<std::map<std::string, Shape>> parse_shape_args(const std::vector<std::string>& args);

@@ -42,6 +42,10 @@ int main(int argc, char** argv) {
   add("infer", "Run a model on .npy inputs and write .npy outputs", ep::tools::add_infer);
   add("bench", "Measure a model's latency and throughput", ep::tools::add_bench);
   add("run", "Run a pipeline (default: OCR on the synthetic source) with a latency breakdown", ep::tools::add_run);
+  add("node", "Serve models to other nodes and clients over ZeroMQ (CURVE off the machine)", ep::tools::add_node);
+  add("node-call", "Send .npy inputs to a node (and along a route); print the result and per-hop times", ep::tools::add_node_call);
+  add("keygen", "Write a CURVE keypair (public.key, secret.key) for a node or client", ep::tools::add_keygen);
+  add("node-bench", "Measure one hop's overhead for a tensor (send, receive, validate)", ep::tools::add_node_bench);
   add("ops", "List the supported operators and kernels", ep::tools::add_ops);
   try {
     app.parse(argc, argv);

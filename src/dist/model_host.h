@@ -1,0 +1,67 @@
+// The models a node serves: loaded from a folder or received in a LOAD message, with one
+// session per input-shape binding, and per-model request counts and run-time percentiles.
+// No ZeroMQ here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dist/wire.h"
+#include "edgepipe/session.h"
+
+namespace ep::dist {
+
+struct ModelRun {
+  std::vector<std::string> names;  // the model's output names
+  std::vector<Tensor> outputs;
+  int64_t start_ns = 0, end_ns = 0;  // Session::run alone (not the session's creation)
+};
+
+class ModelHost {
+ public:
+  ModelHost(int threads, size_t memory_limit_bytes, std::function<int64_t()> clock)
+      : threads_(threads), memory_limit_(memory_limit_bytes), clock_(std::move(clock)) {}
+
+  // Every *.onnx file in `dir`, served under its file name without the extension.
+  Status load_dir(const std::string& dir);
+  Status load_file(const std::string& name, const std::string& path);
+  // Replaces a model of the same name (its sessions are dropped).
+  Status load_bytes(const std::string& name, const void* data, size_t size);
+  bool has(const std::string& name) const { return models_.count(name) > 0; }
+  size_t size() const { return models_.size(); }
+
+  // Inputs are matched to the model's by name when every model input is named, else by
+  // position when the counts agree (a shard's outputs feeding the next model's inputs).
+  Result<ModelRun> run(const std::string& model, const std::vector<std::string>& names,
+                       const std::vector<TensorView>& inputs);
+  // Records a run's duration (the node measures it with its own clock).
+  void record(const std::string& model, int64_t run_ns, bool ok);
+  void fill_status(wire::NodeStatus* status) const;
+  void fill_info(const std::string& model, wire::ModelInfo* info) const;
+
+ private:
+  struct Hosted {
+    std::string version;
+    std::unique_ptr<Model> model;
+    std::map<std::string, Session> sessions;  // key: input shapes
+    uint64_t requests = 0, errors = 0;
+    std::vector<int64_t> run_ns;  // ring of the last kRing runs
+    size_t ring_next = 0;
+  };
+  Status add(const std::string& name, Model model, const std::string& version);
+  Result<Session*> session_for(Hosted& h, const std::string& model, const std::vector<TensorView>& inputs);
+
+  int threads_;
+  size_t memory_limit_;
+  std::function<int64_t()> clock_;
+  std::map<std::string, Hosted> models_;
+};
+
+// "1a2b..." : the first 16 hex digits of the sha256 of the bytes.
+std::string model_version(const void* data, size_t size);
+
+}  // namespace ep::dist

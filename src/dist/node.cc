@@ -1,0 +1,511 @@
+#include "dist/node.h"
+
+#include <malloc.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "dist/clock_offset.h"
+#include "dist/model_host.h"
+#include "dist/transport.h"
+
+namespace ep::dist {
+
+int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void malloc_keep_large_buffers() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
+namespace {
+
+constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
+constexpr const char* kMonitorEndpoint = "inproc://edgepipe.node.monitor";
+constexpr int kPollMs = 50;
+constexpr size_t kPingWindow = 16;
+constexpr int64_t kPingRefreshNs = 10'000'000'000;  // clocks drift: one more sample every 10 s
+
+std::string peer_address(const zmq::message_t& m) {
+  const char* a = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), "Peer-Address");
+  return a ? a : "?";
+}
+
+std::string handshake_reason(uint16_t event, uint32_t value) {
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) return "authentication refused (status " + std::to_string(value) + ")";
+  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+    if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) return "mechanism mismatch (the client did not use CURVE)";
+    return "protocol error 0x" + [&] { char b[16]; std::snprintf(b, sizeof b, "%x", value); return std::string(b); }();
+  }
+  return "handshake failed: " + std::string(zmq_strerror(static_cast<int>(value))) + " (the peer hung up: no or another mechanism?)";
+}
+
+}  // namespace
+
+struct Node::Impl {
+  struct Pending {
+    zmq::message_t routing_id;
+    uint64_t frame_id = 0, tag = 0;
+    int hop_index = 0;  // where the next hop's stamp lands in the reply
+    std::string next;
+    int64_t deadline_ns = 0;
+  };
+  struct Peer {
+    std::string address;
+    std::unique_ptr<zmq::socket_t> socket;
+    std::vector<PingSample> samples;  // the latest kPingWindow
+    std::optional<ClockOffset> offset;
+    int64_t last_ping_ns = 0;
+  };
+
+  NodeOptions opt;
+  ModelHost host;
+  zmq::context_t ctx;
+  std::unique_ptr<zmq::socket_t> router, zap, monitor;
+  std::map<std::string, Peer> peers;  // key: address + server key
+  std::map<uint64_t, Pending> pending;
+  uint64_t next_tag = 1;
+  std::optional<KeyPair> keys;
+  std::set<std::string> allow;
+  std::string endpoint, public_key;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  int64_t started_ns = 0, busy_ns = 0;
+  uint64_t requests = 0, errors = 0;
+
+  explicit Impl(NodeOptions o) : opt(std::move(o)), host(opt.threads, opt.memory_limit_bytes, opt.clock) {}
+
+  void log(const std::string& line) { opt.log(line); }
+  int64_t now() { return opt.clock(); }
+  Status setup();
+  void loop();
+  void close_sockets();
+  void on_zap();
+  void on_monitor();
+  void on_request();
+  void on_peer(Peer& peer);
+  void expire_pending();
+  void handle_infer(zmq::message_t& rid, Decoded& d);
+  void reply(zmq::message_t& rid, const wire::Header& h, std::vector<Tensor> tensors = {});
+  Result<Peer*> peer_for(const wire::Hop& hop);
+  void send_ping(Peer& peer);
+  void fill_status(wire::NodeStatus* s) const;
+};
+
+Status Node::Impl::setup() {
+  const bool local = address_is_local(opt.bind);
+  if (!opt.keys_dir.empty()) {
+    EP_ASSIGN_OR_RETURN(KeyPair k, keypair_read(opt.keys_dir));
+    keys = k;
+  }
+  const bool curve = keys.has_value();
+  if (!curve && !local && !opt.allow_plaintext)
+    return invalid_argument("node ", opt.bind, ": the address leaves the machine, so CURVE is required: pass --keys DIR and ",
+                            "--allow DIR (or --allow-plaintext on a trusted network)");
+  if (curve && opt.allow_dir.empty())
+    return invalid_argument("node ", opt.bind, ": --keys needs --allow DIR (the client public keys to admit)");
+  if (!curve && !opt.allow_dir.empty()) return invalid_argument("node ", opt.bind, ": --allow needs --keys DIR");
+  if (curve) {
+    EP_ASSIGN_OR_RETURN(allow, allow_list_read(opt.allow_dir));
+    public_key = keys->public_key;
+  }
+  if (!opt.models_dir.empty()) EP_RETURN_IF_ERROR(host.load_dir(opt.models_dir));
+  try {
+    if (curve) {
+      // The ZAP handler is bound before the socket: without one, libzmq admits any keypair.
+      zap = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::rep);
+      zap->set(zmq::sockopt::linger, 0);
+      zap->bind(kZapEndpoint);
+    }
+    router = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::router);
+    router->set(zmq::sockopt::linger, 0);
+    router->set(zmq::sockopt::maxmsgsize,
+                static_cast<int64_t>(std::max({opt.limits.max_tensor_bytes, opt.limits.max_model_bytes, opt.limits.max_header_bytes})));
+    router->set(zmq::sockopt::router_mandatory, 1);  // a reply to a vanished client fails instead of vanishing
+    if (curve) {
+      router->set(zmq::sockopt::curve_server, 1);
+      router->set(zmq::sockopt::curve_secretkey, keys->secret_key);
+      router->set(zmq::sockopt::zap_domain, "edgepipe");
+    }
+    const int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(router->handle(), kMonitorEndpoint, events) != 0)
+      return internal_error("node ", opt.bind, ": socket monitor: ", zmq_strerror(zmq_errno()));
+    monitor = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::pair);
+    monitor->set(zmq::sockopt::linger, 0);
+    monitor->connect(kMonitorEndpoint);
+    router->bind(opt.bind);
+    endpoint = router->get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return io_error("node ", opt.bind, ": ", e.what());
+  }
+  if (opt.name.empty()) opt.name = endpoint;
+  started_ns = now();
+  return Status::ok();
+}
+
+void Node::Impl::close_sockets() {
+  if (router) zmq_socket_monitor(router->handle(), nullptr, 0);
+  peers.clear();
+  monitor.reset();
+  router.reset();
+  zap.reset();
+  ctx.close();
+}
+
+void Node::Impl::loop() {
+  while (!stopping.load(std::memory_order_acquire)) {
+    std::vector<zmq::pollitem_t> items = {{router->handle(), 0, ZMQ_POLLIN, 0}, {monitor->handle(), 0, ZMQ_POLLIN, 0}};
+    if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
+    std::vector<Peer*> polled;
+    for (auto& [key, p] : peers) {
+      items.push_back({p.socket->handle(), 0, ZMQ_POLLIN, 0});
+      polled.push_back(&p);
+    }
+    try {
+      zmq::poll(items, std::chrono::milliseconds(kPollMs));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      log(std::string("poll: ") + e.what());
+      break;
+    }
+    size_t i = 2;
+    if (zap && (items[i++].revents & ZMQ_POLLIN)) on_zap();
+    if (items[1].revents & ZMQ_POLLIN) on_monitor();
+    for (Peer* p : polled)
+      if (items[i++].revents & ZMQ_POLLIN) on_peer(*p);
+    if (items[0].revents & ZMQ_POLLIN) on_request();
+    expire_pending();
+  }
+  // Callers waiting on a forward get an answer rather than a timeout.
+  for (auto& [tag, p] : pending) {
+    wire::Header req = make_header(wire::INFER, p.frame_id);
+    req.set_tag(p.tag);
+    reply(p.routing_id, make_error(req, io_error("node ", opt.name, " stopped while waiting for ", p.next)));
+  }
+  pending.clear();
+}
+
+void Node::Impl::on_zap() {
+  Frames f;
+  auto got = recv_frames(*zap, f, false, "ZAP");
+  if (!got.is_ok() || !*got) return;
+  // RFC 27: version, request id, domain, address, identity, mechanism, credentials...
+  if (f.size() < 6) return;
+  const std::string address = f[3].to_string();
+  const std::string mechanism = f[5].to_string();
+  std::string status = "400", text = "not in the allow-list", key;
+  if (mechanism == "CURVE" && f.size() >= 7 && f[6].size() == 32) {
+    char z85[41];
+    zmq_z85_encode(z85, static_cast<const uint8_t*>(f[6].data()), 32);
+    key = z85;
+    if (allow.count(key)) status = "200", text = "OK";
+  } else {
+    text = "mechanism " + mechanism + " refused";
+  }
+  if (status != "200")
+    log("refused client " + (key.empty() ? std::string("(no key)") : "key " + key) + " from " + address + ": " + text);
+  Frames r;
+  r.emplace_back(f[0].data(), f[0].size());
+  r.emplace_back(f[1].data(), f[1].size());
+  r.emplace_back(status.data(), status.size());
+  r.emplace_back(text.data(), text.size());
+  r.emplace_back(key.data(), key.size());
+  r.emplace_back();
+  (void)send_frames(*zap, r, "ZAP reply");
+}
+
+void Node::Impl::on_monitor() {
+  Frames f;
+  auto got = recv_frames(*monitor, f, false, "monitor");
+  if (!got.is_ok() || !*got || f.size() < 2 || f[0].size() < 6) return;
+  uint16_t event;
+  uint32_t value;
+  std::memcpy(&event, f[0].data(), 2);
+  std::memcpy(&value, static_cast<const char*>(f[0].data()) + 2, 4);
+  log("refused a connection on " + f[1].to_string() + ": " + handshake_reason(event, value));
+}
+
+void Node::Impl::reply(zmq::message_t& rid, const wire::Header& h, std::vector<Tensor> tensors) {
+  Frames out;
+  out.emplace_back(rid.data(), rid.size());
+  out.push_back(frame_from_header(h));
+  for (Tensor& t : tensors) out.push_back(frame_from_tensor(std::move(t)));
+  Status st = send_frames(*router, out, "node " + opt.name + ": reply to frame " + std::to_string(h.frame_id()));
+  if (!st.is_ok()) log(st.to_string());
+}
+
+void Node::Impl::fill_status(wire::NodeStatus* s) const {
+  s->set_node(opt.name);
+  s->set_edgepipe_version("0.1.0");
+  s->set_protocol_version(kProtocolVersion);
+  host.fill_status(s);
+  s->set_requests(requests);
+  s->set_errors(errors);
+  s->set_in_flight(pending.size());
+  const int64_t up = opt.clock() - started_ns;
+  s->set_uptime_ns(up);
+  s->set_busy_fraction(up > 0 ? static_cast<double>(busy_ns) / static_cast<double>(up) : 0.0);
+}
+
+void Node::Impl::on_request() {
+  Frames f;
+  // Routing id, header, tensors: a message with more frames than that is read and dropped.
+  auto got = recv_frames(*router, f, false, "node " + opt.name, opt.limits.max_tensors + 2);
+  if (!got.is_ok()) return log(got.status().to_string());
+  if (!*got || f.size() < 2) return;  // a routing id alone: nothing to answer
+  const int64_t recv_ns = now();
+  zmq::message_t& rid = f[0];
+  const std::string from = "from " + peer_address(f[1]);
+  const std::vector<Frame> spans = frame_spans(f, 1);
+  auto decoded = decode(spans, opt.limits, from);
+  ++requests;
+  if (!decoded.is_ok()) {
+    ++errors;
+    log("refused a message: " + decoded.status().to_string());
+    wire::Header partial;  // echo the frame id when the header at least parses
+    if (!partial.ParseFromArray(spans[0].data(), static_cast<int>(spans[0].size()))) partial.Clear();
+    return reply(rid, make_error(partial, decoded.status()));
+  }
+  Decoded& d = *decoded;
+  switch (d.header.kind()) {
+    case wire::INFER: {
+      auto* stamp = d.header.add_hops();
+      stamp->set_recv_ns(recv_ns);
+      return handle_infer(rid, d);
+    }
+    case wire::STATUS: {
+      wire::Header h = make_header(wire::STATUS_REPLY, d.header.frame_id());
+      h.set_tag(d.header.tag());
+      fill_status(h.mutable_status());
+      return reply(rid, h);
+    }
+    case wire::PING: {
+      wire::Header h = make_header(wire::PONG, d.header.frame_id());
+      h.set_tag(d.header.tag());
+      h.mutable_ping()->set_t0(d.header.ping().t0());
+      h.mutable_ping()->set_t1(recv_ns);
+      h.mutable_ping()->set_t2(now());
+      return reply(rid, h);
+    }
+    case wire::LOAD: {
+      Status st = host.load_bytes(d.header.model(), f[2].data(), f[2].size());
+      if (!st.is_ok()) {
+        ++errors;
+        log("LOAD " + from + ": " + st.to_string());
+        return reply(rid, make_error(d.header, st));
+      }
+      log("loaded model '" + d.header.model() + "' (" + std::to_string(f[2].size()) + " bytes) " + from);
+      wire::Header h = make_header(wire::LOADED, d.header.frame_id());
+      h.set_tag(d.header.tag());
+      h.set_model(d.header.model());
+      host.fill_info(d.header.model(), h.mutable_status()->add_models());
+      return reply(rid, h);
+    }
+    default:
+      ++errors;
+      return reply(rid, make_error(d.header, invalid_argument("node ", opt.name, ": a ", wire::Kind_Name(d.header.kind()),
+                                                             " message is a reply, not a request")));
+  }
+}
+
+void Node::Impl::handle_infer(zmq::message_t& rid, Decoded& d) {
+  wire::HopStamp* stamp = d.header.mutable_hops(d.header.hops_size() - 1);
+  stamp->set_node(opt.name);
+  stamp->set_model(d.header.model());
+  // Views point into the received frames. A frame that is not aligned for its element type
+  // (the sender controls the layout of a multipart message) is copied once.
+  std::vector<Tensor> realigned;
+  for (TensorView& v : d.tensors) {
+    const size_t esize = dtype_size(v.dtype);
+    if (reinterpret_cast<uintptr_t>(v.data) % esize == 0) continue;
+    Tensor t(v.dtype, v.shape);
+    std::memcpy(t.data(), v.data, v.nbytes());
+    v.data = t.data();
+    realigned.push_back(std::move(t));
+  }
+  const int64_t t0 = now();
+  auto run = host.run(d.header.model(), d.names, d.tensors);
+  // A failed or first request also spends time checking inputs and creating the session.
+  stamp->set_run_start_ns(run.is_ok() ? run->start_ns : t0);
+  stamp->set_run_end_ns(run.is_ok() ? run->end_ns : now());
+  const int64_t run_ns = stamp->run_end_ns() - stamp->run_start_ns();
+  busy_ns += run_ns;
+  host.record(d.header.model(), run_ns, run.is_ok());
+  if (!run.is_ok()) {
+    ++errors;
+    return reply(rid, make_error(d.header, run.status().with_context("node " + opt.name)));
+  }
+  wire::Header out = make_header(d.header.route_size() > 0 ? wire::INFER : wire::RESULT, d.header.frame_id());
+  *out.mutable_hops() = d.header.hops();
+  for (size_t i = 0; i < run->outputs.size(); ++i) set_meta(out.add_tensors(), run->names[i], run->outputs[i].view());
+  if (d.header.route_size() == 0) {
+    out.set_tag(d.header.tag());
+    out.mutable_hops(out.hops_size() - 1)->set_send_ns(now());
+    return reply(rid, out, std::move(run->outputs));
+  }
+  const wire::Hop next = d.header.route(0);
+  auto peer = peer_for(next);
+  if (!peer.is_ok()) {
+    ++errors;
+    return reply(rid, make_error(d.header, peer.status().with_context("node " + opt.name)));
+  }
+  out.set_model(next.model());
+  out.mutable_route()->CopyFrom(d.header.route());
+  out.mutable_route()->erase(out.mutable_route()->begin());
+  const uint64_t tag = next_tag++;
+  out.set_tag(tag);
+  Pending p;
+  p.routing_id.copy(rid);
+  p.frame_id = d.header.frame_id();
+  p.tag = d.header.tag();
+  p.hop_index = out.hops_size();
+  p.next = next.address() + " (model '" + next.model() + "')";
+  p.deadline_ns = now() + int64_t{opt.forward_timeout_ms} * 1'000'000;
+  out.mutable_hops(out.hops_size() - 1)->set_send_ns(now());
+  Frames frames;
+  frames.push_back(frame_from_header(out));
+  for (Tensor& t : run->outputs) frames.push_back(frame_from_tensor(std::move(t)));
+  Status st = send_frames(*(*peer)->socket, frames, "node " + opt.name + ": forward to " + p.next);
+  if (!st.is_ok()) {
+    ++errors;
+    return reply(rid, make_error(d.header, st));
+  }
+  pending.emplace(tag, std::move(p));
+}
+
+Result<Node::Impl::Peer*> Node::Impl::peer_for(const wire::Hop& hop) {
+  const std::string key = hop.address() + "|" + hop.server_key();
+  auto it = peers.find(key);
+  if (it != peers.end()) return &it->second;
+  const std::string where = "next hop " + hop.address();
+  if (hop.server_key().empty() && !address_is_local(hop.address()))
+    return invalid_argument(where, " leaves the machine: the route must give its server_key (CURVE)");
+  if (!hop.server_key().empty() && !keys) return invalid_argument(where, " uses CURVE, but this node has no keys (--keys)");
+  Peer p;
+  p.address = hop.address();
+  try {
+    p.socket = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+    p.socket->set(zmq::sockopt::linger, 0);
+    p.socket->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opt.limits.max_tensor_bytes));
+    EP_RETURN_IF_ERROR(secure_client(*p.socket, hop.server_key(), keys ? &*keys : nullptr, where));
+    p.socket->connect(hop.address());
+  } catch (const zmq::error_t& e) {
+    return io_error(where, ": ", e.what());
+  }
+  // Clock offset: one PING now, the next when its PONG is back (pings sent back to back while
+  // the connection is still being set up would all carry its delay).
+  send_ping(p);
+  return &peers.emplace(key, std::move(p)).first->second;
+}
+
+void Node::Impl::send_ping(Peer& peer) {
+  wire::Header ping = make_header(wire::PING);
+  peer.last_ping_ns = now();
+  ping.mutable_ping()->set_t0(peer.last_ping_ns);
+  Frames f;
+  f.push_back(frame_from_header(ping));
+  Status st = send_frames(*peer.socket, f, "next hop " + peer.address + ": ping");
+  if (!st.is_ok()) log(st.to_string());
+}
+
+void Node::Impl::on_peer(Peer& peer) {
+  Frames f;
+  auto got = recv_frames(*peer.socket, f, false, "next hop " + peer.address);
+  if (!got.is_ok()) return log(got.status().to_string());
+  if (!*got) return;
+  const int64_t t3 = now();
+  const std::vector<Frame> spans = frame_spans(f);
+  auto decoded = decode(spans, opt.limits, "from next hop " + peer.address);
+  if (!decoded.is_ok()) return log("dropped a reply: " + decoded.status().to_string());
+  wire::Header& h = decoded->header;
+  if (h.kind() == wire::PONG) {
+    peer.samples.push_back(PingSample{h.ping().t0(), h.ping().t1(), h.ping().t2(), t3});
+    if (peer.samples.size() > kPingWindow) peer.samples.erase(peer.samples.begin());
+    peer.offset = clock_offset_estimate(peer.samples);
+    if (static_cast<int>(peer.offset->samples) < opt.pings_per_peer && peer.samples.size() < kPingWindow) send_ping(peer);
+    return;
+  }
+  auto it = pending.find(h.tag());
+  if (it == pending.end())
+    return log("dropped a " + wire::Kind_Name(h.kind()) + " from " + peer.address + ": no request with tag " + std::to_string(h.tag()));
+  Pending& p = it->second;
+  h.set_frame_id(p.frame_id);
+  h.set_tag(p.tag);
+  if (peer.offset && h.hops_size() > p.hop_index) {
+    h.mutable_hops(p.hop_index)->set_clock_offset_ns(peer.offset->offset_ns);
+    h.mutable_hops(p.hop_index)->set_clock_offset_known(true);
+  }
+  Frames out;
+  out.push_back(std::move(p.routing_id));
+  out.push_back(frame_from_header(h));
+  for (size_t i = 1; i < f.size(); ++i) out.push_back(std::move(f[i]));  // tensor frames pass through, uncopied
+  pending.erase(it);
+  Status st = send_frames(*router, out, "node " + opt.name + ": reply");
+  if (!st.is_ok()) log(st.to_string());
+}
+
+void Node::Impl::expire_pending() {
+  const int64_t t = now();
+  for (auto& [key, peer] : peers)
+    if (peer.offset && t - peer.last_ping_ns > kPingRefreshNs) send_ping(peer);
+  for (auto it = pending.begin(); it != pending.end();) {
+    if (it->second.deadline_ns > t) {
+      ++it;
+      continue;
+    }
+    Pending& p = it->second;
+    wire::Header req = make_header(wire::INFER, p.frame_id);
+    req.set_tag(p.tag);
+    const Status st = io_error("node ", opt.name, ": next hop ", p.next, " did not answer in ", opt.forward_timeout_ms, " ms");
+    log(st.to_string());
+    ++errors;
+    reply(p.routing_id, make_error(req, st));
+    it = pending.erase(it);
+  }
+}
+
+Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
+  if (!options.log) options.log = [](const std::string& line) { std::cerr << "[edgepipe node] " << line << std::endl; };
+  if (!options.clock) options.clock = steady_now_ns;
+  auto impl = std::make_unique<Impl>(std::move(options));
+  std::promise<Status> ready;
+  std::future<Status> started = ready.get_future();
+  Impl* self = impl.get();
+  impl->thread = std::thread([self, &ready] {
+    Status st = self->setup();
+    const bool ok = st.is_ok();
+    if (!ok) self->close_sockets();
+    ready.set_value(std::move(st));  // `ready` is gone after this on failure; do not touch it again
+    if (!ok) return;
+    self->loop();
+    self->close_sockets();
+  });
+  Status st = started.get();
+  if (!st.is_ok()) {
+    impl->thread.join();
+    return st;
+  }
+  return std::unique_ptr<Node>(new Node(std::move(impl)));
+}
+
+Node::Node(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Node::~Node() { stop(); }
+const std::string& Node::endpoint() const { return impl_->endpoint; }
+const std::string& Node::public_key() const { return impl_->public_key; }
+
+void Node::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->stopping.store(true, std::memory_order_release);
+  impl_->thread.join();
+}
+
+}  // namespace ep::dist

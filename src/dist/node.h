@@ -1,0 +1,65 @@
+// An edgepipe node: a daemon thread serving models over ZeroMQ (docs/protocol.md). It binds a
+// ROUTER socket, runs INFER requests on its models, forwards the outputs to the next hop of
+// the request's route or replies to the caller, answers STATUS, PING and LOAD.
+// Security: CURVE is required for any address that leaves the machine; a ZAP handler is
+// bound before the socket and admits only the allow-list's public keys. Refusals are logged.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "dist/wire.h"
+#include "edgepipe/status.h"
+
+namespace ep::dist {
+
+using LogFn = std::function<void(const std::string& line)>;
+using ClockFn = std::function<int64_t()>;  // nanoseconds, monotonic
+
+int64_t steady_now_ns();
+
+// libzmq mallocs every large received frame (a 1x3x640x640 f32 tensor is 4.9 MB). glibc would
+// hand such blocks back to the kernel on free, so each frame would page-fault fresh memory;
+// this keeps blocks up to 32 MB in the heap for reuse. Process-wide: the node and node-bench
+// commands call it once at start.
+void malloc_keep_large_buffers();
+
+struct NodeOptions {
+  std::string bind = "tcp://127.0.0.1:*";  // '*' port: a free one (see Node::endpoint)
+  std::string name;            // in hop stamps and status; default: the bound endpoint
+  std::string keys_dir;        // this node's keypair: CURVE server, and client to next hops
+  std::string allow_dir;       // public keys admitted (required with CURVE)
+  std::string models_dir;      // *.onnx loaded at start
+  bool allow_plaintext = false;  // serve a non-local address without CURVE (not recommended)
+  int threads = 1;             // per session
+  size_t memory_limit_bytes = size_t{4} << 30;
+  WireLimits limits;
+  int forward_timeout_ms = 10000;  // a next hop that does not answer by then: ERROR to the caller
+  int pings_per_peer = 8;          // clock offset samples taken when a next hop is first used
+  LogFn log;      // default: stderr
+  ClockFn clock;  // default: steady_now_ns
+};
+
+class Node {
+ public:
+  // Loads the models, binds (ZAP handler first), starts the thread; returns once it serves.
+  static Result<std::unique_ptr<Node>> start(NodeOptions options);
+  ~Node();  // stop()
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const std::string& endpoint() const;    // "tcp://127.0.0.1:41234"
+  const std::string& public_key() const;  // "" without CURVE
+  // Ends the thread: callers of in-flight forwards get an ERROR, sockets close. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  explicit Node(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ep::dist
