@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   add("infer", "Run a model on .npy inputs and write .npy outputs", ep::tools::add_infer);
   add("bench", "Measure a model's latency and throughput", ep::tools::add_bench);
   add("run", "Run a pipeline (default: OCR on the synthetic source) with a latency breakdown", ep::tools::add_run);
+  add("partition", "Split a model into pipeline stages from measured costs; write shards and a plan", ep::tools::add_partition);
   add("ops", "List the supported operators and kernels", ep::tools::add_ops);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,136 @@
+// edgepipe bench PLAN_DIR: the plan's pipeline against the whole model on one core with one
+// thread, alternated round by round in the same process, medians reported.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "commands.h"
+#include "partition/runner.h"
+
+namespace ep::tools {
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+
+std::vector<Tensor> random_inputs(const std::vector<partition::PlanTensor>& ts) {
+  std::vector<Tensor> r;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  for (const partition::PlanTensor& t : ts) {
+    r.emplace_back(t.dtype, t.shape);
+    if (t.dtype == DType::f32)
+      for (int64_t i = 0; i < r.back().numel(); ++i) r.back().as<float>()[i] = d(rng);
+  }
+  return r;
+}
+
+// `frames` runs of the whole model on a thread pinned to `core`; returns frames per second.
+Result<double> whole_round(Session& s, const std::vector<TensorView>& in, const std::vector<TensorView>& out, int core,
+                           int frames) {
+  Status st = Status::ok();
+  double fps = 0;
+  std::thread t([&] {
+    st = partition::pin_thread({core});
+    if (!st.is_ok()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < frames && st.is_ok(); ++i) st = s.run(in, out);
+    fps = frames / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  });
+  t.join();
+  EP_RETURN_IF_ERROR(st);
+  return fps;
+}
+
+}  // namespace
+
+int bench_plan(const std::string& dir, const std::string& whole_path, int rounds, int frames, int warmup, bool json) {
+  auto plan = partition::read_plan(dir);
+  if (!plan) return report(plan.status());
+  const std::string whole_file = whole_path.empty() ? plan->source_model : whole_path;
+  auto model = Model::load(whole_file);
+  if (!model) return report(model.status().with_context("the whole model (--whole)"));
+  SessionOptions o;
+  o.threads = 1;
+  o.input_shapes = plan->input_shapes;
+  auto whole = Session::create(*model, o);
+  if (!whole) return report(whole.status());
+  auto runner = partition::PlanRunner::create(*plan, dir);
+  if (!runner) return report(runner.status());
+  const std::vector<Tensor> inputs = random_inputs(plan->graph_inputs);
+  std::vector<Tensor> wout;
+  std::vector<TensorView> win, wov;
+  for (const IoInfo& io : whole->inputs()) {
+    auto it = std::find_if(plan->graph_inputs.begin(), plan->graph_inputs.end(),
+                           [&](const partition::PlanTensor& t) { return t.name == io.name; });
+    if (it == plan->graph_inputs.end() || it->shape != io.shape)
+      return report(invalid_argument("the whole model's input '", io.name, "' does not match the plan's inputs"));
+    win.push_back(inputs[static_cast<size_t>(it - plan->graph_inputs.begin())].view());
+  }
+  for (const IoInfo& io : whole->outputs()) wout.emplace_back(io.dtype, io.shape);
+  for (const Tensor& t : wout) wov.push_back(t.view());
+  const int core0 = plan->stages[0].device.cores.empty() ? 0 : plan->stages[0].device.cores[0];
+  if (warmup > 0) {
+    if (auto w = whole_round(*whole, win, wov, core0, warmup); !w) return report(w.status());
+    if (auto w = (*runner)->run(inputs, static_cast<size_t>(warmup)); !w) return report(w.status());
+  }
+  std::vector<double> whole_fps, plan_fps, latency;
+  std::vector<std::vector<double>> stage_ms(plan->stages.size());
+  for (int r = 0; r < rounds; ++r) {
+    auto w = whole_round(*whole, win, wov, core0, frames);
+    if (!w) return report(w.status());
+    whole_fps.push_back(*w);
+    auto p = (*runner)->run(inputs, static_cast<size_t>(frames));
+    if (!p) return report(p.status());
+    plan_fps.push_back(p->throughput_fps);
+    latency.insert(latency.end(), p->latency_ms.begin(), p->latency_ms.end());
+    for (size_t s = 0; s < stage_ms.size(); ++s) stage_ms[s].insert(stage_ms[s].end(), p->stage_ms[s].begin(), p->stage_ms[s].end());
+  }
+  const double wf = median(whole_fps), pf = median(plan_fps);
+  if (json) {
+    nlohmann::json j = {{"plan", dir}, {"whole_model", whole_file}, {"rounds", rounds}, {"frames_per_round", frames},
+                        {"whole_fps", wf}, {"plan_fps", pf}, {"speedup", pf / wf},
+                        {"predicted_fps", 1e3 / plan->predicted_bottleneck_ms}, {"latency_p50_ms", median(latency)},
+                        {"predicted_latency_ms", plan->predicted_latency_ms}, {"whole_fps_rounds", whole_fps},
+                        {"plan_fps_rounds", plan_fps}};
+    nlohmann::json st = nlohmann::json::array();
+    for (size_t s = 0; s < stage_ms.size(); ++s)
+      st.push_back({{"shard", plan->stages[s].shard}, {"measured_ms", median(stage_ms[s])},
+                    {"predicted_ms", plan->stages[s].predicted_ms}});
+    j["stages"] = st;
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::printf("plan %s: %zu stages; whole model %s; %d rounds of %d frames, alternated, medians\n", dir.c_str(),
+              plan->stages.size(), whole_file.c_str(), rounds, frames);
+  std::printf("whole model, 1 thread on core %d: %.2f frames/s (%.2f ms)\n", core0, wf, 1e3 / wf);
+  std::printf("plan pipeline: %.2f frames/s (predicted %.2f), %.2fx the whole model; latency p50 %.2f ms (predicted %.2f; "
+              "a full pipeline queues frames)\n",
+              pf, 1e3 / plan->predicted_bottleneck_ms, pf / wf, median(latency), plan->predicted_latency_ms);
+  std::printf("%-6s %-14s %-9s %-8s %12s %12s %8s\n", "stage", "shard", "threads", "cores", "measured ms", "predicted ms",
+              "error");
+  for (size_t s = 0; s < stage_ms.size(); ++s) {
+    const partition::PlanStage& st = plan->stages[s];
+    const double m = median(stage_ms[s]);
+    std::string cores;
+    for (int c : st.device.cores) cores += (cores.empty() ? "" : ",") + std::to_string(c);
+    std::printf("%-6zu %-14s %-9d %-8s %12.3f %12.3f %+7.1f%%\n", s, st.shard.c_str(), st.device.threads, cores.c_str(),
+                m, st.predicted_ms, 100.0 * (st.predicted_ms - m) / m);
+  }
+  std::printf("rounds (frames/s): whole");
+  for (double v : whole_fps) std::printf(" %.2f", v);
+  std::printf(" | plan");
+  for (double v : plan_fps) std::printf(" %.2f", v);
+  std::printf("\n");
+  return 0;
+}
+
+}  // namespace ep::tools
