@@ -19,7 +19,7 @@ struct PartitionArgs {
   std::vector<std::string> shapes;
   int stages = 2, iterations = 10;
   double min_fps = 0;
-  bool no_contention = false;
+  bool no_contention = false, explain = false;
 };
 
 Result<double> parse_number_unit(const std::string& text, const std::vector<std::pair<std::string, double>>& units,
@@ -105,6 +105,12 @@ int run_partition(const PartitionArgs& a) {
   for (size_t p = 1; p < an->nodes.size(); ++p) allowed += an->cut_allowed[p];
   std::printf("model %s: %zu nodes, %zu of %zu cut positions keep shards identical to the whole model\n",
               a.model.c_str(), an->nodes.size(), allowed, an->nodes.size() ? an->nodes.size() - 1 : 0);
+  if (a.explain) {
+    std::map<std::string, int> reasons;
+    for (size_t p = 1; p < an->nodes.size(); ++p)
+      if (!an->cut_allowed[p]) ++reasons[an->cut_reason[p]];
+    for (const auto& [why, count] : reasons) std::printf("  %4d cut(s) excluded: %s\n", count, why.c_str());
+  }
 
   partition::CostTable costs;
   costs.link = *link;
@@ -172,6 +178,7 @@ Runner add_partition(CLI::App& app) {
   app.add_option("--objective", a->objective, "throughput or latency")->check(CLI::IsMember({"throughput", "latency"}));
   app.add_option("--min-fps", a->min_fps, "With --objective latency: the throughput floor")->check(CLI::NonNegativeNumber);
   app.add_option("--iterations", a->iterations, "Profiling runs per device")->check(CLI::Range(1, 10000));
+  app.add_flag("--explain", a->explain, "List why cut positions are excluded");
   app.add_flag("--no-contention", a->no_contention, "Skip measuring how concurrent stages slow each other");
   app.add_option("-o,--output", a->out_dir, "Plan folder (shards and plan.json)")->required();
   return [a]() { return run_partition(*a); };

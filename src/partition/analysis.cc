@@ -63,6 +63,38 @@ struct Runnable {
   Status run() { return session.run(in_v, out_v); }
 };
 
+// A topological order that follows chains depth first (Kahn's algorithm with a stack): a
+// Conv is followed by the BatchNorm and activation fused into it, so cuts between fused
+// groups exist, and a branch runs to its end before the next starts.
+std::vector<const ir::Node*> chain_order(const ir::Graph& g) {
+  std::unordered_map<const ir::Node*, size_t> waiting, position;
+  for (size_t i = 0; i < g.nodes().size(); ++i) position[g.nodes()[i].get()] = i;
+  std::vector<const ir::Node*> stack, order;
+  for (const auto& n : g.nodes()) {
+    std::set<const ir::Node*> producers;
+    for (const ir::Value* v : n->inputs)
+      if (v && v->producer) producers.insert(v->producer);
+    waiting[n.get()] = producers.size();
+  }
+  for (auto it = g.nodes().rbegin(); it != g.nodes().rend(); ++it)
+    if (waiting[it->get()] == 0) stack.push_back(it->get());
+  while (!stack.empty()) {
+    const ir::Node* n = stack.back();
+    stack.pop_back();
+    order.push_back(n);
+    std::set<const ir::Node*> consumers;
+    for (const ir::Value* v : n->outputs)
+      if (v) consumers.insert(v->consumers.begin(), v->consumers.end());
+    std::vector<const ir::Node*> ready;
+    for (const ir::Node* c : consumers)
+      if (--waiting[c] == 0) ready.push_back(c);
+    // Push in reverse model order, so the consumer the model lists first runs first.
+    std::sort(ready.begin(), ready.end(), [&](const ir::Node* x, const ir::Node* y) { return position[x] > position[y]; });
+    stack.insert(stack.end(), ready.begin(), ready.end());
+  }
+  return order;
+}
+
 }  // namespace
 
 Status pin_thread(const std::vector<int>& cores) {
@@ -89,8 +121,8 @@ Result<ModelAnalysis> analyze_model(const Model& model, const std::map<std::stri
 
   ModelAnalysis a;
   std::unordered_map<const ir::Node*, long> index;
-  for (const auto& n : g0.nodes()) {
-    index[n.get()] = static_cast<long>(a.nodes.size());
+  for (const ir::Node* n : chain_order(g0)) {
+    index[n] = static_cast<long>(a.nodes.size());
     a.nodes.push_back(n->name);
     a.ops.push_back(n->op_type);
   }
