@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -48,6 +49,13 @@ Result<double> whole_round(Session& s, const std::vector<TensorView>& in, const 
   t.join();
   EP_RETURN_IF_ERROR(st);
   return fps;
+}
+
+// Other processes on the same cores skew every figure: printed beside them.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  return (f >> one) ? one : "unknown";
 }
 
 }  // namespace
@@ -100,7 +108,7 @@ int bench_plan(const std::string& dir, const std::string& whole_path, int rounds
                         {"whole_fps", wf}, {"plan_fps", pf}, {"speedup", pf / wf},
                         {"predicted_fps", 1e3 / plan->predicted_bottleneck_ms}, {"latency_p50_ms", median(latency)},
                         {"predicted_latency_ms", plan->predicted_latency_ms}, {"whole_fps_rounds", whole_fps},
-                        {"plan_fps_rounds", plan_fps}};
+                        {"plan_fps_rounds", plan_fps}, {"load_average", load_average()}};
     nlohmann::json st = nlohmann::json::array();
     for (size_t s = 0; s < stage_ms.size(); ++s)
       st.push_back({{"shard", plan->stages[s].shard}, {"measured_ms", median(stage_ms[s])},
@@ -109,8 +117,8 @@ int bench_plan(const std::string& dir, const std::string& whole_path, int rounds
     std::cout << j.dump() << "\n";
     return 0;
   }
-  std::printf("plan %s: %zu stages; whole model %s; %d rounds of %d frames, alternated, medians\n", dir.c_str(),
-              plan->stages.size(), whole_file.c_str(), rounds, frames);
+  std::printf("plan %s: %zu stages; whole model %s; %d rounds of %d frames, alternated, medians; load average %s\n",
+              dir.c_str(), plan->stages.size(), whole_file.c_str(), rounds, frames, load_average().c_str());
   std::printf("whole model, 1 thread on core %d: %.2f frames/s (%.2f ms)\n", core0, wf, 1e3 / wf);
   std::printf("plan pipeline: %.2f frames/s (predicted %.2f), %.2fx the whole model; latency p50 %.2f ms (predicted %.2f; "
               "a full pipeline queues frames)\n",
