@@ -91,7 +91,7 @@ int bench_plan(const std::string& dir, const std::string& whole_path, int rounds
     if (auto w = (*runner)->run(inputs, static_cast<size_t>(warmup)); !w) return report(w.status());
   }
   std::vector<double> whole_fps, plan_fps, latency;
-  std::vector<std::vector<double>> stage_ms(plan->stages.size());
+  std::vector<std::vector<double>> stage_ms(plan->stages.size()), stage_cpu(plan->stages.size());
   for (int r = 0; r < rounds; ++r) {
     auto w = whole_round(*whole, win, wov, core0, frames);
     if (!w) return report(w.status());
@@ -100,7 +100,10 @@ int bench_plan(const std::string& dir, const std::string& whole_path, int rounds
     if (!p) return report(p.status());
     plan_fps.push_back(p->throughput_fps);
     latency.insert(latency.end(), p->latency_ms.begin(), p->latency_ms.end());
-    for (size_t s = 0; s < stage_ms.size(); ++s) stage_ms[s].insert(stage_ms[s].end(), p->stage_ms[s].begin(), p->stage_ms[s].end());
+    for (size_t s = 0; s < stage_ms.size(); ++s) {
+      stage_ms[s].insert(stage_ms[s].end(), p->stage_ms[s].begin(), p->stage_ms[s].end());
+      stage_cpu[s].insert(stage_cpu[s].end(), p->stage_cpu_ms[s].begin(), p->stage_cpu_ms[s].end());
+    }
   }
   const double wf = median(whole_fps), pf = median(plan_fps);
   if (json) {
@@ -112,6 +115,7 @@ int bench_plan(const std::string& dir, const std::string& whole_path, int rounds
     nlohmann::json st = nlohmann::json::array();
     for (size_t s = 0; s < stage_ms.size(); ++s)
       st.push_back({{"shard", plan->stages[s].shard}, {"measured_ms", median(stage_ms[s])},
+                    {"cpu_ms", median(stage_cpu[s])},
                     {"predicted_ms", plan->stages[s].predicted_ms}});
     j["stages"] = st;
     std::cout << j.dump() << "\n";
@@ -123,15 +127,15 @@ int bench_plan(const std::string& dir, const std::string& whole_path, int rounds
   std::printf("plan pipeline: %.2f frames/s (predicted %.2f), %.2fx the whole model; latency p50 %.2f ms (predicted %.2f; "
               "a full pipeline queues frames)\n",
               pf, 1e3 / plan->predicted_bottleneck_ms, pf / wf, median(latency), plan->predicted_latency_ms);
-  std::printf("%-6s %-14s %-9s %-8s %12s %12s %8s\n", "stage", "shard", "threads", "cores", "measured ms", "predicted ms",
-              "error");
+  std::printf("%-6s %-14s %-9s %-8s %12s %12s %8s %8s\n", "stage", "shard", "threads", "cores", "measured ms",
+              "predicted ms", "error", "cpu ms");
   for (size_t s = 0; s < stage_ms.size(); ++s) {
     const partition::PlanStage& st = plan->stages[s];
     const double m = median(stage_ms[s]);
     std::string cores;
     for (int c : st.device.cores) cores += (cores.empty() ? "" : ",") + std::to_string(c);
-    std::printf("%-6zu %-14s %-9d %-8s %12.3f %12.3f %+7.1f%%\n", s, st.shard.c_str(), st.device.threads, cores.c_str(),
-                m, st.predicted_ms, 100.0 * (st.predicted_ms - m) / m);
+    std::printf("%-6zu %-14s %-9d %-8s %12.3f %12.3f %+7.1f%% %8.3f\n", s, st.shard.c_str(), st.device.threads,
+                cores.c_str(), m, st.predicted_ms, 100.0 * (st.predicted_ms - m) / m, median(stage_cpu[s]));
   }
   std::printf("rounds (frames/s): whole");
   for (double v : whole_fps) std::printf(" %.2f", v);

@@ -20,6 +20,7 @@ struct RunStats {
   double throughput_fps = 0;
   std::vector<double> latency_ms;               // per frame, from entering stage 0's queue to leaving the last stage
   std::vector<std::vector<double>> stage_ms;    // [stage][frame]: Session::run time
+  std::vector<std::vector<double>> stage_cpu_ms;  // [stage][frame]: the stage thread's CPU time in it
 };
 
 class PlanRunner {
