@@ -124,7 +124,7 @@ int bench_plan(const std::string& dir, const std::string& whole_path, int rounds
   std::printf("plan %s: %zu stages; whole model %s; %d rounds of %d frames, alternated, medians; load average %s\n",
               dir.c_str(), plan->stages.size(), whole_file.c_str(), rounds, frames, load_average().c_str());
   std::printf("whole model, 1 thread on core %d: %.2f frames/s (%.2f ms)\n", core0, wf, 1e3 / wf);
-  std::printf("plan pipeline: %.2f frames/s (predicted %.2f), %.2fx the whole model; latency p50 %.2f ms (predicted %.2f; "
+  std::printf("plan pipeline: %.2f frames/s in steady state (predicted %.2f), %.2fx the whole model; latency p50 %.2f ms (predicted %.2f; "
               "a full pipeline queues frames)\n",
               pf, 1e3 / plan->predicted_bottleneck_ms, pf / wf, median(latency), plan->predicted_latency_ms);
   std::printf("%-6s %-14s %-9s %-8s %12s %12s %8s %8s\n", "stage", "shard", "threads", "cores", "measured ms",

@@ -200,8 +200,11 @@ Result<RunStats> PlanRunner::run(const std::vector<Tensor>& inputs, size_t count
     m.queues[0]->push(sent);
   }
   size_t id = 0;
+  Clock::time_point first_exit, last_exit;
   while (done < count && m.queues[k]->pop(id)) {
-    r.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - m.frames[id].entered).count());
+    last_exit = Clock::now();
+    if (done == 0) first_exit = last_exit;
+    r.latency_ms.push_back(std::chrono::duration<double, std::milli>(last_exit - m.frames[id].entered).count());
     ++done;
     if (sent < count) {
       m.frames[id].entered = Clock::now();
@@ -211,7 +214,12 @@ Result<RunStats> PlanRunner::run(const std::vector<Tensor>& inputs, size_t count
   }
   r.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
   r.frames = done;
-  r.throughput_fps = r.wall_s > 0 ? static_cast<double>(done) / r.wall_s : 0;
+  // Steady state: frames per second between the first and the last exit, so the time the
+  // pipeline takes to fill (one pass through every stage) is not counted against it.
+  const double steady_s = std::chrono::duration<double>(last_exit - first_exit).count();
+  r.throughput_fps = done >= 2 && steady_s > 0 ? static_cast<double>(done - 1) / steady_s
+                     : r.wall_s > 0               ? static_cast<double>(done) / r.wall_s
+                                                  : 0;
   // Every frame has left the last stage, so the stage threads are idle: their records are stable.
   r.stage_ms = m.stage_ms;
   r.stage_cpu_ms = m.stage_cpu_ms;
