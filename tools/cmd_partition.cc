@@ -15,7 +15,7 @@ namespace ep::tools {
 namespace {
 
 struct PartitionArgs {
-  std::string model, out_dir, devices, link, objective = "throughput";
+  std::string model, out_dir, devices, link, objective = "throughput", handover = "nhwc";
   std::vector<std::string> shapes;
   int stages = 2, iterations = 10;
   double min_fps = 0;
@@ -115,16 +115,25 @@ int run_partition(const PartitionArgs& a) {
   partition::CostTable costs;
   costs.link = *link;
   std::map<int, partition::NodeTimes> by_threads;  // one profile per device class
+  std::map<int, partition::EdgeCosts> edges;
   for (const partition::Device& d : *devices) {
     if (!by_threads.count(d.threads)) {
       auto t = partition::profile_nodes(*model, *an, *shapes, d, a.iterations);
       if (!t) return report(t.status());
-      std::printf("profiled on %d thread(s): whole model %.2f ms, layout transposes %.3f ns/byte\n", d.threads,
-                  t->whole_s * 1e3, t->edge_s_per_byte * 1e9);
+      auto edge = a.handover == "nchw" ? partition::measure_edge_costs(*an, d)
+                                       : Result<partition::EdgeCosts>(partition::EdgeCosts{});
+      if (!edge) return report(edge.status());
+      double worst = 0;
+      for (size_t p = 0; p < edge->in_s.size(); ++p) worst = std::max(worst, edge->in_s[p] + edge->out_s[p]);
+      std::printf("profiled on %d thread(s): whole model %.2f ms; layout conversion at a cut up to %.2f ms\n", d.threads,
+                  t->whole_s * 1e3, worst * 1e3);
+      if (edge->in_s.empty()) edge->in_s.assign(an->nodes.size() + 1, 0.0), edge->out_s = edge->in_s;
+      edges[d.threads] = std::move(*edge);
       by_threads[d.threads] = std::move(*t);
     }
     costs.node_s.push_back(by_threads[d.threads].node_s);
-    costs.edge_s_per_byte.push_back(by_threads[d.threads].edge_s_per_byte);
+    costs.edge_in_s.push_back(edges[d.threads].in_s);
+    costs.edge_out_s.push_back(edges[d.threads].out_s);
   }
   costs.cut_bytes.assign(an->cut_bytes.begin(), an->cut_bytes.end());
   costs.cut_allowed = an->cut_allowed;
@@ -142,6 +151,7 @@ int run_partition(const PartitionArgs& a) {
   header.source_model = a.model;
   header.input_shapes = *shapes;
   header.objective = a.objective;
+  header.handover_layout = a.handover;
   header.whole_ms = by_threads[(*devices)[0].threads].whole_s * 1e3;
   header.cut_rule = "cuts only cross tensors that the optimized whole model materializes: none between a Conv and "
                     "the BatchNorm, activation, residual Add or per-channel affine fused into it, none through a "
@@ -178,6 +188,10 @@ Runner add_partition(CLI::App& app) {
   app.add_option("--objective", a->objective, "throughput or latency")->check(CLI::IsMember({"throughput", "latency"}));
   app.add_option("--min-fps", a->min_fps, "With --objective latency: the throughput floor")->check(CLI::NonNegativeNumber);
   app.add_option("--iterations", a->iterations, "Profiling runs per device")->check(CLI::Range(1, 10000));
+  app.add_option("--handover", a->handover,
+                 "Layout of rank-4 tensors between stages: nhwc (the kernels' own, free) or nchw (as the shards "
+                 "declare them; each side converts, and the cost model charges it)")
+      ->check(CLI::IsMember({"nhwc", "nchw"}));
   app.add_flag("--explain", a->explain, "List why cut positions are excluded");
   app.add_flag("--no-contention", a->no_contention, "Skip measuring how concurrent stages slow each other");
   app.add_option("-o,--output", a->out_dir, "Plan folder (shards and plan.json)")->required();

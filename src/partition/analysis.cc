@@ -203,18 +203,6 @@ std::vector<size_t> shard_outputs(const ModelAnalysis& a, size_t q, size_t p) {
 
 Result<NodeTimes> profile_nodes(const Model& model, const ModelAnalysis& a, const std::map<std::string, Shape>& shapes,
                                 const Device& device, int iterations) {
-  // The layout pass's transposes, by name, for their sizes.
-  auto gl = model.graph().clone();
-  EP_RETURN_IF_ERROR(passes::bind_input_shapes(*gl, shapes));
-  EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(*gl));
-  EP_RETURN_IF_ERROR(passes::eliminate_dead_code(*gl));
-  EP_RETURN_IF_ERROR(passes::fuse_conv(*gl));
-  EP_RETURN_IF_ERROR(passes::layout_nhwc(*gl));
-  std::unordered_map<std::string, int64_t> transpose_bytes;
-  for (const auto& nd : gl->nodes())
-    if (nd->op_type == "Transpose" && nd->input(0))
-      transpose_bytes[nd->name] = nd->input(0)->shape.numel() * static_cast<int64_t>(dtype_size(nd->input(0)->dtype));
-
   std::vector<OpProfile> prof;
   std::vector<double> whole;
   EP_RETURN_IF_ERROR(on_pinned_thread(device.cores, [&]() -> Status {
@@ -239,7 +227,7 @@ Result<NodeTimes> profile_nodes(const Model& model, const ModelAnalysis& a, cons
   NodeTimes t;
   t.node_s.assign(a.nodes.size(), 0.0);
   t.whole_s = median(whole);
-  double total = 0, transposed_s = 0, transposed_bytes = 0;
+  double total = 0;
   long last = -1;
   std::vector<double> pending;  // unmatched steps before the first matched one
   for (const OpProfile& p : prof) {
@@ -253,10 +241,6 @@ Result<NodeTimes> profile_nodes(const Model& model, const ModelAnalysis& a, cons
       pending.clear();
       continue;
     }
-    if (auto tb = transpose_bytes.find(p.node); tb != transpose_bytes.end()) {
-      transposed_s += s;
-      transposed_bytes += static_cast<double>(tb->second);
-    }
     if (last >= 0) t.node_s[static_cast<size_t>(last)] += s;
     else pending.push_back(s);
   }
@@ -266,7 +250,6 @@ Result<NodeTimes> profile_nodes(const Model& model, const ModelAnalysis& a, cons
   // scale so the node times add up to the measured whole model.
   if (total > 0 && t.whole_s > 0)
     for (double& x : t.node_s) x *= t.whole_s / total;
-  t.edge_s_per_byte = transposed_bytes > 0 ? transposed_s / transposed_bytes : 0.0;
   return t;
 }
 

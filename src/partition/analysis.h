@@ -51,7 +51,6 @@ struct Device {
 
 struct NodeTimes {
   std::vector<double> node_s;   // per original node: the optimized step that bears its name
-  double edge_s_per_byte = 0;   // layout transposes: seconds per byte, from the same profile
   double whole_s = 0;           // the whole model, median
 };
 
@@ -60,6 +59,15 @@ struct NodeTimes {
 // keeps, absorbed nodes 0, inserted layout transposes to the neighbouring node before them.
 Result<NodeTimes> profile_nodes(const Model& model, const ModelAnalysis& a, const std::map<std::string, Shape>& shapes,
                                 const Device& device, int iterations);
+
+// What cutting costs: a shard's edges are NCHW while the kernels run NHWC, so a stage that
+// starts at a cut converts every rank-4 tensor crossing it to NHWC, and one that ends there
+// converts back. Each distinct conversion is timed with the Transpose kernel a session
+// picks, on `device` (edge_cost.cc).
+struct EdgeCosts {
+  std::vector<double> in_s, out_s;  // [position], seconds; 0 where the cut is not allowed
+};
+Result<EdgeCosts> measure_edge_costs(const ModelAnalysis& a, const Device& device);
 
 // How much the devices slow each other when each runs the whole model at the same time
 // (shared caches and memory): median concurrent time / median alone time, >= 1.

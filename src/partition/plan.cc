@@ -181,6 +181,7 @@ std::string plan_to_json(const Plan& p) {
                     {"throughput_fps", p.predicted_bottleneck_ms > 0 ? 1e3 / p.predicted_bottleneck_ms : 0.0},
                     {"latency_ms", p.predicted_latency_ms}};
   j["cut_rule"] = p.cut_rule;
+  j["handover_layout"] = p.handover_layout;
   j["graph_inputs"] = tensors_json(p.graph_inputs);
   j["graph_outputs"] = tensors_json(p.graph_outputs);
   json stages = json::array();
@@ -225,6 +226,9 @@ Result<Plan> parse_plan(const std::string& text, const std::string& dir) {
   EP_ASSIGN_OR_RETURN(p.predicted_bottleneck_ms, get_number(*pred, "bottleneck_ms", where + ".predicted", 0, 1e9));
   EP_ASSIGN_OR_RETURN(p.predicted_latency_ms, get_number(*pred, "latency_ms", where + ".predicted", 0, 1e9));
   EP_ASSIGN_OR_RETURN(p.cut_rule, get_string(j, "cut_rule", where));
+  EP_ASSIGN_OR_RETURN(p.handover_layout, get_string(j, "handover_layout", where));
+  if (p.handover_layout != "nhwc" && p.handover_layout != "nchw")
+    return invalid_argument(where, ": handover_layout '", p.handover_layout, "' is not nhwc or nchw");
   EP_ASSIGN_OR_RETURN(p.graph_inputs, get_tensors(j, "graph_inputs", where));
   EP_ASSIGN_OR_RETURN(p.graph_outputs, get_tensors(j, "graph_outputs", where));
   EP_ASSIGN_OR_RETURN(const json* stages, field(j, "stages", json::value_t::array, where));

@@ -51,6 +51,10 @@ struct Plan {
   double whole_ms = 0;  // the whole model on stage 0's device, measured while profiling
   double predicted_bottleneck_ms = 0, predicted_latency_ms = 0;
   std::string cut_rule;
+  // How the runner hands rank-4 tensors between stages: "nhwc", the layout the convolutions
+  // run in (no conversion at the cut), or "nchw", as the shards declare them (what another
+  // runtime or a remote node gets; each side converts).
+  std::string handover_layout = "nhwc";
   std::vector<PlanStage> stages;
   std::vector<PlanCut> cuts;
   std::vector<PlanTensor> graph_inputs, graph_outputs;

@@ -25,9 +25,8 @@ Prefix prefix_sums(const CostTable& t) {
 double stage_from_prefix(const CostTable& t, const Prefix& pre, size_t d, size_t q, size_t p, size_t stages) {
   const size_t n = t.num_nodes();
   double s = pre.sum[d][p] - pre.sum[d][q];
-  const double rate = d < t.edge_s_per_byte.size() ? t.edge_s_per_byte[d] : 0.0;
-  if (q > 0) s += rate * t.cut_bytes[q];
-  if (p < n) s += rate * t.cut_bytes[p];
+  if (q > 0 && d < t.edge_in_s.size()) s += t.edge_in_s[d][q];
+  if (p < n && d < t.edge_out_s.size()) s += t.edge_out_s[d][p];
   return stages > 1 ? s * t.contention : s;
 }
 
@@ -101,6 +100,9 @@ Status validate_costs(const CostTable& t, size_t stages) {
       if (!std::isfinite(v) || v < 0) return internal_error("cost table: node cost ", v, " is not a finite time");
   }
   if (t.cut_allowed.size() != n + 1) return internal_error("cost table: cut_allowed has the wrong size");
+  for (const auto* edges : {&t.edge_in_s, &t.edge_out_s})
+    for (const auto& row : *edges)
+      if (row.size() != n + 1) return internal_error("cost table: an edge cost row has the wrong size");
   if (!(t.contention >= 1.0) || !std::isfinite(t.contention)) return invalid_argument("contention factor ", t.contention, " must be >= 1");
   size_t allowed = 0;
   for (size_t p = 1; p < n; ++p) allowed += t.cut_allowed[p] ? 1 : 0;

@@ -25,8 +25,10 @@ struct CostTable {
   std::vector<std::vector<double>> node_s;  // [device][node]: measured seconds
   std::vector<double> cut_bytes;            // [position]: bytes of every tensor crossing it
   std::vector<bool> cut_allowed;            // [position]; 0 and N are always allowed
-  // [device]: seconds per byte a stage spends on the tensors at its edges (layout changes).
-  std::vector<double> edge_s_per_byte;
+  // [device][position]: seconds a stage starting (in) or ending (out) at a position spends
+  // converting the tensors crossing it between the kernels' layout and the shard's NCHW.
+  // Empty: free.
+  std::vector<std::vector<double>> edge_in_s, edge_out_s;
   double contention = 1.0;  // stages running together slow each other by this factor (K > 1)
   Link link;
 

@@ -71,17 +71,20 @@ void check_chain(const Case& c, const Model& model, const ModelAnalysis& a, std:
   xs.push_back(x.clone());
   auto expect = whole->run(xs);
   ASSERT_TRUE(expect.is_ok());
-  auto runner = PlanRunner::create(*reread, dir, /*pin=*/false);
-  ASSERT_TRUE(runner.is_ok()) << runner.status().to_string();
-  auto got = (*runner)->run_once(xs);
-  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-  ASSERT_EQ(got->size(), expect->size());
-  for (size_t i = 0; i < got->size(); ++i) {
-    const double e = max_abs_error((*got)[i], (*expect)[i]);
-    EXPECT_LE(e, 1e-6) << c.file << " output " << i << " with " << k << " stages";
-    std::printf("%s, %zu stages, cuts", c.file, k);
-    for (size_t s = 1; s < k; ++s) std::printf(" %zu (%zu tensors)", bounds[s], a.crossing[bounds[s]].size());
-    std::printf(": output %zu max abs error %.3g\n", i, e);
+  for (const char* layout : {"nhwc", "nchw"}) {  // tensors handed over in the kernels' layout, or as declared
+    reread->handover_layout = layout;
+    auto runner = PlanRunner::create(*reread, dir, /*pin=*/false);
+    ASSERT_TRUE(runner.is_ok()) << runner.status().to_string();
+    auto got = (*runner)->run_once(xs);
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    ASSERT_EQ(got->size(), expect->size());
+    for (size_t i = 0; i < got->size(); ++i) {
+      const double e = max_abs_error((*got)[i], (*expect)[i]);
+      EXPECT_LE(e, 1e-6) << c.file << " output " << i << " with " << k << " stages, " << layout;
+      std::printf("%s, %zu stages (%s hand-over), cuts", c.file, k, layout);
+      for (size_t s = 1; s < k; ++s) std::printf(" %zu (%zu tensors)", bounds[s], a.crossing[bounds[s]].size());
+      std::printf(": output %zu max abs error %.3g\n", i, e);
+    }
   }
 }
 
@@ -131,7 +134,7 @@ std::string minimal_plan(const std::string& shard, const std::string& extra_inpu
     "stages":[{"shard":")" + shard + R"(","device":{"threads":1,"cores":[0]},"predicted_ms":1,
       "inputs":[{"name":")" + (extra_input.empty() ? "x" : extra_input) + R"(","dtype":"f32","shape":[1,4]}],
       "outputs":[{"name":"y","dtype":"f32","shape":[1,4]}]}],
-    "cuts":[]})";
+    "cuts":[],"handover_layout":"nhwc"})";
 }
 
 TEST(PlanFile, Validated) {

@@ -51,7 +51,6 @@ CostTable random_table(std::mt19937& rng, size_t n, size_t devices) {
     const double speed = 0.5 + d;  // devices of different speeds
     for (double& c : row) c = coin(rng) == 0 ? 0.0 : cost(rng) * speed;  // fused-away nodes cost 0
     t.node_s.push_back(row);
-    t.edge_s_per_byte.push_back(coin(rng) == 0 ? 0.0 : 0.01);
   }
   t.cut_bytes.assign(n + 1, 0);
   t.cut_allowed.assign(n + 1, true);
@@ -64,6 +63,14 @@ CostTable random_table(std::mt19937& rng, size_t n, size_t devices) {
     for (size_t p = a + 1; p <= b && p < n; ++p) t.cut_bytes[p] += bytes;
   }
   for (size_t p = 1; p < n; ++p) t.cut_allowed[p] = coin(rng) != 0;
+  // Layout conversion at a stage's edges: proportional to the bytes, per device.
+  for (size_t d = 0; d < devices; ++d) {
+    const double rate = coin(rng) == 0 ? 0.0 : 0.01 * static_cast<double>(d + 1);
+    std::vector<double> in(n + 1), out(n + 1);
+    for (size_t p = 0; p <= n; ++p) in[p] = rate * t.cut_bytes[p], out[p] = 0.5 * rate * t.cut_bytes[p];
+    t.edge_in_s.push_back(in);
+    t.edge_out_s.push_back(out);
+  }
   t.contention = coin(rng) == 0 ? 1.0 : 1.15;
   if (coin(rng) == 0) t.link = Link{1000.0, 0.5};
   return t;
