@@ -71,6 +71,16 @@ void check_chain(const Case& c, const Model& model, const ModelAnalysis& a, std:
   xs.push_back(x.clone());
   auto expect = whole->run(xs);
   ASSERT_TRUE(expect.is_ok());
+  // With NHWC hand-over the last stage runs no Transpose at its inputs: fewer steps.
+  auto last = Model::load(dir + "/" + reread->stages.back().shard);
+  ASSERT_TRUE(last.is_ok());
+  SessionOptions nhwc;
+  for (const PlanTensor& t : reread->stages.back().inputs)
+    if (t.shape.rank() == 4 && t.name != c.input) nhwc.nhwc_io.insert(t.name);
+  auto plain_session = Session::create(*last, SessionOptions{});
+  auto nhwc_session = Session::create(*last, nhwc);
+  ASSERT_TRUE(plain_session.is_ok() && nhwc_session.is_ok()) << nhwc_session.status().to_string();
+  if (!nhwc.nhwc_io.empty()) EXPECT_LT(nhwc_session->num_steps(), plain_session->num_steps()) << c.file;
   for (const char* layout : {"nhwc", "nchw"}) {  // tensors handed over in the kernels' layout, or as declared
     reread->handover_layout = layout;
     auto runner = PlanRunner::create(*reread, dir, /*pin=*/false);
