@@ -60,7 +60,11 @@ Result<std::vector<partition::Device>> parse_devices(const std::string& text, in
   std::vector<partition::Device> r;
   const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (text.empty()) {
-    for (int s = 0; s < stages; ++s) r.push_back({1, {s % hw}});
+    // The cost model gives every stage a device of its own: stages never share a core here.
+    if (stages > hw)
+      return invalid_argument(stages, " stages need ", stages, " cores, this machine has ", hw,
+                              "; name the devices with --devices (stages sharing a core are then predicted as if alone)");
+    for (int s = 0; s < stages; ++s) r.push_back({1, {s}});
     return r;
   }
   size_t start = 0;

@@ -113,6 +113,27 @@ Status check_shard_path(const std::string& name, const std::string& dir, const s
   return Status::ok();
 }
 
+Result<PlanStage> parse_stage(const json& sj, const std::string& dir, const std::string& w) {
+  PlanStage s;
+  EP_ASSIGN_OR_RETURN(s.shard, get_string(sj, "shard", w));
+  EP_RETURN_IF_ERROR(check_shard_path(s.shard, dir, w));
+  EP_ASSIGN_OR_RETURN(const json* dev, field(sj, "device", json::value_t::object, w));
+  EP_ASSIGN_OR_RETURN(double threads, get_number(*dev, "threads", w + ".device", 1, 1024));
+  s.device.threads = static_cast<int>(threads);
+  EP_ASSIGN_OR_RETURN(const json* cores, field(*dev, "cores", json::value_t::array, w + ".device"));
+  if (cores->size() > 1024) return invalid_argument(w, ".device: too many cores");
+  for (const json& c : *cores) {
+    if (!c.is_number_integer() || c.get<int64_t>() < 0 || c.get<int64_t>() >= 1024)
+      return invalid_argument(w, ".device: cores must be integers in 0..1023");
+    s.device.cores.push_back(static_cast<int>(c.get<int64_t>()));
+  }
+  EP_ASSIGN_OR_RETURN(s.predicted_ms, get_number(sj, "predicted_ms", w, 0, 1e9));
+  EP_ASSIGN_OR_RETURN(s.inputs, get_tensors(sj, "inputs", w));
+  EP_ASSIGN_OR_RETURN(s.outputs, get_tensors(sj, "outputs", w));
+  if (s.outputs.empty()) return invalid_argument(w, ": a stage must have outputs");
+  return s;
+}
+
 }  // namespace
 
 Result<Plan> write_plan(const std::string& model_path, const ModelAnalysis& a, const Split& split,
@@ -234,26 +255,8 @@ Result<Plan> parse_plan(const std::string& text, const std::string& dir) {
   EP_ASSIGN_OR_RETURN(const json* stages, field(j, "stages", json::value_t::array, where));
   if (stages->empty() || stages->size() > kMaxStages) return invalid_argument(where, ": 1..", kMaxStages, " stages expected");
   for (size_t i = 0; i < stages->size(); ++i) {
-    const std::string w = where + ".stages[" + std::to_string(i) + "]";
-    const json& sj = (*stages)[i];
-    PlanStage s;
-    EP_ASSIGN_OR_RETURN(s.shard, get_string(sj, "shard", w));
-    EP_RETURN_IF_ERROR(check_shard_path(s.shard, dir, w));
-    EP_ASSIGN_OR_RETURN(const json* dev, field(sj, "device", json::value_t::object, w));
-    EP_ASSIGN_OR_RETURN(double threads, get_number(*dev, "threads", w + ".device", 1, 1024));
-    s.device.threads = static_cast<int>(threads);
-    EP_ASSIGN_OR_RETURN(const json* cores, field(*dev, "cores", json::value_t::array, w + ".device"));
-    if (cores->size() > 1024) return invalid_argument(w, ".device: too many cores");
-    for (const json& c : *cores) {
-      if (!c.is_number_integer() || c.get<int64_t>() < 0 || c.get<int64_t>() >= 1024)
-        return invalid_argument(w, ".device: cores must be integers in 0..1023");
-      s.device.cores.push_back(static_cast<int>(c.get<int64_t>()));
-    }
-    EP_ASSIGN_OR_RETURN(s.predicted_ms, get_number(sj, "predicted_ms", w, 0, 1e9));
-    EP_ASSIGN_OR_RETURN(s.inputs, get_tensors(sj, "inputs", w));
-    EP_ASSIGN_OR_RETURN(s.outputs, get_tensors(sj, "outputs", w));
-    if (s.outputs.empty()) return invalid_argument(w, ": a stage must have outputs");
-    p.stages.push_back(std::move(s));
+    EP_ASSIGN_OR_RETURN(PlanStage st, parse_stage((*stages)[i], dir, where + ".stages[" + std::to_string(i) + "]"));
+    p.stages.push_back(std::move(st));
   }
   EP_ASSIGN_OR_RETURN(const json* cuts, field(j, "cuts", json::value_t::array, where));
   if (cuts->size() + 1 != p.stages.size()) return invalid_argument(where, ": ", p.stages.size(), " stages need ", p.stages.size() - 1, " cuts");

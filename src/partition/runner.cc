@@ -229,7 +229,8 @@ Result<RunStats> PlanRunner::run(const std::vector<Tensor>& inputs, size_t count
   // Steady state: frames per second between the first and the last exit, so the time the
   // pipeline takes to fill (one pass through every stage) is not counted against it.
   const double steady_s = std::chrono::duration<double>(last_exit - first_exit).count();
-  r.throughput_fps = done >= 2 && steady_s > 0 ? static_cast<double>(done - 1) / steady_s
+  // Only with many more frames than are in flight: the first ones leave close together.
+  r.throughput_fps = done > 2 * m.frames.size() && steady_s > 0 ? static_cast<double>(done - 1) / steady_s
                      : r.wall_s > 0               ? static_cast<double>(done) / r.wall_s
                                                   : 0;
   // Every frame has left the last stage, so the stage threads are idle: their records are stable.

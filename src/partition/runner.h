@@ -17,7 +17,9 @@ namespace ep::partition {
 struct RunStats {
   size_t frames = 0;
   double wall_s = 0;
-  double throughput_fps = 0;  // steady state: (frames - 1) / (last exit - first exit)
+  // Steady state, (frames - 1) / (last exit - first exit), when frames > 2x those in flight;
+  // else frames / wall time.
+  double throughput_fps = 0;
   std::vector<double> latency_ms;               // per frame, from entering stage 0's queue to leaving the last stage
   std::vector<std::vector<double>> stage_ms;    // [stage][frame]: Session::run time
   std::vector<std::vector<double>> stage_cpu_ms;  // [stage][frame]: the stage thread's CPU time in it

@@ -41,7 +41,7 @@ for spec in "det ch_PP-OCRv4_det_infer.onnx x=1x3x640x640" "rec ch_PP-OCRv4_rec_
     exit "$kSkip"
   fi
   plan="$WORK/$1"
-  if ! "$EDGEPIPE" partition "$model" --stages 3 --shape "$3" --iterations 1 --no-contention -o "$plan" >"$plan.log" 2>&1; then
+  if ! "$EDGEPIPE" partition "$model" --stages 3 --devices cpu:1@0,cpu:1@0,cpu:1@0 --shape "$3" --iterations 1 --no-contention -o "$plan" >"$plan.log" 2>&1; then
     echo "FAIL $1: edgepipe partition failed: $(tail -n 3 "$plan.log")"
     failed=$((failed + 1))
     continue
