@@ -284,6 +284,10 @@ Result<Plan> parse_plan(const std::string& text, const std::string& dir) {
   }
   for (const PlanTensor& t : p.graph_outputs)
     if (!known.count(t.name)) return invalid_argument(where, ": graph output '", t.name, "' is produced by no stage");
+  int64_t frame_bytes = 0;
+  for (const auto& [name, t] : known) frame_bytes += t->bytes;  // each <= 2^37: no overflow
+  if (frame_bytes > kMaxFrameBytes)
+    return invalid_argument(where, ": a frame would hold ", frame_bytes, " bytes, over the limit of ", kMaxFrameBytes);
   return p;
 }
 

@@ -18,6 +18,8 @@ inline constexpr int kPlanVersion = 1;
 inline constexpr size_t kMaxPlanBytes = size_t{16} << 20;
 inline constexpr size_t kMaxStages = 64;
 inline constexpr size_t kMaxTensorsPerStage = 4096;
+// A frame holds every tensor between stages; the runner allocates stages + 1 frames.
+inline constexpr int64_t kMaxFrameBytes = int64_t{4} << 30;
 
 struct PlanTensor {
   std::string name;

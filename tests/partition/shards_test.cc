@@ -172,6 +172,12 @@ TEST(PlanFile, Validated) {
   std::string huge = minimal_plan("s.onnx");
   huge.replace(huge.find("[1,4]"), 5, "[1000000,1000000,1000000]");
   EXPECT_FALSE(parse_plan(huge, dir).is_ok());
+  // Shapes each allowed alone that add up to more than a frame may hold.
+  std::string big = minimal_plan("s.onnx");
+  for (size_t pos = 0; (pos = big.find("[1,4]", pos)) != std::string::npos;) big.replace(pos, 5, "[1,100000,100000]");
+  auto b = parse_plan(big, dir);
+  ASSERT_FALSE(b.is_ok());
+  EXPECT_NE(b.status().to_string().find("a frame would hold"), std::string::npos) << b.status().to_string();
   fs::remove_all(dir);
 }
 
