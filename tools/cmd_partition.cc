@@ -17,7 +17,7 @@ namespace {
 struct PartitionArgs {
   std::string model, out_dir, devices, link, objective = "throughput", handover = "nhwc";
   std::vector<std::string> shapes;
-  int stages = 2, iterations = 10;
+  int stages = 2, iterations = 15;
   double min_fps = 0;
   bool no_contention = false, explain = false;
 };

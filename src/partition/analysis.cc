@@ -212,14 +212,22 @@ Result<NodeTimes> profile_nodes(const Model& model, const ModelAnalysis& a, cons
     o.profile = true;
     EP_ASSIGN_OR_RETURN(Runnable r, Runnable::create(model, o));
     for (int i = 0; i < 2; ++i) EP_RETURN_IF_ERROR(r.run());
-    r.session.reset_profile();
-    // Per-step medians would need every sample; the mean over runs is what a stage sums.
+    // Per-step medians over the runs: a burst of load on the machine during one run moves
+    // a mean, not a median.
+    std::vector<std::vector<double>> samples;
     for (int i = 0; i < iterations; ++i) {
+      r.session.reset_profile();
       const auto t0 = std::chrono::steady_clock::now();
       EP_RETURN_IF_ERROR(r.run());
       whole.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      prof = r.session.profile();
+      samples.resize(prof.size());
+      for (size_t k = 0; k < prof.size(); ++k) samples[k].push_back(static_cast<double>(prof[k].total_ns));
     }
-    prof = r.session.profile();
+    for (size_t k = 0; k < prof.size(); ++k) {
+      prof[k].calls = 1;
+      prof[k].total_ns = static_cast<int64_t>(median(samples[k]));
+    }
     return Status::ok();
   }));
   std::unordered_map<std::string, size_t> node_index;
