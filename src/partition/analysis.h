@@ -51,7 +51,7 @@ struct Device {
 
 struct NodeTimes {
   std::vector<double> node_s;   // per original node: the optimized step that bears its name
-  double whole_s = 0;           // the whole model, median
+  double whole_s = 0;           // the whole model, lower quartile of the runs
 };
 
 // Profiles the optimized whole model on `device` (pinned, its thread count) and maps the
