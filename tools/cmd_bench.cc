@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <filesystem>
 #include <random>
 
 #include "commands.h"
@@ -17,6 +18,8 @@ struct BenchArgs {
   double duration = 0;
   bool profile = false, json = false;
   std::string backend = "auto";
+  std::string whole;  // PLAN_DIR only
+  int rounds = 5;
 };
 
 void fill_random(Tensor& t, uint32_t seed) {
@@ -36,6 +39,8 @@ double percentile(std::vector<double> v, double p) {
 }
 
 int bench(const BenchArgs& a) {
+  if (std::error_code ec; std::filesystem::is_directory(a.model, ec))
+    return bench_plan(a.model, a.whole, a.rounds, a.iterations > 0 ? a.iterations : 20, a.warmup, a.json);
   auto model = Model::load(a.model);
   if (!model) return report(model.status());
   auto shapes = parse_shape_args(a.shapes);
@@ -118,7 +123,7 @@ int bench(const BenchArgs& a) {
 
 Runner add_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
-  app.add_option("model", a->model, "ONNX model file")->required();
+  app.add_option("model", a->model, "ONNX model file, or a plan folder written by `edgepipe partition`")->required();
   app.add_option("--shape", a->shapes, "NAME=DIMS for inputs with open dimensions, e.g. x=1x3x640x640");
   app.add_option("--threads", a->threads, "Threads")->check(CLI::Range(1, 1024));
   app.add_option("--warmup", a->warmup, "Untimed runs first")->check(CLI::Range(0, 1000000));
@@ -127,6 +132,8 @@ Runner add_bench(CLI::App& app) {
   app.add_flag("--profile", a->profile, "Per-node time table, sorted by time");
   app.add_flag("--json", a->json, "Print one JSON object");
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
+  app.add_option("--whole", a->whole, "PLAN_DIR: the whole model to compare with (default: the plan's source_model)");
+  app.add_option("--rounds", a->rounds, "PLAN_DIR: alternated rounds of whole model and plan")->check(CLI::Range(1, 10000));
   return [a]() { return bench(*a); };
 }
 

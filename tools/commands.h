@@ -23,6 +23,10 @@ Runner add_node(CLI::App& app);
 Runner add_keygen(CLI::App& app);
 Runner add_node_bench(CLI::App& app);
 Runner add_node_call(CLI::App& app);
+Runner add_partition(CLI::App& app);
+
+// `edgepipe bench PLAN_DIR`: the plan against the whole model, alternated (cmd_bench_plan.cc).
+int bench_plan(const std::string& dir, const std::string& whole, int rounds, int frames, int warmup, bool json);
 
 // "NAME=1x3x640x640" pairs -> map; errors name the argument.
 Result<std::map<std::string, Shape>> parse_shape_args(const std::vector<std::string>& args);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ struct SessionOptions {
   // Runs every f32 tensor as f64 with the reference kernels: the model's float64 oracle.
   // Inputs and outputs that were f32 become f64.
   bool reference_f64 = false;
+  // Rank-4 inputs and outputs named here are passed in NHWC order (inputs()/outputs() say
+  // so in their shapes), the layout the convolutions run in: a pipeline stage hands such a
+  // tensor to the next without converting it to NCHW and back. Others stay as declared.
+  std::set<std::string> nhwc_io;
 };
 
 struct OpProfile {

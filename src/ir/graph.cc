@@ -116,6 +116,14 @@ void Graph::erase_unused_values() {
   values_ = std::move(kept);
 }
 
+bool Graph::rename_value(Value* v, const std::string& name) {
+  if (by_name_.count(name)) return false;
+  by_name_.erase(v->name);
+  v->name = name;
+  by_name_[name] = v;
+  return true;
+}
+
 std::string Graph::unique_value_name(const std::string& base) {
   std::string n;
   do {

@@ -83,6 +83,8 @@ class Graph {
   // Removes values that no node touches and that are not graph inputs/outputs.
   void erase_unused_values();
   std::string unique_value_name(const std::string& base);
+  // Gives `v` a new name; false (and no change) when the name is taken.
+  bool rename_value(Value* v, const std::string& name);
 
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
   const std::vector<std::unique_ptr<Value>>& values() const { return values_; }

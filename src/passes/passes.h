@@ -5,6 +5,7 @@
 #include "ir/graph.h"
 
 #include <map>
+#include <set>
 #include <string>
 
 namespace ep::passes {
@@ -29,6 +30,15 @@ Status fuse_conv(ir::Graph& g);
 // Switches FusedConv to NHWC and moves the layout Transposes through layout-agnostic ops
 // until they cancel, so chains of convolutions run without reorders (see layout_nhwc.cc).
 Status layout_nhwc(ir::Graph& g);
+
+// NHWC graph inputs and outputs (SessionOptions::nhwc_io, see nhwc_io.cc). begin: before
+// fusion, every named rank-4 input gets a Transpose to NCHW after it and every named output
+// one to NHWC before it, so the graph means the same with NHWC edges. finish: after
+// layout_nhwc, an output whose Transpose to NHWC directly follows the layout pass's
+// Transpose back to NCHW takes the NHWC value itself (both Transposes go; an input's pair
+// the layout pass cancels itself).
+Status nhwc_io_begin(ir::Graph& g, const std::set<std::string>& names);
+Status nhwc_io_finish(ir::Graph& g, const std::set<std::string>& names);
 
 // Turns every f32 tensor into f64 (constants, graph inputs, Cast targets), leaving the
 // inputs ONNX types as float (Resize scales/roi). With reference kernels: a float64 oracle.

@@ -269,9 +269,11 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   EP_RETURN_IF_ERROR(passes::bind_input_shapes(g, options.input_shapes));
   EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(g, options.memory_limit_bytes));
   EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
+  EP_RETURN_IF_ERROR(passes::nhwc_io_begin(g, options.nhwc_io));
   if (impl->options.optimize) {
     EP_RETURN_IF_ERROR(passes::fuse_conv(g));
     EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
+    if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
   }
   for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});
   for (const ir::Value* v : g.outputs()) impl->outputs.push_back(IoInfo{v->name, v->dtype, v->shape, {}});
