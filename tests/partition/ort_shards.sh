@@ -6,29 +6,12 @@
 # Exit status: 0 all passed, 1 any failure, 77 models or ONNX Runtime unavailable.
 set -euo pipefail
 
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-ORT_DIR="$REPO_ROOT/tools/ort"
-MODELS="$REPO_ROOT/models"
+NAME=ort_shards
+# shellcheck source=tests/models/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../models/common.sh"
 TOL="${EDGEPIPE_ORT_TOL:-1e-5}"
-kSkip=77
-
-if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-  echo "usage: $0 EDGEPIPE_BINARY [WORK_DIR]" >&2
-  exit 2
-fi
-EDGEPIPE="$1"
-[ -x "$EDGEPIPE" ] || { echo "ort_shards: $EDGEPIPE is not an executable" >&2; exit 1; }
 command -v node >/dev/null || { echo "ort_shards: SKIP: node is not installed"; exit "$kSkip"; }
 [ -d "$ORT_DIR/node_modules/onnxruntime-node" ] || { echo "ort_shards: SKIP: onnxruntime-node is not installed (scripts/ensure-ort.sh)"; exit "$kSkip"; }
-
-if [ $# -eq 2 ]; then
-  WORK="$2"
-  rm -rf "$WORK"
-  mkdir -p "$WORK"
-else
-  WORK="$(mktemp -d)"
-  trap 'rm -rf "$WORK"' EXIT
-fi
 
 passed=0
 failed=0
