@@ -11,17 +11,13 @@
 #include <thread>
 
 #include "commands.h"
+#include "partition/analysis.h"
 #include "partition/runner.h"
 
 namespace ep::tools {
 namespace {
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
+using partition::median;
 
 std::vector<Tensor> random_inputs(const std::vector<partition::PlanTensor>& ts) {
   std::vector<Tensor> r;

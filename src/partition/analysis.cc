@@ -17,13 +17,6 @@
 namespace ep::partition {
 namespace {
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
 // Other processes only ever add time to a run: the lower quartile is the typical undisturbed
 // time, steadier than the median when a burst of load hits part of the profiling.
 double lower_quartile(std::vector<double> v) {
@@ -104,6 +97,13 @@ std::vector<const ir::Node*> chain_order(const ir::Graph& g) {
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
 
 Status pin_thread(const std::vector<int>& cores) {
   if (cores.empty()) return Status::ok();

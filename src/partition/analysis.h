@@ -74,6 +74,9 @@ Result<EdgeCosts> measure_edge_costs(const ModelAnalysis& a, const Device& devic
 Result<double> measure_contention(const Model& model, const std::map<std::string, Shape>& shapes,
                                   const std::vector<Device>& devices, int iterations);
 
+// The median of `v` (0 when empty): what the profiler and `bench PLAN_DIR` report.
+double median(std::vector<double> v);
+
 // Pins the calling thread to `cores` (no-op when empty).
 Status pin_thread(const std::vector<int>& cores);
 

@@ -80,7 +80,9 @@ void check_chain(const Case& c, const Model& model, const ModelAnalysis& a, std:
   auto plain_session = Session::create(*last, SessionOptions{});
   auto nhwc_session = Session::create(*last, nhwc);
   ASSERT_TRUE(plain_session.is_ok() && nhwc_session.is_ok()) << nhwc_session.status().to_string();
-  if (!nhwc.nhwc_io.empty()) EXPECT_LT(nhwc_session->num_steps(), plain_session->num_steps()) << c.file;
+  if (!nhwc.nhwc_io.empty()) {
+    EXPECT_LT(nhwc_session->num_steps(), plain_session->num_steps()) << c.file;
+  }
   for (const char* layout : {"nhwc", "nchw"}) {  // tensors handed over in the kernels' layout, or as declared
     reread->handover_layout = layout;
     auto runner = PlanRunner::create(*reread, dir, /*pin=*/false);
