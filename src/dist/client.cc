@@ -127,9 +127,11 @@ Result<ClockOffset> Client::clock_offset(int samples) {
   return clock_offset_estimate(s);
 }
 
-Result<wire::ModelInfo> Client::load(const std::string& name, const std::string& onnx_bytes) {
+Result<wire::ModelInfo> Client::load(const std::string& name, const std::string& onnx_bytes,
+                                     const std::vector<std::string>& nhwc_io) {
   wire::Header h = make_header(wire::LOAD, impl_->next_frame_id++);
   h.set_model(name);
+  for (const std::string& n : nhwc_io) h.add_nhwc_io(n);
   Frames data;
   data.emplace_back(onnx_bytes.data(), onnx_bytes.size());
   EP_ASSIGN_OR_RETURN(Reply r, impl_->call_decoded(h, std::move(data)));

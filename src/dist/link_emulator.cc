@@ -9,6 +9,7 @@
 
 #include "dist/node.h"
 #include "dist/transport.h"
+#include "dist/wire.h"
 
 namespace ep::dist {
 
@@ -67,10 +68,25 @@ zmq::socket_t& LinkEmulator::Impl::back_for(const std::string& client) {
   return *s;
 }
 
+// When the sender handed the message to its socket: the last hop stamp's send_ns of an edgepipe
+// message (same machine, same monotonic clock), if it is recent; else now. A store-and-forward
+// proxy only sees a message once it has received all of it, which over loopback takes as long
+// as a copy of its bytes; starting the link's clock then would add that to every message.
+namespace {
+int64_t offered_at(const Frames& frames, int64_t now) {
+  wire::Header h;
+  if (frames.empty() || frames[0].size() > (size_t{64} << 10) ||
+      !h.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size())) || h.hops_size() == 0)
+    return now;
+  const int64_t sent = h.hops(h.hops_size() - 1).send_ns();
+  return sent > 0 && sent <= now && now - sent < 1'000'000'000 ? sent : now;
+}
+}  // namespace
+
 void LinkEmulator::Impl::offer(LinkModel& link, std::deque<InFlight>& queue, std::string client, Frames frames) {
   size_t bytes = 0;
   for (const auto& f : frames) bytes += f.size();
-  const int64_t arrive = link.admit(steady_now_ns(), bytes);
+  const int64_t arrive = link.admit(offered_at(frames, steady_now_ns()), bytes);
   if (arrive < 0) {
     ++dropped;  // counted when offered, so a client that timed out sees the drop
     return;

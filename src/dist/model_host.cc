@@ -42,18 +42,32 @@ std::string model_version(const void* data, size_t size) {
   return s;
 }
 
-Status ModelHost::add(const std::string& name, Model model, const std::string& version) {
+Status ModelHost::add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io) {
+  // Names are checked here; ranks where the model declares them (inputs), the rest when the
+  // session is created (outputs' shapes are known only then).
+  const std::vector<IoInfo> ins = model.inputs(), outs = model.outputs();
+  auto named = [&](const std::vector<IoInfo>& l, const std::string& n) {
+    return std::find_if(l.begin(), l.end(), [&](const IoInfo& i) { return i.name == n; });
+  };
+  for (const std::string& io : nhwc_io) {
+    auto in = named(ins, io);
+    if (in == ins.end() && named(outs, io) == outs.end())
+      return invalid_argument("model '", name, "': nhwc_io '", io, "' is not an input or output of the model");
+    if (in != ins.end() && in->shape.rank() != 4)
+      return invalid_argument("model '", name, "': nhwc_io '", io, "' has rank ", in->shape.rank(), ", not 4");
+  }
   Hosted h;
   h.version = version;
+  h.nhwc_io = nhwc_io;
   h.model = std::make_unique<Model>(std::move(model));
   models_[name] = std::move(h);
   return Status::ok();
 }
 
-Status ModelHost::load_bytes(const std::string& name, const void* data, size_t size) {
+Status ModelHost::load_bytes(const std::string& name, const void* data, size_t size, const std::set<std::string>& nhwc_io) {
   auto model = Model::load_from_memory(data, size);
   if (!model.is_ok()) return model.status().with_context("model '" + name + "'");
-  return add(name, std::move(model).value(), model_version(data, size));
+  return add(name, std::move(model).value(), model_version(data, size), nhwc_io);
 }
 
 Status ModelHost::load_file(const std::string& name, const std::string& path) {
@@ -83,16 +97,20 @@ Result<Session*> ModelHost::session_for(Hosted& h, const std::string& model, con
   SessionOptions opt;
   opt.threads = threads_;
   opt.memory_limit_bytes = memory_limit_;
+  opt.nhwc_io = h.nhwc_io;
   for (size_t i = 0; i < declared.size(); ++i) {
     const IoInfo& d = declared[i];
     const TensorView& v = inputs[i];
-    const std::string where = "model '" + model + "' input '" + d.name + "'";
+    const bool nhwc = h.nhwc_io.count(d.name) > 0;
+    const std::string where = "model '" + model + "' input '" + d.name + "'" + (nhwc ? " (NHWC)" : "");
     if (v.dtype != d.dtype)
       return invalid_argument(where, ": got ", dtype_name(v.dtype), ", expected ", dtype_name(d.dtype));
-    bool ok = v.shape.rank() == d.shape.rank();
-    for (size_t k = 0; ok && k < d.shape.rank(); ++k) ok = d.shape[k] < 0 || d.shape[k] == v.shape[k];
-    if (!ok) return invalid_argument(where, ": got shape ", v.shape.to_string(), ", expected ", d.shape.to_string());
-    opt.input_shapes[d.name] = v.shape;
+    // An NHWC input is checked and bound in the model's own N,C,H,W order.
+    const Shape got = nhwc && v.shape.rank() == 4 ? Shape{v.shape[0], v.shape[3], v.shape[1], v.shape[2]} : v.shape;
+    bool ok = got.rank() == d.shape.rank();
+    for (size_t k = 0; ok && k < d.shape.rank(); ++k) ok = d.shape[k] < 0 || d.shape[k] == got[k];
+    if (!ok) return invalid_argument(where, ": got shape ", v.shape.to_string(), ", expected ", d.shape.to_string(), nhwc ? " in NCHW" : "");
+    opt.input_shapes[d.name] = got;
     key += v.shape.to_string() + ";";
   }
   auto it = h.sessions.find(key);

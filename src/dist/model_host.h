@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,9 @@ class ModelHost {
   // Every *.onnx file in `dir`, served under its file name without the extension.
   Status load_dir(const std::string& dir);
   Status load_file(const std::string& name, const std::string& path);
-  // Replaces a model of the same name (its sessions are dropped).
-  Status load_bytes(const std::string& name, const void* data, size_t size);
+  // Replaces a model of the same name (its sessions are dropped). Rank-4 inputs and outputs
+  // named in `nhwc_io` are exchanged in NHWC order (SessionOptions::nhwc_io); each must be one.
+  Status load_bytes(const std::string& name, const void* data, size_t size, const std::set<std::string>& nhwc_io = {});
   bool has(const std::string& name) const { return models_.count(name) > 0; }
   size_t size() const { return models_.size(); }
 
@@ -47,12 +49,13 @@ class ModelHost {
   struct Hosted {
     std::string version;
     std::unique_ptr<Model> model;
+    std::set<std::string> nhwc_io;
     std::map<std::string, Session> sessions;  // key: input shapes
     uint64_t requests = 0, errors = 0;
     std::vector<int64_t> run_ns;  // ring of the last kRing runs
     size_t ring_next = 0;
   };
-  Status add(const std::string& name, Model model, const std::string& version);
+  Status add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io = {});
   Result<Session*> session_for(Hosted& h, const std::string& model, const std::vector<TensorView>& inputs);
 
   int threads_;

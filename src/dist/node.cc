@@ -297,7 +297,8 @@ void Node::Impl::on_request() {
       return reply(rid, h);
     }
     case wire::LOAD: {
-      Status st = host.load_bytes(d.header.model(), f[2].data(), f[2].size());
+      const std::set<std::string> nhwc_io(d.header.nhwc_io().begin(), d.header.nhwc_io().end());
+      Status st = host.load_bytes(d.header.model(), f[2].data(), f[2].size(), nhwc_io);
       if (!st.is_ok()) {
         ++errors;
         log("LOAD " + from + ": " + st.to_string());
