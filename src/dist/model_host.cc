@@ -12,6 +12,7 @@ namespace ep::dist {
 namespace {
 constexpr size_t kRing = 1024;
 constexpr size_t kMaxSessionsPerModel = 8;
+constexpr size_t kMaxModels = 64;
 
 int64_t percentile(std::vector<int64_t> v, double q) {
   if (v.empty()) return 0;
@@ -56,12 +57,25 @@ Status ModelHost::add(const std::string& name, Model model, const std::string& v
     if (in != ins.end() && in->shape.rank() != 4)
       return invalid_argument("model '", name, "': nhwc_io '", io, "' has rank ", in->shape.rank(), ", not 4");
   }
-  Hosted h;
-  h.version = version;
-  h.nhwc_io = nhwc_io;
-  h.model = std::make_unique<Model>(std::move(model));
+  auto h = std::make_shared<Hosted>();
+  h->version = version;
+  h->nhwc_io = nhwc_io;
+  h->model = std::make_unique<Model>(std::move(model));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!models_.count(name) && models_.size() >= kMaxModels)
+    return resource_exhausted("model '", name, "': this node already serves ", kMaxModels, " models");
   models_[name] = std::move(h);
   return Status::ok();
+}
+
+bool ModelHost::has(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return models_.count(name) > 0;
+}
+
+size_t ModelHost::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return models_.size();
 }
 
 Status ModelHost::load_bytes(const std::string& name, const void* data, size_t size, const std::set<std::string>& nhwc_io) {
@@ -123,9 +137,14 @@ Result<Session*> ModelHost::session_for(Hosted& h, const std::string& model, con
 
 Result<ModelRun> ModelHost::run(const std::string& model, const std::vector<std::string>& names,
                                 const std::vector<TensorView>& given) {
-  auto it = models_.find(model);
-  if (it == models_.end()) return invalid_argument("model '", model, "' is not served by this node");
-  Hosted& h = it->second;
+  std::shared_ptr<Hosted> hosted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = models_.find(model);
+    if (it == models_.end()) return invalid_argument("model '", model, "' is not served by this node");
+    hosted = it->second;  // kept alive through the run, even if LOAD replaces it meanwhile
+  }
+  Hosted& h = *hosted;
   const std::vector<IoInfo> declared = h.model->inputs();
   std::vector<TensorView> inputs(declared.size());
   bool by_name = true;
@@ -159,9 +178,10 @@ Result<ModelRun> ModelHost::run(const std::string& model, const std::vector<std:
 }
 
 void ModelHost::record(const std::string& model, int64_t run_ns, bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(model);
   if (it == models_.end()) return;
-  Hosted& h = it->second;
+  Hosted& h = *it->second;
   ++h.requests;
   if (!ok) {
     ++h.errors;
@@ -173,9 +193,12 @@ void ModelHost::record(const std::string& model, int64_t run_ns, bool ok) {
 }
 
 void ModelHost::fill_info(const std::string& model, wire::ModelInfo* info) const {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(model);
-  if (it == models_.end()) return;
-  const Hosted& h = it->second;
+  if (it != models_.end()) fill_info_locked(model, *it->second, info);
+}
+
+void ModelHost::fill_info_locked(const std::string& model, const Hosted& h, wire::ModelInfo* info) const {
   info->set_name(model);
   info->set_version(h.version);
   fill_meta(h.model->inputs(), info->mutable_inputs());
@@ -187,7 +210,8 @@ void ModelHost::fill_info(const std::string& model, wire::ModelInfo* info) const
 }
 
 void ModelHost::fill_status(wire::NodeStatus* status) const {
-  for (const auto& [name, h] : models_) fill_info(name, status->add_models());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, h] : models_) fill_info_locked(name, *h, status->add_models());
 }
 
 }  // namespace ep::dist

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <future>
 #include <iostream>
@@ -31,6 +33,7 @@ namespace {
 
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 constexpr const char* kMonitorEndpoint = "inproc://edgepipe.node.monitor";
+constexpr const char* kDoneEndpoint = "inproc://edgepipe.node.done";
 constexpr int kPollMs = 50;
 constexpr size_t kPingWindow = 16;
 constexpr int64_t kPingRefreshNs = 10'000'000'000;  // clocks drift: one more sample every 10 s
@@ -52,6 +55,24 @@ std::string handshake_reason(uint16_t event, uint32_t value) {
 }  // namespace
 
 struct Node::Impl {
+  // An INFER on its way through a model's worker: the request's frames (its tensor views
+  // point into them) go to the worker and come back with the run's outputs.
+  struct Job {
+    Frames frames;  // [0] is the caller's routing id
+    Decoded d;
+    std::vector<Tensor> realigned;
+    Result<ModelRun> run = internal_error("not run");
+    int64_t t0 = 0, t1 = 0;  // around the worker's run, for a failed run's stamps
+  };
+  // One thread per model: runs of one model are in order, different models run at once.
+  struct Worker {
+    std::thread thread;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::unique_ptr<Job>> queue;
+    bool running = false;
+    bool stop = false;
+  };
   struct Pending {
     zmq::message_t routing_id;
     uint64_t frame_id = 0, tag = 0;
@@ -70,7 +91,10 @@ struct Node::Impl {
   NodeOptions opt;
   ModelHost host;
   zmq::context_t ctx;
-  std::unique_ptr<zmq::socket_t> router, zap, monitor;
+  std::unique_ptr<zmq::socket_t> router, zap, monitor, done_pull;
+  std::map<std::string, std::unique_ptr<Worker>> workers;  // key: model name
+  std::mutex done_mu;
+  std::deque<std::unique_ptr<Job>> done;  // runs finished by workers, for the loop thread
   std::map<std::string, Peer> peers;  // key: address + server key
   std::map<uint64_t, Pending> pending;
   uint64_t next_tag = 1;
@@ -94,11 +118,16 @@ struct Node::Impl {
   void on_request();
   void on_peer(Peer& peer);
   void expire_pending();
-  void handle_infer(zmq::message_t& rid, Decoded& d);
+  void handle_infer(Frames& f, Decoded& d);
+  void finish_infer(Job& job);
+  void on_done();
+  Worker& worker_for(const std::string& model);
+  void worker_loop(Worker& w);
+  void stop_workers();
   void reply(zmq::message_t& rid, const wire::Header& h, std::vector<Tensor> tensors = {});
   Result<Peer*> peer_for(const wire::Hop& hop);
   void send_ping(Peer& peer);
-  void fill_status(wire::NodeStatus* s) const;
+  void fill_status(wire::NodeStatus* s);
 };
 
 Status Node::Impl::setup() {
@@ -142,6 +171,9 @@ Status Node::Impl::setup() {
     monitor = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::pair);
     monitor->set(zmq::sockopt::linger, 0);
     monitor->connect(kMonitorEndpoint);
+    done_pull = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::pull);
+    done_pull->set(zmq::sockopt::linger, 0);
+    done_pull->bind(kDoneEndpoint);
     router->bind(opt.bind);
     endpoint = router->get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -153,8 +185,10 @@ Status Node::Impl::setup() {
 }
 
 void Node::Impl::close_sockets() {
+  stop_workers();
   if (router) zmq_socket_monitor(router->handle(), nullptr, 0);
   peers.clear();
+  done_pull.reset();
   monitor.reset();
   router.reset();
   zap.reset();
@@ -163,7 +197,8 @@ void Node::Impl::close_sockets() {
 
 void Node::Impl::loop() {
   while (!stopping.load(std::memory_order_acquire)) {
-    std::vector<zmq::pollitem_t> items = {{router->handle(), 0, ZMQ_POLLIN, 0}, {monitor->handle(), 0, ZMQ_POLLIN, 0}};
+    std::vector<zmq::pollitem_t> items = {{router->handle(), 0, ZMQ_POLLIN, 0}, {monitor->handle(), 0, ZMQ_POLLIN, 0},
+                                          {done_pull->handle(), 0, ZMQ_POLLIN, 0}};
     if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
     std::vector<Peer*> polled;
     for (auto& [key, p] : peers) {
@@ -177,15 +212,23 @@ void Node::Impl::loop() {
       log(std::string("poll: ") + e.what());
       break;
     }
-    size_t i = 2;
+    size_t i = 3;
     if (zap && (items[i++].revents & ZMQ_POLLIN)) on_zap();
     if (items[1].revents & ZMQ_POLLIN) on_monitor();
+    if (items[2].revents & ZMQ_POLLIN) on_done();
     for (Peer* p : polled)
       if (items[i++].revents & ZMQ_POLLIN) on_peer(*p);
     if (items[0].revents & ZMQ_POLLIN) on_request();
     expire_pending();
   }
-  // Callers waiting on a forward get an answer rather than a timeout.
+  // Callers waiting on a run or a forward get an answer rather than a timeout.
+  stop_workers();
+  for (auto& job : done) {
+    wire::Header req = make_header(wire::INFER, job->d.header.frame_id());
+    req.set_tag(job->d.header.tag());
+    reply(job->frames[0], make_error(req, io_error("node ", opt.name, " stopped while running model '", job->d.header.model(), "'")));
+  }
+  done.clear();
   for (auto& [tag, p] : pending) {
     wire::Header req = make_header(wire::INFER, p.frame_id);
     req.set_tag(p.tag);
@@ -243,11 +286,17 @@ void Node::Impl::reply(zmq::message_t& rid, const wire::Header& h, std::vector<T
   if (!st.is_ok()) log(st.to_string());
 }
 
-void Node::Impl::fill_status(wire::NodeStatus* s) const {
+void Node::Impl::fill_status(wire::NodeStatus* s) {
   s->set_node(opt.name);
   s->set_edgepipe_version("0.1.0");
   s->set_protocol_version(kProtocolVersion);
   host.fill_status(s);
+  for (auto& m : *s->mutable_models()) {
+    auto it = workers.find(m.name());
+    if (it == workers.end()) continue;
+    std::lock_guard<std::mutex> lock(it->second->mu);
+    m.set_in_progress(static_cast<uint32_t>(it->second->queue.size() + (it->second->running ? 1 : 0)));
+  }
   s->set_requests(requests);
   s->set_errors(errors);
   s->set_in_flight(pending.size());
@@ -280,7 +329,7 @@ void Node::Impl::on_request() {
     case wire::INFER: {
       auto* stamp = d.header.add_hops();
       stamp->set_recv_ns(recv_ns);
-      return handle_infer(rid, d);
+      return handle_infer(f, d);
     }
     case wire::STATUS: {
       wire::Header h = make_header(wire::STATUS_REPLY, d.header.frame_id());
@@ -318,26 +367,131 @@ void Node::Impl::on_request() {
   }
 }
 
-void Node::Impl::handle_infer(zmq::message_t& rid, Decoded& d) {
+void Node::Impl::handle_infer(Frames& f, Decoded& d) {
+  zmq::message_t& rid = f[0];
   wire::HopStamp* stamp = d.header.mutable_hops(d.header.hops_size() - 1);
   stamp->set_node(opt.name);
   stamp->set_model(d.header.model());
+  const std::string& model = d.header.model();
+  if (!host.has(model)) {
+    ++errors;
+    stamp->set_run_start_ns(now());
+    stamp->set_run_end_ns(stamp->run_start_ns());
+    return reply(rid, make_error(d.header, invalid_argument("node ", opt.name, ": model '", model, "' is not served by this node")));
+  }
+  auto job = std::make_unique<Job>();
   // Views point into the received frames. A frame that is not aligned for its element type
   // (the sender controls the layout of a multipart message) is copied once.
-  std::vector<Tensor> realigned;
   for (TensorView& v : d.tensors) {
     const size_t esize = dtype_size(v.dtype);
     if (reinterpret_cast<uintptr_t>(v.data) % esize == 0) continue;
     Tensor t(v.dtype, v.shape);
     std::memcpy(t.data(), v.data, v.nbytes());
     v.data = t.data();
-    realigned.push_back(std::move(t));
+    job->realigned.push_back(std::move(t));
   }
-  const int64_t t0 = now();
-  auto run = host.run(d.header.model(), d.names, d.tensors);
+  Worker& w = worker_for(model);
+  std::unique_lock<std::mutex> lock(w.mu);
+  if (w.queue.size() >= opt.max_queued_per_model) {
+    lock.unlock();
+    ++errors;
+    log("refused frame " + std::to_string(d.header.frame_id()) + " for model '" + model + "': " +
+        std::to_string(opt.max_queued_per_model) + " requests already queued");
+    return reply(rid, make_error(d.header, resource_exhausted("node ", opt.name, ": model '", model, "' has ",
+                                                             opt.max_queued_per_model, " requests queued; try later")));
+  }
+  // The vector of frames moves whole, so the messages (and the views into them) stay put.
+  job->frames = std::move(f);
+  job->d = std::move(d);
+  w.queue.push_back(std::move(job));
+  lock.unlock();
+  w.cv.notify_one();
+}
+
+Node::Impl::Worker& Node::Impl::worker_for(const std::string& model) {
+  auto& w = workers[model];
+  if (!w) {
+    w = std::make_unique<Worker>();
+    Worker* self = w.get();
+    w->thread = std::thread([this, self] { worker_loop(*self); });
+  }
+  return *w;
+}
+
+void Node::Impl::worker_loop(Worker& w) {
+  zmq::socket_t signal(ctx, zmq::socket_type::push);
+  signal.set(zmq::sockopt::linger, 0);
+  signal.connect(kDoneEndpoint);
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(w.mu);
+      w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+      if (w.stop) return;
+      job = std::move(w.queue.front());
+      w.queue.pop_front();
+      w.running = true;
+    }
+    job->t0 = now();
+    job->run = host.run(job->d.header.model(), job->d.names, job->d.tensors);
+    job->t1 = now();
+    {
+      std::lock_guard<std::mutex> lock(done_mu);
+      done.push_back(std::move(job));
+    }
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      w.running = false;
+    }
+    try {
+      signal.send(zmq::message_t(), zmq::send_flags::dontwait);  // wakes the loop; the queue holds the job
+    } catch (const zmq::error_t&) {
+    }
+  }
+}
+
+void Node::Impl::stop_workers() {
+  for (auto& [model, w] : workers) {
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      w->stop = true;
+    }
+    w->cv.notify_all();
+  }
+  for (auto& [model, w] : workers)
+    if (w->thread.joinable()) w->thread.join();
+  // Requests still queued were never run: their callers get an answer.
+  for (auto& [model, w] : workers)
+    for (auto& job : w->queue) {
+      job->run = io_error("node ", opt.name, " stopped before running model '", model, "'");
+      done.push_back(std::move(job));
+    }
+  workers.clear();
+}
+
+void Node::Impl::on_done() {
+  while (true) {
+    zmq::message_t m;
+    auto got = done_pull->recv(m, zmq::recv_flags::dontwait);
+    if (!got) break;
+  }
+  std::deque<std::unique_ptr<Job>> finished;
+  {
+    std::lock_guard<std::mutex> lock(done_mu);
+    finished.swap(done);
+  }
+  for (auto& job : finished) finish_infer(*job);
+}
+
+void Node::Impl::finish_infer(Job& job) {
+  zmq::message_t& rid = job.frames[0];
+  Decoded& d = job.d;
+  auto& run = job.run;
+  wire::HopStamp* stamp = d.header.mutable_hops(d.header.hops_size() - 1);
+  const int64_t t0 = job.t0;
   // A failed or first request also spends time checking inputs and creating the session.
   stamp->set_run_start_ns(run.is_ok() ? run->start_ns : t0);
-  stamp->set_run_end_ns(run.is_ok() ? run->end_ns : now());
+  stamp->set_run_end_ns(run.is_ok() ? run->end_ns : job.t1);
   const int64_t run_ns = stamp->run_end_ns() - stamp->run_start_ns();
   busy_ns += run_ns;
   host.record(d.header.model(), run_ns, run.is_ok());

@@ -37,6 +37,9 @@ struct NodeOptions {
   size_t memory_limit_bytes = size_t{4} << 30;
   WireLimits limits;
   int forward_timeout_ms = 10000;  // a next hop that does not answer by then: ERROR to the caller
+  // Each model runs on a worker thread of its own (runs of one model in order, different
+  // models at once); a request finding this many already waiting for its model is refused.
+  size_t max_queued_per_model = 64;
   int pings_per_peer = 8;          // clock offset samples taken when a next hop is first used
   LogFn log;      // default: stderr
   ClockFn clock;  // default: steady_now_ns
