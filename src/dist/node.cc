@@ -99,7 +99,7 @@ struct Node::Impl {
   std::map<uint64_t, Pending> pending;
   uint64_t next_tag = 1;
   std::optional<KeyPair> keys;
-  std::set<std::string> allow;
+  std::set<std::string> allow, admins;
   std::string endpoint, public_key;
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -143,8 +143,13 @@ Status Node::Impl::setup() {
   if (curve && opt.allow_dir.empty())
     return invalid_argument("node ", opt.bind, ": --keys needs --allow DIR (the client public keys to admit)");
   if (!curve && !opt.allow_dir.empty()) return invalid_argument("node ", opt.bind, ": --allow needs --keys DIR");
+  if (!curve && !opt.admin_dir.empty()) return invalid_argument("node ", opt.bind, ": --admin needs --keys DIR (CURVE)");
   if (curve) {
     EP_ASSIGN_OR_RETURN(allow, allow_list_read(opt.allow_dir));
+    if (!opt.admin_dir.empty()) {
+      EP_ASSIGN_OR_RETURN(admins, allow_list_read(opt.admin_dir));
+      allow.insert(admins.begin(), admins.end());
+    }
     public_key = keys->public_key;
   }
   if (!opt.models_dir.empty()) EP_RETURN_IF_ERROR(host.load_dir(opt.models_dir));
@@ -346,6 +351,18 @@ void Node::Impl::on_request() {
       return reply(rid, h);
     }
     case wire::LOAD: {
+      // ZAP's user id is the client's public key (on_zap): who may replace models.
+      const char* user = zmq_msg_gets(f[1].handle(), "User-Id");
+      const std::string key = user ? user : "";
+      Status allowed = Status::ok();
+      if (opt.refuse_load) allowed = invalid_argument("node ", opt.name, ": LOAD is disabled (the node serves its models folder)");
+      else if (!admins.empty() && !admins.count(key))
+        allowed = invalid_argument("node ", opt.name, ": key ", key.empty() ? std::string("(none)") : key, " may not LOAD here (not in --admin)");
+      if (!allowed.is_ok()) {
+        ++errors;
+        log("refused LOAD of '" + d.header.model() + "' " + from + ": " + allowed.message());
+        return reply(rid, make_error(d.header, allowed));
+      }
       const std::set<std::string> nhwc_io(d.header.nhwc_io().begin(), d.header.nhwc_io().end());
       Status st = host.load_bytes(d.header.model(), f[2].data(), f[2].size(), nhwc_io);
       if (!st.is_ok()) {

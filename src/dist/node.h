@@ -31,6 +31,11 @@ struct NodeOptions {
   std::string name;            // in hop stamps and status; default: the bound endpoint
   std::string keys_dir;        // this node's keypair: CURVE server, and client to next hops
   std::string allow_dir;       // public keys admitted (required with CURVE)
+  // Public keys that may LOAD (replace the node's models); they are admitted too. With CURVE
+  // and an admin folder, the other admitted keys may only INFER, STATUS and PING. Empty:
+  // every admitted client may LOAD.
+  std::string admin_dir;
+  bool refuse_load = false;    // no LOAD from anyone: the node serves its models folder only
   std::string models_dir;      // *.onnx loaded at start
   bool allow_plaintext = false;  // serve a non-local address without CURVE (not recommended)
   int threads = 1;             // per session

@@ -216,6 +216,45 @@ TEST_F(Fixture, CurveAdmitsOnlyTheAllowList) {
   EXPECT_TRUE(ok.infer("stage1", {{"X", x.view()}}).is_ok());  // still serving the allowed client
 }
 
+// Per-key permissions: an --allow key runs models, only an --admin key replaces them.
+TEST_F(Fixture, OnlyAdminKeysMayLoadModels) {
+  keygen(tmp.str("server"));
+  keygen(tmp.str("client"));
+  keygen(tmp.str("admin"));
+  std::filesystem::create_directories(tmp.path / "allow");
+  std::filesystem::create_directories(tmp.path / "admins");
+  std::filesystem::copy_file(tmp.path / "client" / "public.key", tmp.path / "allow" / "client.key");
+  std::filesystem::copy_file(tmp.path / "admin" / "public.key", tmp.path / "admins" / "admin.key");
+  NodeOptions o = options();
+  o.keys_dir = tmp.str("server");
+  o.allow_dir = tmp.str("allow");
+  o.admin_dir = tmp.str("admins");
+  auto node = start_node(o);
+  const std::string bytes = test_models::serialize(testing::stage2_model());
+  Client client = connect(node->endpoint(), node->public_key(), tmp.str("client"));
+  ASSERT_TRUE(client.infer("stage1", {{"X", x.view()}}).is_ok());
+  auto refused = client.load("stage1", bytes);
+  ASSERT_FALSE(refused.is_ok());
+  auto client_key = key_read(tmp.str("client/public.key"));
+  EXPECT_NE(refused.status().message().find("key " + *client_key + " may not LOAD"), std::string::npos)
+      << refused.status().to_string();
+  EXPECT_TRUE(log.wait_for("refused LOAD of 'stage1'")) << log.all();
+  // The model was not replaced: stage1 still takes X 1x2x5x5.
+  ASSERT_TRUE(client.infer("stage1", {{"X", x.view()}}).is_ok());
+  Client admin = connect(node->endpoint(), node->public_key(), tmp.str("admin"));
+  auto loaded = admin.load("extra", bytes);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->name(), "extra");
+
+  NodeOptions closed = options();
+  closed.refuse_load = true;
+  auto node2 = start_node(closed);
+  Client c2 = connect(node2->endpoint());
+  auto no = c2.load("extra", bytes);
+  ASSERT_FALSE(no.is_ok());
+  EXPECT_NE(no.status().message().find("LOAD is disabled"), std::string::npos) << no.status().to_string();
+}
+
 TEST_F(Fixture, CurveRefusesAClientWithoutAKeyAndLogsIt) {
   keygen(tmp.str("server"));
   std::filesystem::create_directories(tmp.path / "allow");
