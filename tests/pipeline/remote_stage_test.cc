@@ -163,5 +163,51 @@ TEST(RemoteStage, WhenTheNodeDiesTheLocalFallbackAnswers) {
   EXPECT_EQ(texts_by_frame(d.str("fallback.jsonl")).size(), 10u);
 }
 
+// The detector on two redundant nodes: one stops mid-run, the other answers the rest; no
+// frame is lost and no fallback is needed.
+TEST(RemoteStage, RedundantNodesKeepAnsweringWhenOneStops) {
+  if (!have_ocr_models()) GTEST_SKIP() << "no PP-OCRv4 models (make models)";
+  TempDir d("remote_redundant");
+  auto a = start_node(), b = start_node();
+  const std::string address_a = a->endpoint();
+  std::atomic<bool> done{false};
+  std::thread killer([&] {
+    dist::ClientOptions co;
+    co.address = address_a;
+    co.timeout_ms = 1000;
+    auto c = dist::Client::connect(co);
+    while (!done && c.is_ok()) {
+      auto s = c->status();
+      uint64_t det = 0;
+      if (s.is_ok())
+        for (const auto& m : s->models()) det += m.name() == "ch_PP-OCRv4_det_infer" ? m.requests() : 0;
+      if (det >= 3) {
+        a->stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  std::ostringstream log;
+  const std::string det = "    node: {address: \"" + address_a + "," + b->endpoint() +
+                          "\", timeout_ms: 3000, heartbeat_ms: 50, heartbeat_timeout_ms: 200}\n";
+  auto r = run(d, "redundant", ocr_yaml(10, det, ""), log);
+  done = true;
+  killer.join();
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string() << "\n" << log.str();
+  EXPECT_EQ(r->report.completed, 10);
+  EXPECT_EQ(r->report.dropped, 0);
+  EXPECT_EQ(r->report.stages[0].errors, 0);
+  dist::ClientOptions co;
+  co.address = b->endpoint();
+  auto client = dist::Client::connect(co);
+  ASSERT_TRUE(client.is_ok());
+  auto status = client->status();
+  ASSERT_TRUE(status.is_ok());
+  uint64_t on_b = 0;
+  for (const auto& m : status->models()) on_b += m.name() == "ch_PP-OCRv4_det_infer" ? m.requests() : 0;
+  EXPECT_GE(on_b, 5u);  // at least the frames after the stop (and its share before)
+}
+
 }  // namespace
 }  // namespace ep::pipeline
