@@ -3,7 +3,9 @@
 # `edgepipe stream` (the balancer: heartbeats, failover, frames answered or lost by id):
 #  A. three nodes serving the same model; every --kill-every seconds one of them (in turn) is
 #     killed with SIGKILL and restarted --down-for seconds later on the same port; once in the
-#     run one node is stalled instead (SIGSTOP for 1.5 s, then SIGCONT): silent, not dead.
+#     run one node is stalled instead (SIGSTOP for 1.5 s, then SIGCONT): silent, not dead; and
+#     once the link to the third node is cut for 1.5 s (it is reached through a link emulator in
+#     the streaming process; SIGUSR1 cuts and restores it).
 #  B. two nodes and a local fallback model: both killed at 2 s, one restarted at 5 s.
 # It reports frames answered, retried and lost (with ids), each failover's time, the
 # fallback's start after the last node died and the remote service's return after a node
@@ -57,8 +59,8 @@ common=(--model m --input "$input" --fps "$fps" --heartbeat-ms "$hb" --timeout-m
 ports=($base_port $((base_port + 1)) $((base_port + 2)))
 : >"$work/chaos.jsonl"
 for p in "${ports[@]}"; do start_node "$p"; done
-"$bin" stream --nodes "$(addr "${ports[@]}")" --duration "$duration" --frames-log "$work/frames_a.jsonl" "${common[@]}" \
-  >"$work/stream_a.json" &
+"$bin" stream --nodes "$(addr "${ports[@]}")" --duration "$duration" --frames-log "$work/frames_a.jsonl" --link-node 2 \
+  "${common[@]}" >"$work/stream_a.json" &
 stream=$!
 kills=$(awk -v d="$duration" -v k="$kill_every" 'BEGIN { print int((d - 1) / k) }')
 stalled=0
@@ -70,6 +72,13 @@ for i in $(seq 1 "$kills"); do
     kill -STOP "${pid[$p]}"; sleep 1.5; kill -CONT "${pid[$p]}"
     echo "{\"t\": $(now), \"event\": \"resume\", \"port\": $p}" >>"$work/chaos.jsonl"
     stalled=1
+    sleep "$(awk -v k="$kill_every" 'BEGIN { print k - 1.5 }')"
+    continue
+  fi
+  if [ "$i" = 3 ]; then  # once: the link to the third node cut, then restored
+    echo "{\"t\": $(now), \"event\": \"cut\", \"port\": ${ports[2]}}" >>"$work/chaos.jsonl"
+    kill -USR1 "$stream"; sleep 1.5; kill -USR1 "$stream"
+    echo "{\"t\": $(now), \"event\": \"restore\", \"port\": ${ports[2]}}" >>"$work/chaos.jsonl"
     sleep "$(awk -v k="$kill_every" 'BEGIN { print k - 1.5 }')"
     continue
   fi
@@ -102,7 +111,7 @@ import json, sys
 work, timeout = sys.argv[1], float(sys.argv[2])
 def lines(f): return [json.loads(l) for l in open(f"{work}/{f}") if l.strip()]
 a, fa, ca = json.load(open(f"{work}/stream_a.json")), lines("frames_a.jsonl"), lines("chaos_a.jsonl")
-kills = [c for c in ca if c["event"] == "kill"]
+kills = [c for c in ca if c["event"] in ("kill", "stall", "cut")]
 worst_failover, lost_per_kill, ok = 0.0, [], True
 for k in kills:
     t = k["t"]
@@ -115,11 +124,13 @@ for k in kills:
     lost = [f["id"] for f in touched if not f["by"]]
     worst_failover = max(worst_failover, failover)
     lost_per_kill.append(len(lost))
-    print(f"kill of :{k['port']}: detected after {deaths[0]['silent_ms']:.0f} ms of silence" if deaths else f"kill of :{k['port']}: no death seen",
+    what = {"kill": "kill", "stall": "stall", "cut": "link cut"}[k["event"]]
+    print(f"{what} of :{k['port']}: detected after {deaths[0]['silent_ms']:.0f} ms of silence" if deaths else f"{what} of :{k['port']}: no death seen",
           f"| failover {failover:.0f} ms, lost {lost}")
 window = 4  # balancer frames in flight per node
 print(f"A: {a['frames']} frames, {a['answered']} answered ({a['retried']} after a retry), {a['lost']} lost {a['lost_ids']}")
-print(f"A: worst failover {worst_failover:.0f} ms (limit 500), lost per kill max {max(lost_per_kill or [0])} (in-flight window {window})")
+print(f"A: {sum(c['event'] == 'kill' for c in kills)} kills, {sum(c['event'] == 'stall' for c in kills)} stall, {sum(c['event'] == 'cut' for c in kills)} link cut")
+print(f"A: worst failover {worst_failover:.0f} ms (limit 500), lost per disruption max {max(lost_per_kill or [0])} (in-flight window {window})")
 ok &= a["answered"] + a["lost"] == a["frames"] and worst_failover <= 500 and max(lost_per_kill or [0]) <= window
 b, fb, cb = json.load(open(f"{work}/stream_b.json")), lines("frames_b.jsonl"), lines("chaos_b.jsonl")
 last_kill = max(c["t"] for c in cb if c["event"] == "kill")

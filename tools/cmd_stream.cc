@@ -4,6 +4,7 @@
 // lost with its reason) and every node death and return: the measuring end of
 // bench/chaos.sh, which kills, stalls and restarts the nodes meanwhile.
 #include <chrono>
+#include <csignal>
 #include <deque>
 #include <cstdio>
 #include <fstream>
@@ -16,12 +17,17 @@
 
 #include "commands.h"
 #include "dist/balancer.h"
+#include "dist/link_emulator.h"
 #include "dist/node.h"
 
 namespace ep::tools {
 namespace {
 
+volatile std::sig_atomic_t g_toggle_cut = 0;
+void on_usr1(int) { g_toggle_cut = 1; }
+
 struct StreamArgs {
+  int link_node = -1;  // index of the node reached through an in-process link emulator (cut by SIGUSR1)
   dist::BalancerOptions opt;
   std::vector<std::string> inputs;  // NAME=DIMS
   std::string fallback, frames_log;
@@ -65,6 +71,26 @@ Status stream(StreamArgs& a) {
     EP_ASSIGN_OR_RETURN(Session s, Session::create(m, so));
     fallback.emplace(std::move(s));
   }
+  // One node behind a link emulator: SIGUSR1 cuts the link and restores it (bench/chaos.sh).
+  std::unique_ptr<dist::LinkEmulator> link;
+  std::map<std::string, std::string> real;  // the emulator's endpoint -> the node behind it
+  auto named = [&](const std::string& address) { return real.count(address) ? real.at(address) : address; };
+  if (a.link_node >= 0) {
+    if (a.link_node >= static_cast<int>(a.opt.addresses.size()))
+      return invalid_argument("--link-node ", a.link_node, ": there are ", a.opt.addresses.size(), " nodes");
+    EP_ASSIGN_OR_RETURN(link, dist::LinkEmulator::start("tcp://127.0.0.1:*", a.opt.addresses[a.link_node], {}, {}));
+    real[link->endpoint()] = a.opt.addresses[a.link_node];
+    a.opt.addresses[a.link_node] = link->endpoint();
+    std::signal(SIGUSR1, on_usr1);
+  }
+  bool cut = false;
+  auto toggle_cut = [&] {
+    if (!link || !g_toggle_cut) return;
+    g_toggle_cut = 0;
+    cut = !cut;
+    link->set_cut(cut);
+    std::fprintf(stderr, "[stream] link to node %d %s\n", a.link_node, cut ? "cut" : "restored");
+  };
   std::mutex mu;
   std::map<uint64_t, Record> records;
   int64_t fallback_frames = 0;
@@ -122,6 +148,7 @@ Status stream(StreamArgs& a) {
       records[i].id = i;
       records[i].submit_unix = unix_now();
     }
+    toggle_cut();
     if (fallback) drain_fallback();
     if (fallback && balancer->alive() == 0) {
       run_fallback(static_cast<uint64_t>(i));
@@ -156,7 +183,7 @@ Status stream(StreamArgs& a) {
   for (const auto& [id, r] : records) {
     if (!r.by.empty()) {
       ++answered;
-      ++by_node[r.by];
+      ++by_node[named(r.by)];
       retried += r.retried;
       latency.push_back((r.done_unix - r.submit_unix) * 1e3);
     } else {
@@ -164,7 +191,7 @@ Status stream(StreamArgs& a) {
       lost_ids.push_back(id);
     }
     if (log)
-      *log << nlohmann::json{{"id", id}, {"submit", r.submit_unix}, {"done", r.done_unix}, {"by", r.by},
+      *log << nlohmann::json{{"id", id}, {"submit", r.submit_unix}, {"done", r.done_unix}, {"by", named(r.by)},
                              {"attempts", r.attempts}, {"retried", r.retried}, {"error", r.error}}
                   .dump()
            << "\n";
@@ -173,7 +200,7 @@ Status stream(StreamArgs& a) {
   auto pct = [&](double q) { return latency.empty() ? 0.0 : latency[std::min(latency.size() - 1, static_cast<size_t>(q * latency.size()))]; };
   nlohmann::json events = nlohmann::json::array();
   for (const dist::NodeEvent& e : balancer->events())
-    events.push_back({{"t", to_unix(e.t_ns)}, {"node", e.node}, {"alive", e.alive}, {"silent_ms", e.silent_ns / 1e6},
+    events.push_back({{"t", to_unix(e.t_ns)}, {"node", named(e.node)}, {"alive", e.alive}, {"silent_ms", e.silent_ns / 1e6},
                       {"frames_moved", e.frames_moved}});
   nlohmann::json j = {{"frames", frames}, {"answered", answered}, {"by", by_node}, {"fallback", fallback_frames},
                       {"retried", retried}, {"lost", lost}, {"lost_ids", lost_ids}, {"latency_p50_ms", pct(0.5)},
@@ -193,7 +220,7 @@ Status stream(StreamArgs& a) {
     }
     std::printf("latency p50 %.2f ms, p99 %.2f ms\n", pct(0.5), pct(0.99));
     for (const dist::NodeEvent& e : balancer->events())
-      std::printf("  %+9.3f s  %-28s %s\n", static_cast<double>(e.t_ns - t_steady0) / 1e9, e.node.c_str(),
+      std::printf("  %+9.3f s  %-28s %s\n", static_cast<double>(e.t_ns - t_steady0) / 1e9, named(e.node).c_str(),
                   e.alive ? "alive" : ("dead after " + std::to_string(e.silent_ns / 1'000'000) + " ms of silence, " +
                                        std::to_string(e.frames_moved) + " frames moved").c_str());
   }
@@ -217,6 +244,8 @@ Runner add_stream(CLI::App& app) {
   app.add_option("--server-key", a->opt.server_key, "The nodes' public key (Z85) with CURVE");
   app.add_option("--keys", a->opt.keys_dir, "This client's keypair folder with CURVE");
   app.add_option("--fallback", a->fallback, "Local model answering while no node is alive");
+  app.add_option("--link-node", a->link_node, "Reach node K (0-based) through an in-process link emulator; SIGUSR1 "
+                 "cuts the link and restores it")->check(CLI::Range(0, 1024));
   app.add_option("--frames-log", a->frames_log, "One JSON line per frame: id, submit, done, by, attempts, error");
   app.add_flag("--json", a->json, "Print one JSON object");
   return [a]() {
