@@ -56,6 +56,18 @@ class LocalRunner final : public ModelRunner {
   std::list<std::pair<Shape, Session>> entries_;  // most recent first
 };
 
+// A node's reply: its one f32 output copied out (the reply's frames go with it).
+Status single_output(const Result<dist::Reply>& reply, const std::string& where, std::vector<float>& output, Shape* shape) {
+  if (!reply.is_ok()) return reply.status().with_context(where);
+  if (reply->tensors.size() != 1) return invalid_model(where, ": ", reply->tensors.size(), " outputs came back, expected 1");
+  const TensorView& v = reply->tensors[0].view;
+  if (v.dtype != DType::f32) return invalid_model(where, ": output is ", dtype_name(v.dtype), ", expected f32");
+  output.resize(static_cast<size_t>(v.shape.numel()));
+  std::memcpy(output.data(), v.data, v.nbytes());
+  *shape = v.shape;
+  return Status::ok();
+}
+
 class RemoteRunner final : public ModelRunner {
  public:
   RemoteRunner(dist::Client client, std::string model, std::string where)
@@ -64,16 +76,7 @@ class RemoteRunner final : public ModelRunner {
   Status run(const TensorView& input, std::vector<float>& output, Shape* output_shape, bool* created) override {
     *created = false;
     // One input, matched by position on the node: the name is informational.
-    auto reply = client_.infer(model_, {{"input", input}});
-    if (!reply.is_ok()) return reply.status().with_context(where());
-    if (reply->tensors.size() != 1)
-      return invalid_model(where(), ": ", reply->tensors.size(), " outputs came back, expected 1");
-    const TensorView& v = reply->tensors[0].view;
-    if (v.dtype != DType::f32) return invalid_model(where(), ": output is ", dtype_name(v.dtype), ", expected f32");
-    output.resize(static_cast<size_t>(v.shape.numel()));
-    std::memcpy(output.data(), v.data, v.nbytes());
-    *output_shape = v.shape;
-    return Status::ok();
+    return single_output(client_.infer(model_, {{"input", input}}), where(), output, output_shape);
   }
 
  private:
@@ -89,16 +92,7 @@ class BalancedRunner final : public ModelRunner {
 
   Status run(const TensorView& input, std::vector<float>& output, Shape* output_shape, bool* created) override {
     *created = false;
-    auto reply = client_->infer({{"input", input}});
-    if (!reply.is_ok()) return reply.status().with_context(where());
-    if (reply->tensors.size() != 1)
-      return invalid_model(where(), ": ", reply->tensors.size(), " outputs came back, expected 1");
-    const TensorView& v = reply->tensors[0].view;
-    if (v.dtype != DType::f32) return invalid_model(where(), ": output is ", dtype_name(v.dtype), ", expected f32");
-    output.resize(static_cast<size_t>(v.shape.numel()));
-    std::memcpy(output.data(), v.data, v.nbytes());
-    *output_shape = v.shape;
-    return Status::ok();
+    return single_output(client_->infer({{"input", input}}), where(), output, output_shape);
   }
 
  private:
