@@ -1,4 +1,5 @@
 // `edgepipe quantize`: calibrate, measure per-layer sensitivity, write a QDQ model.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -44,7 +45,12 @@ Status quantize(const QuantizeArgs& a) {
   o.threads = a.threads;
   for (const std::string& e : split_commas(a.exclude)) o.exclude.insert(e);
   EP_ASSIGN_OR_RETURN(o.input_shapes, parse_shape_args(a.shapes));
+  std::error_code ec;
+  if (a.calibration != "synthetic" && !std::filesystem::is_directory(a.calibration, ec))
+    return io_error("--calibration '", a.calibration, "': not a folder (and not 'synthetic')");
   EP_ASSIGN_OR_RETURN(Model model, Model::load(a.model));
+  if (quant::find_quant_targets(model.graph()).empty())
+    return unsupported("model '", a.model, "': no Conv, ConvTranspose, MatMul or Gemm with float weights to quantize");
   const std::vector<IoInfo> ins = model.inputs();
   if (ins.size() != 1) return unsupported("model '", a.model, "': ", ins.size(), " inputs; calibration feeds one-input models");
   if (ins[0].dtype != DType::f32) return unsupported("model '", a.model, "': input '", ins[0].name, "' is not f32");

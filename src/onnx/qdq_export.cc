@@ -67,7 +67,8 @@ std::map<std::string, int> tensor_ranks(const onnx::ModelProto& m) {
 // Raises the default-domain opset of `m` from `from` to `to` (<= 13 semantics changes only):
 // attributes that became inputs move to int64/float initializers; ops whose meaning would
 // change are refused, naming the node.
-Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::string& where) {
+Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::map<std::string, int>& known,
+                   const std::string& where) {
   static const std::set<std::string> kUnchanged = {
       "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log",
       "Conv", "ConvTranspose", "MatMul", "Gemm", "BatchNormalization", "GlobalAveragePool", "AveragePool", "MaxPool",
@@ -123,14 +124,16 @@ Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::str
       erase_attr(n, "axes");
     } else if ((op == "Softmax" || op == "LogSoftmax") && to >= 13 && from < 13) {
       // Before 13 the input is flattened to 2-D at `axis`; the same as 13 only on the last axis.
-      if (!ranks_known) ranks = tensor_ranks(m), ranks_known = true;
+      if (!ranks_known && !known.count(n->input(0))) ranks = tensor_ranks(m), ranks_known = true;
       const auto* a = find_attr(*n, "axis");
       int64_t axis = a ? a->i() : 1;
-      auto r = ranks.find(n->input(0));
-      if (r == ranks.end()) return unsupported(label, ": input rank unknown, cannot raise opset ", from, " to ", to);
-      if (axis < 0) axis += r->second;
-      if (axis != r->second - 1)
-        return unsupported(label, ": axis ", axis, " of a rank-", r->second, " input changes meaning at opset 13");
+      int rank = -1;
+      if (auto k = known.find(n->input(0)); k != known.end()) rank = k->second;
+      else if (auto r = ranks.find(n->input(0)); r != ranks.end()) rank = r->second;
+      if (rank < 0) return unsupported(label, ": input rank unknown, cannot raise opset ", from, " to ", to);
+      if (axis < 0) axis += rank;
+      if (axis != rank - 1)
+        return unsupported(label, ": axis ", axis, " of a rank-", rank, " input changes meaning at opset 13");
     } else if (op == "Resize" && from < 11) {
       return unsupported(label, ": Resize before opset 11 changes meaning when raised");
     }
@@ -226,7 +229,7 @@ Result<std::string> build_qdq_model(const std::string& model_path, const QdqSpec
     }
   if (opset_index < 0) return invalid_model(where, ": no default-domain opset import");
   if (opset < spec.opset) {
-    EP_RETURN_IF_ERROR(raise_opset(m, opset, spec.opset, where));
+    EP_RETURN_IF_ERROR(raise_opset(m, opset, spec.opset, spec.ranks, where));
     m.mutable_opset_import(opset_index)->set_version(spec.opset);
     opset = spec.opset;
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct QdqSpec {
   std::vector<QdqActivation> activations;
   std::vector<QdqUse> uses;
   int64_t opset = 13;  // the default-domain opset written (raised from the model's, never lowered)
+  // Tensor ranks known from the caller's shape inference at the bound input shapes (raising
+  // the opset of Softmax needs them; libonnx's inference stops at dynamic reshapes).
+  std::map<std::string, int> ranks;
 };
 
 // The QDQ model as serialized bytes, checked with onnx::checker at opsets libonnx knows.

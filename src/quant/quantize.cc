@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "passes/passes.h"
+
 namespace ep::quant {
 namespace {
 
@@ -27,6 +29,17 @@ Result<Outputs> run_all(const Model& model, const Inputs& inputs, const Quantize
     if (!out.is_ok()) return out.status().with_context("evaluation sample " + std::to_string(i));
     r.push_back(std::move(out).value());
   }
+  return r;
+}
+
+// Ranks of the model's tensors at the bound input shapes, from our own shape inference.
+Result<std::map<std::string, int>> tensor_ranks(const Model& model, const std::map<std::string, Shape>& shapes) {
+  std::unique_ptr<ir::Graph> g = model.graph().clone();
+  EP_RETURN_IF_ERROR(passes::bind_input_shapes(*g, shapes));
+  EP_RETURN_IF_ERROR(passes::infer_shapes_and_fold(*g));
+  std::map<std::string, int> r;
+  for (const auto& v : g->values())
+    if (v->dtype != DType::undefined) r[v->name] = static_cast<int>(v->shape.rank());
   return r;
 }
 
@@ -58,8 +71,11 @@ struct Evaluator {
   const QuantizeOptions& options;
   Metric metric;
 
+  const std::map<std::string, int>& ranks;
+
   Result<std::string> bytes(const std::set<std::string>& keep_float) const {
     EP_ASSIGN_OR_RETURN(onnx_export::QdqSpec spec, make_qdq_spec(model.graph(), targets, keep_float, ranges, options.qdq));
+    spec.ranks = ranks;
     return onnx_export::build_qdq_model(path, spec);
   }
   Result<double> error(const std::set<std::string>& keep_float) const {
@@ -170,7 +186,8 @@ Result<QuantizeReport> quantize_model(const std::string& path, const std::string
     metric = resolve_metric(o.metric, reference.at(0).at(0).shape());
   }
   rep.metric = std::string(metric_name(metric));
-  const Evaluator ev{path, targets, model, ranges, evaluation, reference, o, metric};
+  EP_ASSIGN_OR_RETURN(auto ranks, tensor_ranks(model, o.input_shapes));
+  const Evaluator ev{path, targets, model, ranges, evaluation, reference, o, metric, ranks};
   if (!evaluation.empty() && (o.sensitivity || o.max_accuracy_drop >= 0)) {
     // Each layer alone: everything else in float.
     std::set<std::string> all;
