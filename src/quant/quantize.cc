@@ -147,7 +147,7 @@ double output_error(Metric m, const std::vector<Tensor>& reference, const std::v
 }
 
 Result<QuantizeReport> quantize_model(const std::string& path, const std::string& output, const Inputs& calibration,
-                                      const Inputs& evaluation, const QuantizeOptions& o) {
+                                      const Inputs& evaluation, const QuantizeOptions& o, const Inputs& test) {
   const auto t0 = std::chrono::steady_clock::now();
   EP_ASSIGN_OR_RETURN(Model model, Model::load(path));
   const std::vector<QuantTarget> targets = find_quant_targets(model.graph());
@@ -224,6 +224,15 @@ Result<QuantizeReport> quantize_model(const std::string& path, const std::string
     if (!f || !f.write(bytes.data(), static_cast<std::streamsize>(bytes.size())))
       return io_error("output '", output, "': cannot write");
   }
+  if (!test.empty()) {
+    EP_ASSIGN_OR_RETURN(Outputs ref, run_all(model, test, o));
+    const Metric m = resolve_metric(o.metric, ref.at(0).at(0).shape());
+    EP_ASSIGN_OR_RETURN(Model qm, Model::load_from_memory(bytes.data(), bytes.size()));
+    EP_ASSIGN_OR_RETURN(Outputs got, run_all(qm, test, o));
+    rep.test_samples = static_cast<int>(test.size());
+    rep.test_error = mean_error(m, ref, got);
+    if (rep.metric == metric_name(Metric::automatic)) rep.metric = std::string(metric_name(m));
+  }
   std::error_code ec;
   rep.bytes_before = static_cast<int64_t>(std::filesystem::file_size(path, ec));
   rep.bytes_after = static_cast<int64_t>(bytes.size());
@@ -240,6 +249,10 @@ std::string QuantizeReport::to_json() const {
   j["calibration_samples"] = calibration_samples;
   j["evaluation_samples"] = evaluation_samples;
   j["error"] = error;
+  if (test_error >= 0) {
+    j["test_samples"] = test_samples;
+    j["test_error"] = test_error;
+  }
   if (target >= 0) j["max_accuracy_drop"] = target;
   j["target_met"] = target_met;
   j["bytes_before"] = bytes_before;
@@ -284,6 +297,8 @@ std::string QuantizeReport::to_text() const {
     if (target >= 0) s << " (target <= " << target << (target_met ? ", met" : ", NOT met") << ")";
     s << "\n";
   }
+  if (test_error >= 0)
+    s << metric << " error on " << test_samples << " held-out inputs: " << test_error << "\n";
   s << "size: " << bytes_before << " -> " << bytes_after << " bytes\n";
   return s.str();
 }
