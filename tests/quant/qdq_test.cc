@@ -355,6 +355,51 @@ TEST(QuantQdq, RaisesOldOpsetsWithoutChangingTheModel) {
   EXPECT_NE(refused.status().message().find("node 'softmax' (Softmax)"), std::string::npos) << refused.status().to_string();
 }
 
+TEST(QuantQdq, MixedPrecisionKeepsLayersFloatUntilTheTargetHolds) {
+  const ConvNet net;
+  const std::string src = write_model(net.model(), "convnet_mp.onnx");
+  std::vector<std::vector<Tensor>> calib, eval;
+  for (uint32_t s = 0; s < 2; ++s) {
+    calib.push_back({}), calib.back().push_back(tensor_of(Shape{1, 2, 6, 6}, random_values(72, 300 + s, -2, 3)));
+    eval.push_back({}), eval.back().push_back(tensor_of(Shape{1, 2, 6, 6}, random_values(72, 400 + s, -2, 3)));
+  }
+  QuantizeOptions o;
+  o.metric = Metric::l2;
+  o.max_accuracy_drop = 10.0;  // anything goes: everything quantized, sensitivities measured
+  auto loose = quantize_model(src, (temp_dir() / "mp_loose.onnx").string(), calib, eval, o);
+  ASSERT_TRUE(loose.is_ok()) << loose.status().to_string();
+  EXPECT_TRUE(loose->target_met);
+  EXPECT_GT(loose->error, 0.0);
+  for (const LayerReport& l : loose->layers) {
+    EXPECT_TRUE(l.quantized) << l.node;
+    EXPECT_GT(l.sensitivity, 0.0) << l.node;
+  }
+  // Zero error is reachable only with both layers in float: the greedy must get there.
+  o.max_accuracy_drop = 0.0;
+  auto strict = quantize_model(src, (temp_dir() / "mp_strict.onnx").string(), calib, eval, o);
+  ASSERT_TRUE(strict.is_ok()) << strict.status().to_string();
+  EXPECT_TRUE(strict->target_met);
+  EXPECT_EQ(strict->error, 0.0);
+  for (const LayerReport& l : strict->layers) {
+    EXPECT_FALSE(l.quantized) << l.node;
+    EXPECT_EQ(l.why_float, "sensitivity") << l.node;
+  }
+  const onnx::ModelProto q = read_model((temp_dir() / "mp_strict.onnx").string());
+  EXPECT_EQ(count_ops(q, "QuantizeLinear"), 0);
+  // A target between the two: the most sensitive layer goes to float first.
+  const LayerReport& a = loose->layers[0];
+  const LayerReport& b = loose->layers[1];
+  const std::string most = a.sensitivity >= b.sensitivity ? a.node : b.node;
+  o.max_accuracy_drop = std::min(a.sensitivity, b.sensitivity) * 1.0001;
+  auto mid = quantize_model(src, (temp_dir() / "mp_mid.onnx").string(), calib, eval, o);
+  ASSERT_TRUE(mid.is_ok()) << mid.status().to_string();
+  for (const LayerReport& l : mid->layers)
+    if (l.node == most) EXPECT_FALSE(l.quantized) << "the most sensitive layer stays float";
+  const std::string json = mid->to_json();
+  for (const char* key : {"\"sensitivity\"", "\"bytes_before\"", "\"bytes_after\"", "\"float_because\""})
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+}
+
 TEST(QuantQdq, ErrorsNameThePlace) {
   std::vector<std::vector<Tensor>> calib(1), eval;
   calib[0].push_back(tensor_of(Shape{2, 3}, random_values(6, 1)));
