@@ -64,7 +64,7 @@ std::map<std::string, int> tensor_ranks(const onnx::ModelProto& m) {
   return ranks;
 }
 
-// Raises the default-domain opset of `m` from `from` to `to` (<= 13 semantics changes only):
+// Raises the default-domain opset of `m` from `from` to `to` (up to 21):
 // attributes that became inputs move to int64/float initializers; ops whose meaning would
 // change are refused, naming the node.
 Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::map<std::string, int>& known,
@@ -73,7 +73,8 @@ Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::map
       "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log",
       "Conv", "ConvTranspose", "MatMul", "Gemm", "BatchNormalization", "GlobalAveragePool", "AveragePool", "MaxPool",
       "Concat", "Transpose", "Reshape", "Shape", "Cast", "Gather", "Flatten", "Identity", "ReduceMean", "ReduceMax",
-      "ReduceMin", "LeakyRelu", "Constant", "ConstantOfShape", "Erf", "Where", "Equal", "Less", "Greater", "Not",
+      "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+      "ReduceLogSumExp", "LeakyRelu", "Constant", "ConstantOfShape", "Erf", "Where", "Equal", "Less", "Greater", "Not",
       "Floor", "Ceil", "Neg", "Abs", "PRelu", "InstanceNormalization", "Expand", "Range", "Min", "Max", "Sum",
       "Reciprocal", "Sin", "Cos", "Elu", "Softplus", "GlobalMaxPool", "Tile", "ArgMax", "ArgMin", "DepthToSpace",
       "SpaceToDepth", "Unsqueeze", "Squeeze", "Slice", "Clip", "Softmax", "LogSoftmax", "Resize"};
@@ -119,6 +120,11 @@ Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::map
       erase_attr(n, "min");
       erase_attr(n, "max");
     } else if ((op == "Squeeze" || op == "Unsqueeze") && to >= 13 && from < 13) {
+      const std::vector<int64_t> axes = ints("axes");
+      if (!axes.empty()) n->add_input(add_ints(n->name() + "_axes", axes));
+      erase_attr(n, "axes");
+    } else if (op.rfind("Reduce", 0) == 0 && ((op == "ReduceSum" && to >= 13 && from < 13) || (to >= 18 && from < 18))) {
+      // axes moved from attribute to input (ReduceSum at 13, the others at 18)
       const std::vector<int64_t> axes = ints("axes");
       if (!axes.empty()) n->add_input(add_ints(n->name() + "_axes", axes));
       erase_attr(n, "axes");

@@ -324,7 +324,9 @@ TEST(QuantQdq, RaisesOldOpsetsWithoutChangingTheModel) {
   attr_float(cl, "max", 0.7f);
   auto* sm = add_node(m, "Softmax", {"K"}, {"Z"}, "softmax");
   attr_int(sm, "axis", 3);
-  add_output(m, "Z", TP::FLOAT, {1, 2, 6, 4});
+  auto* rm = add_node(m, "ReduceMean", {"Z"}, {"M"}, "mean");  // axes: an input from opset 18
+  attr_ints(rm, "axes", {2});
+  add_output(m, "M", TP::FLOAT, {1, 2, 1, 4});
   const std::string src = write_model(m, "old.onnx"), dst = (temp_dir() / "old_qdq.onnx").string();
   std::vector<std::vector<Tensor>> calib(1), eval;
   calib[0].push_back(tensor_of(Shape{1, 2, 6, 6}, random_values(72, 5)));
@@ -347,6 +349,19 @@ TEST(QuantQdq, RaisesOldOpsetsWithoutChangingTheModel) {
   ASSERT_TRUE(ya.is_ok() && yb.is_ok());
   ASSERT_EQ((*ya)[0].shape(), (*yb)[0].shape());
   for (int64_t i = 0; i < (*ya)[0].numel(); ++i) EXPECT_EQ((*ya)[0].as<float>()[i], (*yb)[0].as<float>()[i]);
+  // To opset 21 (what 4-bit weights ask for): ReduceMean's axes become an input too.
+  o.qdq.weight_bits = 4;
+  auto rep21 = quantize_model(src, dst, calib, eval, o);
+  ASSERT_TRUE(rep21.is_ok()) << rep21.status().to_string();
+  EXPECT_EQ(read_model(dst).opset_import(0).version(), 21);
+  auto c = Model::load(dst);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  auto sc = Session::create(*c);
+  ASSERT_TRUE(sc.is_ok()) << sc.status().to_string();
+  auto yc = sc->run(calib[0]);
+  ASSERT_TRUE(yc.is_ok());
+  for (int64_t i = 0; i < (*ya)[0].numel(); ++i) EXPECT_EQ((*ya)[0].as<float>()[i], (*yc)[0].as<float>()[i]);
+  o.qdq.weight_bits = 8;
   // Softmax over a middle axis changes meaning at opset 13: refused, naming the node.
   sm->mutable_attribute(0)->set_i(1);
   const std::string src2 = write_model(m, "old2.onnx");
