@@ -13,8 +13,8 @@ MODELS="$REPO_ROOT/models"
 mkdir -p "$OUT"
 
 "$EDGEPIPE" quantize "$MODELS/ch_PP-OCRv4_det_infer.onnx" --calibration synthetic --method percentile \
-  --shape x=1x3x640x640 --samples 16 --eval-samples 8 --max-accuracy-drop 0.03 \
+  --shape x=1x3x640x640 --samples 16 --eval-samples 16 --max-accuracy-drop 0.02 --test-samples 32 \
   --report "$OUT/ch_PP-OCRv4_det_int8.json" -o "$OUT/ch_PP-OCRv4_det_int8.onnx"
 "$EDGEPIPE" quantize "$MODELS/ch_PP-OCRv4_rec_infer.onnx" --calibration synthetic --method percentile \
-  --shape x=1x3x48x320 --samples 64 --eval-samples 24 --max-accuracy-drop 0.005 \
+  --shape x=1x3x48x320 --samples 64 --eval-samples 24 --max-accuracy-drop 0.005 --test-samples 96 \
   --report "$OUT/ch_PP-OCRv4_rec_int8.json" -o "$OUT/ch_PP-OCRv4_rec_int8.onnx"
