@@ -86,6 +86,38 @@ struct Evaluator {
   }
 };
 
+// Each layer alone quantized, everything else in float: its error is its sensitivity.
+Status measure_sensitivity(const Evaluator& ev, std::vector<LayerReport>& layers) {
+  std::set<std::string> all;
+  for (const QuantTarget& t : ev.targets) all.insert(t.node);
+  for (LayerReport& l : layers) {
+    if (!l.quantized) continue;
+    std::set<std::string> others = all;
+    others.erase(l.node);
+    EP_ASSIGN_OR_RETURN(l.sensitivity, ev.error(others));
+  }
+  return Status::ok();
+}
+
+// Moves the most sensitive quantized layer to float, re-measuring, until the error is at
+// most `target` or no quantized layer is left.
+Status keep_sensitive_float(const Evaluator& ev, double target, QuantizeReport& rep, std::set<std::string>& keep_float) {
+  std::vector<LayerReport*> order;
+  for (LayerReport& l : rep.layers)
+    if (l.quantized) order.push_back(&l);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const LayerReport* a, const LayerReport* b) { return a->sensitivity > b->sensitivity; });
+  for (LayerReport* l : order) {
+    if (rep.error <= target) break;
+    keep_float.insert(l->node);
+    l->quantized = false;
+    l->why_float = "sensitivity";
+    EP_ASSIGN_OR_RETURN(rep.error, ev.error(keep_float));
+  }
+  rep.target_met = rep.error <= target;
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Metric> parse_metric(std::string_view name) {
@@ -159,6 +191,8 @@ Result<QuantizeReport> quantize_model(const std::string& path, const std::string
     if (!known) return invalid_argument("--exclude '", e, "': model '", path, "' has no quantizable node of that name");
   }
   if (calibration.empty()) return invalid_argument("no calibration inputs");
+  if (o.max_accuracy_drop >= 0 && evaluation.empty())
+    return invalid_argument("--max-accuracy-drop needs evaluation inputs (--eval-samples > 0)");
   CalibrationOptions co;
   co.threads = o.threads;
   co.input_shapes = o.input_shapes;
@@ -188,35 +222,11 @@ Result<QuantizeReport> quantize_model(const std::string& path, const std::string
   rep.metric = std::string(metric_name(metric));
   EP_ASSIGN_OR_RETURN(auto ranks, tensor_ranks(model, o.input_shapes));
   const Evaluator ev{path, targets, model, ranges, evaluation, reference, o, metric, ranks};
-  if (!evaluation.empty() && (o.sensitivity || o.max_accuracy_drop >= 0)) {
-    // Each layer alone: everything else in float.
-    std::set<std::string> all;
-    for (const QuantTarget& t : targets) all.insert(t.node);
-    for (LayerReport& l : rep.layers) {
-      if (!l.quantized) continue;
-      std::set<std::string> others = all;
-      others.erase(l.node);
-      EP_ASSIGN_OR_RETURN(l.sensitivity, ev.error(others));
-    }
-  }
+  if (!evaluation.empty() && (o.sensitivity || o.max_accuracy_drop >= 0))
+    EP_RETURN_IF_ERROR(measure_sensitivity(ev, rep.layers));
   if (!evaluation.empty()) {
     EP_ASSIGN_OR_RETURN(rep.error, ev.error(keep_float));
-    if (o.max_accuracy_drop >= 0) {
-      // Most sensitive first into float, until the target holds.
-      std::vector<LayerReport*> order;
-      for (LayerReport& l : rep.layers)
-        if (l.quantized) order.push_back(&l);
-      std::stable_sort(order.begin(), order.end(),
-                       [](const LayerReport* a, const LayerReport* b) { return a->sensitivity > b->sensitivity; });
-      for (LayerReport* l : order) {
-        if (rep.error <= o.max_accuracy_drop) break;
-        keep_float.insert(l->node);
-        l->quantized = false;
-        l->why_float = "sensitivity";
-        EP_ASSIGN_OR_RETURN(rep.error, ev.error(keep_float));
-      }
-      rep.target_met = rep.error <= o.max_accuracy_drop;
-    }
+    if (o.max_accuracy_drop >= 0) EP_RETURN_IF_ERROR(keep_sensitive_float(ev, o.max_accuracy_drop, rep, keep_float));
   }
   EP_ASSIGN_OR_RETURN(std::string bytes, ev.bytes(keep_float));
   {

@@ -437,6 +437,11 @@ TEST(QuantQdq, ErrorsNameThePlace) {
   auto ex = quantize_model(src, (temp_dir() / "y.onnx").string(), c2, eval, o);
   ASSERT_FALSE(ex.is_ok());
   EXPECT_NE(ex.status().message().find("--exclude 'conv9'"), std::string::npos);
+  QuantizeOptions target;
+  target.max_accuracy_drop = 0.01;  // a target needs inputs to measure it on
+  auto no_eval = quantize_model(src, (temp_dir() / "z.onnx").string(), c2, eval, target);
+  ASSERT_FALSE(no_eval.is_ok());
+  EXPECT_NE(no_eval.status().message().find("--eval-samples"), std::string::npos);
 }
 
 }  // namespace
