@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -32,7 +33,9 @@ Result<double> max_abs_diff(const dist::Reply& r, const std::vector<Tensor>& ref
     if (it->view.dtype != DType::f32 || it->view.shape != ref[i].shape())
       return invalid_argument("output '", names[i], "': the nodes returned ", it->view.shape.to_string(), ", the whole model ",
                               ref[i].shape().to_string());
-    const float* a = static_cast<const float*>(it->view.data);
+    // A received frame need not be aligned for floats: read it through a copy.
+    std::vector<float> a(static_cast<size_t>(ref[i].numel()));
+    std::memcpy(a.data(), it->view.data, it->view.nbytes());
     const float* b = ref[i].as<float>();
     for (int64_t k = 0; k < ref[i].numel(); ++k) worst = std::max(worst, static_cast<double>(std::fabs(a[k] - b[k])));
   }

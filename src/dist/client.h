@@ -29,7 +29,9 @@ struct NamedView {
 
 struct Reply {
   wire::Header header;
-  std::vector<NamedView> tensors;  // valid while this Reply lives
+  // Valid while this Reply lives. They point into the received frames, which need not be
+  // aligned for their element type: copy (memcpy) before reading elements in place.
+  std::vector<NamedView> tensors;
   std::shared_ptr<void> frames;    // owns the received frames
   int64_t send_ns = 0, recv_ns = 0;  // client clock (steady)
 };
