@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   add("keygen", "Write a CURVE keypair (public.key, secret.key) for a node or client", ep::tools::add_keygen);
   add("node-bench", "Measure one hop's overhead for a tensor (send, receive, validate)", ep::tools::add_node_bench);
   add("partition", "Split a model into pipeline stages from measured costs; write shards and a plan", ep::tools::add_partition);
+  add("delta", "Write a weight delta (top-k sparse) between two versions of a model", ep::tools::add_delta);
+  add("delta-apply", "Apply a weight delta to a model file", ep::tools::add_delta_apply);
+  add("update", "Give a node a weight delta to apply and spread to its peers by gossip", ep::tools::add_update);
   add("ops", "List the supported operators and kernels", ep::tools::add_ops);
   try {
     app.parse(argc, argv);
