@@ -24,7 +24,9 @@ uint64_t Gossip::seq_of(const std::string& origin) const {
   return it == versions_.end() ? 0 : it->second;
 }
 
-Gossip::Received Gossip::reject(const std::string& id, const Status& st, const std::string& from, const std::string& name) {
+Gossip::Received Gossip::reject(const std::string& id, const Status& why, const std::string& from, const std::string& name) {
+  // Errors go back to the sender of an UPDATE: they name this node.
+  const Status st = why.message().rfind("node ", 0) == 0 ? why : why.with_context("node " + opt_.node_id);
   Received r;
   r.outcome = Outcome::rejected;
   r.status = st;

@@ -680,8 +680,8 @@ Status Node::Impl::may_change_models(const zmq::message_t& frame, wire::Kind kin
 int Node::Impl::poll_ms() {
   // Rounds start on time rather than up to one poll period late.
   if (!gossip) return kPollMs;
-  const int64_t ms = (gossip->ns_until_round(now()) + 999'999) / 1'000'000;
-  return static_cast<int>(std::clamp<int64_t>(ms, 0, kPollMs));
+  const int64_t ns = std::min<int64_t>(gossip->ns_until_round(now()), int64_t{kPollMs} * 1'000'000);
+  return static_cast<int>((ns + 999'999) / 1'000'000);
 }
 
 Status Node::Impl::send_deltas(zmq::socket_t& s, const zmq::message_t* rid, const wire::Header& request,
