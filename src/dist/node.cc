@@ -2,10 +2,10 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <algorithm>
 #include <deque>
 #include <cstring>
 #include <future>

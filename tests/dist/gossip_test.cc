@@ -375,5 +375,35 @@ TEST(GossipNodes, FourNodesConvergeAndMatchTheNewModelRunLocally) {
   EXPECT_NE(refused.status().message().find("checksum mismatch"), std::string::npos) << refused.status().to_string();
 }
 
+TEST(GossipNodes, UpdatesAreRefusedLikeLoadWithNoLoad) {
+  TempDir tmp("gossip_noload");
+  testing::write_gossip_models(tmp.path, 1);
+  NodeOptions o;
+  o.models_dir = tmp.str("models");
+  o.refuse_load = true;
+  o.log = [](const std::string&) {};
+  o.gossip.peers = {"tcp://127.0.0.1:9"};
+  auto contradiction = Node::start(o);
+  ASSERT_FALSE(contradiction.is_ok());
+  EXPECT_NE(contradiction.status().message().find("--no-load contradict"), std::string::npos);
+  o.gossip.peers.clear();
+  auto node = Node::start(o);
+  ASSERT_TRUE(node.is_ok()) << node.status().to_string();
+  ClientOptions c;
+  c.address = (*node)->endpoint();
+  auto client = Client::connect(c);
+  ASSERT_TRUE(client.is_ok());
+  std::ifstream f0(tmp.path / "models" / "m.onnx", std::ios::binary), f1(tmp.path / "v1.onnx", std::ios::binary);
+  const std::string v0((std::istreambuf_iterator<char>(f0)), std::istreambuf_iterator<char>());
+  const std::string v1((std::istreambuf_iterator<char>(f1)), std::istreambuf_iterator<char>());
+  auto r = client->update(delta_encode(make(v0, v1)));
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("UPDATE is disabled"), std::string::npos) << r.status().to_string();
+  auto s = client->status();
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->models(0).version(), model_version(v0.data(), v0.size()));
+  EXPECT_FALSE(s->has_gossip());
+}
+
 }  // namespace
 }  // namespace ep::dist
