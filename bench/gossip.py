@@ -10,7 +10,9 @@ every node converged within 2*log2(N) rounds and to the same version (the new mo
 sha256, computed here); every node's outputs equal the new model's run locally (edgepipe
 infer); a corrupted delta (one flipped byte) and a stale one (right sequence number, built on
 an older version) given to every node are rejected by every node, counted in its status, and
-change nothing anywhere. Exit status 1 on any failed check. Stdlib only.
+change nothing anywhere. With --dead K, K nodes are stopped before the first update (their
+peers still list them) and the checks apply to the others. Exit status 1 on any failed
+check. Stdlib only.
 """
 import argparse
 import hashlib
@@ -114,6 +116,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="updates, one after another, each measured")
     ap.add_argument("--gossip-ms", type=int, default=200)
     ap.add_argument("--peers", type=int, default=0, help="peers per node, a random subset; 0: all the others")
+    ap.add_argument("--dead", type=int, default=0, help="nodes stopped before the first update (their peers keep them listed)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--out", default=None, help="work folder (kept); default: a temporary one")
     a = ap.parse_args()
@@ -125,8 +128,15 @@ def main():
     subprocess.run([a.write_models, work, str(a.runs + 1)], check=True)
     files = [os.path.join(work, "models", "m.onnx")] + [os.path.join(work, "v%d.onnx" % k) for k in range(1, a.runs + 2)]
     cluster = Cluster(a, work, rng)
-    log("%d nodes on loopback, gossip every %d ms, %s peers each; limit 2*log2(%d) = %g rounds" %
-        (a.nodes, a.gossip_ms, a.peers if a.peers > 0 else a.nodes - 1, a.nodes, limit))
+    alive = list(range(a.nodes))
+    dead = sorted(rng.sample(alive, a.dead)) if a.dead > 0 else []
+    for i in dead:
+        cluster.procs[i][0].terminate()
+        cluster.procs[i][0].wait(timeout=10)
+        alive.remove(i)
+    log("%d nodes on loopback, gossip every %d ms, %s peers each; limit 2*log2(%d) = %g rounds%s" %
+        (a.nodes, a.gossip_ms, a.peers if a.peers > 0 else a.nodes - 1, a.nodes, limit,
+         "; stopped before the updates: %s" % ["n%d" % i for i in dead] if dead else ""))
     try:
         last_rounds, per_node = [], []
         for k in range(1, a.runs + 1):
@@ -135,26 +145,26 @@ def main():
             if r.returncode != 0:
                 sys.exit("gossip: edgepipe delta: " + r.stderr)
             want = version_of(files[k])  # the exact delta gives the new file's bytes
-            origin = rng.randrange(a.nodes)
+            origin = rng.choice(alive)
             r = run_tool(a, "update", "--node", cluster.addr[origin], delta)
             if r.returncode != 0:
                 sys.exit("gossip: update at n%d: %s" % (origin, r.stderr))
             deadline = time.time() + 10 * limit * a.gossip_ms / 1000 + 10
             states = [None] * a.nodes
             while True:
-                states = [cluster.status(i) for i in range(a.nodes)]
-                if all(model_version(s) == want for s in states) or time.time() > deadline:
+                states = {i: cluster.status(i) for i in alive}
+                if all(model_version(s) == want for s in states.values()) or time.time() > deadline:
                     break
                 time.sleep(a.gossip_ms / 4000)
-            behind = [i for i, s in enumerate(states) if model_version(s) != want]
+            behind = [i for i, s in states.items() if model_version(s) != want]
             if behind:
                 failures.append("run %d: nodes %s never got version %s" % (k, behind, want))
                 continue
-            period = int(states[0]["gossip"]["period_ns"])
+            period = int(states[origin]["gossip"]["period_ns"])
             t0 = int(states[origin]["gossip"]["last_applied_ns"])
-            rounds = [(int(s["gossip"]["last_applied_ns"]) - t0) / period for s in states]
+            rounds = [(int(s["gossip"]["last_applied_ns"]) - t0) / period for s in states.values()]
             last_rounds.append(max(rounds))
-            per_node += [x for i, x in enumerate(rounds) if i != origin]
+            per_node += [(int(s["gossip"]["last_applied_ns"]) - t0) / period for i, s in states.items() if i != origin]
             log("run %d: delta %s -> %s given to n%d; rounds until each node had it: median %.2f, last %.2f" %
                 (k, version_of(files[k - 1]), want, origin, statistics.median(rounds), max(rounds)))
             if max(rounds) > limit:
@@ -166,7 +176,7 @@ def main():
         if r.returncode != 0:
             sys.exit("gossip: edgepipe infer: " + r.stderr)
         want_y = open(os.path.join(oracle, "Y.npy"), "rb").read()
-        for i in range(a.nodes):
+        for i in alive:
             out = os.path.join(work, "out%d" % i)
             os.makedirs(out, exist_ok=True)
             r = run_tool(a, "node-call", cluster.addr[i], "--model", "m", "--input", "X=" + os.path.join(work, "x.npy"), "--output-dir", out)
@@ -184,16 +194,16 @@ def main():
         r = run_tool(a, "delta", files[a.runs - 1], files[nxt], "--model", "m", "--origin", "trainer", "--seq", str(nxt), "-o", stale)
         if r.returncode != 0:
             sys.exit("gossip: edgepipe delta (stale): " + r.stderr)
-        before = [cluster.status(i) for i in range(a.nodes)]
+        before = {i: cluster.status(i) for i in alive}
         for name, path, reason in (("corrupted", corrupt, "checksum mismatch"), ("stale", stale, "wrong base")):
-            for i in range(a.nodes):
+            for i in alive:
                 r = run_tool(a, "update", "--node", cluster.addr[i], path)
                 if r.returncode == 0 or reason not in r.stderr:
                     failures.append("n%d accepted the %s delta or gave another reason: %s" % (i, name, r.stderr.strip()))
         time.sleep(3 * a.gossip_ms / 1000)  # rounds in which a node could have passed them on
-        after = [cluster.status(i) for i in range(a.nodes)]
+        after = {i: cluster.status(i) for i in alive}
         rejected = []
-        for i in range(a.nodes):
+        for i in alive:
             added = gossip_field(after[i], "deltas_rejected") - gossip_field(before[i], "deltas_rejected")
             rejected.append(added)
             if added != 2:
@@ -201,12 +211,12 @@ def main():
             if model_version(after[i]) != final or gossip_field(after[i], "deltas_applied") != a.runs:
                 failures.append("n%d: version %s and %d deltas applied after the bad ones, expected %s and %d" %
                                 (i, model_version(after[i]), gossip_field(after[i], "deltas_applied"), final, a.runs))
-        log("bad deltas given to all %d nodes: rejected by %d (corrupted: checksum mismatch; stale: wrong base)" %
-            (a.nodes, sum(1 for x in rejected if x == 2)))
+        log("bad deltas given to all %d running nodes: rejected by %d (corrupted: checksum mismatch; stale: wrong base)" %
+            (len(alive), sum(1 for x in rejected if x == 2)))
         if last_rounds:
-            log("SUMMARY nodes=%d gossip_ms=%d runs=%d rounds_last_node_median=%.2f rounds_last_node_max=%.2f "
+            log("SUMMARY nodes=%d dead=%d gossip_ms=%d runs=%d rounds_last_node_median=%.2f rounds_last_node_max=%.2f "
                 "rounds_per_node_median=%.2f limit=%g converged=%s outputs_match=%s bad_rejected_everywhere=%s" %
-                (a.nodes, a.gossip_ms, len(last_rounds), statistics.median(last_rounds), max(last_rounds),
+                (a.nodes, len(dead), a.gossip_ms, len(last_rounds), statistics.median(last_rounds), max(last_rounds),
                  statistics.median(per_node), limit, len(last_rounds) == a.runs,
                  not any("outputs differ" in f for f in failures), all(x == 2 for x in rejected)))
     finally:

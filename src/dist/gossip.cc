@@ -15,6 +15,7 @@ Gossip::Gossip(GossipOptions options, ModelHost& host, LogFn log, ClockFn clock)
     : opt_(std::move(options)), host_(host), log_(std::move(log)), clock_(std::move(clock)) {
   rng_.seed(opt_.seed ? opt_.seed : (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}());
   period_ns_ = int64_t{std::max(opt_.period_ms, 1)} * 1'000'000;
+  asked_ns_.assign(opt_.peers.size(), 0);
   // A random phase: nodes started together do not all gossip at the same instant.
   next_round_ns_ = clock_() + static_cast<int64_t>(rng_() % static_cast<uint64_t>(period_ns_));
 }
@@ -159,8 +160,19 @@ std::optional<size_t> Gossip::round_due(int64_t now_ns) {
   if (opt_.peers.empty() || now_ns < next_round_ns_) return std::nullopt;
   next_round_ns_ += period_ns_;
   if (next_round_ns_ <= now_ns) next_round_ns_ = now_ns + period_ns_;  // fell behind: no burst of rounds
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < asked_ns_.size(); ++i)
+    if (asked_ns_[i] == 0 || now_ns - asked_ns_[i] >= kRetryRounds * period_ns_) ready.push_back(i);
+  if (ready.empty()) return std::nullopt;  // every peer silent: wait for one to answer or to retry
+  const size_t peer = ready[static_cast<size_t>(rng_() % ready.size())];
+  asked_ns_[peer] = now_ns;
   ++rounds_;
-  return static_cast<size_t>(rng_() % opt_.peers.size());
+  return peer;
+}
+
+void Gossip::answered(const std::string& address) {
+  for (size_t i = 0; i < opt_.peers.size(); ++i)
+    if (gossip_peer_split(opt_.peers[i]).first == address) asked_ns_[i] = 0;
 }
 
 int64_t Gossip::ns_until_round(int64_t now_ns) const {

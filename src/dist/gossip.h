@@ -66,8 +66,14 @@ class Gossip {
   // which they apply), at most max_per_message.
   std::vector<std::shared_ptr<const std::string>> missing_for(const wire::GossipDigest& peer) const;
 
-  // The peer to start a round with, when one is due at `now_ns` (rounds are counted).
+  // The peer to start a round with, when one is due at `now_ns` (rounds are counted): a random
+  // one among those not waited on. A peer that has not answered its last digest is asked again
+  // only after kRetryRounds rounds: rounds go to live peers, and a dead peer's socket queues
+  // few digests to answer when it returns.
   std::optional<size_t> round_due(int64_t now_ns);
+  // The peer at `address` answered a digest.
+  void answered(const std::string& address);
+  static constexpr int kRetryRounds = 10;
   // Until the next round (for the loop's poll timeout); large without peers.
   int64_t ns_until_round(int64_t now_ns) const;
 
@@ -87,6 +93,7 @@ class Gossip {
   LogFn log_;
   ClockFn clock_;
   std::mt19937_64 rng_;
+  std::vector<int64_t> asked_ns_;  // per peer: when a digest went unanswered so far (0: none)
   std::map<std::string, uint64_t> versions_;
   std::map<Key, Delta> kept_;
   std::deque<Key> kept_order_;  // apply order

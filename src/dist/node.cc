@@ -735,6 +735,7 @@ void Node::Impl::on_gossip_request(Frames& f, Decoded& d, const std::string& fro
 
 void Node::Impl::on_gossip_reply(Peer& peer, Frames& f, Decoded& d) {
   if (!gossip) return;
+  gossip->answered(peer.address);
   for (const Frame& delta : frame_spans(f, 1)) {
     const Gossip::Received r = gossip->receive(delta, "from peer " + d.header.gossip().node_id() + " " + peer.address);
     if (r.outcome == Gossip::Outcome::rejected) ++errors;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -284,14 +285,33 @@ TEST_F(GossipState, RejectsWrongBaseConflictsAndCorruptionOnceEach) {
 
 TEST_F(GossipState, OneRoundPerPeriodToARandomPeer) {
   int rounds = 0, to_first = 0;
-  for (int ms = 0; ms < 2000; ++ms) {
+  for (int ms = 0; ms < 4000; ++ms) {
     t += 1'000'000;
-    if (auto p = g->round_due(t)) ++rounds, to_first += *p == 0;
+    if (auto p = g->round_due(t)) {
+      ++rounds, to_first += *p == 0;
+      g->answered(*p == 0 ? "tcp://127.0.0.1:1" : "tcp://127.0.0.1:2");
+    }
   }
-  EXPECT_EQ(rounds, 10);  // 2 s at 200 ms
+  EXPECT_EQ(rounds, 20);  // 4 s at 200 ms
   EXPECT_GT(to_first, 0);
-  EXPECT_LT(to_first, 10);
+  EXPECT_LT(to_first, 20);
   EXPECT_LE(g->ns_until_round(t), 200'000'000);
+  EXPECT_EQ(status().rounds(), 20u);
+}
+
+TEST_F(GossipState, ASilentPeerIsAskedAgainOnlyAfterTheRetryRounds) {
+  std::vector<size_t> picks;
+  for (int ms = 0; ms < 6000; ++ms) {  // 30 periods
+    t += 1'000'000;
+    if (auto p = g->round_due(t)) {
+      picks.push_back(*p);
+      if (*p == 1) g->answered("tcp://127.0.0.1:2");  // peer 0 never answers
+    }
+  }
+  const auto asked_silent = std::count(picks.begin(), picks.end(), size_t{0});
+  EXPECT_GE(asked_silent, 2);  // asked, then asked again after 10 rounds
+  EXPECT_LE(asked_silent, 3);  // 30 periods / 10
+  EXPECT_GE(picks.size(), 29u);  // every other round went to the live peer
 }
 
 // ---- Nodes in this process over ipc:// (addresses known before they start) ----
