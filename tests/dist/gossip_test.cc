@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -393,6 +394,54 @@ TEST(GossipNodes, FourNodesConvergeAndMatchTheNewModelRunLocally) {
   auto refused = client(3).update(corrupt);
   ASSERT_FALSE(refused.is_ok());
   EXPECT_NE(refused.status().message().find("checksum mismatch"), std::string::npos) << refused.status().to_string();
+}
+
+// Requests running while an UPDATE lands each see one whole model, the old or the new; the
+// first request after the UPDATED reply sees the new one.
+TEST(GossipNodes, AnUpdateLandsBetweenTwoFrames) {
+  TempDir tmp("gossip_between");
+  testing::write_gossip_models(tmp.path, 1);
+  std::ifstream f0(tmp.path / "models" / "m.onnx", std::ios::binary), f1(tmp.path / "v1.onnx", std::ios::binary);
+  const std::string v0((std::istreambuf_iterator<char>(f0)), std::istreambuf_iterator<char>());
+  const std::string v1((std::istreambuf_iterator<char>(f1)), std::istreambuf_iterator<char>());
+  std::filesystem::copy_file(tmp.path / "models" / "m.onnx", tmp.path / "v0.onnx");
+  const Tensor x = testing::input_x();
+  const auto old_y = testing::run_local(tmp.path, {"v0"}, x.clone());
+  const auto new_y = testing::run_local(tmp.path, {"v1"}, x.clone());
+  ASSERT_NE(std::memcmp(old_y[0].data(), new_y[0].data(), new_y[0].nbytes()), 0);
+  NodeOptions o;
+  o.models_dir = tmp.str("models");
+  o.log = [](const std::string&) {};
+  auto node = Node::start(o);
+  ASSERT_TRUE(node.is_ok()) << node.status().to_string();
+  ClientOptions co;
+  co.address = (*node)->endpoint();
+  std::atomic<bool> done{false};
+  std::atomic<int> olds{0}, news{0}, others{0};
+  std::thread runner([&] {
+    Client c = std::move(Client::connect(co)).value();
+    while (!done.load()) {
+      auto r = c.infer("m", {{"X", x.view()}});
+      if (!r.is_ok() || r->tensors[0].view.nbytes() != new_y[0].nbytes()) ++others;
+      else if (std::memcmp(r->tensors[0].view.data, old_y[0].data(), old_y[0].nbytes()) == 0) ++olds;
+      else if (std::memcmp(r->tensors[0].view.data, new_y[0].data(), new_y[0].nbytes()) == 0) ++news;
+      else ++others;
+    }
+  });
+  Client c = std::move(Client::connect(co)).value();
+  for (int i = 0; i < 5000 && olds.load() < 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto u = c.update(delta_encode(make(v0, v1)));
+  ASSERT_TRUE(u.is_ok()) << u.status().to_string();
+  auto r = c.infer("m", {{"X", x.view()}});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  EXPECT_EQ(std::memcmp(r->tensors[0].view.data, new_y[0].data(), new_y[0].nbytes()), 0);
+  const int seen = news.load();
+  for (int i = 0; i < 5000 && news.load() < seen + 20; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  done = true;
+  runner.join();
+  EXPECT_EQ(others.load(), 0);
+  EXPECT_GE(olds.load(), 20);
+  EXPECT_GE(news.load(), 20);
 }
 
 TEST(GossipNodes, UpdatesAreRefusedLikeLoadWithNoLoad) {
