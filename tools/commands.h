@@ -28,6 +28,8 @@ Runner add_partition(CLI::App& app);
 Runner add_delta(CLI::App& app);
 Runner add_delta_apply(CLI::App& app);
 Runner add_update(CLI::App& app);
+Runner add_stream(CLI::App& app);
+Runner add_quantize(CLI::App& app);
 
 // `edgepipe bench PLAN_DIR`: the plan against the whole model, alternated (cmd_bench_plan.cc).
 int bench_plan(const std::string& dir, const std::string& whole, int rounds, int frames, int warmup, bool json);

@@ -64,6 +64,9 @@ struct SessionOptions {
   // so in their shapes), the layout the convolutions run in: a pipeline stage hands such a
   // tensor to the next without converting it to NCHW and back. Others stay as declared.
   std::set<std::string> nhwc_io;
+  // Intermediate tensors returned after the model's own outputs, in this order (calibration,
+  // debugging). Marked before any rewrite, so fusions keep them; run() stays allocation-free.
+  std::vector<std::string> extra_outputs;
 };
 
 struct OpProfile {

@@ -37,6 +37,7 @@ struct LinkEmulator::Impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> forwarded{0}, dropped{0};
+  std::atomic<bool> cut{false};
 
   Impl(const LinkParams& u, const LinkParams& d) : up(u), down(d) {}
   Status setup();
@@ -84,6 +85,10 @@ int64_t offered_at(const Frames& frames, int64_t now) {
 }  // namespace
 
 void LinkEmulator::Impl::offer(LinkModel& link, std::deque<InFlight>& queue, std::string client, Frames frames) {
+  if (cut.load(std::memory_order_relaxed)) {
+    ++dropped;
+    return;
+  }
   size_t bytes = 0;
   for (const auto& f : frames) bytes += f.size();
   const int64_t arrive = link.admit(offered_at(frames, steady_now_ns()), bytes);
@@ -165,6 +170,7 @@ Result<std::unique_ptr<LinkEmulator>> LinkEmulator::start(const std::string& bin
 LinkEmulator::LinkEmulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LinkEmulator::~LinkEmulator() { stop(); }
 const std::string& LinkEmulator::endpoint() const { return impl_->endpoint; }
+void LinkEmulator::set_cut(bool c) { impl_->cut.store(c, std::memory_order_relaxed); }
 LinkCounters LinkEmulator::counters() const { return LinkCounters{impl_->forwarded.load(), impl_->dropped.load()}; }
 
 void LinkEmulator::stop() {

@@ -53,6 +53,8 @@ class LinkEmulator {
   ~LinkEmulator();
   const std::string& endpoint() const;
   LinkCounters counters() const;
+  // A cut link drops every message both ways (counted as dropped) until restored.
+  void set_cut(bool cut);
   void stop();
 
   struct Impl;

@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "dist/checkpoint.h"
 #include "dist/clock_offset.h"
 #include "dist/model_host.h"
 #include "dist/transport.h"
@@ -102,8 +103,10 @@ struct Node::Impl {
   std::optional<KeyPair> keys;
   std::set<std::string> allow, admins;
   std::string endpoint, public_key;
-  std::thread thread;
+  std::thread thread, watchdog;
   std::atomic<bool> stopping{false};
+  std::atomic<int64_t> beat_ns{0};  // the loop's last iteration (steady clock)
+  std::optional<Checkpoint> checkpoint;
   int64_t started_ns = 0, busy_ns = 0;
   uint64_t requests = 0, errors = 0;
   std::unique_ptr<Gossip> gossip;  // model updates; null with refuse_load
@@ -166,6 +169,17 @@ Status Node::Impl::setup() {
     return invalid_argument("node ", opt.bind, ": --peers (model updates by gossip) and --no-load contradict each other");
   host.set_keep_bytes(!opt.refuse_load);
   if (!opt.models_dir.empty()) EP_RETURN_IF_ERROR(host.load_dir(opt.models_dir));
+  if (!opt.state_dir.empty()) {
+    // LOADed models are newer than the folder's: the checkpoint's replace them.
+    EP_ASSIGN_OR_RETURN(Checkpoint c, Checkpoint::open(opt.state_dir));
+    for (const CheckpointEntry& e : c.entries()) {
+      EP_ASSIGN_OR_RETURN(std::string bytes, c.bytes_of(e));
+      Status st = host.load_bytes(e.name, bytes.data(), bytes.size(), e.nhwc_io);
+      if (!st.is_ok()) return st.with_context("checkpoint '" + opt.state_dir + "'");
+      log("restored model '" + e.name + "' version " + e.version + " from " + opt.state_dir);
+    }
+    checkpoint.emplace(std::move(c));
+  }
   try {
     if (curve) {
       // The ZAP handler is bound before the socket: without one, libzmq admits any keypair.
@@ -219,6 +233,7 @@ void Node::Impl::close_sockets() {
 
 void Node::Impl::loop() {
   while (!stopping.load(std::memory_order_acquire)) {
+    beat_ns.store(steady_now_ns(), std::memory_order_relaxed);
     std::vector<zmq::pollitem_t> items = {{router->handle(), 0, ZMQ_POLLIN, 0}, {monitor->handle(), 0, ZMQ_POLLIN, 0},
                                           {done_pull->handle(), 0, ZMQ_POLLIN, 0}};
     if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
@@ -384,6 +399,11 @@ void Node::Impl::on_request() {
         return reply(rid, make_error(d.header, st));
       }
       log("loaded model '" + d.header.model() + "' (" + std::to_string(f[2].size()) + " bytes) " + from);
+      if (checkpoint) {
+        // Kept for a restart; a failure to keep it is reported but the model is served.
+        Status kept = checkpoint->save(d.header.model(), f[2].data(), f[2].size(), nhwc_io);
+        if (!kept.is_ok()) log("checkpoint of '" + d.header.model() + "' failed: " + kept.to_string());
+      }
       wire::Header h = make_header(wire::LOADED, d.header.frame_id());
       h.set_tag(d.header.tag());
       h.set_model(d.header.model());
@@ -785,6 +805,29 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
     impl->thread.join();
     return st;
   }
+  if (impl->opt.watchdog_ms > 0) {
+    if (!impl->opt.on_stall)
+      impl->opt.on_stall = [self](int64_t ms) {
+        self->log("watchdog: the loop has not run for " + std::to_string(ms) + " ms (limit " +
+                  std::to_string(self->opt.watchdog_ms) + " ms): exiting with status 70 for the supervisor to restart");
+        std::_Exit(70);
+      };
+    impl->beat_ns.store(steady_now_ns());
+    impl->watchdog = std::thread([self] {
+      const auto tick = std::chrono::milliseconds(std::max(1, self->opt.watchdog_ms / 4));
+      bool fired = false;
+      while (!self->stopping.load(std::memory_order_acquire)) {
+        std::this_thread::sleep_for(tick);
+        const int64_t stalled = (steady_now_ns() - self->beat_ns.load(std::memory_order_relaxed)) / 1'000'000;
+        if (stalled > self->opt.watchdog_ms && !fired) {
+          fired = true;  // once per stall
+          self->opt.on_stall(stalled);
+        } else if (stalled <= self->opt.watchdog_ms) {
+          fired = false;
+        }
+      }
+    });
+  }
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
@@ -797,6 +840,7 @@ void Node::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   impl_->stopping.store(true, std::memory_order_release);
   impl_->thread.join();
+  if (impl_->watchdog.joinable()) impl_->watchdog.join();
 }
 
 }  // namespace ep::dist

@@ -37,6 +37,15 @@ struct NodeOptions {
   // every admitted client may LOAD.
   std::string admin_dir;
   bool refuse_load = false;    // no LOAD from anyone: the node serves its models folder only
+  // Models received by LOAD are kept here (dist/checkpoint.h) and served again after a
+  // restart, each verified against its recorded version first. "": not kept.
+  std::string state_dir;
+  // The loop thread (all sockets, LOADs, replies) beats at least every 50 ms; when it has not
+  // for this long, `on_stall` runs (default: log and exit the process with status 70, so a
+  // supervisor such as systemd's Restart=on-failure starts it again). 0: no watchdog. Runs of
+  // models are on their workers and do not count; a LOAD does (size this above a LOAD's parse).
+  int watchdog_ms = 0;
+  std::function<void(int64_t stalled_ms)> on_stall;
   std::string models_dir;      // *.onnx loaded at start
   bool allow_plaintext = false;  // serve a non-local address without CURVE (not recommended)
   int threads = 1;             // per session

@@ -90,6 +90,9 @@ const KernelDef kRegistry[] = {
     {"Gemm", "", kMin, kMax, "ref", make_gemm},
     {"MatMul", "", kMin, kMax, "ref", make_matmul},
     {"MatMulInteger", "", 10, kMax, "ref", make_matmul_integer},
+    // quantize.cc
+    {"QuantizeLinear", "", 10, kMax, "ref", make_quantize_linear},
+    {"DequantizeLinear", "", 10, kMax, "ref", make_dequantize_linear},
     // softmax.cc
     {"Softmax", "", kMin, kMax, "ref", make_softmax},
     {"LogSoftmax", "", kMin, kMax, "ref", make_log_softmax},

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <list>
 
+#include "dist/balancer.h"
 #include "dist/client.h"
 #include "dist/keys.h"
 
@@ -55,6 +56,18 @@ class LocalRunner final : public ModelRunner {
   std::list<std::pair<Shape, Session>> entries_;  // most recent first
 };
 
+// A node's reply: its one f32 output copied out (the reply's frames go with it).
+Status single_output(const Result<dist::Reply>& reply, const std::string& where, std::vector<float>& output, Shape* shape) {
+  if (!reply.is_ok()) return reply.status().with_context(where);
+  if (reply->tensors.size() != 1) return invalid_model(where, ": ", reply->tensors.size(), " outputs came back, expected 1");
+  const TensorView& v = reply->tensors[0].view;
+  if (v.dtype != DType::f32) return invalid_model(where, ": output is ", dtype_name(v.dtype), ", expected f32");
+  output.resize(static_cast<size_t>(v.shape.numel()));
+  std::memcpy(output.data(), v.data, v.nbytes());
+  *shape = v.shape;
+  return Status::ok();
+}
+
 class RemoteRunner final : public ModelRunner {
  public:
   RemoteRunner(dist::Client client, std::string model, std::string where)
@@ -63,22 +76,41 @@ class RemoteRunner final : public ModelRunner {
   Status run(const TensorView& input, std::vector<float>& output, Shape* output_shape, bool* created) override {
     *created = false;
     // One input, matched by position on the node: the name is informational.
-    auto reply = client_.infer(model_, {{"input", input}});
-    if (!reply.is_ok()) return reply.status().with_context(where());
-    if (reply->tensors.size() != 1)
-      return invalid_model(where(), ": ", reply->tensors.size(), " outputs came back, expected 1");
-    const TensorView& v = reply->tensors[0].view;
-    if (v.dtype != DType::f32) return invalid_model(where(), ": output is ", dtype_name(v.dtype), ", expected f32");
-    output.resize(static_cast<size_t>(v.shape.numel()));
-    std::memcpy(output.data(), v.data, v.nbytes());
-    *output_shape = v.shape;
-    return Status::ok();
+    return single_output(client_.infer(model_, {{"input", input}}), where(), output, output_shape);
   }
 
  private:
   dist::Client client_;
   std::string model_;
 };
+
+// The same model on several redundant nodes: each call goes to a healthy one (dist::Balancer).
+class BalancedRunner final : public ModelRunner {
+ public:
+  BalancedRunner(std::unique_ptr<dist::BalancedClient> client, std::string where)
+      : ModelRunner(std::move(where)), client_(std::move(client)) {}
+
+  Status run(const TensorView& input, std::vector<float>& output, Shape* output_shape, bool* created) override {
+    *created = false;
+    return single_output(client_->infer({{"input", input}}), where(), output, output_shape);
+  }
+
+ private:
+  std::unique_ptr<dist::BalancedClient> client_;
+};
+
+std::vector<std::string> split_addresses(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t comma = list.find(',', start);
+    const std::string a = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!a.empty()) out.push_back(a);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -98,6 +130,27 @@ Result<std::unique_ptr<ModelRunner>> remote_runner(const RemoteModelOptions& o, 
     auto k = dist::key_read(o.server_key);
     if (!k.is_ok()) return k.status().with_context(where + ": server_key");
     co.server_key = *k;
+  }
+  const std::vector<std::string> addresses = split_addresses(o.address);
+  if (addresses.size() > 1) {
+    // Redundant nodes: load (or check) the model on each, then balance over them.
+    for (const std::string& a : addresses) {
+      RemoteModelOptions one = o;
+      one.address = a;
+      one.server_key = co.server_key;
+      EP_RETURN_IF_ERROR(remote_runner(one, model_path).status());
+    }
+    dist::BalancerOptions bo;
+    bo.addresses = addresses;
+    bo.model = name;
+    bo.server_key = co.server_key;
+    bo.keys_dir = o.keys_dir;
+    bo.deadline_ms = o.timeout_ms;
+    bo.heartbeat_ms = o.heartbeat_ms;
+    bo.heartbeat_timeout_ms = o.heartbeat_timeout_ms;
+    auto balanced = dist::BalancedClient::start(bo);
+    if (!balanced.is_ok()) return balanced.status().with_context(where);
+    return std::unique_ptr<ModelRunner>(new BalancedRunner(std::move(balanced).value(), "nodes " + o.address + " model '" + name + "'"));
   }
   auto client = dist::Client::connect(co);
   if (!client.is_ok()) return client.status().with_context(where);

@@ -14,12 +14,16 @@
 namespace ep::pipeline {
 
 struct RemoteModelOptions {
-  std::string address;     // tcp://HOST:PORT of an `edgepipe node`
+  // tcp://HOST:PORT of an `edgepipe node`; several, comma-separated: redundant nodes serving
+  // the same model, each call to a healthy one (dist::Balancer: heartbeats, failover)
+  std::string address;
   std::string server_key;  // the node's public key: Z85 text or a key file; "" for plain TCP (loopback only)
   std::string keys_dir;    // this pipeline's client keypair (CURVE); "" with a server key: an ephemeral one
   std::string model;       // the name the node serves the model under; default: the model file's stem
   bool load = true;        // send the stage's model file to the node when the stage opens (LOAD)
   int timeout_ms = 5000;   // no answer by then: the call fails naming the node
+  int heartbeat_ms = 100;          // redundant nodes: PING period
+  int heartbeat_timeout_ms = 300;  // redundant nodes: silent this long is dead
 };
 
 class ModelRunner {

@@ -21,7 +21,9 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
   using T = ParamType;
   // Any model stage may run its model on an edgepipe node (pre- and post-processing stay here).
   static const ParamSpec node = {"node", T::map, "run the model on an edgepipe node",
-                                 {{"address", T::string, "tcp://HOST:PORT of the node"},
+                                 {{"address", T::string, "tcp://HOST:PORT of the node; several, comma-separated: redundant nodes"},
+                                  {"heartbeat_ms", T::integer, "redundant nodes: PING period (default 100)"},
+                                  {"heartbeat_timeout_ms", T::integer, "redundant nodes: silent this long is dead (default 300)"},
                                   {"server_key", T::string, "the node's public key: Z85 text or a key file (CURVE)"},
                                   {"keys", T::string, "this pipeline's client keypair folder (CURVE)"},
                                   {"model", T::string, "the name the node serves it under (default: the file's stem)"},
@@ -97,8 +99,15 @@ Result<std::optional<RemoteModelOptions>> remote_of(const nlohmann::json& p, con
   const nlohmann::json& n = p["node"];
   RemoteModelOptions r;
   r.address = param<std::string>(n, "address", "");
-  if (r.address.rfind("tcp://", 0) != 0 && r.address.rfind("ipc://", 0) != 0)
-    return invalid_argument("stage '", stage, "': node.address '", r.address, "' is not a tcp:// or ipc:// address");
+  std::stringstream list(r.address);
+  std::string one;
+  int count = 0;
+  while (std::getline(list, one, ',')) {
+    ++count;
+    if (one.rfind("tcp://", 0) != 0 && one.rfind("ipc://", 0) != 0)
+      return invalid_argument("stage '", stage, "': node.address '", one, "' is not a tcp:// or ipc:// address");
+  }
+  if (count == 0) return invalid_argument("stage '", stage, "': node.address is empty");
   r.server_key = param<std::string>(n, "server_key", "");
   if (r.server_key.size() != 40) r.server_key = resolve_model_path(r.server_key, ctx);  // a key file
   r.keys_dir = resolve_model_path(param<std::string>(n, "keys", ""), ctx);
@@ -107,6 +116,10 @@ Result<std::optional<RemoteModelOptions>> remote_of(const nlohmann::json& p, con
   const int64_t t = param<int64_t>(n, "timeout_ms", r.timeout_ms);
   if (t < 1 || t > 600000) return invalid_argument("stage '", stage, "': node.timeout_ms ", t, " out of 1..600000");
   r.timeout_ms = static_cast<int>(t);
+  r.heartbeat_ms = static_cast<int>(param<int64_t>(n, "heartbeat_ms", r.heartbeat_ms));
+  r.heartbeat_timeout_ms = static_cast<int>(param<int64_t>(n, "heartbeat_timeout_ms", r.heartbeat_timeout_ms));
+  if (r.heartbeat_ms < 1 || r.heartbeat_timeout_ms <= r.heartbeat_ms || r.heartbeat_timeout_ms > 600000)
+    return invalid_argument("stage '", stage, "': node.heartbeat_timeout_ms must exceed node.heartbeat_ms (>= 1)");
   return std::optional<RemoteModelOptions>(std::move(r));
 }
 

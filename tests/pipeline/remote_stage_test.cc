@@ -61,6 +61,36 @@ Result<RunResult> run(const TempDir& d, const std::string& name, const std::stri
   return run_pipeline(o, out, log);
 }
 
+// Stops `node` once it has run `model` `n` times (polled by STATUS from another thread);
+// join() before the node goes out of scope.
+struct StopAfter {
+  std::atomic<bool> done{false};
+  std::thread thread;
+  StopAfter(dist::Node& node, const std::string& model, uint64_t n) {
+    thread = std::thread([this, &node, model, n, address = node.endpoint()] {
+      dist::ClientOptions co;
+      co.address = address;
+      co.timeout_ms = 1000;
+      auto c = dist::Client::connect(co);
+      while (!done && c.is_ok()) {
+        auto s = c->status();
+        uint64_t runs = 0;
+        if (s.is_ok())
+          for (const auto& m : s->models()) runs += m.name() == model ? m.requests() : 0;
+        if (runs >= n) {
+          node.stop();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+  }
+  void join() {
+    done = true;
+    thread.join();
+  }
+};
+
 // Frame id -> its texts and boxes, from a JSON lines file.
 std::map<int64_t, nlohmann::json> texts_by_frame(const std::string& path) {
   std::map<int64_t, nlohmann::json> m;
@@ -125,32 +155,13 @@ TEST(RemoteStage, WhenTheNodeDiesTheLocalFallbackAnswers) {
   TempDir d("remote_fallback");
   auto node = start_node();
   const std::string address = node->endpoint();
-  // Stop the node once it has served three detections.
-  std::atomic<bool> done{false};
-  std::thread killer([&] {
-    dist::ClientOptions co;
-    co.address = address;
-    co.timeout_ms = 1000;
-    auto c = dist::Client::connect(co);
-    while (!done && c.is_ok()) {
-      auto s = c->status();
-      uint64_t det = 0;
-      if (s.is_ok())
-        for (const auto& m : s->models()) det += m.name() == "ch_PP-OCRv4_det_infer" ? m.requests() : 0;
-      if (det >= 3) {
-        node->stop();
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  });
+  StopAfter killer(*node, "ch_PP-OCRv4_det_infer", 3);  // after three detections
   std::ostringstream log;
   const std::string det = "    node: {address: " + address + ", timeout_ms: 400}\n";
   std::string yaml = ocr_yaml(10, det, "");
   // The built-in fallback: the same model here at a smaller size; switch after 2 failures.
   yaml.replace(yaml.find("misses: 3, probe_every: 20"), 26, "misses: 2, probe_every: 4");
   auto r = run(d, "fallback", yaml, log);
-  done = true;
   killer.join();
   ASSERT_TRUE(r.is_ok()) << r.status().to_string() << "\n" << log.str();
   // Every frame answered: by the node, or here once it was gone.
@@ -161,6 +172,34 @@ TEST(RemoteStage, WhenTheNodeDiesTheLocalFallbackAnswers) {
   EXPECT_GE(s.fallback_frames, 4);
   EXPECT_NE(log.str().find("switched to the fallback"), std::string::npos) << log.str();
   EXPECT_EQ(texts_by_frame(d.str("fallback.jsonl")).size(), 10u);
+}
+
+// The detector on two redundant nodes: one stops mid-run, the other answers the rest; no
+// frame is lost and no fallback is needed.
+TEST(RemoteStage, RedundantNodesKeepAnsweringWhenOneStops) {
+  if (!have_ocr_models()) GTEST_SKIP() << "no PP-OCRv4 models (make models)";
+  TempDir d("remote_redundant");
+  auto a = start_node(), b = start_node();
+  const std::string address_a = a->endpoint();
+  StopAfter killer(*a, "ch_PP-OCRv4_det_infer", 3);
+  std::ostringstream log;
+  const std::string det = "    node: {address: \"" + address_a + "," + b->endpoint() +
+                          "\", timeout_ms: 3000, heartbeat_ms: 50, heartbeat_timeout_ms: 200}\n";
+  auto r = run(d, "redundant", ocr_yaml(10, det, ""), log);
+  killer.join();
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string() << "\n" << log.str();
+  EXPECT_EQ(r->report.completed, 10);
+  EXPECT_EQ(r->report.dropped, 0);
+  EXPECT_EQ(r->report.stages[0].errors, 0);
+  dist::ClientOptions co;
+  co.address = b->endpoint();
+  auto client = dist::Client::connect(co);
+  ASSERT_TRUE(client.is_ok());
+  auto status = client->status();
+  ASSERT_TRUE(status.is_ok());
+  uint64_t on_b = 0;
+  for (const auto& m : status->models()) on_b += m.name() == "ch_PP-OCRv4_det_infer" ? m.requests() : 0;
+  EXPECT_GE(on_b, 5u);  // at least the frames after the stop (and its share before)
 }
 
 }  // namespace

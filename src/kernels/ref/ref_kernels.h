@@ -78,6 +78,10 @@ std::unique_ptr<Kernel> make_lrn();
 std::unique_ptr<Kernel> make_gemm();
 std::unique_ptr<Kernel> make_matmul();
 std::unique_ptr<Kernel> make_matmul_integer();
+
+// quantize.cc
+std::unique_ptr<Kernel> make_quantize_linear();
+std::unique_ptr<Kernel> make_dequantize_linear();
 std::unique_ptr<Kernel> make_softmax();
 std::unique_ptr<Kernel> make_log_softmax();
 std::unique_ptr<Kernel> make_hardmax();
