@@ -1,6 +1,11 @@
 #include "dist/gossip.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "dist/checkpoint.h"
 
 namespace ep::dist {
 
@@ -91,6 +96,14 @@ Status Gossip::apply(const Delta& d) {
   auto served = host_.served(d.body.model());
   if (!served.is_ok()) return served.status().with_context(where);
   if (!served->bytes) return unsupported(where, ": this node keeps no model bytes to patch (updates are off)");
+  if (served->version == d.body.result_version() && served->version != d.body.base_version()) {
+    // The model already is what this delta makes: a node restarted from its checkpoint whose
+    // version vector was not yet written. Taken as applied; nothing to patch.
+    versions_[d.body.origin()] = d.body.seq();
+    log_("gossip " + opt_.node_id + ": delta " + delta_name(d.body) + ": the model already has its result version");
+    save_state();
+    return Status::ok();
+  }
   if (served->version != d.body.base_version())
     return invalid_argument(where, ": wrong base: the model is at version ", served->version);
   auto patched = delta_apply(*served->bytes, d.body);
@@ -102,6 +115,42 @@ Status Gossip::apply(const Delta& d) {
   ++applied_;
   last_applied_ns_ = clock_();
   log_("gossip " + opt_.node_id + ": applied delta " + delta_name(d.body));
+  if (on_applied_) {
+    auto now_served = host_.served(d.body.model());
+    if (now_served.is_ok() && now_served->bytes) on_applied_(d.body.model(), *now_served->bytes);
+  }
+  save_state();
+  return Status::ok();
+}
+
+void Gossip::save_state() {
+  if (opt_.state_file.empty()) return;
+  wire::GossipDigest state;
+  fill_digest(&state);
+  const std::string bytes = state.SerializeAsString();
+  Status st = write_file_atomically(opt_.state_file, bytes.data(), bytes.size());
+  if (!st.is_ok()) log_("gossip " + opt_.node_id + ": version vector not kept: " + st.to_string());
+}
+
+Status Gossip::load_state() {
+  if (opt_.state_file.empty()) return Status::ok();
+  std::error_code ec;
+  if (!std::filesystem::exists(opt_.state_file, ec)) return Status::ok();
+  const std::string where = "gossip state '" + opt_.state_file + "'";
+  const auto size = std::filesystem::file_size(opt_.state_file, ec);
+  if (ec) return io_error(where, ": ", ec.message());
+  if (size > (size_t{1} << 20)) return invalid_argument(where, ": ", size, " bytes, limit 1 MiB");
+  std::ifstream f(opt_.state_file, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  wire::GossipDigest state;
+  if (!state.ParseFromString(bytes)) return invalid_argument(where, ": not a version vector");
+  if (static_cast<size_t>(state.versions_size()) > opt_.max_origins)
+    return invalid_argument(where, ": ", state.versions_size(), " origins, limit ", opt_.max_origins);
+  for (const wire::VersionEntry& e : state.versions()) {
+    if (e.origin().empty() || e.origin().size() > opt_.delta_limits.max_name)
+      return invalid_argument(where, ": an origin name is empty or longer than ", opt_.delta_limits.max_name, " bytes");
+    versions_[e.origin()] = e.seq();
+  }
   return Status::ok();
 }
 

@@ -41,6 +41,9 @@ struct GossipOptions {
   size_t max_rejected_remembered = 4096;
   uint64_t seed = 0;               // peer choice and round phase; 0: random
   DeltaLimits delta_limits;
+  // The version vector is kept here (written atomically after each apply, read at start), so a
+  // node restarted from its checkpoint (--state) knows which deltas its models already have.
+  std::string state_file;
 };
 
 // "tcp://a:1=KEY" -> {address, server key}.
@@ -79,6 +82,12 @@ class Gossip {
 
   void fill_status(wire::GossipStatus* status) const;
   const GossipOptions& options() const { return opt_; }
+  // Called after each delta is applied, with the model's new bytes (the node checkpoints them
+  // before the version vector is written).
+  using AppliedFn = std::function<void(const std::string& model, const std::string& bytes)>;
+  void set_on_applied(AppliedFn fn) { on_applied_ = std::move(fn); }
+  // Reads options().state_file when it exists; an unreadable or malformed one is an error.
+  Status load_state();
   uint64_t seq_of(const std::string& origin) const;
 
  private:
@@ -87,6 +96,7 @@ class Gossip {
   Status apply(const Delta& d);
   void keep(Delta d);
   void drain_held(const std::string& origin, const std::string& from);
+  void save_state();
 
   GossipOptions opt_;
   ModelHost& host_;
@@ -104,6 +114,7 @@ class Gossip {
   uint64_t applied_ = 0, rejected_count_ = 0, rounds_ = 0;
   int64_t last_applied_ns_ = 0, next_round_ns_ = 0, period_ns_ = 0;
   std::string last_rejection_;
+  AppliedFn on_applied_;
 };
 
 }  // namespace ep::dist

@@ -97,7 +97,7 @@ Result<ModelHost::Served> ModelHost::served(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(name);
   if (it == models_.end()) return invalid_argument("model '", name, "' is not served by this node");
-  return Served{it->second->version, it->second->bytes};
+  return Served{it->second->version, it->second->bytes, it->second->nhwc_io};
 }
 
 Status ModelHost::update(const std::string& name, const std::string& base_version, std::string bytes) {

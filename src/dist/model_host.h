@@ -55,6 +55,7 @@ class ModelHost {
   struct Served {
     std::string version;
     std::shared_ptr<const std::string> bytes;  // null without keep_bytes
+    std::set<std::string> nhwc_io;
   };
   Result<Served> served(const std::string& name) const;
   // Replaces the model with `bytes` only while it is still at `base_version` (compare and swap);

@@ -214,7 +214,15 @@ Status Node::Impl::setup() {
   if (opt.name.empty()) opt.name = endpoint;
   if (!opt.refuse_load) {
     if (opt.gossip.node_id.empty()) opt.gossip.node_id = opt.name;
+    if (checkpoint && opt.gossip.state_file.empty()) opt.gossip.state_file = checkpoint->dir() + "/gossip_versions.pb";
     gossip = std::make_unique<Gossip>(opt.gossip, host, opt.log, opt.clock);
+    EP_RETURN_IF_ERROR(gossip->load_state());
+    if (checkpoint)  // updated models survive a restart like LOADed ones
+      gossip->set_on_applied([this](const std::string& model, const std::string& bytes) {
+        auto served = host.served(model);
+        Status kept = checkpoint->save(model, bytes.data(), bytes.size(), served.is_ok() ? served->nhwc_io : std::set<std::string>{});
+        if (!kept.is_ok()) log("checkpoint of '" + model + "' failed: " + kept.to_string());
+      });
   }
   started_ns = now();
   return Status::ok();

@@ -284,6 +284,49 @@ TEST_F(GossipState, RejectsWrongBaseConflictsAndCorruptionOnceEach) {
   EXPECT_EQ(g->missing_for(empty).size(), 2u);  // d1, d2
 }
 
+// A node restarted from its checkpoint serves the updated model: the kept version vector (or,
+// when it was not written yet, the model's own version) says which deltas it already has.
+TEST_F(GossipState, ARestartedNodeKnowsWhichDeltasItsModelHas) {
+  TempDir tmp("gossip_state");
+  GossipOptions o = g->options();
+  o.state_file = tmp.str("versions.pb");
+  std::vector<std::string> saved;
+  {
+    Gossip first(o, host, [](const std::string&) {}, [this] { return t; });
+    ASSERT_TRUE(first.load_state().is_ok());
+    first.set_on_applied([&](const std::string& model, const std::string& bytes) { saved.push_back(model + " " + model_version(bytes.data(), bytes.size())); });
+    ASSERT_EQ(first.receive(span_of(delta_encode(d[1])), "test").outcome, Gossip::Outcome::applied);
+    ASSERT_EQ(first.receive(span_of(delta_encode(d[2])), "test").outcome, Gossip::Outcome::applied);
+  }
+  ASSERT_EQ(saved.size(), 2u);
+  EXPECT_EQ(saved[1], "m " + model_version(v[2].data(), v[2].size()));
+  // Restarted: the checkpoint serves v2, the state file says trainer #2.
+  ModelHost restarted(1, size_t{1} << 30, [this] { return t; });
+  restarted.set_keep_bytes(true);
+  ASSERT_TRUE(restarted.load_bytes("m", v[2].data(), v[2].size()).is_ok());
+  Gossip second(o, restarted, [](const std::string&) {}, [this] { return t; });
+  ASSERT_TRUE(second.load_state().is_ok());
+  EXPECT_EQ(second.seq_of("trainer"), 2u);
+  EXPECT_EQ(second.receive(span_of(delta_encode(d[2])), "peer").outcome, Gossip::Outcome::duplicate);
+  EXPECT_EQ(second.receive(span_of(delta_encode(d[3])), "peer").outcome, Gossip::Outcome::applied);
+  // No state file, model at v1 (crashed after the checkpoint, before the vector was written).
+  ModelHost behind(1, size_t{1} << 30, [this] { return t; });
+  behind.set_keep_bytes(true);
+  ASSERT_TRUE(behind.load_bytes("m", v[1].data(), v[1].size()).is_ok());
+  GossipOptions fresh = g->options();
+  Gossip third(fresh, behind, [](const std::string&) {}, [this] { return t; });
+  EXPECT_EQ(third.receive(span_of(delta_encode(d[1])), "peer").outcome, Gossip::Outcome::applied);
+  EXPECT_EQ(third.receive(span_of(delta_encode(d[2])), "peer").outcome, Gossip::Outcome::applied);
+  EXPECT_EQ(behind.served("m")->version, model_version(v[2].data(), v[2].size()));
+  // A malformed state file is an error naming it.
+  std::ofstream(tmp.path / "bad.pb") << "\xff\xff not a digest";
+  GossipOptions bad = g->options();
+  bad.state_file = tmp.str("bad.pb");
+  Gossip fourth(bad, behind, [](const std::string&) {}, [this] { return t; });
+  Status st = fourth.load_state();
+  EXPECT_NE(st.message().find("bad.pb': not a version vector"), std::string::npos) << st.to_string();
+}
+
 TEST_F(GossipState, OneRoundPerPeriodToARandomPeer) {
   int rounds = 0, to_first = 0;
   for (int ms = 0; ms < 4000; ++ms) {
@@ -442,6 +485,39 @@ TEST(GossipNodes, AnUpdateLandsBetweenTwoFrames) {
   EXPECT_EQ(others.load(), 0);
   EXPECT_GE(olds.load(), 20);
   EXPECT_GE(news.load(), 20);
+}
+
+TEST(GossipNodes, AnUpdatedModelAndTheVersionVectorSurviveARestartWithState) {
+  TempDir tmp("gossip_restart");
+  testing::write_gossip_models(tmp.path, 1);
+  std::ifstream f0(tmp.path / "models" / "m.onnx", std::ios::binary), f1(tmp.path / "v1.onnx", std::ios::binary);
+  const std::string v0((std::istreambuf_iterator<char>(f0)), std::istreambuf_iterator<char>());
+  const std::string v1((std::istreambuf_iterator<char>(f1)), std::istreambuf_iterator<char>());
+  NodeOptions o;
+  o.models_dir = tmp.str("models");
+  o.state_dir = tmp.str("state");
+  o.log = [](const std::string&) {};
+  auto status_of = [](const std::string& address) {
+    ClientOptions co;
+    co.address = address;
+    return std::move(Client::connect(co)).value().status();
+  };
+  {
+    auto node = Node::start(o);
+    ASSERT_TRUE(node.is_ok()) << node.status().to_string();
+    ClientOptions co;
+    co.address = (*node)->endpoint();
+    auto u = std::move(Client::connect(co)).value().update(delta_encode(make(v0, v1)));
+    ASSERT_TRUE(u.is_ok()) << u.status().to_string();
+  }
+  auto node = Node::start(o);
+  ASSERT_TRUE(node.is_ok()) << node.status().to_string();
+  auto s = status_of((*node)->endpoint());
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_EQ(s->models(0).version(), model_version(v1.data(), v1.size()));
+  ASSERT_EQ(s->gossip().versions_size(), 1);
+  EXPECT_EQ(s->gossip().versions(0).origin(), "trainer");
+  EXPECT_EQ(s->gossip().versions(0).seq(), 1u);
 }
 
 TEST(GossipNodes, UpdatesAreRefusedLikeLoadWithNoLoad) {
