@@ -209,7 +209,9 @@ Result<QuantizeReport> quantize_model(const std::string& path, const std::string
   rep.target = o.max_accuracy_drop;
   std::set<std::string> keep_float = o.exclude;
   for (const QuantTarget& t : targets) {
-    LayerReport l{t.node, t.op};
+    LayerReport l;
+    l.node = t.node;
+    l.op = t.op;
     if (o.exclude.count(t.node)) l.quantized = false, l.why_float = "excluded";
     rep.layers.push_back(l);
   }

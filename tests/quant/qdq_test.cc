@@ -408,8 +408,11 @@ TEST(QuantQdq, MixedPrecisionKeepsLayersFloatUntilTheTargetHolds) {
   o.max_accuracy_drop = std::min(a.sensitivity, b.sensitivity) * 1.0001;
   auto mid = quantize_model(src, (temp_dir() / "mp_mid.onnx").string(), calib, eval, o);
   ASSERT_TRUE(mid.is_ok()) << mid.status().to_string();
-  for (const LayerReport& l : mid->layers)
-    if (l.node == most) EXPECT_FALSE(l.quantized) << "the most sensitive layer stays float";
+  for (const LayerReport& l : mid->layers) {
+    if (l.node == most) {
+      EXPECT_FALSE(l.quantized) << "the most sensitive layer stays float";
+    }
+  }
   const std::string json = mid->to_json();
   for (const char* key : {"\"sensitivity\"", "\"bytes_before\"", "\"bytes_after\"", "\"float_because\""})
     EXPECT_NE(json.find(key), std::string::npos) << key;

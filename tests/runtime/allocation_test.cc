@@ -65,6 +65,16 @@ TEST(Allocation, ConvReluRunAllocatesNothing) {
   }
 }
 
+// Calibration exposes intermediate tensors as extra outputs: the run stays allocation-free.
+TEST(Allocation, ExtraOutputsRunAllocatesNothing) {
+  const std::string bytes = test_models::serialize(test_models::conv_relu_model());
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  SessionOptions opt;
+  opt.extra_outputs = {"C"};
+  EXPECT_EQ(allocations_in_steady_run(*model, opt), 0);
+}
+
 // The real detector: every node on the oneDNN or fast CPU kernels.
 TEST(Allocation, DetectorRunAllocatesNothing) {
   const std::string path = std::string(EP_SOURCE_DIR) + "/models/ch_PP-OCRv4_det_infer.onnx";
