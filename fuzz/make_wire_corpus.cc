@@ -1,5 +1,6 @@
 // Writes the wire fuzz target's seed corpus (committed in fuzz/corpus/wire): one valid
-// message of each kind and malformed variants of each, framed as wire_frames.h says.
+// message of each kind (but a GOSSIP_DELTAS push, which has no reply) and malformed variants
+// of each, framed as wire_frames.h says.
 //   build/fuzz/make_wire_corpus fuzz/corpus/wire
 #include <cstdio>
 #include <fstream>
@@ -61,6 +62,25 @@ int main(int argc, char** argv) {
   write(dir, "load_not_onnx", {load.SerializeAsString(), "not an onnx model"});
   Header err = ep::dist::make_error(ok, ep::invalid_argument("model 'x': bad"));
   write(dir, "error_reply", {err.SerializeAsString()});
+  // Model updates by gossip: a digest, deltas (any bytes: the delta decoder checks them), an UPDATE.
+  Header digest = ep::dist::make_header(wire::GOSSIP_DIGEST, 5);
+  auto* v = digest.mutable_gossip()->add_versions();
+  v->set_origin("trainer");
+  v->set_seq(3);
+  write(dir, "gossip_digest", {digest.SerializeAsString()});
+  Header deltas = ep::dist::make_header(wire::GOSSIP_DELTAS, 6);
+  *deltas.mutable_gossip() = digest.gossip();
+  deltas.mutable_gossip()->set_deltas(2);
+  // (A well-formed GOSSIP_DELTAS is a push with no reply: dist_test sends this corpus to a live
+  // node and expects an answer to each, so only the malformed one is here.)
+  write(dir, "update_not_a_delta", {ep::dist::make_header(wire::UPDATE, 7).SerializeAsString(), "a delta"});
+  write(dir, "bad_gossip_deltas_count", {deltas.SerializeAsString(), "only one"});
+  Header digest_with_deltas = digest;
+  digest_with_deltas.mutable_gossip()->set_deltas(1);
+  write(dir, "bad_gossip_digest_with_deltas", {digest_with_deltas.SerializeAsString(), "x"});
+  Header status_with_gossip = ep::dist::make_header(wire::STATUS, 8);
+  *status_with_gossip.mutable_gossip() = digest.gossip();
+  write(dir, "bad_status_with_gossip", {status_with_gossip.SerializeAsString()});
   // Malformed: sizes that disagree, shapes that overflow, fields out of range.
   write(dir, "bad_short_frame", {ok.SerializeAsString(), std::string(199, '\1')});
   write(dir, "bad_missing_frame", {ok.SerializeAsString()});

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <thread>
 
+#include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -88,7 +89,7 @@ struct CallArgs {
   dist::ClientOptions opt;
   std::string server_key_file, model, output_dir;
   std::vector<std::string> inputs, route;
-  bool status = false;
+  bool status = false, json = false;
   int pings = 8;
 };
 
@@ -130,7 +131,14 @@ Status call(CallArgs& a) {
     EP_ASSIGN_OR_RETURN(a.opt.server_key, dist::key_read(a.server_key_file));
   }
   EP_ASSIGN_OR_RETURN(dist::Client client, dist::Client::connect(a.opt));
-  if (a.status) {
+  if (a.status && a.json) {
+    EP_ASSIGN_OR_RETURN(dist::wire::NodeStatus s, client.status());
+    std::string text;
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    if (!google::protobuf::util::MessageToJsonString(s, &text, o).ok()) return internal_error("status: no JSON");
+    std::printf("%s\n", text.c_str());
+  } else if (a.status) {
     EP_ASSIGN_OR_RETURN(dist::wire::NodeStatus s, client.status());
     std::printf("node %s (protocol %u): %llu requests, %llu errors, %llu in flight, busy %.1f%%\n", s.node().c_str(),
                 s.protocol_version(), static_cast<unsigned long long>(s.requests()),
@@ -183,6 +191,7 @@ Runner add_node_call(CLI::App& app) {
   app.add_option("--keys", a->opt.keys_dir, "This client's keypair folder");
   app.add_option("--timeout-ms", a->opt.timeout_ms, "Wait this long for the reply")->check(CLI::Range(1, 3600000));
   app.add_flag("--status", a->status, "Print the node's status");
+  app.add_flag("--json", a->json, "With --status: print it as one JSON object (wire.proto's field names)");
   return [a]() {
     Status st = call(*a);
     return st.is_ok() ? 0 : report(st);
@@ -197,7 +206,7 @@ Runner add_node(CLI::App& app) {
   app.add_option("--admin", a->opt.admin_dir, "Folder of client public keys that may LOAD models (admitted too); "
                  "with it, the --allow keys may only run models");
   app.add_flag("--no-load", a->opt.refuse_load, "Refuse LOAD from everyone: serve the --models folder only");
-  app.add_option("--state", a->opt.state_dir, "Keep LOADed models here and serve them again after a restart (verified)");
+  app.add_option("--state", a->opt.state_dir, "Keep LOADed and updated models (and the gossip version vector) here; serve them again after a restart (verified)");
   app.add_option("--watchdog-ms", a->opt.watchdog_ms, "Exit with status 70 when the node's loop stalls this long "
                  "(for a supervisor to restart it)")->check(CLI::Range(0, 3600000));
   app.add_option("--models", a->opt.models_dir, "Serve every *.onnx here, named by file stem");
@@ -207,6 +216,9 @@ Runner add_node(CLI::App& app) {
   app.add_option("--max-message-mb", a->max_message_mb, "Largest tensor or model frame accepted")->check(CLI::Range(1, 16384));
   app.add_option("--forward-timeout-ms", a->opt.forward_timeout_ms, "Wait for a next hop's reply")->check(CLI::Range(1, 3600000));
   app.add_option("--ready-file", a->ready_file, "Once serving, write the endpoint and public key here");
+  app.add_option("--peers", a->opt.gossip.peers, "Nodes to gossip model updates with: ADDRESS[=SERVER_KEY],...")->delimiter(',');
+  app.add_option("--gossip-ms", a->opt.gossip.period_ms, "One gossip round: an exchange with a random peer")->check(CLI::Range(1, 3600000));
+  app.add_option("--node-id", a->opt.gossip.node_id, "This node's id in gossip (default: its name)");
   return [a]() {
     Status st = node(*a);
     return st.is_ok() ? 0 : report(st);

@@ -25,6 +25,9 @@ Runner add_keygen(CLI::App& app);
 Runner add_node_bench(CLI::App& app);
 Runner add_node_call(CLI::App& app);
 Runner add_partition(CLI::App& app);
+Runner add_delta(CLI::App& app);
+Runner add_delta_apply(CLI::App& app);
+Runner add_update(CLI::App& app);
 Runner add_stream(CLI::App& app);
 Runner add_quantize(CLI::App& app);
 

@@ -48,6 +48,9 @@ int main(int argc, char** argv) {
   add("node-bench", "Measure one hop's overhead for a tensor (send, receive, validate)", ep::tools::add_node_bench);
   add("stream", "Stream frames to redundant nodes (failover, local fallback); report every frame", ep::tools::add_stream);
   add("partition", "Split a model into pipeline stages from measured costs; write shards and a plan", ep::tools::add_partition);
+  add("delta", "Write a weight delta (top-k sparse) between two versions of a model", ep::tools::add_delta);
+  add("delta-apply", "Apply a weight delta to a model file", ep::tools::add_delta_apply);
+  add("update", "Give a node a weight delta to apply and spread to its peers by gossip", ep::tools::add_update);
   add("quantize", "Calibrate and write a QDQ (INT8/INT4) model with a per-layer sensitivity report", ep::tools::add_quantize);
   add("ops", "List the supported operators and kernels", ep::tools::add_ops);
   try {

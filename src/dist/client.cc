@@ -154,6 +154,15 @@ Result<wire::ModelInfo> Client::load(const std::string& name, const std::string&
   return r.header.status().models(0);
 }
 
+Result<wire::NodeStatus> Client::update(const std::string& envelope) {
+  wire::Header h = make_header(wire::UPDATE, impl_->next_frame_id++);
+  Frames data;
+  data.emplace_back(envelope.data(), envelope.size());
+  EP_ASSIGN_OR_RETURN(Reply r, impl_->call_decoded(h, std::move(data)));
+  if (r.header.kind() != wire::UPDATED) return internal_error(impl_->where, ": UPDATE answered with ", wire::Kind_Name(r.header.kind()));
+  return r.header.status();
+}
+
 std::vector<HopTimes> hop_times(const wire::Header& reply, const ClockOffset& first) {
   std::vector<HopTimes> out;
   int64_t offset = first.offset_ns;  // this hop's clock minus the client's

@@ -63,6 +63,9 @@ class Client {
   // travel in NHWC order (docs/protocol.md).
   Result<wire::ModelInfo> load(const std::string& name, const std::string& onnx_bytes,
                                const std::vector<std::string>& nhwc_io = {});
+  // Sends a weight delta (a DeltaEnvelope's bytes, e.g. a .delta file) to apply and spread by
+  // gossip; the node's status after it (UPDATED), or its ERROR (a rejected delta).
+  Result<wire::NodeStatus> update(const std::string& envelope);
   // Sends frames as they are and returns the reply's frames: for tests of malformed input.
   Result<std::vector<std::string>> send_raw(const std::vector<std::string>& frames);
 

@@ -43,7 +43,8 @@ std::string model_version(const void* data, size_t size) {
   return s;
 }
 
-Status ModelHost::add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io) {
+Status ModelHost::add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io,
+                      std::shared_ptr<const std::string> bytes, const std::string* expect_version) {
   // Names are checked here; ranks where the model declares them (inputs), the rest when the
   // session is created (outputs' shapes are known only then).
   const std::vector<IoInfo> ins = model.inputs(), outs = model.outputs();
@@ -60,8 +61,15 @@ Status ModelHost::add(const std::string& name, Model model, const std::string& v
   auto h = std::make_shared<Hosted>();
   h->version = version;
   h->nhwc_io = nhwc_io;
+  h->bytes = keep_bytes_ ? std::move(bytes) : nullptr;
   h->model = std::make_unique<Model>(std::move(model));
   std::lock_guard<std::mutex> lock(mu_);
+  if (expect_version) {
+    auto it = models_.find(name);
+    if (it == models_.end()) return invalid_argument("model '", name, "' is not served by this node");
+    if (it->second->version != *expect_version)
+      return invalid_argument("model '", name, "' is at version ", it->second->version, " now, not ", *expect_version);
+  }
   if (!models_.count(name) && models_.size() >= kMaxModels)
     return resource_exhausted("model '", name, "': this node already serves ", kMaxModels, " models");
   models_[name] = std::move(h);
@@ -81,7 +89,30 @@ size_t ModelHost::size() const {
 Status ModelHost::load_bytes(const std::string& name, const void* data, size_t size, const std::set<std::string>& nhwc_io) {
   auto model = Model::load_from_memory(data, size);
   if (!model.is_ok()) return model.status().with_context("model '" + name + "'");
-  return add(name, std::move(model).value(), model_version(data, size), nhwc_io);
+  auto bytes = keep_bytes_ ? std::make_shared<const std::string>(static_cast<const char*>(data), size) : nullptr;
+  return add(name, std::move(model).value(), model_version(data, size), nhwc_io, std::move(bytes));
+}
+
+Result<ModelHost::Served> ModelHost::served(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return invalid_argument("model '", name, "' is not served by this node");
+  return Served{it->second->version, it->second->bytes, it->second->nhwc_io};
+}
+
+Status ModelHost::update(const std::string& name, const std::string& base_version, std::string bytes) {
+  std::set<std::string> nhwc_io;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = models_.find(name);
+    if (it == models_.end()) return invalid_argument("model '", name, "' is not served by this node");
+    nhwc_io = it->second->nhwc_io;
+  }
+  // Parsed and checked outside the lock: runs of other models go on meanwhile.
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  if (!model.is_ok()) return model.status().with_context("model '" + name + "' (updated)");
+  const std::string version = model_version(bytes.data(), bytes.size());
+  return add(name, std::move(model).value(), version, nhwc_io, std::make_shared<const std::string>(std::move(bytes)), &base_version);
 }
 
 Status ModelHost::load_file(const std::string& name, const std::string& path) {
@@ -90,7 +121,9 @@ Status ModelHost::load_file(const std::string& name, const std::string& path) {
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   // Model::load resolves external data next to the file.
   EP_ASSIGN_OR_RETURN(Model model, Model::load(path));
-  return add(name, std::move(model), model_version(bytes.data(), bytes.size()));
+  const std::string version = model_version(bytes.data(), bytes.size());
+  // A model with external data keeps only these bytes: a delta to it is refused when applied.
+  return add(name, std::move(model), version, {}, std::make_shared<const std::string>(bytes));
 }
 
 Status ModelHost::load_dir(const std::string& dir) {

@@ -49,9 +49,23 @@ class ModelHost {
   void fill_status(wire::NodeStatus* status) const;
   void fill_info(const std::string& model, wire::ModelInfo* info) const;
 
+  // Model updates (gossip): with keep_bytes, each model keeps the ONNX bytes it was loaded from
+  // (one more copy of each model in memory), which a weight delta patches.
+  void set_keep_bytes(bool keep) { keep_bytes_ = keep; }
+  struct Served {
+    std::string version;
+    std::shared_ptr<const std::string> bytes;  // null without keep_bytes
+    std::set<std::string> nhwc_io;
+  };
+  Result<Served> served(const std::string& name) const;
+  // Replaces the model with `bytes` only while it is still at `base_version` (compare and swap);
+  // its nhwc_io stays. A run in progress finishes on the old model, the next uses the new one.
+  Status update(const std::string& name, const std::string& base_version, std::string bytes);
+
  private:
   struct Hosted {
     std::string version;
+    std::shared_ptr<const std::string> bytes;  // with keep_bytes_
     std::unique_ptr<Model> model;
     std::set<std::string> nhwc_io;
     std::map<std::string, Session> sessions;  // key: input shapes
@@ -59,12 +73,14 @@ class ModelHost {
     std::vector<int64_t> run_ns;  // ring of the last kRing runs
     size_t ring_next = 0;
   };
-  Status add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io = {});
+  Status add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io = {},
+             std::shared_ptr<const std::string> bytes = nullptr, const std::string* expect_version = nullptr);
   void fill_info_locked(const std::string& model, const Hosted& h, wire::ModelInfo* info) const;
   Result<Session*> session_for(Hosted& h, const std::string& model, const std::vector<TensorView>& inputs);
 
   int threads_;
   size_t memory_limit_;
+  bool keep_bytes_ = false;
   std::function<int64_t()> clock_;
   mutable std::mutex mu_;  // guards models_ and every Hosted's counters (not its sessions)
   std::map<std::string, std::shared_ptr<Hosted>> models_;

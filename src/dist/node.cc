@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -108,6 +109,7 @@ struct Node::Impl {
   std::optional<Checkpoint> checkpoint;
   int64_t started_ns = 0, busy_ns = 0;
   uint64_t requests = 0, errors = 0;
+  std::unique_ptr<Gossip> gossip;  // model updates; null with refuse_load
 
   explicit Impl(NodeOptions o) : opt(std::move(o)), host(opt.threads, opt.memory_limit_bytes, opt.clock) {}
 
@@ -131,6 +133,14 @@ struct Node::Impl {
   Result<Peer*> peer_for(const wire::Hop& hop);
   void send_ping(Peer& peer);
   void fill_status(wire::NodeStatus* s);
+  // Model updates by gossip (the logic is in gossip.cc).
+  Status may_change_models(const zmq::message_t& frame, wire::Kind kind);
+  void on_gossip_request(Frames& f, Decoded& d, const std::string& from);
+  void on_gossip_reply(Peer& peer, Frames& f, Decoded& d);
+  void gossip_tick();
+  Status send_deltas(zmq::socket_t& s, const zmq::message_t* rid, const wire::Header& request, const wire::GossipDigest& theirs,
+                     const std::string& where);
+  int poll_ms();
 };
 
 Status Node::Impl::setup() {
@@ -155,6 +165,9 @@ Status Node::Impl::setup() {
     }
     public_key = keys->public_key;
   }
+  if (opt.refuse_load && !opt.gossip.peers.empty())
+    return invalid_argument("node ", opt.bind, ": --peers (model updates by gossip) and --no-load contradict each other");
+  host.set_keep_bytes(!opt.refuse_load);
   if (!opt.models_dir.empty()) EP_RETURN_IF_ERROR(host.load_dir(opt.models_dir));
   if (!opt.state_dir.empty()) {
     // LOADed models are newer than the folder's: the checkpoint's replace them.
@@ -199,6 +212,18 @@ Status Node::Impl::setup() {
     return io_error("node ", opt.bind, ": ", e.what());
   }
   if (opt.name.empty()) opt.name = endpoint;
+  if (!opt.refuse_load) {
+    if (opt.gossip.node_id.empty()) opt.gossip.node_id = opt.name;
+    if (checkpoint && opt.gossip.state_file.empty()) opt.gossip.state_file = checkpoint->dir() + "/gossip_versions.pb";
+    gossip = std::make_unique<Gossip>(opt.gossip, host, opt.log, opt.clock);
+    EP_RETURN_IF_ERROR(gossip->load_state());
+    if (checkpoint)  // updated models survive a restart like LOADed ones
+      gossip->set_on_applied([this](const std::string& model, const std::string& bytes) {
+        auto served = host.served(model);
+        Status kept = checkpoint->save(model, bytes.data(), bytes.size(), served.is_ok() ? served->nhwc_io : std::set<std::string>{});
+        if (!kept.is_ok()) log("checkpoint of '" + model + "' failed: " + kept.to_string());
+      });
+  }
   started_ns = now();
   return Status::ok();
 }
@@ -226,7 +251,7 @@ void Node::Impl::loop() {
       polled.push_back(&p);
     }
     try {
-      zmq::poll(items, std::chrono::milliseconds(kPollMs));
+      zmq::poll(items, std::chrono::milliseconds(poll_ms()));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       log(std::string("poll: ") + e.what());
@@ -240,6 +265,7 @@ void Node::Impl::loop() {
       if (items[i++].revents & ZMQ_POLLIN) on_peer(*p);
     if (items[0].revents & ZMQ_POLLIN) on_request();
     expire_pending();
+    gossip_tick();
   }
   // Callers waiting on a run or a forward get an answer rather than a timeout.
   stop_workers();
@@ -311,6 +337,7 @@ void Node::Impl::fill_status(wire::NodeStatus* s) {
   s->set_edgepipe_version("0.1.0");
   s->set_protocol_version(kProtocolVersion);
   host.fill_status(s);
+  if (gossip) gossip->fill_status(s->mutable_gossip());
   for (auto& m : *s->mutable_models()) {
     auto it = workers.find(m.name());
     if (it == workers.end()) continue;
@@ -366,13 +393,7 @@ void Node::Impl::on_request() {
       return reply(rid, h);
     }
     case wire::LOAD: {
-      // ZAP's user id is the client's public key (on_zap): who may replace models.
-      const char* user = zmq_msg_gets(f[1].handle(), "User-Id");
-      const std::string key = user ? user : "";
-      Status allowed = Status::ok();
-      if (opt.refuse_load) allowed = invalid_argument("node ", opt.name, ": LOAD is disabled (the node serves its models folder)");
-      else if (!admins.empty() && !admins.count(key))
-        allowed = invalid_argument("node ", opt.name, ": key ", key.empty() ? std::string("(none)") : key, " may not LOAD here (not in --admin)");
+      Status allowed = may_change_models(f[1], wire::LOAD);
       if (!allowed.is_ok()) {
         ++errors;
         log("refused LOAD of '" + d.header.model() + "' " + from + ": " + allowed.message());
@@ -397,6 +418,10 @@ void Node::Impl::on_request() {
       host.fill_info(d.header.model(), h.mutable_status()->add_models());
       return reply(rid, h);
     }
+    case wire::UPDATE:
+    case wire::GOSSIP_DIGEST:
+    case wire::GOSSIP_DELTAS:
+      return on_gossip_request(f, d, from);
     default:
       ++errors;
       return reply(rid, make_error(d.header, invalid_argument("node ", opt.name, ": a ", wire::Kind_Name(d.header.kind()),
@@ -626,6 +651,7 @@ void Node::Impl::on_peer(Peer& peer) {
     if (static_cast<int>(peer.offset->samples) < opt.pings_per_peer && peer.samples.size() < kPingWindow) send_ping(peer);
     return;
   }
+  if (h.kind() == wire::GOSSIP_DELTAS) return on_gossip_reply(peer, f, *decoded);
   auto it = pending.find(h.tag());
   if (it == pending.end())
     return log("dropped a " + wire::Kind_Name(h.kind()) + " from " + peer.address + ": no request with tag " + std::to_string(h.tag()));
@@ -663,6 +689,107 @@ void Node::Impl::expire_pending() {
     reply(p.routing_id, make_error(req, st));
     it = pending.erase(it);
   }
+}
+
+// ---- Model updates by gossip (gossip.h): the node's sockets around Gossip ----
+
+Status Node::Impl::may_change_models(const zmq::message_t& frame, wire::Kind kind) {
+  // ZAP's user id is the client's public key (on_zap): who may replace models.
+  const char* user = zmq_msg_gets(const_cast<zmq_msg_t*>(frame.handle()), "User-Id");
+  const std::string key = user ? user : "";
+  const std::string what = wire::Kind_Name(kind);
+  if (opt.refuse_load) return invalid_argument("node ", opt.name, ": ", what, " is disabled (the node serves its models folder)");
+  if (!admins.empty() && !admins.count(key))
+    return invalid_argument("node ", opt.name, ": key ", key.empty() ? std::string("(none)") : key, " may not ", what,
+                            " here (not in --admin)");
+  return Status::ok();
+}
+
+int Node::Impl::poll_ms() {
+  // Rounds start on time rather than up to one poll period late.
+  if (!gossip) return kPollMs;
+  const int64_t ns = std::min<int64_t>(gossip->ns_until_round(now()), int64_t{kPollMs} * 1'000'000);
+  return static_cast<int>((ns + 999'999) / 1'000'000);
+}
+
+Status Node::Impl::send_deltas(zmq::socket_t& s, const zmq::message_t* rid, const wire::Header& request,
+                               const wire::GossipDigest& theirs, const std::string& where) {
+  const std::vector<std::shared_ptr<const std::string>> deltas = gossip->missing_for(theirs);
+  if (!rid && deltas.empty()) return Status::ok();  // a push with nothing to push
+  wire::Header h = make_header(wire::GOSSIP_DELTAS, request.frame_id());
+  h.set_tag(request.tag());
+  gossip->fill_digest(h.mutable_gossip());
+  h.mutable_gossip()->set_deltas(static_cast<uint32_t>(deltas.size()));
+  Frames out;
+  if (rid) out.emplace_back(rid->data(), rid->size());
+  out.push_back(frame_from_header(h));
+  for (const auto& d : deltas) out.emplace_back(d->data(), d->size());
+  return send_frames(s, out, where);
+}
+
+void Node::Impl::on_gossip_request(Frames& f, Decoded& d, const std::string& from) {
+  zmq::message_t& rid = f[0];
+  const wire::Kind kind = d.header.kind();
+  Status allowed = may_change_models(f[1], kind);
+  if (!allowed.is_ok()) {
+    ++errors;
+    log("refused " + wire::Kind_Name(kind) + " " + from + ": " + allowed.message());
+    if (kind != wire::GOSSIP_DELTAS) reply(rid, make_error(d.header, allowed));
+    return;
+  }
+  if (kind == wire::UPDATE) {
+    const Gossip::Received r = gossip->receive(frame_spans(f, 2)[0], from);
+    if (r.outcome == Gossip::Outcome::rejected) {
+      ++errors;
+      return reply(rid, make_error(d.header, r.status));
+    }
+    log("UPDATE " + from + ": delta " + r.delta + (r.outcome == Gossip::Outcome::applied ? " applied"
+                                                   : r.outcome == Gossip::Outcome::held ? " held" : " already here"));
+    wire::Header h = make_header(wire::UPDATED, d.header.frame_id());
+    h.set_tag(d.header.tag());
+    fill_status(h.mutable_status());
+    return reply(rid, h);
+  }
+  const std::vector<Frame> frames = frame_spans(f, 2);
+  for (const Frame& delta : frames) {
+    const Gossip::Received r = gossip->receive(delta, "from peer " + d.header.gossip().node_id() + " " + from);
+    if (r.outcome == Gossip::Outcome::rejected) ++errors;
+  }
+  if (kind == wire::GOSSIP_DIGEST) {
+    Status st = send_deltas(*router, &rid, d.header, d.header.gossip(), "node " + opt.name + ": gossip reply " + from);
+    if (!st.is_ok()) log(st.to_string());
+  }
+}
+
+void Node::Impl::on_gossip_reply(Peer& peer, Frames& f, Decoded& d) {
+  if (!gossip) return;
+  gossip->answered(peer.address);
+  for (const Frame& delta : frame_spans(f, 1)) {
+    const Gossip::Received r = gossip->receive(delta, "from peer " + d.header.gossip().node_id() + " " + peer.address);
+    if (r.outcome == Gossip::Outcome::rejected) ++errors;
+  }
+  // Push: what the peer lacks, judged by the digest it just sent.
+  Status st = send_deltas(*peer.socket, nullptr, d.header, d.header.gossip(), "node " + opt.name + ": gossip push to " + peer.address);
+  if (!st.is_ok()) log(st.to_string());
+}
+
+void Node::Impl::gossip_tick() {
+  if (!gossip) return;
+  const std::optional<size_t> due = gossip->round_due(now());
+  if (!due) return;
+  const auto [address, key] = gossip_peer_split(gossip->options().peers[*due]);
+  wire::Hop hop;
+  hop.set_address(address);
+  hop.set_server_key(key);
+  auto peer = peer_for(hop);
+  if (!peer.is_ok()) return log("gossip: " + peer.status().to_string());
+  wire::Header h = make_header(wire::GOSSIP_DIGEST);
+  h.set_tag(next_tag++);
+  gossip->fill_digest(h.mutable_gossip());
+  Frames out;
+  out.push_back(frame_from_header(h));
+  Status st = send_frames(*(*peer)->socket, out, "node " + opt.name + ": gossip to " + address);
+  if (!st.is_ok()) log(st.to_string());
 }
 
 Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "dist/gossip.h"
 #include "dist/wire.h"
 #include "edgepipe/status.h"
 
@@ -57,6 +58,9 @@ struct NodeOptions {
   int pings_per_peer = 8;          // clock offset samples taken when a next hop is first used
   LogFn log;      // default: stderr
   ClockFn clock;  // default: steady_now_ns
+  // Model updates (UPDATE, gossip with gossip.peers): on unless refuse_load. The node then
+  // keeps each model's ONNX bytes to patch (docs/protocol.md, "Model updates by gossip").
+  GossipOptions gossip;
 };
 
 class Node {

@@ -45,6 +45,31 @@ Result<size_t> tensor_bytes(const wire::TensorMeta& m, size_t index, const WireL
   return bytes;
 }
 
+// Model updates by gossip: the digest only on GOSSIP_DIGEST and GOSSIP_DELTAS, bounded.
+Status validate_gossip(const wire::Header& h, const WireLimits& limits) {
+  const bool gossip = h.kind() == wire::GOSSIP_DIGEST || h.kind() == wire::GOSSIP_DELTAS;
+  if (!gossip) {
+    if (h.has_gossip()) return invalid_argument("header.gossip: only GOSSIP_DIGEST and GOSSIP_DELTAS carry it");
+    return Status::ok();
+  }
+  const wire::GossipDigest& g = h.gossip();
+  EP_RETURN_IF_ERROR(check_name("header.gossip.node_id", g.node_id(), limits.max_name, false));
+  if (static_cast<size_t>(g.versions_size()) > limits.max_versions)
+    return invalid_argument("header.gossip.versions has ", g.versions_size(), " entries, limit ", limits.max_versions);
+  for (int i = 0; i < g.versions_size(); ++i)
+    EP_RETURN_IF_ERROR(check_name("header.gossip.versions[" + std::to_string(i) + "].origin", g.versions(i).origin(), limits.max_name, true));
+  if (h.kind() == wire::GOSSIP_DIGEST && g.deltas() != 0) return invalid_argument("header.gossip.deltas: a GOSSIP_DIGEST carries no deltas");
+  if (g.deltas() > limits.max_deltas) return invalid_argument("header.gossip.deltas is ", g.deltas(), ", limit ", limits.max_deltas);
+  return Status::ok();
+}
+
+// Data frames a message of this kind has besides its tensors (LOAD: the model, UPDATE: a delta).
+size_t extra_frames(const wire::Header& h) {
+  if (h.kind() == wire::LOAD || h.kind() == wire::UPDATE) return 1;
+  if (h.kind() == wire::GOSSIP_DELTAS) return h.gossip().deltas();
+  return 0;
+}
+
 }  // namespace
 
 Result<DType> dtype_from_wire(int value) {
@@ -92,6 +117,7 @@ Status validate_header(const wire::Header& h, const WireLimits& limits) {
     return invalid_argument("header.nhwc_io has ", h.nhwc_io_size(), " names, limit ", limits.max_tensors);
   for (int i = 0; i < h.nhwc_io_size(); ++i)
     EP_RETURN_IF_ERROR(check_name("header.nhwc_io[" + std::to_string(i) + "]", h.nhwc_io(i), limits.max_name, true));
+  EP_RETURN_IF_ERROR(validate_gossip(h, limits));
   const bool carries_tensors = h.kind() == wire::INFER || h.kind() == wire::RESULT;
   if (!carries_tensors && h.tensors_size() > 0)
     return invalid_argument("header.tensors: a ", wire::Kind_Name(h.kind()), " message carries no tensors");
@@ -118,12 +144,17 @@ Result<Decoded> decode(std::span<const Frame> frames, const WireLimits& limits, 
   Status st = validate_header(d.header, limits);
   if (!st.is_ok()) return fail(st);
   const wire::Header& h = d.header;
-  const size_t expected = h.kind() == wire::LOAD ? 2 : 1 + static_cast<size_t>(h.tensors_size());
+  const size_t expected = 1 + extra_frames(h) + static_cast<size_t>(h.tensors_size());
   if (frames.size() != expected)
     return fail(invalid_argument(wire::Kind_Name(h.kind()), " with ", h.tensors_size(), " tensors has ", frames.size() - 1,
                                  " data frames, expected ", expected - 1));
   if (h.kind() == wire::LOAD && frames[1].size() > limits.max_model_bytes)
     return fail(resource_exhausted("LOAD model frame has ", frames[1].size(), " bytes, limit ", limits.max_model_bytes));
+  if (h.kind() == wire::UPDATE || h.kind() == wire::GOSSIP_DELTAS)
+    for (size_t i = 1; i < frames.size(); ++i)
+      if (frames[i].size() > limits.max_delta_bytes)
+        return fail(resource_exhausted(wire::Kind_Name(h.kind()), " delta frame ", i, " has ", frames[i].size(), " bytes, limit ",
+                                       limits.max_delta_bytes));
   size_t total = 0;
   for (int i = 0; i < h.tensors_size(); ++i) {
     const wire::TensorMeta& m = h.tensors(i);

@@ -30,6 +30,10 @@ struct WireLimits {
   size_t max_route = 16;
   size_t max_hops = 32;
   size_t max_model_bytes = size_t{1} << 30;  // LOAD
+  // Model updates by gossip
+  size_t max_delta_bytes = size_t{64} << 20;  // one DeltaEnvelope frame (UPDATE, GOSSIP_DELTAS)
+  size_t max_deltas = 32;                      // frames of one GOSSIP_DELTAS (<= max_tensors)
+  size_t max_versions = 1024;                  // version vector entries in a digest
 };
 
 using Frame = std::span<const uint8_t>;
