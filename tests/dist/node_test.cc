@@ -323,11 +323,12 @@ TEST_F(Fixture, WatchdogReportsAStalledLoop) {
 }
 
 // The default on a stall: exit with status 70 for the supervisor.
-TEST_F(Fixture, WatchdogExitsWithStatus70ByDefault) {
+// A plain TEST: the child process exits from inside, so it must own no temporary folder.
+TEST(NodeWatchdog, ExitsWithStatus70ByDefault) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
-        NodeOptions o = options();
+        NodeOptions o;
         o.watchdog_ms = 50;
         o.log = [](const std::string& line) {
           if (line.find("refused a message") != std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(2000));
