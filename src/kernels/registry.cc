@@ -199,6 +199,9 @@ const KernelDef kRegistry[] = {
     {"Softmax", "", kMin, kMax, "cpu", cpu::make_softmax},
     {"MaxPool", "", kMin, kMax, "cpu", cpu::make_max_pool},
     {"MaxPool", "edgepipe", 1, 1, "ref", cpu::make_max_pool_layout},
+    // INTERIM (qdq_interim.cc), until helper/quant-tool's quantize.cc merges
+    {"QuantizeLinear", "", 10, kMax, "ref", make_quantize_linear_interim},
+    {"DequantizeLinear", "", 10, kMax, "ref", make_dequantize_linear_interim},
 };
 
 }  // namespace

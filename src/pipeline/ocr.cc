@@ -74,6 +74,7 @@ Result<TextDetector> TextDetector::create(const TextDetectorOptions& options) {
   const std::string input = model.inputs()[0].name;
   SessionOptions base;
   base.threads = options.threads;
+  base.precision = options.precision;
   return TextDetector(options, SessionCache(std::move(model), base, options.max_sessions), input);
 }
 
@@ -154,6 +155,7 @@ Result<TextRecognizer> TextRecognizer::create(const TextRecognizerOptions& o) {
   if (in.shape[0] != -1) options.batch = 1;  // fixed batch: one crop per run
   SessionOptions base;
   base.threads = options.threads;
+  base.precision = options.precision;
   SessionCache cache(std::move(model), base, options.max_sessions);
   // The exporter leaves the output shape undeclared, so the class count is read from a
   // session bound to the smallest bucket (kept: the first short line reuses it).

@@ -11,7 +11,9 @@
 
 #include "edgepipe/session.h"
 #include "kernels/onednn/context.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "onnx/model_builder.h"
+#include "onnx/qdq_models.h"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -63,6 +65,21 @@ TEST(Allocation, ConvReluRunAllocatesNothing) {
     opt.threads = threads;
     EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << threads << " thread(s)";
   }
+}
+
+// A QDQ model on int8 kernels, and a bf16 session (with its f32 -> bf16 input conversion).
+TEST(Allocation, Int8AndBf16RunsAllocateNothing) {
+  const std::string qdq = test_models::serialize(test_models::qdq_conv_chain_model(true));
+  auto int8 = Model::load_from_memory(qdq.data(), qdq.size());
+  ASSERT_TRUE(int8.is_ok()) << int8.status().to_string();
+  EXPECT_EQ(allocations_in_steady_run(*int8, SessionOptions{}), 0) << "int8";
+  if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  const std::string f32 = test_models::serialize(test_models::conv_relu_model());
+  auto model = Model::load_from_memory(f32.data(), f32.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  SessionOptions opt;
+  opt.precision = "bf16";
+  EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << "bf16";
 }
 
 // The real detector: every node on the oneDNN or fast CPU kernels.
