@@ -25,6 +25,7 @@ Runner add_node_bench(CLI::App& app);
 Runner add_node_call(CLI::App& app);
 Runner add_partition(CLI::App& app);
 Runner add_det_iou(CLI::App& app);
+Runner add_quantize(CLI::App& app);
 
 // `edgepipe bench PLAN_DIR`: the plan against the whole model, alternated (cmd_bench_plan.cc).
 int bench_plan(const std::string& dir, const std::string& whole, int rounds, int frames, int warmup, bool json);

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   add("node-bench", "Measure one hop's overhead for a tensor (send, receive, validate)", ep::tools::add_node_bench);
   add("partition", "Split a model into pipeline stages from measured costs; write shards and a plan", ep::tools::add_partition);
   add("det-iou", "Compare a detector's binarized maps with FP32's (IoU) on synthetic text scenes", ep::tools::add_det_iou);
+  add("quantize", "Calibrate and write a QDQ (INT8/INT4) model with a per-layer sensitivity report", ep::tools::add_quantize);
   add("ops", "List the supported operators and kernels", ep::tools::add_ops);
   try {
     app.parse(argc, argv);

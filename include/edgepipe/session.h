@@ -69,6 +69,9 @@ struct SessionOptions {
   // needs a CPU with AVX512_BF16. QDQ models run their quantized convolutions in int8 either
   // way (backend "ref" runs them as the fake-quant graph: the oracle).
   std::string precision = "fp32";
+  // Intermediate tensors returned after the model's own outputs, in this order (calibration,
+  // debugging). Marked before any rewrite, so fusions keep them; run() stays allocation-free.
+  std::vector<std::string> extra_outputs;
 };
 
 struct OpProfile {

@@ -90,6 +90,9 @@ const KernelDef kRegistry[] = {
     {"Gemm", "", kMin, kMax, "ref", make_gemm},
     {"MatMul", "", kMin, kMax, "ref", make_matmul},
     {"MatMulInteger", "", 10, kMax, "ref", make_matmul_integer},
+    // quantize.cc
+    {"QuantizeLinear", "", 10, kMax, "ref", make_quantize_linear},
+    {"DequantizeLinear", "", 10, kMax, "ref", make_dequantize_linear},
     // softmax.cc
     {"Softmax", "", kMin, kMax, "ref", make_softmax},
     {"LogSoftmax", "", kMin, kMax, "ref", make_log_softmax},
@@ -199,9 +202,8 @@ const KernelDef kRegistry[] = {
     {"Softmax", "", kMin, kMax, "cpu", cpu::make_softmax},
     {"MaxPool", "", kMin, kMax, "cpu", cpu::make_max_pool},
     {"MaxPool", "edgepipe", 1, 1, "ref", cpu::make_max_pool_layout},
-    // INTERIM (qdq_interim.cc), until helper/quant-tool's quantize.cc merges
-    {"QuantizeLinear", "", 10, kMax, "ref", make_quantize_linear_interim},
-    {"DequantizeLinear", "", 10, kMax, "ref", make_dequantize_linear_interim},
+    {"QuantizeLinear", "", 10, kMax, "cpu", cpu::make_quantize_linear},
+    {"DequantizeLinear", "", 10, kMax, "cpu", cpu::make_dequantize_linear},
 };
 
 }  // namespace

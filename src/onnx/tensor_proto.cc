@@ -84,8 +84,48 @@ Status copy_typed(const Field& field, int64_t n, const std::string& where, const
 
 }  // namespace
 
+namespace {
+
+// ONNX 1.16's UINT4 and INT4 (libonnx 1.12's enum predates them): two values per byte, the
+// first in the low nibble. They become one value per u8/i8 element, which is what
+// DequantizeLinear reads; only raw_data is accepted for them.
+constexpr int kOnnxUint4 = 21;
+constexpr int kOnnxInt4 = 22;
+
+Result<Tensor> int4_from_proto(const onnx::TensorProto& p, const Shape& shape, int64_t n, const std::string& where) {
+  const bool is_signed = p.data_type() == kOnnxInt4;
+  if (p.data_location() == onnx::TensorProto::EXTERNAL || !p.has_raw_data())
+    return unsupported(where, ": 4-bit tensors are read from raw_data only");
+  const size_t packed = static_cast<size_t>(n / 2 + n % 2);
+  if (p.raw_data().size() != packed)
+    return invalid_model(where, ": raw_data holds ", p.raw_data().size(), " bytes, shape ", shape.to_string(),
+                         " of 4-bit values needs ", packed);
+  EP_ASSIGN_OR_RETURN(Tensor t, Tensor::create(is_signed ? DType::i8 : DType::u8, shape));
+  const auto* src = reinterpret_cast<const uint8_t*>(p.raw_data().data());
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t nibble = (src[i / 2] >> (4 * (i % 2))) & 0x0f;
+    if (is_signed) t.as<int8_t>()[i] = static_cast<int8_t>(nibble >= 8 ? nibble - 16 : nibble);
+    else t.as<uint8_t>()[i] = nibble;
+  }
+  return t;
+}
+
+}  // namespace
+
 Result<Tensor> tensor_from_proto(const onnx::TensorProto& p, const std::string& base_dir, const std::string& where0) {
   const std::string where = where0 + (p.name().empty() ? "" : " tensor '" + p.name() + "'");
+  if (p.data_type() == kOnnxUint4 || p.data_type() == kOnnxInt4) {
+    if (p.dims_size() > 32) return invalid_model(where, ": rank ", p.dims_size(), " is too large");
+    std::vector<int64_t> dims(p.dims().begin(), p.dims().end());
+    for (int64_t d : dims)
+      if (d < 0) return invalid_model(where, ": negative dimension ", d);
+    const Shape shape(dims);
+    const Result<int64_t> numel = checked_numel(shape);
+    if (!numel.is_ok()) return numel.status().with_context(where);
+    if (static_cast<uint64_t>(numel.value()) / 2 > kMaxModelBytes)
+      return invalid_model(where, ": shape ", shape.to_string(), " is larger than any model can hold");
+    return int4_from_proto(p, shape, numel.value(), where);
+  }
   EP_ASSIGN_OR_RETURN(DType dtype, dtype_from_onnx(p.data_type(), where));
   if (p.dims_size() > 32) return invalid_model(where, ": rank ", p.dims_size(), " is too large");
   std::vector<int64_t> dims(p.dims().begin(), p.dims().end());

@@ -7,6 +7,7 @@
 // Each rewrite needs the conv output to have one reader (the pattern's) and not be a graph output.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <unordered_set>
 
@@ -183,7 +184,18 @@ ir::Value* fold_into_dequantize(ir::Graph& g, ir::Node* f, const std::vector<flo
   out->dtype = DType::f32;
   out->shape = f->inputs[1]->shape;
   std::vector<ir::Value*> ins = {dq->inputs[0], sv};
-  if (dq->input(2)) ins.push_back(dq->inputs[2]);
+  if (const ir::Value* z = dq->input(2)) {  // the zero point gets the scale's shape
+    const size_t es = dtype_size(z->dtype);
+    Tensor nz(z->dtype, Shape{cout});
+    for (int64_t o = 0; o < cout; ++o)
+      std::memcpy(static_cast<char*>(nz.data()) + o * es,
+                  static_cast<const char*>(z->constant->data()) + (z->shape.numel() == 1 ? 0 : o) * es, es);
+    ir::Value* zv = g.add_value(g.unique_value_name(f->name + "_w_zero"));
+    zv->dtype = z->dtype;
+    zv->shape = Shape{cout};
+    zv->constant = std::make_shared<const Tensor>(std::move(nz));
+    ins.push_back(zv);
+  }
   ir::Node* n = g.add_node(g.unique_value_name(dq->name + "_folded"), "DequantizeLinear", ins, {out});
   n->opset = dq->opset;
   n->attrs = dq->attrs;

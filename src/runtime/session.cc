@@ -61,6 +61,19 @@ Status freeze_inputs(ir::Graph& g, const std::map<std::string, std::shared_ptr<c
   return Status::ok();
 }
 
+// Makes the named intermediate tensors graph outputs, appended in the order given.
+Status mark_extra_outputs(ir::Graph& g, const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    ir::Value* v = g.find_value(name);
+    if (!v || (!v->producer && !v->is_graph_input && !v->is_constant()))
+      return invalid_argument("extra output '", name, "' is not a tensor of the model");
+    if (v->is_graph_output) return invalid_argument("extra output '", name, "' is already an output of the model");
+    v->is_graph_output = true;
+    g.outputs().push_back(v);
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -270,6 +283,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   impl->graph = model.graph().clone();
   ir::Graph& g = *impl->graph;
   EP_RETURN_IF_ERROR(freeze_inputs(g, options.constant_inputs));
+  EP_RETURN_IF_ERROR(mark_extra_outputs(g, options.extra_outputs));
   if (options.reference_f64) {
     impl->options.backend = "ref";
     impl->options.optimize = false;

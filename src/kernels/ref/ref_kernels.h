@@ -78,9 +78,10 @@ std::unique_ptr<Kernel> make_lrn();
 std::unique_ptr<Kernel> make_gemm();
 std::unique_ptr<Kernel> make_matmul();
 std::unique_ptr<Kernel> make_matmul_integer();
-// qdq_interim.cc (goes when helper/quant-tool's quantize.cc merges)
-std::unique_ptr<Kernel> make_quantize_linear_interim();
-std::unique_ptr<Kernel> make_dequantize_linear_interim();
+
+// quantize.cc
+std::unique_ptr<Kernel> make_quantize_linear();
+std::unique_ptr<Kernel> make_dequantize_linear();
 std::unique_ptr<Kernel> make_softmax();
 std::unique_ptr<Kernel> make_log_softmax();
 std::unique_ptr<Kernel> make_hardmax();
