@@ -3,7 +3,9 @@
 // bf16 (its kernel rounds the weights once in prepare). A conv's output is stored in bf16
 // when everything that reads it is such a conv, so chains of convolutions pass bf16
 // activations in NHWC with no conversion; graph outputs and values read by other ops stay
-// f32, and a conv reading f32 converts its input itself.
+// f32, and a conv reading f32 converts its input itself. MatMul and Gemm with a constant f32
+// B get precision "bf16" for the oneDNN kernel (B to bf16 once, A converted per run, f32
+// out); the reference kernel ignores it and computes in f32.
 #include "kernels/fused_conv.h"
 #include "passes/passes.h"
 
@@ -32,6 +34,13 @@ Status lower_precision_bf16(ir::Graph& g) {
         w->dtype != DType::f32)
       continue;
     n->attrs["precision"] = std::string("bf16");
+  }
+  for (const auto& n : g.nodes()) {
+    const bool mm = n->domain.empty() && (n->op_type == "MatMul" || n->op_type == "Gemm");
+    const ir::Value* a = n->input(0);
+    const ir::Value* b = n->input(1);
+    if (mm && a && a->dtype == DType::f32 && b && b->is_constant() && b->dtype == DType::f32)
+      n->attrs["precision"] = std::string("bf16");
   }
   for (const auto& n : g.nodes()) {
     if (!runs_bf16(n.get())) continue;

@@ -104,6 +104,38 @@ TEST(FusedConvBf16, OnednnMatchesReferenceAndF32) {
       }
 }
 
+// MatMul/Gemm with precision bf16 (constant B): within bf16's precision of the f32 reference
+// and equal, up to accumulation order, to the reference on bf16-rounded operands.
+TEST(MatMulBf16, OnednnCloseToReference) {
+  uint32_t seed = 1300;
+  for (const char* op : {"MatMul", "Gemm"}) {
+    SCOPED_TRACE(op);
+    const bool gemm = std::string(op) == "Gemm";
+    NodeUnderTest t(op, gemm ? 3 : 2);
+    t.attr("precision", std::string("bf16"));
+    const Tensor a = random_tensor(gemm ? Shape{7, 96} : Shape{1, 40, 96}, seed++);
+    const Tensor b = random_tensor(Shape{96, 130}, seed++);
+    const Tensor c = random_tensor(Shape{130}, seed++);
+    std::vector<const Tensor*> ins = {&a, &b};
+    if (gemm) ins.push_back(&c);
+    auto got = kernels::evaluate_node(*t.node, ins, "onednn");
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    auto exact = kernels::evaluate_node(*t.node, ins, "ref");
+    ASSERT_TRUE(exact.is_ok()) << exact.status().to_string();
+    expect_close(got.value()[0], exact.value()[0], 0.06, 0.02);
+    const Tensor ar = round_bf16(a), br = round_bf16(b);
+    std::vector<const Tensor*> rounded = {&ar, &br};
+    if (gemm) rounded.push_back(&c);
+    auto want = kernels::evaluate_node(*t.node, rounded, "ref");
+    ASSERT_TRUE(want.is_ok());
+    expect_close(got.value()[0], want.value()[0], 1e-3, 1e-3);
+    bool differs = false;  // the bf16 path really ran: some output moved off the f32 result
+    for (int64_t i = 0; i < got.value()[0].numel(); ++i)
+      differs |= std::fabs(got.value()[0].as<float>()[i] - exact.value()[0].as<float>()[i]) > 1e-4f;
+    EXPECT_TRUE(differs);
+  }
+}
+
 struct QuantCase {
   Case conv;
   DType x_type, y_type;
