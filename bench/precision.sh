@@ -55,9 +55,11 @@ mkdir -p "$OUT"
 
 if [ -z "$QDQ" ]; then
   if "$EDGEPIPE" quantize --help >/dev/null 2>&1; then
-    QDQ="$OUT/det_qdq_minmax.onnx"
+    QDQ="$(dirname "$EDGEPIPE")/bench/det_qdq_minmax_${SIZE}.onnx"  # a build product, not a result
+    mkdir -p "$(dirname "$QDQ")"
     echo "precision: writing $QDQ with edgepipe quantize (synthetic calibration, minmax)" >&2
-    "$EDGEPIPE" quantize "$DET" --calibration synthetic --method minmax -o "$QDQ" >"$OUT/quantize.log" 2>&1 ||
+    "$EDGEPIPE" quantize "$DET" --calibration synthetic --method minmax --shape "x=1x3x${SIZE}x${SIZE}" \
+      --no-sensitivity -o "$QDQ" >"$OUT/quantize.log" 2>&1 ||
       { cat "$OUT/quantize.log" >&2; die "edgepipe quantize failed"; }
   else
     echo "precision: no --qdq model and no 'edgepipe quantize' in this build: INT8 left out" >&2
