@@ -92,6 +92,33 @@ TEST(Int8Session, QdqChainKeepsActivationsQuantized) {
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "DequantizeLinear"), 1);
 }
 
+// A quantized raw conv output followed by BatchNormalization and Relu: the Q/DQ pair goes,
+// BN folds into the int8 weight scales (negative ones too), Relu becomes a post-op, and the
+// two convs run int8 back to back. One rounding fewer than the fake-quant graph: outputs
+// stay within two steps of the last quantizer, and two thirds agree exactly (77% here).
+TEST(Int8Session, ConvOutputQdqBeforeBnReluFusesIntoInt8Conv) {
+  const Model model = load(test_models::qdq_conv_output_model());
+  const Tensor x = random_input(Shape{1, 8, 10, 10}, 9);
+  SessionOptions ref;
+  ref.backend = "ref";
+  const Tensor want = run_one(model, ref, x);
+  SessionOptions fast;
+  fast.profile = true;
+  std::vector<OpProfile> prof;
+  const Tensor got = run_one(model, fast, x, &prof);
+  ASSERT_EQ(got.shape(), want.shape());
+  int64_t exact = 0;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    const float d = std::fabs(got.as<float>()[i] - want.as<float>()[i]);
+    ASSERT_LE(d, 2 * 0.05f * 1.01f) << "index " << i;
+    exact += d < 1e-6f;
+  }
+  EXPECT_GE(exact, got.numel() * 2 / 3) << "of " << got.numel();
+  std::string ops;
+  for (const OpProfile& p : prof) ops += p.op + (p.op == "FusedConv" ? "/" + p.kernel : "") + " ";
+  EXPECT_EQ(ops, "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn DequantizeLinear Identity Transpose ");
+}
+
 // f32 convs in bf16: within bf16's precision of fp32, the same steps (no conversions added).
 TEST(Bf16Session, ConvChainCloseToFp32) {
   if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
