@@ -7,7 +7,7 @@
 #
 # Each round runs one fresh `edgepipe bench --json` process per variant, rotating which goes
 # first, so drifts in the load of a shared machine hit every variant alike; the table shows
-# medians over rounds of each process's p50. INT8 runs the QDQ model (--qdq; default: write
+# medians over rounds of each process's p50, their ratio, and the median of the per-round ratios. INT8 runs the QDQ model (--qdq; default: write
 # one with `edgepipe quantize ... --calibration synthetic --method minmax` when the command
 # exists, else INT8 is left out and says so). Accuracy: `edgepipe det-iou` on synthetic text
 # scenes pre-processed like the text_detect stage. Writes DIR/raw.jsonl and DIR/summary.json.
@@ -107,18 +107,22 @@ python3 - "$RAW" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" "$ELAPSED" "$QDQ" \
   "$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PY'
 import json, os, statistics, sys
 raw, out, load_before, load_after, elapsed, qdq, command, commit = sys.argv[1:9]
-p50 = {}
+p50, by_round = {}, {}
 for line in open(raw):
     r = json.loads(line)
     p50.setdefault(r["variant"], []).append(r["bench"]["p50_ms"])
+    by_round.setdefault(r["round"], {})[r["variant"]] = r["bench"]["p50_ms"]
 med = {v: statistics.median(x) for v, x in p50.items()}
+# The same ratio within each round (the variants ran back to back), then its median.
+round_ratio = {v: statistics.median(rr[v] / rr["fp32"] for rr in by_round.values() if v in rr and "fp32" in rr)
+               for v in med}
 iou = {}
 for v in ("bf16", "int8"):
     f = os.path.join(out, f"iou_{v}.json")
     if os.path.exists(f):
         iou[v] = json.load(open(f))
 targets = {"bf16": 0.65, "int8": 0.40}
-print(f"{'variant':8} {'p50 ms (median)':>16} {'x FP32':>8} {'target':>8} {'IoU':>8} {'worst':>8}")
+print(f"{'variant':8} {'p50 ms (median)':>16} {'x FP32':>8} {'per round':>10} {'target':>8} {'IoU':>8} {'worst':>8}")
 rows = {}
 for v in ("fp32", "bf16", "int8"):
     if v not in med:
@@ -126,9 +130,10 @@ for v in ("fp32", "bf16", "int8"):
     ratio = med[v] / med["fp32"]
     i = iou.get(v, {})
     rows[v] = {"p50_ms_median": med[v], "p50_ms_rounds": p50[v], "ratio_to_fp32": ratio,
+               "median_of_round_ratios": round_ratio[v],
                "target_ratio": targets.get(v), "iou": i.get("iou"), "min_frame_iou": i.get("min_frame_iou")}
     t = f"<={targets[v]:.2f}" if v in targets else ""
-    print(f"{v:8} {med[v]:16.2f} {ratio:8.3f} {t:>8} {i.get('iou', float('nan')):8.4f} {i.get('min_frame_iou', float('nan')):8.4f}")
+    print(f"{v:8} {med[v]:16.2f} {ratio:8.3f} {round_ratio[v]:10.3f} {t:>8} {i.get('iou', float('nan')):8.4f} {i.get('min_frame_iou', float('nan')):8.4f}")
 summary = {"command": command, "commit": commit, "elapsed_s": int(elapsed), "uptime_before": load_before,
            "uptime_after": load_after, "qdq_model": qdq or None, "variants": rows,
            "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")}
