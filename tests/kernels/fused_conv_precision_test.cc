@@ -227,6 +227,65 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
   }
 }
 
+// FusedConvTranspose in int8: the pixel-shuffle case (kernel == stride, the det's head) and a
+// general deconvolution, per-channel scales along the output channels, against fake quant.
+TEST(FusedConvInt8, TransposedMatchesFakeQuantOracle) {
+  struct TCase {
+    int64_t cin, h, w, cout, k, stride, pad;
+    DType y_type;
+  };
+  const std::vector<TCase> cases = {{24, 8, 8, 6, 2, 2, 0, DType::u8}, {16, 5, 7, 1, 2, 2, 0, DType::f32},
+                                    {8, 5, 5, 4, 3, 2, 1, DType::u8}};
+  uint32_t seed = 1500;
+  for (const TCase& c : cases) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const float x_scale = 0.03f, y_scale = 0.04f;
+    const int32_t x_zero = 110, y_zero = 30;
+    const Tensor xq = random_quantized(DType::u8, Shape{1, c.h, c.w, c.cin}, seed++);
+    const Tensor wq = random_quantized(DType::i8, Shape{c.cin, c.cout, c.k, c.k}, seed++);
+    std::vector<float> w_scales(static_cast<size_t>(c.cout));
+    for (size_t o = 0; o < w_scales.size(); ++o) w_scales[o] = 0.002f + 0.0007f * static_cast<float>(o);
+    const Tensor b = random_tensor(Shape{c.cout}, seed++);
+    Tensor x(DType::f32, xq.shape()), w(DType::f32, wq.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = (q_at(xq, i) - static_cast<float>(x_zero)) * x_scale;
+    for (int64_t i = 0; i < w.numel(); ++i)  // [Cin, Cout, k, k]: the output channel is the second axis
+      w.as<float>()[i] = q_at(wq, i) * w_scales[static_cast<size_t>((i / (c.k * c.k)) % c.cout)];
+    auto attrs = [&](NodeUnderTest& t) {
+      t.node->domain = "edgepipe";
+      t.attr("strides", std::vector<int64_t>{c.stride, c.stride}).attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})
+          .attr("layout", std::string("NHWC")).attr("post_ops", std::vector<int64_t>{1})
+          .attr("post_op_params", std::vector<float>{0.f, 0.f});
+    };
+    NodeUnderTest f("FusedConvTranspose", 3, 1, 1);
+    attrs(f);
+    const std::vector<const Tensor*> f_ins = {&x, &w, &b};
+    auto real = kernels::evaluate_node(*f.node, f_ins, "ref");
+    ASSERT_TRUE(real.is_ok()) << real.status().to_string();
+    NodeUnderTest t("FusedConvTranspose", 3, 1, 1);
+    attrs(t);
+    t.attr("precision", std::string("int8")).attr("output_dtype", std::string(c.y_type == DType::u8 ? "u8" : "f32"))
+        .attr("x_scale", x_scale).attr("x_zero_point", int64_t{x_zero}).attr("w_scales", w_scales)
+        .attr("y_scale", y_scale).attr("y_zero_point", int64_t{y_zero});
+    const std::vector<const Tensor*> ins = {&xq, &wq, &b};
+    for (const char* backend : {"ref", "onednn"}) {
+      SCOPED_TRACE(backend);
+      auto got = kernels::evaluate_node(*t.node, ins, backend);
+      ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+      const Tensor& y = got.value()[0];
+      ASSERT_EQ(y.shape(), real.value()[0].shape());
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        const float want = real.value()[0].as<float>()[i];
+        if (c.y_type == DType::f32) {
+          ASSERT_NEAR(y.as<float>()[i], want, 1e-3 + 1e-4 * std::fabs(want)) << "index " << i;
+        } else {
+          const float wq_i = static_cast<float>(kernels::quantize_value(want, y_scale, y_zero, DType::u8));
+          ASSERT_LE(std::fabs(q_at(y, i) - wq_i), 1.f) << "index " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(FusedConvInt8, RejectsBadQuantAttributes) {
   const Case c = kCases[0];
   const Tensor xq = random_quantized(DType::u8, Shape{1, c.h, c.w, c.cin}, 1);
