@@ -91,6 +91,9 @@ TEST(Allocation, DetectorRunAllocatesNothing) {
   SessionOptions opt;
   opt.input_shapes["x"] = Shape{1, 3, 320, 320};
   EXPECT_EQ(allocations_in_steady_run(*model, opt), 0);
+  if (!kernels::onednn_has_bf16()) return;
+  opt.precision = "bf16";
+  EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << "bf16";
 }
 
 }  // namespace
