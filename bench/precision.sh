@@ -3,14 +3,17 @@
 # BF16 <= 0.65x, at 1 thread, same run; binarized maps agree with FP32 at IoU >= 0.97).
 #
 # Usage: bench/precision.sh [--qdq QDQ_DET.onnx] [--rounds R] [--warmup W] [--iterations K]
-#          [--threads T] [--size S] [--frames F] [--out DIR] [--edgepipe BIN]
+#          [--threads T] [--size S] [--frames F] [--ocr-frames N] [--out DIR] [--edgepipe BIN]
 #
 # Each round runs one fresh `edgepipe bench --json` process per variant, rotating which goes
 # first, so drifts in the load of a shared machine hit every variant alike; the table shows
 # medians over rounds of each process's p50, their ratio, and the median of the per-round ratios. INT8 runs the QDQ model (--qdq; default: write
 # one with `edgepipe quantize ... --calibration synthetic --method minmax` when the command
 # exists, else INT8 is left out and says so). Accuracy: `edgepipe det-iou` on synthetic text
-# scenes pre-processed like the text_detect stage. Writes DIR/raw.jsonl and DIR/summary.json.
+# scenes pre-processed like the text_detect stage. With --ocr-frames N, also the built-in OCR
+# pipeline (det + rec) on N synthetic frames, every queue blocking, in FP32, BF16 (both models)
+# and INT8 (the QDQ det, rec in FP32): ground-truth labels read exactly.
+# Writes DIR/raw.jsonl and DIR/summary.json.
 # Exit status: 0 measured (targets met or not), 1 a run failed, 2 bad usage, 3 no models.
 set -euo pipefail
 
@@ -21,6 +24,7 @@ ITERATIONS=10
 THREADS=1
 SIZE=640
 FRAMES=8
+OCR_FRAMES=0
 QDQ=""
 OUT="$REPO_ROOT/bench/results/precision/$(date -u +%Y-%m-%dT%H%M)"
 EDGEPIPE="$REPO_ROOT/build/edgepipe"
@@ -38,6 +42,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS="$2" ;;
     --size) SIZE="$2" ;;
     --frames) FRAMES="$2" ;;
+    --ocr-frames) OCR_FRAMES="$2" ;;
     --out) OUT="$2" ;;
     --edgepipe) EDGEPIPE="$2" ;;
     *) usage ;;
@@ -48,6 +53,7 @@ for n in "$ROUNDS" "$ITERATIONS" "$THREADS" "$SIZE" "$FRAMES"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "precision: '$n' is not a positive integer" >&2; usage; }
 done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || usage
+[[ "$OCR_FRAMES" =~ ^[0-9]+$ ]] || usage
 [ -x "$EDGEPIPE" ] || die "$EDGEPIPE is not an executable (make build)"
 DET="$REPO_ROOT/models/ch_PP-OCRv4_det_infer.onnx"
 [ -f "$DET" ] || { echo "precision: $DET missing (make models)" >&2; exit 3; }
@@ -102,8 +108,27 @@ if [ -n "$QDQ" ]; then
     die "det-iou int8 failed"
 fi
 
+# OCR exact match: the built-in pipeline with a fixed number of frames and blocking queues.
+ocr_run() {
+  local name="$1" prec="$2" det="$3" yaml="$OUT/ocr_$1.yaml"
+  "$EDGEPIPE" run --print-pipeline |
+    sed -e "s/^  duration_s: .*/  max_frames: $OCR_FRAMES/" -e 's/^  fps: .*/  fps: 0/' \
+      -e 's/policy: drop_oldest/policy: block/' -e '/fallback:/d' \
+      -e "s|models/ch_PP-OCRv4_det_infer.onnx|$det|" -e "s/^    threads: 1\$/    threads: 1\n    precision: $prec/" >"$yaml"
+  grep -q "max_frames: $OCR_FRAMES" "$yaml" && [ "$(grep -c "precision: $prec" "$yaml")" = 2 ] ||
+    die "the built-in pipeline changed shape: cannot derive $yaml"
+  (cd "$REPO_ROOT" && "$EDGEPIPE" run "$yaml" --report "$OUT/ocr_$name.json" >"$OUT/ocr_$name.log" 2>&1) ||
+    { cat "$OUT/ocr_$name.log" >&2; die "OCR run $name failed"; }
+  echo "precision: OCR $name: $(grep 'ground truth' "$OUT/ocr_$name.log")" >&2
+}
+if [ "$OCR_FRAMES" -gt 0 ]; then
+  ocr_run fp32 fp32 models/ch_PP-OCRv4_det_infer.onnx
+  ocr_run bf16 bf16 models/ch_PP-OCRv4_det_infer.onnx
+  [ -n "$QDQ" ] && ocr_run int8 fp32 "$QDQ"
+fi
+
 python3 - "$RAW" "$OUT" "$LOAD_BEFORE" "$LOAD_AFTER" "$ELAPSED" "$QDQ" \
-  "bench/precision.sh --rounds $ROUNDS --warmup $WARMUP --iterations $ITERATIONS --threads $THREADS --size $SIZE --frames $FRAMES${QDQ:+ --qdq $QDQ}" \
+  "bench/precision.sh --rounds $ROUNDS --warmup $WARMUP --iterations $ITERATIONS --threads $THREADS --size $SIZE --frames $FRAMES --ocr-frames $OCR_FRAMES${QDQ:+ --qdq $QDQ}" \
   "$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PY'
 import json, os, statistics, sys
 raw, out, load_before, load_after, elapsed, qdq, command, commit = sys.argv[1:9]
@@ -134,6 +159,13 @@ for v in ("fp32", "bf16", "int8"):
                "target_ratio": targets.get(v), "iou": i.get("iou"), "min_frame_iou": i.get("min_frame_iou")}
     t = f"<={targets[v]:.2f}" if v in targets else ""
     print(f"{v:8} {med[v]:16.2f} {ratio:8.3f} {round_ratio[v]:10.3f} {t:>8} {i.get('iou', float('nan')):8.4f} {i.get('min_frame_iou', float('nan')):8.4f}")
+import re
+for v in ("fp32", "bf16", "int8"):
+    f = os.path.join(out, f"ocr_{v}.log")
+    m = re.search(r"ground truth: (\d+) of (\d+) labels read exactly", open(f).read()) if os.path.exists(f) else None
+    if m and v in rows:
+        rows[v]["ocr_exact"] = [int(m.group(1)), int(m.group(2))]
+        print(f"OCR {v}: {m.group(1)} of {m.group(2)} labels read exactly ({100 * int(m.group(1)) / int(m.group(2)):.1f}%)")
 summary = {"command": command, "commit": commit, "elapsed_s": int(elapsed), "uptime_before": load_before,
            "uptime_after": load_after, "qdq_model": qdq or None, "variants": rows,
            "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")}
