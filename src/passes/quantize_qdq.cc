@@ -115,7 +115,12 @@ bool try_int8(ir::Graph& g, ir::Node* f) {
   f->attrs["x_zero_point"] = int64_t{xq->zero};
   f->attrs["w_scales"] = *ws;
   ir::Value* xq_value = dx->inputs[0];
-  if (to_nhwc) {
+  ir::Node* shared = nullptr;  // the same Transpose of x_q made for another conv
+  for (ir::Node* c : xq_value->consumers)
+    if (to_nhwc && is_op(c, "Transpose") && c->attrs == to_nhwc->attrs && !c->outputs[0]->is_graph_output) shared = c;
+  if (shared) {
+    xq_value = shared->outputs[0];
+  } else if (to_nhwc) {
     ir::Value* t = g.add_value(g.unique_value_name(xq_value->name + "_nhwc"));
     t->dtype = xq_value->dtype;
     t->shape = to_nhwc->outputs[0]->shape;
@@ -138,6 +143,47 @@ bool try_int8(ir::Graph& g, ir::Node* f) {
   y->producer = nullptr;
   f->outputs[0] = out;
   out->producer = f;
+  return true;
+}
+
+// Q(Concat(a, b)) = Concat(Q(a), Q(b)) and Q(Resize_nearest(x)) = Resize_nearest(Q(x)) exactly,
+// for one per-tensor quantizer: moving the QuantizeLinear above them makes Concat and Resize
+// move u8 instead of f32, quantizes the smaller tensors before an upsampling, and can land it
+// on a conv, which then requantizes in its epilogue. Returns whether `q` moved.
+bool hoist_quantize(ir::Graph& g, ir::Node* q) {
+  const auto qp = per_tensor(q);
+  ir::Value* in = q->inputs[0];
+  ir::Node* p = in ? in->producer : nullptr;
+  if (!qp || !p || in->is_graph_output || in->consumers.size() != 1 || in->dtype != DType::f32) return false;
+  std::vector<size_t> data;  // the inputs whose elements p moves
+  if (is_op(p, "Concat")) {
+    for (size_t i = 0; i < p->inputs.size(); ++i) data.push_back(i);
+  } else if (is_op(p, "Resize")) {
+    auto mode = p->attr_string("mode", std::string("nearest"));
+    if (!mode.is_ok() || *mode != "nearest") return false;
+    data.push_back(0);
+  } else {
+    return false;
+  }
+  for (size_t i : data)
+    if (!p->inputs[i] || p->inputs[i]->dtype != DType::f32) return false;
+  ir::Value* out = q->outputs[0];
+  for (size_t i : data) {
+    ir::Value* x = p->inputs[i];
+    ir::Value* xq = g.add_value(g.unique_value_name(x->name + "_quantized"));
+    xq->dtype = out->dtype;
+    xq->shape = x->shape;
+    std::vector<ir::Value*> ins = {x, q->inputs[1]};
+    if (q->input(2)) ins.push_back(q->inputs[2]);
+    ir::Node* nq = g.add_node(g.unique_value_name(q->name + "_hoisted"), "QuantizeLinear", ins, {xq});
+    nq->opset = q->opset;
+    nq->attrs = q->attrs;
+    set_input(p, i, xq);
+  }
+  g.erase_node(q);
+  in->producer = nullptr;
+  p->outputs[0] = out;
+  out->producer = p;
   return true;
 }
 
@@ -216,6 +262,18 @@ bool is_weight_dequantize(const ir::Node& n) {
 }
 
 Status fuse_qdq(ir::Graph& g) {
+  for (bool moved = true; moved;) {  // until every QuantizeLinear sits below what it cannot pass
+    moved = false;
+    std::vector<ir::Node*> qs;
+    for (const auto& n : g.nodes())
+      if (is_op(n.get(), "QuantizeLinear")) qs.push_back(n.get());
+    for (ir::Node* q : qs)
+      if (hoist_quantize(g, q)) {
+        moved = true;
+        break;  // node pointers may be stale
+      }
+  }
+  EP_RETURN_IF_ERROR(g.topological_sort());
   std::vector<ir::Node*> convs;
   for (const auto& n : g.nodes())
     if (n->domain == kernels::kFusedConvDomain &&

@@ -129,4 +129,49 @@ inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10) {
   return m;
 }
 
+// Two convs upsampled (Resize nearest x2) and concatenated, then quantized for a third conv,
+// as an FPN neck: X -> Q/DQ -> {c1, c2} -> Resize -> Concat -> Q/DQ -> c3 -> Q/DQ -> Y.
+inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6) {
+  onnx::ModelProto m = new_model(17);
+  add_input(m, "X", {1, c, hw, hw});
+  std::mt19937 rng(11);
+  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
+    add_init_f32(m, out + "_s", {}, {scale});
+    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
+    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
+    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
+  };
+  auto conv = [&](const std::string& k, const std::string& in, int64_t cin, int64_t cout) {
+    std::vector<int32_t> wq(static_cast<size_t>(cout * cin * 9));
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 255) - 127;
+    std::vector<float> ws(static_cast<size_t>(cout)), b(static_cast<size_t>(cout));
+    for (float& s : ws) s = 0.001f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
+    add_init_q(m, k + "_wq", TP::INT8, {cout, cin, 3, 3}, wq);
+    add_init_f32(m, k + "_ws", {cout}, ws);
+    add_init_f32(m, k + "_b", {cout}, b);
+    auto* dq = add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant");
+    attr_int(dq, "axis", 0);
+    auto* n = add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k);
+    attr_ints(n, "kernel_shape", {3, 3});
+    attr_ints(n, "pads", {1, 1, 1, 1});
+  };
+  qdq("X", "x0", 0.02f, 128);
+  conv("c1", "x0", c, c);
+  conv("c2", "x0", c, c);
+  add_init_f32(m, "up", {4}, {1.f, 1.f, 2.f, 2.f});
+  for (const char* k : {"c1", "c2"}) {
+    auto* r = add_node(m, "Resize", {std::string(k) + "_y", "", "up"}, {std::string(k) + "_up"}, std::string(k) + "_resize");
+    attr_string(r, "mode", "nearest");
+  }
+  auto* cat = add_node(m, "Concat", {"c1_up", "c2_up"}, {"cat"}, "concat");
+  attr_int(cat, "axis", 1);
+  qdq("cat", "cat_o", 0.04f, 128);
+  conv("c3", "cat_o", 2 * c, c);
+  qdq("c3_y", "c3_o", 0.05f, 128);
+  add_node(m, "Identity", {"c3_o"}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, c, 2 * hw, 2 * hw});
+  return m;
+}
+
 }  // namespace ep::test_models

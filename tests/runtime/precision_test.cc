@@ -119,6 +119,29 @@ TEST(Int8Session, ConvOutputQdqBeforeBnReluFusesIntoInt8Conv) {
   EXPECT_EQ(ops, "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn DequantizeLinear Identity Transpose ");
 }
 
+// A QuantizeLinear after Concat(Resize nearest(conv), ...) moves above them (exactly the same
+// values): the convs requantize in their epilogues, Resize and Concat move u8, and the third
+// conv reads u8. Within one step of the fake-quant graph.
+TEST(Int8Session, QuantizeMovesAboveResizeAndConcat) {
+  const Model model = load(test_models::qdq_resize_concat_model());
+  const Tensor x = random_input(Shape{1, 8, 6, 6}, 13);
+  SessionOptions ref;
+  ref.backend = "ref";
+  const Tensor want = run_one(model, ref, x);
+  SessionOptions fast;
+  fast.profile = true;
+  std::vector<OpProfile> prof;
+  const Tensor got = run_one(model, fast, x, &prof);
+  ASSERT_EQ(got.shape(), want.shape());
+  for (int64_t i = 0; i < got.numel(); ++i)
+    ASSERT_LE(std::fabs(got.as<float>()[i] - want.as<float>()[i]), 0.05f * 1.01f) << "index " << i;
+  std::string ops;
+  for (const OpProfile& p : prof) ops += p.op + (p.op == "FusedConv" ? "/" + p.kernel : "") + " ";
+  EXPECT_EQ(ops,
+            "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn Resize Resize Concat FusedConv/onednn "
+            "DequantizeLinear Identity Transpose ");
+}
+
 // f32 convs in bf16: within bf16's precision of fp32, the same steps (no conversions added).
 TEST(Bf16Session, ConvChainCloseToFp32) {
   if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
