@@ -39,14 +39,18 @@ test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest -L 'unit|onnx|fuzz' --output-on-failure -j$(JOBS)
 
-# The pipeline runtime (threads, queues, watchdog) under ThreadSanitizer: its tests build
-# against the core sources alone, so this stays small.
+# Under ThreadSanitizer: the pipeline runtime (threads, queues, watchdog; its tests build
+# against the core sources alone) and the distribution layer (node workers, clients, link
+# emulator, balancer). tests/tsan.supp names the uninstrumented libraries (libzmq, libsodium,
+# oneDNN) whose internal hand-offs TSan cannot see.
 build-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEDGEPIPE_TSAN=ON -DEDGEPIPE_NATIVE=OFF $(CMAKE_FLAGS) >/dev/null
-	ninja -C $(TSAN_BUILD) -j$(JOBS) pipeline_core_test
+	ninja -C $(TSAN_BUILD) -j$(JOBS) pipeline_core_test dist_test
 
 test-tsan: build-tsan
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ./$(TSAN_BUILD)/tests/pipeline_core_test --gtest_brief=1
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		./$(TSAN_BUILD)/tests/dist_test --gtest_brief=1
 
 test: build models ort torch-models
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 1200

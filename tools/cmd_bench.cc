@@ -21,6 +21,7 @@ struct BenchArgs {
   std::string precision = "fp32";
   std::string whole;  // PLAN_DIR only
   int rounds = 5;
+  BenchNodesArgs nodes;  // PLAN_DIR --nodes
 };
 
 void fill_random(Tensor& t, uint32_t seed) {
@@ -40,6 +41,16 @@ double percentile(std::vector<double> v, double p) {
 }
 
 int bench(const BenchArgs& a) {
+  if (std::error_code ec; !a.nodes.nodes.empty()) {
+    if (!std::filesystem::is_directory(a.model, ec)) return report(invalid_argument("--nodes needs a plan folder, not ", a.model));
+    BenchNodesArgs n = a.nodes;
+    n.dir = a.model;
+    n.whole = a.whole;
+    n.json = a.json;
+    n.warmup = std::min(a.warmup, 2);
+    if (a.iterations > 0) n.frames = a.iterations;
+    return bench_plan_nodes(n);
+  }
   if (std::error_code ec; std::filesystem::is_directory(a.model, ec))
     return bench_plan(a.model, a.whole, a.rounds, a.iterations > 0 ? a.iterations : 20, a.warmup, a.json);
   auto model = Model::load(a.model);
@@ -138,6 +149,11 @@ Runner add_bench(CLI::App& app) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--whole", a->whole, "PLAN_DIR: the whole model to compare with (default: the plan's source_model)");
   app.add_option("--rounds", a->rounds, "PLAN_DIR: alternated rounds of whole model and plan")->check(CLI::Range(1, 10000));
+  app.add_option("--nodes", a->nodes.nodes, "PLAN_DIR: running nodes, one per stage (tcp://HOST:PORT ...): shard k is loaded "
+                 "onto node k and frames go along the chain one at a time")->delimiter(',');
+  app.add_option("--emulate-link", a->nodes.emulate_link, "PLAN_DIR --nodes: put a link emulator (BANDWIDTH[:LATENCY], e.g. "
+                 "1gbps:0.2ms) in front of every node after the first");
+  app.add_option("--prefix", a->nodes.prefix, "PLAN_DIR --nodes: shard k is served as PREFIX.shard_k");
   return [a]() { return bench(*a); };
 }
 

@@ -19,25 +19,6 @@ namespace {
 
 using partition::median;
 
-std::vector<Tensor> random_inputs(const std::vector<partition::PlanTensor>& ts) {
-  std::vector<Tensor> r;
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> d(-1.f, 1.f);
-  for (const partition::PlanTensor& t : ts) {
-    r.emplace_back(t.dtype, t.shape);
-    if (t.dtype == DType::f32)
-      for (int64_t i = 0; i < r.back().numel(); ++i) r.back().as<float>()[i] = d(rng);
-  }
-  return r;
-}
-
-// Other processes on the same cores skew every figure: printed beside them.
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string one;
-  return (f >> one) ? one : "unknown";
-}
-
 // The whole model on one thread pinned to `core`, reading the plan's inputs.
 struct Whole {
   std::string file;
@@ -161,6 +142,25 @@ void print_text(const std::string& dir, const partition::Plan& plan, const Whole
 }
 
 }  // namespace
+
+std::vector<Tensor> random_inputs(const std::vector<partition::PlanTensor>& ts) {
+  std::vector<Tensor> r;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  for (const partition::PlanTensor& t : ts) {
+    r.emplace_back(t.dtype, t.shape);
+    if (t.dtype == DType::f32)
+      for (int64_t i = 0; i < r.back().numel(); ++i) r.back().as<float>()[i] = d(rng);
+  }
+  return r;
+}
+
+// Other processes on the same cores skew every figure: printed beside them.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  return (f >> one) ? one : "unknown";
+}
 
 int bench_plan(const std::string& dir, const std::string& whole_path, int rounds, int frames, int warmup, bool json) {
   auto plan = partition::read_plan(dir);

@@ -194,6 +194,12 @@ Runner add_node(CLI::App& app) {
   app.add_option("--bind", a->opt.bind, "Address to serve, e.g. tcp://0.0.0.0:5555 (port * picks a free one)")->required();
   app.add_option("--keys", a->opt.keys_dir, "This node's keypair (edgepipe keygen): CURVE on");
   app.add_option("--allow", a->opt.allow_dir, "Folder of client public keys (*.key) admitted");
+  app.add_option("--admin", a->opt.admin_dir, "Folder of client public keys that may LOAD models (admitted too); "
+                 "with it, the --allow keys may only run models");
+  app.add_flag("--no-load", a->opt.refuse_load, "Refuse LOAD from everyone: serve the --models folder only");
+  app.add_option("--state", a->opt.state_dir, "Keep LOADed models here and serve them again after a restart (verified)");
+  app.add_option("--watchdog-ms", a->opt.watchdog_ms, "Exit with status 70 when the node's loop stalls this long "
+                 "(for a supervisor to restart it)")->check(CLI::Range(0, 3600000));
   app.add_option("--models", a->opt.models_dir, "Serve every *.onnx here, named by file stem");
   app.add_option("--name", a->opt.name, "Name in hop stamps and status (default: the endpoint)");
   app.add_option("--threads", a->opt.threads, "Threads per session")->check(CLI::Range(1, 1024));

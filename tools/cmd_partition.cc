@@ -14,14 +14,6 @@
 namespace ep::tools {
 namespace {
 
-struct PartitionArgs {
-  std::string model, out_dir, devices, link, objective = "throughput", handover = "nhwc";
-  std::vector<std::string> shapes;
-  int stages = 2, iterations = 15;
-  double min_fps = 0;
-  bool no_contention = false, explain = false;
-};
-
 Result<double> parse_number_unit(const std::string& text, const std::vector<std::pair<std::string, double>>& units,
                                  const std::string& what) {
   size_t end = 0;
@@ -38,21 +30,14 @@ Result<double> parse_number_unit(const std::string& text, const std::vector<std:
   return invalid_argument(what, " '", text, "': unknown unit or negative value");
 }
 
-// "1gbps:0.2ms" (bits per second and per-hop latency); "shm" (shared memory: free).
-Result<partition::Link> parse_link(const std::string& text) {
-  partition::Link l;
-  if (text.empty() || text == "shm") return l;
-  const size_t colon = text.find(':');
-  EP_ASSIGN_OR_RETURN(double bits, parse_number_unit(text.substr(0, colon),
-                                                     {{"bps", 1}, {"kbps", 1e3}, {"mbps", 1e6}, {"gbps", 1e9}}, "--link bandwidth"));
-  if (bits <= 0) return invalid_argument("--link '", text, "': bandwidth must be > 0");
-  l.bytes_per_s = bits / 8;
-  if (colon != std::string::npos) {
-    EP_ASSIGN_OR_RETURN(l.latency_s, parse_number_unit(text.substr(colon + 1), {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}},
-                                                       "--link latency"));
-  }
-  return l;
-}
+
+struct PartitionArgs {
+  std::string model, out_dir, devices, link, objective = "throughput", handover = "nhwc";
+  std::vector<std::string> shapes;
+  int stages = 2, iterations = 15;
+  double min_fps = 0;
+  bool no_contention = false, explain = false;
+};
 
 // "cpu:1@0,cpu:1@1": per stage, a thread count and the first of its cores (default: the
 // stages take consecutive cores, one thread each).
@@ -181,6 +166,22 @@ int run_partition(const PartitionArgs& a) {
 }
 
 }  // namespace
+
+Result<partition::Link> parse_link(const std::string& text) {
+  partition::Link l;
+  if (text.empty() || text == "shm") return l;
+  const size_t colon = text.find(':');
+  EP_ASSIGN_OR_RETURN(double bits, parse_number_unit(text.substr(0, colon),
+                                                     {{"bps", 1}, {"kbps", 1e3}, {"mbps", 1e6}, {"gbps", 1e9}}, "--link bandwidth"));
+  if (bits <= 0) return invalid_argument("--link '", text, "': bandwidth must be > 0");
+  l.bytes_per_s = bits / 8;
+  if (colon != std::string::npos) {
+    EP_ASSIGN_OR_RETURN(l.latency_s, parse_number_unit(text.substr(colon + 1), {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}},
+                                                       "--link latency"));
+  }
+  return l;
+}
+
 
 Runner add_partition(CLI::App& app) {
   auto a = std::make_shared<PartitionArgs>();

@@ -15,7 +15,7 @@ struct QuantizeArgs {
   std::string model, calibration, method = "minmax", output, report, weights = "int8", metric = "auto";
   std::string preprocess = "auto";
   std::vector<std::string> shapes, exclude;
-  int samples = 16, eval_samples = 4, threads = 1;
+  int samples = 16, eval_samples = 4, test_samples = 0, threads = 1;
   int64_t block_size = 32;
   double percentile = 99.99, max_drop = -1;
   bool no_sensitivity = false;
@@ -82,10 +82,18 @@ Status quantize(const QuantizeArgs& a) {
       for (int i = 0; i < a.eval_samples && i < static_cast<int>(calib.size()); ++i) eval.push_back(calib[i].clone());
     }
   }
-  std::vector<std::vector<Tensor>> cs, es;
+  std::vector<Tensor> test;
+  if (a.test_samples > 0) {
+    if (a.calibration != "synthetic") return invalid_argument("--test-samples needs --calibration synthetic");
+    d.samples = a.test_samples;
+    d.first_frame = 200000;  // frames neither calibration nor evaluation saw
+    EP_ASSIGN_OR_RETURN(test, pipeline::calibration_inputs(d));
+  }
+  std::vector<std::vector<Tensor>> cs, es, ts;
   for (Tensor& t : calib) cs.push_back({}), cs.back().push_back(std::move(t));
   for (Tensor& t : eval) es.push_back({}), es.back().push_back(std::move(t));
-  EP_ASSIGN_OR_RETURN(quant::QuantizeReport rep, quant::quantize_model(a.model, a.output, cs, es, o));
+  for (Tensor& t : test) ts.push_back({}), ts.back().push_back(std::move(t));
+  EP_ASSIGN_OR_RETURN(quant::QuantizeReport rep, quant::quantize_model(a.model, a.output, cs, es, o, ts));
   std::cout << rep.to_text();
   std::cout << "wrote " << a.output << "\n";
   if (!a.report.empty()) {
@@ -109,6 +117,8 @@ Runner add_quantize(CLI::App& app) {
   app.add_option("--shape", a->shapes, "NAME=DIMS for an input with open dimensions, e.g. x=1x3x640x640");
   app.add_option("--samples", a->samples, "Calibration inputs (default 16; for rec: text lines)");
   app.add_option("--eval-samples", a->eval_samples, "Inputs for sensitivity and the accuracy check (default 4; 0: none)");
+  app.add_option("--test-samples", a->test_samples,
+                 "Held-out synthetic inputs measured once with the written model (default 0)");
   app.add_option("--max-accuracy-drop", a->max_drop,
                  "Keep the most sensitive layers in float until the error (see --metric) is at most this");
   app.add_option("--metric", a->metric, "auto (iou for Nx1xHxW, argmax for rank 3, else l2), iou, argmax, l2");

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   add("node-call", "Send .npy inputs to a node (and along a route); print the result and per-hop times", ep::tools::add_node_call);
   add("keygen", "Write a CURVE keypair (public.key, secret.key) for a node or client", ep::tools::add_keygen);
   add("node-bench", "Measure one hop's overhead for a tensor (send, receive, validate)", ep::tools::add_node_bench);
+  add("stream", "Stream frames to redundant nodes (failover, local fallback); report every frame", ep::tools::add_stream);
   add("partition", "Split a model into pipeline stages from measured costs; write shards and a plan", ep::tools::add_partition);
   add("det-iou", "Compare a detector's binarized maps with FP32's (IoU) on synthetic text scenes", ep::tools::add_det_iou);
   add("quantize", "Calibrate and write a QDQ (INT8/INT4) model with a per-layer sensitivity report", ep::tools::add_quantize);

@@ -12,8 +12,14 @@ struct Client::Impl {
   ClientOptions opt;
   zmq::context_t ctx{1};
   std::unique_ptr<zmq::socket_t> socket;
+  std::optional<KeyPair> keys;
   uint64_t next_frame_id = 1;
   std::string where;
+
+  // A fresh DEALER connected to the node. Called again after a timeout: closing the old one
+  // (linger 0) discards what it still queued for a node that is gone, so a node that comes
+  // back is not sent stale requests.
+  Status open_socket();
 
   ~Impl() {
     socket.reset();
@@ -29,7 +35,11 @@ Result<Frames> Client::Impl::call(Frames& request, uint64_t frame_id) {
   const int64_t deadline = steady_now_ns() + int64_t{opt.timeout_ms} * 1'000'000;
   for (;;) {
     const int64_t left_ms = (deadline - steady_now_ns()) / 1'000'000;
-    if (left_ms <= 0) return io_error(where, ": no reply in ", opt.timeout_ms, " ms");
+    if (left_ms <= 0) {
+      Status reopened = open_socket();
+      return io_error(where, ": no reply in ", opt.timeout_ms, " ms",
+                      reopened.is_ok() ? std::string() : " (and reconnecting failed: " + reopened.to_string() + ")");
+    }
     zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
     try {
       zmq::poll(&item, 1, std::chrono::milliseconds(left_ms));
@@ -66,24 +76,29 @@ Result<Reply> Client::Impl::call_decoded(const wire::Header& h, Frames data) {
   return r;
 }
 
+Status Client::Impl::open_socket() {
+  socket.reset();
+  try {
+    socket = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+    socket->set(zmq::sockopt::linger, 0);
+    socket->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opt.limits.max_tensor_bytes));
+    EP_RETURN_IF_ERROR(secure_client(*socket, opt.server_key, keys ? &*keys : nullptr, where));
+    socket->connect(opt.address);
+  } catch (const zmq::error_t& e) {
+    return io_error(where, ": ", e.what());
+  }
+  return Status::ok();
+}
+
 Result<Client> Client::connect(const ClientOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
   impl->where = "node " + options.address;
-  std::optional<KeyPair> keys;
   if (!options.keys_dir.empty()) {
     EP_ASSIGN_OR_RETURN(KeyPair k, keypair_read(options.keys_dir));
-    keys = k;
+    impl->keys = k;
   }
-  try {
-    impl->socket = std::make_unique<zmq::socket_t>(impl->ctx, zmq::socket_type::dealer);
-    impl->socket->set(zmq::sockopt::linger, 0);
-    impl->socket->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options.limits.max_tensor_bytes));
-    EP_RETURN_IF_ERROR(secure_client(*impl->socket, options.server_key, keys ? &*keys : nullptr, impl->where));
-    impl->socket->connect(options.address);
-  } catch (const zmq::error_t& e) {
-    return io_error(impl->where, ": ", e.what());
-  }
+  EP_RETURN_IF_ERROR(impl->open_socket());
   return Client(std::move(impl));
 }
 
@@ -127,9 +142,11 @@ Result<ClockOffset> Client::clock_offset(int samples) {
   return clock_offset_estimate(s);
 }
 
-Result<wire::ModelInfo> Client::load(const std::string& name, const std::string& onnx_bytes) {
+Result<wire::ModelInfo> Client::load(const std::string& name, const std::string& onnx_bytes,
+                                     const std::vector<std::string>& nhwc_io) {
   wire::Header h = make_header(wire::LOAD, impl_->next_frame_id++);
   h.set_model(name);
+  for (const std::string& n : nhwc_io) h.add_nhwc_io(n);
   Frames data;
   data.emplace_back(onnx_bytes.data(), onnx_bytes.size());
   EP_ASSIGN_OR_RETURN(Reply r, impl_->call_decoded(h, std::move(data)));

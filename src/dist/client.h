@@ -57,7 +57,10 @@ class Client {
   Result<wire::NodeStatus> status();
   Result<PingSample> ping();
   Result<ClockOffset> clock_offset(int samples = 8);
-  Result<wire::ModelInfo> load(const std::string& name, const std::string& onnx_bytes);
+  // Serves `onnx_bytes` as `name` on the node; `nhwc_io`: its rank-4 inputs and outputs that
+  // travel in NHWC order (docs/protocol.md).
+  Result<wire::ModelInfo> load(const std::string& name, const std::string& onnx_bytes,
+                               const std::vector<std::string>& nhwc_io = {});
   // Sends frames as they are and returns the reply's frames: for tests of malformed input.
   Result<std::vector<std::string>> send_raw(const std::vector<std::string>& frames);
 

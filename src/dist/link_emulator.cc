@@ -9,6 +9,7 @@
 
 #include "dist/node.h"
 #include "dist/transport.h"
+#include "dist/wire.h"
 
 namespace ep::dist {
 
@@ -36,6 +37,7 @@ struct LinkEmulator::Impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> forwarded{0}, dropped{0};
+  std::atomic<bool> cut{false};
 
   Impl(const LinkParams& u, const LinkParams& d) : up(u), down(d) {}
   Status setup();
@@ -67,10 +69,29 @@ zmq::socket_t& LinkEmulator::Impl::back_for(const std::string& client) {
   return *s;
 }
 
+// When the sender handed the message to its socket: the last hop stamp's send_ns of an edgepipe
+// message (same machine, same monotonic clock), if it is recent; else now. A store-and-forward
+// proxy only sees a message once it has received all of it, which over loopback takes as long
+// as a copy of its bytes; starting the link's clock then would add that to every message.
+namespace {
+int64_t offered_at(const Frames& frames, int64_t now) {
+  wire::Header h;
+  if (frames.empty() || frames[0].size() > (size_t{64} << 10) ||
+      !h.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size())) || h.hops_size() == 0)
+    return now;
+  const int64_t sent = h.hops(h.hops_size() - 1).send_ns();
+  return sent > 0 && sent <= now && now - sent < 1'000'000'000 ? sent : now;
+}
+}  // namespace
+
 void LinkEmulator::Impl::offer(LinkModel& link, std::deque<InFlight>& queue, std::string client, Frames frames) {
+  if (cut.load(std::memory_order_relaxed)) {
+    ++dropped;
+    return;
+  }
   size_t bytes = 0;
   for (const auto& f : frames) bytes += f.size();
-  const int64_t arrive = link.admit(steady_now_ns(), bytes);
+  const int64_t arrive = link.admit(offered_at(frames, steady_now_ns()), bytes);
   if (arrive < 0) {
     ++dropped;  // counted when offered, so a client that timed out sees the drop
     return;
@@ -149,6 +170,7 @@ Result<std::unique_ptr<LinkEmulator>> LinkEmulator::start(const std::string& bin
 LinkEmulator::LinkEmulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LinkEmulator::~LinkEmulator() { stop(); }
 const std::string& LinkEmulator::endpoint() const { return impl_->endpoint; }
+void LinkEmulator::set_cut(bool c) { impl_->cut.store(c, std::memory_order_relaxed); }
 LinkCounters LinkEmulator::counters() const { return LinkCounters{impl_->forwarded.load(), impl_->dropped.load()}; }
 
 void LinkEmulator::stop() {

@@ -4,6 +4,10 @@
 //   client ◄── [emulator]       ◄─(down link)── node
 // Each client connection gets its own connection to the node, so the node still sees one
 // peer per client. Traffic through it is plain ZeroMQ (no CURVE): loopback use only.
+// A message's time on the link starts when its sender handed it to its socket (the last hop
+// stamp's send_ns, for edgepipe messages that carry one), as on a real link where the bits
+// flow while they are sent, not when this proxy has finished receiving it; forwarding it on
+// over loopback then adds one local copy, as a receiving kernel does.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +53,8 @@ class LinkEmulator {
   ~LinkEmulator();
   const std::string& endpoint() const;
   LinkCounters counters() const;
+  // A cut link drops every message both ways (counted as dropped) until restored.
+  void set_cut(bool cut);
   void stop();
 
   struct Impl;

@@ -12,6 +12,7 @@ namespace ep::dist {
 namespace {
 constexpr size_t kRing = 1024;
 constexpr size_t kMaxSessionsPerModel = 8;
+constexpr size_t kMaxModels = 64;
 
 int64_t percentile(std::vector<int64_t> v, double q) {
   if (v.empty()) return 0;
@@ -42,18 +43,45 @@ std::string model_version(const void* data, size_t size) {
   return s;
 }
 
-Status ModelHost::add(const std::string& name, Model model, const std::string& version) {
-  Hosted h;
-  h.version = version;
-  h.model = std::make_unique<Model>(std::move(model));
+Status ModelHost::add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io) {
+  // Names are checked here; ranks where the model declares them (inputs), the rest when the
+  // session is created (outputs' shapes are known only then).
+  const std::vector<IoInfo> ins = model.inputs(), outs = model.outputs();
+  auto named = [&](const std::vector<IoInfo>& l, const std::string& n) {
+    return std::find_if(l.begin(), l.end(), [&](const IoInfo& i) { return i.name == n; });
+  };
+  for (const std::string& io : nhwc_io) {
+    auto in = named(ins, io);
+    if (in == ins.end() && named(outs, io) == outs.end())
+      return invalid_argument("model '", name, "': nhwc_io '", io, "' is not an input or output of the model");
+    if (in != ins.end() && in->shape.rank() != 4)
+      return invalid_argument("model '", name, "': nhwc_io '", io, "' has rank ", in->shape.rank(), ", not 4");
+  }
+  auto h = std::make_shared<Hosted>();
+  h->version = version;
+  h->nhwc_io = nhwc_io;
+  h->model = std::make_unique<Model>(std::move(model));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!models_.count(name) && models_.size() >= kMaxModels)
+    return resource_exhausted("model '", name, "': this node already serves ", kMaxModels, " models");
   models_[name] = std::move(h);
   return Status::ok();
 }
 
-Status ModelHost::load_bytes(const std::string& name, const void* data, size_t size) {
+bool ModelHost::has(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return models_.count(name) > 0;
+}
+
+size_t ModelHost::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return models_.size();
+}
+
+Status ModelHost::load_bytes(const std::string& name, const void* data, size_t size, const std::set<std::string>& nhwc_io) {
   auto model = Model::load_from_memory(data, size);
   if (!model.is_ok()) return model.status().with_context("model '" + name + "'");
-  return add(name, std::move(model).value(), model_version(data, size));
+  return add(name, std::move(model).value(), model_version(data, size), nhwc_io);
 }
 
 Status ModelHost::load_file(const std::string& name, const std::string& path) {
@@ -83,16 +111,20 @@ Result<Session*> ModelHost::session_for(Hosted& h, const std::string& model, con
   SessionOptions opt;
   opt.threads = threads_;
   opt.memory_limit_bytes = memory_limit_;
+  opt.nhwc_io = h.nhwc_io;
   for (size_t i = 0; i < declared.size(); ++i) {
     const IoInfo& d = declared[i];
     const TensorView& v = inputs[i];
-    const std::string where = "model '" + model + "' input '" + d.name + "'";
+    const bool nhwc = h.nhwc_io.count(d.name) > 0;
+    const std::string where = "model '" + model + "' input '" + d.name + "'" + (nhwc ? " (NHWC)" : "");
     if (v.dtype != d.dtype)
       return invalid_argument(where, ": got ", dtype_name(v.dtype), ", expected ", dtype_name(d.dtype));
-    bool ok = v.shape.rank() == d.shape.rank();
-    for (size_t k = 0; ok && k < d.shape.rank(); ++k) ok = d.shape[k] < 0 || d.shape[k] == v.shape[k];
-    if (!ok) return invalid_argument(where, ": got shape ", v.shape.to_string(), ", expected ", d.shape.to_string());
-    opt.input_shapes[d.name] = v.shape;
+    // An NHWC input is checked and bound in the model's own N,C,H,W order.
+    const Shape got = nhwc && v.shape.rank() == 4 ? Shape{v.shape[0], v.shape[3], v.shape[1], v.shape[2]} : v.shape;
+    bool ok = got.rank() == d.shape.rank();
+    for (size_t k = 0; ok && k < d.shape.rank(); ++k) ok = d.shape[k] < 0 || d.shape[k] == got[k];
+    if (!ok) return invalid_argument(where, ": got shape ", v.shape.to_string(), ", expected ", d.shape.to_string(), nhwc ? " in NCHW" : "");
+    opt.input_shapes[d.name] = got;
     key += v.shape.to_string() + ";";
   }
   auto it = h.sessions.find(key);
@@ -105,9 +137,14 @@ Result<Session*> ModelHost::session_for(Hosted& h, const std::string& model, con
 
 Result<ModelRun> ModelHost::run(const std::string& model, const std::vector<std::string>& names,
                                 const std::vector<TensorView>& given) {
-  auto it = models_.find(model);
-  if (it == models_.end()) return invalid_argument("model '", model, "' is not served by this node");
-  Hosted& h = it->second;
+  std::shared_ptr<Hosted> hosted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = models_.find(model);
+    if (it == models_.end()) return invalid_argument("model '", model, "' is not served by this node");
+    hosted = it->second;  // kept alive through the run, even if LOAD replaces it meanwhile
+  }
+  Hosted& h = *hosted;
   const std::vector<IoInfo> declared = h.model->inputs();
   std::vector<TensorView> inputs(declared.size());
   bool by_name = true;
@@ -141,9 +178,10 @@ Result<ModelRun> ModelHost::run(const std::string& model, const std::vector<std:
 }
 
 void ModelHost::record(const std::string& model, int64_t run_ns, bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(model);
   if (it == models_.end()) return;
-  Hosted& h = it->second;
+  Hosted& h = *it->second;
   ++h.requests;
   if (!ok) {
     ++h.errors;
@@ -155,9 +193,12 @@ void ModelHost::record(const std::string& model, int64_t run_ns, bool ok) {
 }
 
 void ModelHost::fill_info(const std::string& model, wire::ModelInfo* info) const {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(model);
-  if (it == models_.end()) return;
-  const Hosted& h = it->second;
+  if (it != models_.end()) fill_info_locked(model, *it->second, info);
+}
+
+void ModelHost::fill_info_locked(const std::string& model, const Hosted& h, wire::ModelInfo* info) const {
   info->set_name(model);
   info->set_version(h.version);
   fill_meta(h.model->inputs(), info->mutable_inputs());
@@ -169,7 +210,8 @@ void ModelHost::fill_info(const std::string& model, wire::ModelInfo* info) const
 }
 
 void ModelHost::fill_status(wire::NodeStatus* status) const {
-  for (const auto& [name, h] : models_) fill_info(name, status->add_models());
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, h] : models_) fill_info_locked(name, *h, status->add_models());
 }
 
 }  // namespace ep::dist

@@ -1,12 +1,17 @@
 // The models a node serves: loaded from a folder or received in a LOAD message, with one
 // session per input-shape binding, and per-model request counts and run-time percentiles.
-// No ZeroMQ here.
+// No ZeroMQ here. Thread-safe across models: run() of one model may be called by one thread
+// while other threads run other models, load them or read the status; the runs of one model
+// must come from one thread at a time (a node gives each model its own worker). A model
+// replaced by LOAD while it runs lives until that run ends.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,10 +34,11 @@ class ModelHost {
   // Every *.onnx file in `dir`, served under its file name without the extension.
   Status load_dir(const std::string& dir);
   Status load_file(const std::string& name, const std::string& path);
-  // Replaces a model of the same name (its sessions are dropped).
-  Status load_bytes(const std::string& name, const void* data, size_t size);
-  bool has(const std::string& name) const { return models_.count(name) > 0; }
-  size_t size() const { return models_.size(); }
+  // Replaces a model of the same name (its sessions are dropped). Rank-4 inputs and outputs
+  // named in `nhwc_io` are exchanged in NHWC order (SessionOptions::nhwc_io); each must be one.
+  Status load_bytes(const std::string& name, const void* data, size_t size, const std::set<std::string>& nhwc_io = {});
+  bool has(const std::string& name) const;
+  size_t size() const;
 
   // Inputs are matched to the model's by name when every model input is named, else by
   // position when the counts agree (a shard's outputs feeding the next model's inputs).
@@ -47,18 +53,21 @@ class ModelHost {
   struct Hosted {
     std::string version;
     std::unique_ptr<Model> model;
+    std::set<std::string> nhwc_io;
     std::map<std::string, Session> sessions;  // key: input shapes
     uint64_t requests = 0, errors = 0;
     std::vector<int64_t> run_ns;  // ring of the last kRing runs
     size_t ring_next = 0;
   };
-  Status add(const std::string& name, Model model, const std::string& version);
+  Status add(const std::string& name, Model model, const std::string& version, const std::set<std::string>& nhwc_io = {});
+  void fill_info_locked(const std::string& model, const Hosted& h, wire::ModelInfo* info) const;
   Result<Session*> session_for(Hosted& h, const std::string& model, const std::vector<TensorView>& inputs);
 
   int threads_;
   size_t memory_limit_;
   std::function<int64_t()> clock_;
-  std::map<std::string, Hosted> models_;
+  mutable std::mutex mu_;  // guards models_ and every Hosted's counters (not its sessions)
+  std::map<std::string, std::shared_ptr<Hosted>> models_;
 };
 
 // "1a2b..." : the first 16 hex digits of the sha256 of the bytes.

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <future>
 #include <iostream>
@@ -12,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "dist/checkpoint.h"
 #include "dist/clock_offset.h"
 #include "dist/model_host.h"
 #include "dist/transport.h"
@@ -31,6 +34,7 @@ namespace {
 
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 constexpr const char* kMonitorEndpoint = "inproc://edgepipe.node.monitor";
+constexpr const char* kDoneEndpoint = "inproc://edgepipe.node.done";
 constexpr int kPollMs = 50;
 constexpr size_t kPingWindow = 16;
 constexpr int64_t kPingRefreshNs = 10'000'000'000;  // clocks drift: one more sample every 10 s
@@ -52,6 +56,24 @@ std::string handshake_reason(uint16_t event, uint32_t value) {
 }  // namespace
 
 struct Node::Impl {
+  // An INFER on its way through a model's worker: the request's frames (its tensor views
+  // point into them) go to the worker and come back with the run's outputs.
+  struct Job {
+    Frames frames;  // [0] is the caller's routing id
+    Decoded d;
+    std::vector<Tensor> realigned;
+    Result<ModelRun> run = internal_error("not run");
+    int64_t t0 = 0, t1 = 0;  // around the worker's run, for a failed run's stamps
+  };
+  // One thread per model: runs of one model are in order, different models run at once.
+  struct Worker {
+    std::thread thread;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::unique_ptr<Job>> queue;
+    bool running = false;
+    bool stop = false;
+  };
   struct Pending {
     zmq::message_t routing_id;
     uint64_t frame_id = 0, tag = 0;
@@ -70,15 +92,20 @@ struct Node::Impl {
   NodeOptions opt;
   ModelHost host;
   zmq::context_t ctx;
-  std::unique_ptr<zmq::socket_t> router, zap, monitor;
+  std::unique_ptr<zmq::socket_t> router, zap, monitor, done_pull;
+  std::map<std::string, std::unique_ptr<Worker>> workers;  // key: model name
+  std::mutex done_mu;
+  std::deque<std::unique_ptr<Job>> done;  // runs finished by workers, for the loop thread
   std::map<std::string, Peer> peers;  // key: address + server key
   std::map<uint64_t, Pending> pending;
   uint64_t next_tag = 1;
   std::optional<KeyPair> keys;
-  std::set<std::string> allow;
+  std::set<std::string> allow, admins;
   std::string endpoint, public_key;
-  std::thread thread;
+  std::thread thread, watchdog;
   std::atomic<bool> stopping{false};
+  std::atomic<int64_t> beat_ns{0};  // the loop's last iteration (steady clock)
+  std::optional<Checkpoint> checkpoint;
   int64_t started_ns = 0, busy_ns = 0;
   uint64_t requests = 0, errors = 0;
 
@@ -94,11 +121,16 @@ struct Node::Impl {
   void on_request();
   void on_peer(Peer& peer);
   void expire_pending();
-  void handle_infer(zmq::message_t& rid, Decoded& d);
+  void handle_infer(Frames& f, Decoded& d);
+  void finish_infer(Job& job);
+  void on_done();
+  Worker& worker_for(const std::string& model);
+  void worker_loop(Worker& w);
+  void stop_workers();
   void reply(zmq::message_t& rid, const wire::Header& h, std::vector<Tensor> tensors = {});
   Result<Peer*> peer_for(const wire::Hop& hop);
   void send_ping(Peer& peer);
-  void fill_status(wire::NodeStatus* s) const;
+  void fill_status(wire::NodeStatus* s);
 };
 
 Status Node::Impl::setup() {
@@ -114,11 +146,27 @@ Status Node::Impl::setup() {
   if (curve && opt.allow_dir.empty())
     return invalid_argument("node ", opt.bind, ": --keys needs --allow DIR (the client public keys to admit)");
   if (!curve && !opt.allow_dir.empty()) return invalid_argument("node ", opt.bind, ": --allow needs --keys DIR");
+  if (!curve && !opt.admin_dir.empty()) return invalid_argument("node ", opt.bind, ": --admin needs --keys DIR (CURVE)");
   if (curve) {
     EP_ASSIGN_OR_RETURN(allow, allow_list_read(opt.allow_dir));
+    if (!opt.admin_dir.empty()) {
+      EP_ASSIGN_OR_RETURN(admins, allow_list_read(opt.admin_dir));
+      allow.insert(admins.begin(), admins.end());
+    }
     public_key = keys->public_key;
   }
   if (!opt.models_dir.empty()) EP_RETURN_IF_ERROR(host.load_dir(opt.models_dir));
+  if (!opt.state_dir.empty()) {
+    // LOADed models are newer than the folder's: the checkpoint's replace them.
+    EP_ASSIGN_OR_RETURN(Checkpoint c, Checkpoint::open(opt.state_dir));
+    for (const CheckpointEntry& e : c.entries()) {
+      EP_ASSIGN_OR_RETURN(std::string bytes, c.bytes_of(e));
+      Status st = host.load_bytes(e.name, bytes.data(), bytes.size(), e.nhwc_io);
+      if (!st.is_ok()) return st.with_context("checkpoint '" + opt.state_dir + "'");
+      log("restored model '" + e.name + "' version " + e.version + " from " + opt.state_dir);
+    }
+    checkpoint.emplace(std::move(c));
+  }
   try {
     if (curve) {
       // The ZAP handler is bound before the socket: without one, libzmq admits any keypair.
@@ -142,6 +190,9 @@ Status Node::Impl::setup() {
     monitor = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::pair);
     monitor->set(zmq::sockopt::linger, 0);
     monitor->connect(kMonitorEndpoint);
+    done_pull = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::pull);
+    done_pull->set(zmq::sockopt::linger, 0);
+    done_pull->bind(kDoneEndpoint);
     router->bind(opt.bind);
     endpoint = router->get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -153,8 +204,10 @@ Status Node::Impl::setup() {
 }
 
 void Node::Impl::close_sockets() {
+  stop_workers();
   if (router) zmq_socket_monitor(router->handle(), nullptr, 0);
   peers.clear();
+  done_pull.reset();
   monitor.reset();
   router.reset();
   zap.reset();
@@ -163,7 +216,9 @@ void Node::Impl::close_sockets() {
 
 void Node::Impl::loop() {
   while (!stopping.load(std::memory_order_acquire)) {
-    std::vector<zmq::pollitem_t> items = {{router->handle(), 0, ZMQ_POLLIN, 0}, {monitor->handle(), 0, ZMQ_POLLIN, 0}};
+    beat_ns.store(steady_now_ns(), std::memory_order_relaxed);
+    std::vector<zmq::pollitem_t> items = {{router->handle(), 0, ZMQ_POLLIN, 0}, {monitor->handle(), 0, ZMQ_POLLIN, 0},
+                                          {done_pull->handle(), 0, ZMQ_POLLIN, 0}};
     if (zap) items.push_back({zap->handle(), 0, ZMQ_POLLIN, 0});
     std::vector<Peer*> polled;
     for (auto& [key, p] : peers) {
@@ -177,15 +232,23 @@ void Node::Impl::loop() {
       log(std::string("poll: ") + e.what());
       break;
     }
-    size_t i = 2;
+    size_t i = 3;
     if (zap && (items[i++].revents & ZMQ_POLLIN)) on_zap();
     if (items[1].revents & ZMQ_POLLIN) on_monitor();
+    if (items[2].revents & ZMQ_POLLIN) on_done();
     for (Peer* p : polled)
       if (items[i++].revents & ZMQ_POLLIN) on_peer(*p);
     if (items[0].revents & ZMQ_POLLIN) on_request();
     expire_pending();
   }
-  // Callers waiting on a forward get an answer rather than a timeout.
+  // Callers waiting on a run or a forward get an answer rather than a timeout.
+  stop_workers();
+  for (auto& job : done) {
+    wire::Header req = make_header(wire::INFER, job->d.header.frame_id());
+    req.set_tag(job->d.header.tag());
+    reply(job->frames[0], make_error(req, io_error("node ", opt.name, " stopped while running model '", job->d.header.model(), "'")));
+  }
+  done.clear();
   for (auto& [tag, p] : pending) {
     wire::Header req = make_header(wire::INFER, p.frame_id);
     req.set_tag(p.tag);
@@ -243,11 +306,17 @@ void Node::Impl::reply(zmq::message_t& rid, const wire::Header& h, std::vector<T
   if (!st.is_ok()) log(st.to_string());
 }
 
-void Node::Impl::fill_status(wire::NodeStatus* s) const {
+void Node::Impl::fill_status(wire::NodeStatus* s) {
   s->set_node(opt.name);
   s->set_edgepipe_version("0.1.0");
   s->set_protocol_version(kProtocolVersion);
   host.fill_status(s);
+  for (auto& m : *s->mutable_models()) {
+    auto it = workers.find(m.name());
+    if (it == workers.end()) continue;
+    std::lock_guard<std::mutex> lock(it->second->mu);
+    m.set_in_progress(static_cast<uint32_t>(it->second->queue.size() + (it->second->running ? 1 : 0)));
+  }
   s->set_requests(requests);
   s->set_errors(errors);
   s->set_in_flight(pending.size());
@@ -280,7 +349,7 @@ void Node::Impl::on_request() {
     case wire::INFER: {
       auto* stamp = d.header.add_hops();
       stamp->set_recv_ns(recv_ns);
-      return handle_infer(rid, d);
+      return handle_infer(f, d);
     }
     case wire::STATUS: {
       wire::Header h = make_header(wire::STATUS_REPLY, d.header.frame_id());
@@ -297,13 +366,31 @@ void Node::Impl::on_request() {
       return reply(rid, h);
     }
     case wire::LOAD: {
-      Status st = host.load_bytes(d.header.model(), f[2].data(), f[2].size());
+      // ZAP's user id is the client's public key (on_zap): who may replace models.
+      const char* user = zmq_msg_gets(f[1].handle(), "User-Id");
+      const std::string key = user ? user : "";
+      Status allowed = Status::ok();
+      if (opt.refuse_load) allowed = invalid_argument("node ", opt.name, ": LOAD is disabled (the node serves its models folder)");
+      else if (!admins.empty() && !admins.count(key))
+        allowed = invalid_argument("node ", opt.name, ": key ", key.empty() ? std::string("(none)") : key, " may not LOAD here (not in --admin)");
+      if (!allowed.is_ok()) {
+        ++errors;
+        log("refused LOAD of '" + d.header.model() + "' " + from + ": " + allowed.message());
+        return reply(rid, make_error(d.header, allowed));
+      }
+      const std::set<std::string> nhwc_io(d.header.nhwc_io().begin(), d.header.nhwc_io().end());
+      Status st = host.load_bytes(d.header.model(), f[2].data(), f[2].size(), nhwc_io);
       if (!st.is_ok()) {
         ++errors;
         log("LOAD " + from + ": " + st.to_string());
         return reply(rid, make_error(d.header, st));
       }
       log("loaded model '" + d.header.model() + "' (" + std::to_string(f[2].size()) + " bytes) " + from);
+      if (checkpoint) {
+        // Kept for a restart; a failure to keep it is reported but the model is served.
+        Status kept = checkpoint->save(d.header.model(), f[2].data(), f[2].size(), nhwc_io);
+        if (!kept.is_ok()) log("checkpoint of '" + d.header.model() + "' failed: " + kept.to_string());
+      }
       wire::Header h = make_header(wire::LOADED, d.header.frame_id());
       h.set_tag(d.header.tag());
       h.set_model(d.header.model());
@@ -317,26 +404,131 @@ void Node::Impl::on_request() {
   }
 }
 
-void Node::Impl::handle_infer(zmq::message_t& rid, Decoded& d) {
+void Node::Impl::handle_infer(Frames& f, Decoded& d) {
+  zmq::message_t& rid = f[0];
   wire::HopStamp* stamp = d.header.mutable_hops(d.header.hops_size() - 1);
   stamp->set_node(opt.name);
   stamp->set_model(d.header.model());
+  const std::string& model = d.header.model();
+  if (!host.has(model)) {
+    ++errors;
+    stamp->set_run_start_ns(now());
+    stamp->set_run_end_ns(stamp->run_start_ns());
+    return reply(rid, make_error(d.header, invalid_argument("node ", opt.name, ": model '", model, "' is not served by this node")));
+  }
+  auto job = std::make_unique<Job>();
   // Views point into the received frames. A frame that is not aligned for its element type
   // (the sender controls the layout of a multipart message) is copied once.
-  std::vector<Tensor> realigned;
   for (TensorView& v : d.tensors) {
     const size_t esize = dtype_size(v.dtype);
     if (reinterpret_cast<uintptr_t>(v.data) % esize == 0) continue;
     Tensor t(v.dtype, v.shape);
     std::memcpy(t.data(), v.data, v.nbytes());
     v.data = t.data();
-    realigned.push_back(std::move(t));
+    job->realigned.push_back(std::move(t));
   }
-  const int64_t t0 = now();
-  auto run = host.run(d.header.model(), d.names, d.tensors);
+  Worker& w = worker_for(model);
+  std::unique_lock<std::mutex> lock(w.mu);
+  if (w.queue.size() >= opt.max_queued_per_model) {
+    lock.unlock();
+    ++errors;
+    log("refused frame " + std::to_string(d.header.frame_id()) + " for model '" + model + "': " +
+        std::to_string(opt.max_queued_per_model) + " requests already queued");
+    return reply(rid, make_error(d.header, resource_exhausted("node ", opt.name, ": model '", model, "' has ",
+                                                             opt.max_queued_per_model, " requests queued; try later")));
+  }
+  // The vector of frames moves whole, so the messages (and the views into them) stay put.
+  job->frames = std::move(f);
+  job->d = std::move(d);
+  w.queue.push_back(std::move(job));
+  lock.unlock();
+  w.cv.notify_one();
+}
+
+Node::Impl::Worker& Node::Impl::worker_for(const std::string& model) {
+  auto& w = workers[model];
+  if (!w) {
+    w = std::make_unique<Worker>();
+    Worker* self = w.get();
+    w->thread = std::thread([this, self] { worker_loop(*self); });
+  }
+  return *w;
+}
+
+void Node::Impl::worker_loop(Worker& w) {
+  zmq::socket_t signal(ctx, zmq::socket_type::push);
+  signal.set(zmq::sockopt::linger, 0);
+  signal.connect(kDoneEndpoint);
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(w.mu);
+      w.cv.wait(lock, [&] { return w.stop || !w.queue.empty(); });
+      if (w.stop) return;
+      job = std::move(w.queue.front());
+      w.queue.pop_front();
+      w.running = true;
+    }
+    job->t0 = now();
+    job->run = host.run(job->d.header.model(), job->d.names, job->d.tensors);
+    job->t1 = now();
+    {
+      std::lock_guard<std::mutex> lock(done_mu);
+      done.push_back(std::move(job));
+    }
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      w.running = false;
+    }
+    try {
+      signal.send(zmq::message_t(), zmq::send_flags::dontwait);  // wakes the loop; the queue holds the job
+    } catch (const zmq::error_t&) {
+    }
+  }
+}
+
+void Node::Impl::stop_workers() {
+  for (auto& [model, w] : workers) {
+    {
+      std::lock_guard<std::mutex> lock(w->mu);
+      w->stop = true;
+    }
+    w->cv.notify_all();
+  }
+  for (auto& [model, w] : workers)
+    if (w->thread.joinable()) w->thread.join();
+  // Requests still queued were never run: their callers get an answer.
+  for (auto& [model, w] : workers)
+    for (auto& job : w->queue) {
+      job->run = io_error("node ", opt.name, " stopped before running model '", model, "'");
+      done.push_back(std::move(job));
+    }
+  workers.clear();
+}
+
+void Node::Impl::on_done() {
+  while (true) {
+    zmq::message_t m;
+    auto got = done_pull->recv(m, zmq::recv_flags::dontwait);
+    if (!got) break;
+  }
+  std::deque<std::unique_ptr<Job>> finished;
+  {
+    std::lock_guard<std::mutex> lock(done_mu);
+    finished.swap(done);
+  }
+  for (auto& job : finished) finish_infer(*job);
+}
+
+void Node::Impl::finish_infer(Job& job) {
+  zmq::message_t& rid = job.frames[0];
+  Decoded& d = job.d;
+  auto& run = job.run;
+  wire::HopStamp* stamp = d.header.mutable_hops(d.header.hops_size() - 1);
+  const int64_t t0 = job.t0;
   // A failed or first request also spends time checking inputs and creating the session.
   stamp->set_run_start_ns(run.is_ok() ? run->start_ns : t0);
-  stamp->set_run_end_ns(run.is_ok() ? run->end_ns : now());
+  stamp->set_run_end_ns(run.is_ok() ? run->end_ns : job.t1);
   const int64_t run_ns = stamp->run_end_ns() - stamp->run_start_ns();
   busy_ns += run_ns;
   host.record(d.header.model(), run_ns, run.is_ok());
@@ -494,6 +686,29 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
     impl->thread.join();
     return st;
   }
+  if (impl->opt.watchdog_ms > 0) {
+    if (!impl->opt.on_stall)
+      impl->opt.on_stall = [self](int64_t ms) {
+        self->log("watchdog: the loop has not run for " + std::to_string(ms) + " ms (limit " +
+                  std::to_string(self->opt.watchdog_ms) + " ms): exiting with status 70 for the supervisor to restart");
+        std::_Exit(70);
+      };
+    impl->beat_ns.store(steady_now_ns());
+    impl->watchdog = std::thread([self] {
+      const auto tick = std::chrono::milliseconds(std::max(1, self->opt.watchdog_ms / 4));
+      bool fired = false;
+      while (!self->stopping.load(std::memory_order_acquire)) {
+        std::this_thread::sleep_for(tick);
+        const int64_t stalled = (steady_now_ns() - self->beat_ns.load(std::memory_order_relaxed)) / 1'000'000;
+        if (stalled > self->opt.watchdog_ms && !fired) {
+          fired = true;  // once per stall
+          self->opt.on_stall(stalled);
+        } else if (stalled <= self->opt.watchdog_ms) {
+          fired = false;
+        }
+      }
+    });
+  }
   return std::unique_ptr<Node>(new Node(std::move(impl)));
 }
 
@@ -506,6 +721,7 @@ void Node::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
   impl_->stopping.store(true, std::memory_order_release);
   impl_->thread.join();
+  if (impl_->watchdog.joinable()) impl_->watchdog.join();
 }
 
 }  // namespace ep::dist

@@ -31,12 +31,29 @@ struct NodeOptions {
   std::string name;            // in hop stamps and status; default: the bound endpoint
   std::string keys_dir;        // this node's keypair: CURVE server, and client to next hops
   std::string allow_dir;       // public keys admitted (required with CURVE)
+  // Public keys that may LOAD (replace the node's models); they are admitted too. With CURVE
+  // and an admin folder, the other admitted keys may only INFER, STATUS and PING. Empty:
+  // every admitted client may LOAD.
+  std::string admin_dir;
+  bool refuse_load = false;    // no LOAD from anyone: the node serves its models folder only
+  // Models received by LOAD are kept here (dist/checkpoint.h) and served again after a
+  // restart, each verified against its recorded version first. "": not kept.
+  std::string state_dir;
+  // The loop thread (all sockets, LOADs, replies) beats at least every 50 ms; when it has not
+  // for this long, `on_stall` runs (default: log and exit the process with status 70, so a
+  // supervisor such as systemd's Restart=on-failure starts it again). 0: no watchdog. Runs of
+  // models are on their workers and do not count; a LOAD does (size this above a LOAD's parse).
+  int watchdog_ms = 0;
+  std::function<void(int64_t stalled_ms)> on_stall;
   std::string models_dir;      // *.onnx loaded at start
   bool allow_plaintext = false;  // serve a non-local address without CURVE (not recommended)
   int threads = 1;             // per session
   size_t memory_limit_bytes = size_t{4} << 30;
   WireLimits limits;
   int forward_timeout_ms = 10000;  // a next hop that does not answer by then: ERROR to the caller
+  // Each model runs on a worker thread of its own (runs of one model in order, different
+  // models at once); a request finding this many already waiting for its model is refused.
+  size_t max_queued_per_model = 64;
   int pings_per_peer = 8;          // clock offset samples taken when a next hop is first used
   LogFn log;      // default: stderr
   ClockFn clock;  // default: steady_now_ns

@@ -86,6 +86,12 @@ Status validate_header(const wire::Header& h, const WireLimits& limits) {
     EP_RETURN_IF_ERROR(check_name("header.hops[" + std::to_string(i) + "].node", h.hops(i).node(), limits.max_name, false));
     EP_RETURN_IF_ERROR(check_name("header.hops[" + std::to_string(i) + "].model", h.hops(i).model(), limits.max_name, false));
   }
+  if (h.nhwc_io_size() > 0 && h.kind() != wire::LOAD)
+    return invalid_argument("header.nhwc_io: only a LOAD message names NHWC inputs and outputs");
+  if (static_cast<size_t>(h.nhwc_io_size()) > limits.max_tensors)
+    return invalid_argument("header.nhwc_io has ", h.nhwc_io_size(), " names, limit ", limits.max_tensors);
+  for (int i = 0; i < h.nhwc_io_size(); ++i)
+    EP_RETURN_IF_ERROR(check_name("header.nhwc_io[" + std::to_string(i) + "]", h.nhwc_io(i), limits.max_name, true));
   const bool carries_tensors = h.kind() == wire::INFER || h.kind() == wire::RESULT;
   if (!carries_tensors && h.tensors_size() > 0)
     return invalid_argument("header.tensors: a ", wire::Kind_Name(h.kind()), " message carries no tensors");

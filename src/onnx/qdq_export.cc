@@ -64,7 +64,7 @@ std::map<std::string, int> tensor_ranks(const onnx::ModelProto& m) {
   return ranks;
 }
 
-// Raises the default-domain opset of `m` from `from` to `to` (<= 13 semantics changes only):
+// Raises the default-domain opset of `m` from `from` to `to` (up to 21):
 // attributes that became inputs move to int64/float initializers; ops whose meaning would
 // change are refused, naming the node.
 Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::map<std::string, int>& known,
@@ -73,7 +73,8 @@ Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::map
       "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Exp", "Log",
       "Conv", "ConvTranspose", "MatMul", "Gemm", "BatchNormalization", "GlobalAveragePool", "AveragePool", "MaxPool",
       "Concat", "Transpose", "Reshape", "Shape", "Cast", "Gather", "Flatten", "Identity", "ReduceMean", "ReduceMax",
-      "ReduceMin", "LeakyRelu", "Constant", "ConstantOfShape", "Erf", "Where", "Equal", "Less", "Greater", "Not",
+      "ReduceMin", "ReduceSum", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum",
+      "ReduceLogSumExp", "LeakyRelu", "Constant", "ConstantOfShape", "Erf", "Where", "Equal", "Less", "Greater", "Not",
       "Floor", "Ceil", "Neg", "Abs", "PRelu", "InstanceNormalization", "Expand", "Range", "Min", "Max", "Sum",
       "Reciprocal", "Sin", "Cos", "Elu", "Softplus", "GlobalMaxPool", "Tile", "ArgMax", "ArgMin", "DepthToSpace",
       "SpaceToDepth", "Unsqueeze", "Squeeze", "Slice", "Clip", "Softmax", "LogSoftmax", "Resize"};
@@ -119,6 +120,11 @@ Status raise_opset(onnx::ModelProto& m, int64_t from, int64_t to, const std::map
       erase_attr(n, "min");
       erase_attr(n, "max");
     } else if ((op == "Squeeze" || op == "Unsqueeze") && to >= 13 && from < 13) {
+      const std::vector<int64_t> axes = ints("axes");
+      if (!axes.empty()) n->add_input(add_ints(n->name() + "_axes", axes));
+      erase_attr(n, "axes");
+    } else if (op.rfind("Reduce", 0) == 0 && ((op == "ReduceSum" && to >= 13 && from < 13) || (to >= 18 && from < 18))) {
+      // axes moved from attribute to input (ReduceSum at 13, the others at 18)
       const std::vector<int64_t> axes = ints("axes");
       if (!axes.empty()) n->add_input(add_ints(n->name() + "_axes", axes));
       erase_attr(n, "axes");
@@ -212,6 +218,101 @@ onnx::NodeProto constant_dq(onnx::GraphProto* g, const QdqConstant& c) {
   return dq;
 }
 
+// QuantizeLinear -> DequantizeLinear on activation `a`, with its scale and zero point.
+void activation_qdq(onnx::GraphProto* g, const QdqActivation& a, std::vector<onnx::NodeProto>& out) {
+  const std::string q = a.tensor + "_QuantizeLinear_Output", dq = a.tensor + "_DequantizeLinear_Output";
+  TP* s = g->add_initializer();
+  s->set_name(a.tensor + "_scale");
+  s->set_data_type(TP::FLOAT);
+  s->set_raw_data(&a.scale, sizeof(float));
+  TP* z = g->add_initializer();
+  z->set_name(a.tensor + "_zero_point");
+  z->set_data_type(TP::UINT8);
+  z->set_raw_data(std::string(1, static_cast<char>(a.zero_point)));
+  onnx::NodeProto qn, dqn;
+  qn.set_op_type("QuantizeLinear");
+  qn.set_name(a.tensor + "_QuantizeLinear");
+  *qn.add_input() = a.tensor, *qn.add_input() = s->name(), *qn.add_input() = z->name();
+  qn.add_output(q);
+  dqn.set_op_type("DequantizeLinear");
+  dqn.set_name(a.tensor + "_DequantizeLinear");
+  *dqn.add_input() = q, *dqn.add_input() = s->name(), *dqn.add_input() = z->name();
+  dqn.add_output(dq);
+  out.push_back(std::move(qn));
+  out.push_back(std::move(dqn));
+}
+
+// Points the inputs named in spec.uses at their new tensors; node names must be unique.
+Status apply_uses(onnx::GraphProto* g, const QdqSpec& spec, const std::string& where) {
+  std::map<std::string, int> index_of;
+  for (int i = 0; i < g->node_size(); ++i)
+    if (!index_of.emplace(node_name(g->node(i), i), i).second)
+      return unsupported(where, ": node name '", node_name(g->node(i), i), "' is used twice; the quantizer names nodes uniquely");
+  for (const QdqUse& u : spec.uses) {
+    auto it = index_of.find(u.node);
+    if (it == index_of.end()) return invalid_argument(where, ": no node '", u.node, "' to quantize");
+    onnx::NodeProto* n = g->mutable_node(it->second);
+    if (u.input < 0 || u.input >= n->input_size())
+      return invalid_argument(where, ": node '", u.node, "' has no input ", u.input);
+    n->set_input(u.input, u.tensor);
+  }
+  return Status::ok();
+}
+
+// Rebuilds the node list in topological order: constants' DequantizeLinear first, then each
+// node followed by the Q/DQ pairs of the activations it produces; consumers read the DQ.
+Status insert_qdq_nodes(onnx::GraphProto* g, const QdqSpec& spec, int64_t opset, const std::string& where) {
+  std::map<std::string, const QdqActivation*> act;
+  for (const QdqActivation& a : spec.activations) act[a.tensor] = &a;
+  std::vector<onnx::NodeProto> nodes;
+  for (const QdqConstant& c : spec.constants) {
+    if (c.bits != 4 && c.bits != 8 && c.bits != 32) return invalid_argument(where, ": constant '", c.source, "': bits ", c.bits);
+    if (c.bits == 4 && opset < 21) return invalid_argument(where, ": 4-bit weights need opset 21");
+    if (c.block_size && opset < 21) return invalid_argument(where, ": block_size needs opset 21");
+    nodes.push_back(constant_dq(g, c));
+  }
+  std::set<std::string> graph_inputs, produced;
+  for (const auto& in : g->input()) graph_inputs.insert(in.name());
+  for (const QdqActivation& a : spec.activations)
+    if (graph_inputs.count(a.tensor)) activation_qdq(g, a, nodes);
+  for (int i = 0; i < g->node_size(); ++i) {
+    onnx::NodeProto n = g->node(i);
+    for (int k = 0; k < n.input_size(); ++k)
+      if (act.count(n.input(k))) n.set_input(k, n.input(k) + "_DequantizeLinear_Output");
+    nodes.push_back(n);
+    for (const std::string& o : n.output())
+      if (auto it = act.find(o); it != act.end()) activation_qdq(g, *it->second, nodes), produced.insert(o);
+  }
+  for (const QdqActivation& a : spec.activations)
+    if (!graph_inputs.count(a.tensor) && !produced.count(a.tensor))
+      return invalid_argument(where, ": activation '", a.tensor, "' is produced by no node");
+  g->clear_node();
+  for (onnx::NodeProto& n : nodes) *g->add_node() = std::move(n);
+  return Status::ok();
+}
+
+// Drops float initializers, Constant nodes and (old models) initializer inputs nothing reads.
+void prune_unused(onnx::GraphProto* g) {
+  std::set<std::string> old_inits, read, init_names;
+  for (const auto& t : g->initializer()) old_inits.insert(t.name());
+  for (const auto& n : g->node())
+    for (const std::string& in : n.input()) read.insert(in);
+  for (const auto& o : g->output()) read.insert(o.name());
+  auto* inits = g->mutable_initializer();
+  for (int i = inits->size() - 1; i >= 0; --i)
+    if (!read.count(inits->Get(i).name())) inits->DeleteSubrange(i, 1);
+  auto* all = g->mutable_node();
+  for (int i = all->size() - 1; i >= 0; --i) {
+    const auto& n = all->Get(i);
+    if (n.op_type() == "Constant" && default_domain(n) && n.output_size() == 1 && !read.count(n.output(0)))
+      all->DeleteSubrange(i, 1);
+  }
+  for (const auto& t : g->initializer()) init_names.insert(t.name());
+  auto* ins = g->mutable_input();
+  for (int i = ins->size() - 1; i >= 0; --i)
+    if (old_inits.count(ins->Get(i).name()) && !init_names.count(ins->Get(i).name())) ins->DeleteSubrange(i, 1);
+}
+
 }  // namespace
 
 Result<std::string> build_qdq_model(const std::string& model_path, const QdqSpec& spec) {
@@ -237,96 +338,10 @@ Result<std::string> build_qdq_model(const std::string& model_path, const QdqSpec
   m.set_producer_name("edgepipe quantize");
   m.set_producer_version("0.1.0");
   onnx::GraphProto* g = m.mutable_graph();
-
-  // Rewire chosen inputs; names must exist.
-  std::map<std::string, int> index_of;
-  for (int i = 0; i < g->node_size(); ++i) index_of[node_name(g->node(i), i)] = i;
-  for (const QdqUse& u : spec.uses) {
-    auto it = index_of.find(u.node);
-    if (it == index_of.end()) return invalid_argument(where, ": no node '", u.node, "' to quantize");
-    onnx::NodeProto* n = g->mutable_node(it->second);
-    if (u.input < 0 || u.input >= n->input_size())
-      return invalid_argument(where, ": node '", u.node, "' has no input ", u.input);
-    n->set_input(u.input, u.tensor);
-  }
-  // Activations: every consumer reads the DequantizeLinear output.
-  std::map<std::string, const QdqActivation*> act;
-  for (const QdqActivation& a : spec.activations) act[a.tensor] = &a;
-  auto act_nodes = [&](const QdqActivation& a, std::vector<onnx::NodeProto>& out) {
-    const std::string q = a.tensor + "_QuantizeLinear_Output", dq = a.tensor + "_DequantizeLinear_Output";
-    TP* s = g->add_initializer();
-    s->set_name(a.tensor + "_scale");
-    s->set_data_type(TP::FLOAT);
-    s->set_raw_data(&a.scale, sizeof(float));
-    TP* z = g->add_initializer();
-    z->set_name(a.tensor + "_zero_point");
-    z->set_data_type(TP::UINT8);
-    z->set_raw_data(std::string(1, static_cast<char>(a.zero_point)));
-    onnx::NodeProto qn, dqn;
-    qn.set_op_type("QuantizeLinear");
-    qn.set_name(a.tensor + "_QuantizeLinear");
-    *qn.add_input() = a.tensor, *qn.add_input() = s->name(), *qn.add_input() = z->name();
-    qn.add_output(q);
-    dqn.set_op_type("DequantizeLinear");
-    dqn.set_name(a.tensor + "_DequantizeLinear");
-    *dqn.add_input() = q, *dqn.add_input() = s->name(), *dqn.add_input() = z->name();
-    dqn.add_output(dq);
-    out.push_back(std::move(qn));
-    out.push_back(std::move(dqn));
-  };
-  std::map<std::string, std::string> renamed;  // float tensor -> its DequantizeLinear output
-  for (const QdqActivation& a : spec.activations)
-    renamed[a.tensor] = a.tensor + "_DequantizeLinear_Output";
-
-  std::vector<onnx::NodeProto> nodes;
-  for (const QdqConstant& c : spec.constants) {
-    if (c.bits != 4 && c.bits != 8 && c.bits != 32) return invalid_argument(where, ": constant '", c.source, "': bits ", c.bits);
-    if (c.bits == 4 && opset < 21) return invalid_argument(where, ": 4-bit weights need opset 21");
-    if (c.block_size && opset < 21) return invalid_argument(where, ": block_size needs opset 21");
-    nodes.push_back(constant_dq(g, c));
-  }
-  std::set<std::string> graph_inputs;
-  for (const auto& in : g->input()) graph_inputs.insert(in.name());
-  for (const QdqActivation& a : spec.activations)
-    if (graph_inputs.count(a.tensor)) act_nodes(a, nodes);
-  std::set<std::string> produced;
-  for (int i = 0; i < g->node_size(); ++i) {
-    onnx::NodeProto n = g->node(i);
-    for (int k = 0; k < n.input_size(); ++k)
-      if (auto it = renamed.find(n.input(k)); it != renamed.end()) n.set_input(k, it->second);
-    nodes.push_back(n);
-    for (const std::string& o : n.output())
-      if (auto it = act.find(o); it != act.end()) act_nodes(*it->second, nodes), produced.insert(o);
-  }
-  for (const QdqActivation& a : spec.activations)
-    if (!graph_inputs.count(a.tensor) && !produced.count(a.tensor))
-      return invalid_argument(where, ": activation '", a.tensor, "' is produced by no node");
-  g->clear_node();
-  for (onnx::NodeProto& n : nodes) *g->add_node() = std::move(n);
-
-  // Drop float initializers (and Constant nodes) nothing reads any more.
-  std::set<std::string> old_inits;
-  for (const auto& t : g->initializer()) old_inits.insert(t.name());
-  std::set<std::string> read;
-  for (const auto& n : g->node())
-    for (const std::string& in : n.input()) read.insert(in);
-  for (const auto& o : g->output()) read.insert(o.name());
-  auto* inits = g->mutable_initializer();
-  for (int i = inits->size() - 1; i >= 0; --i)
-    if (!read.count(inits->Get(i).name())) inits->DeleteSubrange(i, 1);
-  auto* all = g->mutable_node();
-  for (int i = all->size() - 1; i >= 0; --i) {
-    const auto& n = all->Get(i);
-    if (n.op_type() == "Constant" && default_domain(n) && n.output_size() == 1 && !read.count(n.output(0)))
-      all->DeleteSubrange(i, 1);
-  }
-  auto* ins = g->mutable_input();
-  std::set<std::string> init_names;
-  for (const auto& t : g->initializer()) init_names.insert(t.name());
-  for (int i = ins->size() - 1; i >= 0; --i)  // old models list initializers as inputs too
-    if (old_inits.count(ins->Get(i).name()) && !init_names.count(ins->Get(i).name())) ins->DeleteSubrange(i, 1);
-  // Stale value_info (shapes of renamed tensors stay valid; drop only what vanished).
-  g->clear_value_info();
+  EP_RETURN_IF_ERROR(apply_uses(g, spec, where));
+  EP_RETURN_IF_ERROR(insert_qdq_nodes(g, spec, opset, where));
+  prune_unused(g);
+  g->clear_value_info();  // intermediate shapes of the float model; the checker needs none
   EP_RETURN_IF_ERROR(check_model(m, opset, where));
   std::string bytes;
   if (!m.SerializeToString(&bytes)) return internal_error(where, ": cannot serialize the QDQ model");

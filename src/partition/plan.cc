@@ -291,6 +291,22 @@ Result<Plan> parse_plan(const std::string& text, const std::string& dir) {
   return p;
 }
 
+bool handed_over_nhwc(const Plan& p, const PlanTensor& t) {
+  if (p.handover_layout != "nhwc" || t.shape.rank() != 4) return false;
+  for (const auto* io : {&p.graph_inputs, &p.graph_outputs})
+    for (const PlanTensor& g : *io)
+      if (g.name == t.name) return false;
+  return true;
+}
+
+std::set<std::string> stage_nhwc_io(const Plan& p, size_t k) {
+  std::set<std::string> names;
+  for (const auto* ts : {&p.stages[k].inputs, &p.stages[k].outputs})
+    for (const PlanTensor& t : *ts)
+      if (handed_over_nhwc(p, t)) names.insert(t.name);
+  return names;
+}
+
 Result<Plan> read_plan(const std::string& dir) {
   std::error_code ec;
   const fs::path file = fs::path(dir) / "plan.json";

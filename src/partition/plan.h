@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,12 @@ struct Plan {
 // plan.json into `dir` (created if missing).
 Result<Plan> write_plan(const std::string& model_path, const ModelAnalysis& a, const Split& split,
                         const std::vector<Device>& devices, const CostTable& costs, Plan header, const std::string& dir);
+
+// Whether a tensor between stages travels in NHWC: the plan hands over in "nhwc", the tensor
+// is rank 4 and is neither a graph input nor a graph output (those keep the model's layout).
+bool handed_over_nhwc(const Plan& p, const PlanTensor& t);
+// Stage k's inputs and outputs that travel in NHWC (its SessionOptions::nhwc_io).
+std::set<std::string> stage_nhwc_io(const Plan& p, size_t k);
 
 // Reads and validates dir/plan.json; every shard file must exist inside `dir`.
 Result<Plan> read_plan(const std::string& dir);

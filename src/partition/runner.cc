@@ -78,11 +78,6 @@ struct PlanRunner::Impl {
   std::vector<std::vector<double>> stage_cpu_ms;
   std::vector<Status> stage_status;
 
-  std::set<std::string> graph_io;
-  // A rank-4 tensor between stages travels in NHWC when the plan says so.
-  bool handed_over_nhwc(const PlanTensor& t) const {
-    return plan.handover_layout == "nhwc" && t.shape.rank() == 4 && !graph_io.count(t.name);
-  }
   Status stage_prepare(size_t k, const std::string& dir, std::optional<Session>& session,
                        std::vector<std::vector<TensorView>>& in_views, std::vector<std::vector<TensorView>>& out_views);
   void stage_loop(size_t k, Session& session, const std::vector<std::vector<TensorView>>& in_views,
@@ -97,9 +92,7 @@ Status PlanRunner::Impl::stage_prepare(size_t k, const std::string& dir, std::op
   EP_ASSIGN_OR_RETURN(Model m, Model::load((std::filesystem::path(dir) / st.shard).string()));
   SessionOptions o;
   o.threads = st.device.threads;
-  for (const auto* ts : {&st.inputs, &st.outputs})
-    for (const PlanTensor& t : *ts)
-      if (handed_over_nhwc(t)) o.nhwc_io.insert(t.name);
+  o.nhwc_io = stage_nhwc_io(plan, k);
   EP_ASSIGN_OR_RETURN(Session created, Session::create(m, o));
   session.emplace(std::move(created));
   // The session's inputs and outputs by name, against the plan's declaration.
@@ -153,12 +146,10 @@ Result<std::unique_ptr<PlanRunner>> PlanRunner::create(const Plan& plan, const s
     for (PlanStage& s : impl->plan.stages) s.device.cores.clear();
   const size_t k = plan.stages.size();
   impl->frames.resize(frames_in_flight ? frames_in_flight : k + 1);
-  for (const PlanTensor& t : plan.graph_inputs) impl->graph_io.insert(t.name);
-  for (const PlanTensor& t : plan.graph_outputs) impl->graph_io.insert(t.name);
   for (Frame& f : impl->frames) {
     auto add = [&](const PlanTensor& t) -> Status {
       if (f.tensors.count(t.name)) return Status::ok();
-      const Shape shape = impl->handed_over_nhwc(t) ? Shape{t.shape[0], t.shape[2], t.shape[3], t.shape[1]} : t.shape;
+      const Shape shape = handed_over_nhwc(impl->plan, t) ? Shape{t.shape[0], t.shape[2], t.shape[3], t.shape[1]} : t.shape;
       EP_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, shape));
       f.tensors.emplace(t.name, std::move(x));
       return Status::ok();

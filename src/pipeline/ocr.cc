@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <numeric>
 
 #include "pipeline/crop.h"
@@ -31,51 +32,33 @@ Status check_image_model(const Model& model, const std::string& path, const char
   return Status::ok();
 }
 
-// Runs `session` on one input buffer into `output` (resized to the bound output shape).
-Status run_session(Session& session, float* input, const Shape& input_shape, std::vector<float>& output,
-                   Shape* output_shape) {
-  const IoInfo& out = session.outputs()[0];
-  EP_ASSIGN_OR_RETURN(int64_t n, checked_numel(out.shape));
-  output.resize(static_cast<size_t>(n));
-  const TensorView in_view{DType::f32, input_shape, input};
-  const TensorView out_view{DType::f32, out.shape, output.data()};
-  EP_RETURN_IF_ERROR(session.run({&in_view, 1}, {&out_view, 1}));
-  *output_shape = out.shape;
-  return Status::ok();
+// The model's runner: a node when the options name one (the local file is checked and sent
+// to it when present), else a session cache in this process.
+Result<std::unique_ptr<ModelRunner>> make_runner(const std::string& path, const std::optional<RemoteModelOptions>& remote,
+                                                 int threads, const std::string& precision, size_t max_sessions,
+                                                 const char* what) {
+  std::error_code ec;
+  if (remote && !remote->load && !std::filesystem::exists(path, ec)) return remote_runner(*remote, path);
+  EP_ASSIGN_OR_RETURN(Model model, Model::load(path));
+  EP_RETURN_IF_ERROR(check_image_model(model, path, what));
+  if (remote) return remote_runner(*remote, path);
+  SessionOptions base;
+  base.threads = threads;
+  base.precision = precision;
+  return local_runner(std::move(model), base, max_sessions, path);
 }
 
 }  // namespace
-
-Result<Session*> SessionCache::get(const std::string& input, const Shape& shape, bool* created) {
-  *created = false;
-  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-    if (it->first == shape) {
-      entries_.splice(entries_.begin(), entries_, it);
-      return &entries_.front().second;
-    }
-  }
-  SessionOptions options = base_;
-  options.input_shapes[input] = shape;
-  auto session = Session::create(model_, options);
-  if (!session.is_ok()) return session.status().with_context("session for input shape " + shape.to_string());
-  if (entries_.size() >= capacity_) entries_.pop_back();
-  entries_.emplace_front(shape, std::move(session).value());
-  *created = true;
-  return &entries_.front().second;
-}
 
 // ---- detection ----
 
 Result<TextDetector> TextDetector::create(const TextDetectorOptions& options) {
   if (options.limit_side_len < 32)
     return invalid_argument("text detector: limit_side_len ", options.limit_side_len, " must be at least 32");
-  EP_ASSIGN_OR_RETURN(Model model, Model::load(options.model_path));
-  EP_RETURN_IF_ERROR(check_image_model(model, options.model_path, "text detector"));
-  const std::string input = model.inputs()[0].name;
-  SessionOptions base;
-  base.threads = options.threads;
-  base.precision = options.precision;
-  return TextDetector(options, SessionCache(std::move(model), base, options.max_sessions), input);
+  EP_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
+                      make_runner(options.model_path, options.remote, options.threads, options.precision, options.max_sessions,
+                                  "text detector"));
+  return TextDetector(options, std::move(runner));
 }
 
 cv::Size TextDetector::input_size(cv::Size image) const {
@@ -117,11 +100,10 @@ Result<std::vector<TextResult>> TextDetector::detect(const cv::Mat& bgr) {
 
   t0 = Clock::now();
   bool created = false;
-  EP_ASSIGN_OR_RETURN(Session * session, cache_.get(input_name_, in_shape, &created));
-  timings_.sessions_created += created;
   Shape out_shape;
-  Status st = run_session(*session, input_.data(), in_shape, output_, &out_shape);
-  if (!st.is_ok()) return st.with_context("text detector '" + options_.model_path + "'");
+  Status st = runner_->run(TensorView{DType::f32, in_shape, input_.data()}, output_, &out_shape, &created);
+  timings_.sessions_created += created;
+  if (!st.is_ok()) return st.with_context("text detector '" + runner_->where() + "'");
   ++timings_.runs;
   timings_.infer_ms = ms_since(t0);
 
@@ -145,28 +127,33 @@ Result<TextRecognizer> TextRecognizer::create(const TextRecognizerOptions& o) {
     return invalid_argument("text recognizer: need height, min_width, width_step, batch >= 1 and max_width >= "
                             "min_width (got ", o.height, ", ", o.min_width, ", ", o.width_step, ", ", o.batch, ", ",
                             o.max_width, ")");
-  EP_ASSIGN_OR_RETURN(Model model, Model::load(o.model_path));
-  EP_RETURN_IF_ERROR(check_image_model(model, o.model_path, "text recognizer"));
-  const IoInfo in = model.inputs()[0];
-  if (in.shape[2] != -1 && in.shape[2] != o.height)
-    return invalid_argument("text recognizer '", o.model_path, "': model height ", in.shape[2], ", options say ",
-                            o.height);
   TextRecognizerOptions options = o;
-  if (in.shape[0] != -1) options.batch = 1;  // fixed batch: one crop per run
-  SessionOptions base;
-  base.threads = options.threads;
-  base.precision = options.precision;
-  SessionCache cache(std::move(model), base, options.max_sessions);
-  // The exporter leaves the output shape undeclared, so the class count is read from a
-  // session bound to the smallest bucket (kept: the first short line reuses it).
+  std::error_code ec;
+  if (!o.remote || o.remote->load || std::filesystem::exists(o.model_path, ec)) {
+    EP_ASSIGN_OR_RETURN(Model model, Model::load(o.model_path));
+    EP_RETURN_IF_ERROR(check_image_model(model, o.model_path, "text recognizer"));
+    const IoInfo in = model.inputs()[0];
+    if (in.shape[2] != -1 && in.shape[2] != o.height)
+      return invalid_argument("text recognizer '", o.model_path, "': model height ", in.shape[2], ", options say ",
+                              o.height);
+    if (in.shape[0] != -1) options.batch = 1;  // fixed batch: one crop per run
+  }
+  EP_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
+                      make_runner(o.model_path, o.remote, options.threads, options.precision, options.max_sessions,
+                                  "text recognizer"));
+  // The exporter leaves the output shape undeclared, so the class count is read from a run
+  // at the smallest bucket (its session is kept: the first short line reuses it).
+  std::vector<float> probe_in(static_cast<size_t>(3) * options.height * options.min_width, 0.f), probe_out;
+  Shape probs;
   bool created = false;
-  EP_ASSIGN_OR_RETURN(Session * probe, cache.get(in.name, Shape{1, 3, options.height, options.min_width}, &created));
-  const Shape& probs = probe->outputs()[0].shape;
+  EP_RETURN_IF_ERROR(runner->run(TensorView{DType::f32, Shape{1, 3, options.height, options.min_width}, probe_in.data()},
+                                 probe_out, &probs, &created)
+                         .with_context("text recognizer '" + runner->where() + "'"));
   if (probs.rank() != 3 || probs[2] < 2)
-    return invalid_model("text recognizer '", o.model_path, "': output ", probs.to_string(), ", expected NxTxC");
+    return invalid_model("text recognizer '", runner->where(), "': output ", probs.to_string(), ", expected NxTxC");
   // The class count is the dictionary check: a dictionary of another model fails here.
   EP_ASSIGN_OR_RETURN(CtcDictionary dict, CtcDictionary::load(o.dict_path, probs[2]));
-  return TextRecognizer(options, std::move(cache), in.name, std::move(dict));
+  return TextRecognizer(options, std::move(runner), std::move(dict));
 }
 
 int TextRecognizer::bucket_width(int resized_width) const {
@@ -217,11 +204,10 @@ Result<std::vector<TextResult>> TextRecognizer::recognize(const std::vector<cv::
 
     t0 = Clock::now();
     bool created = false;
-    EP_ASSIGN_OR_RETURN(Session * session, cache_.get(input_name_, in_shape, &created));
-    timings_.sessions_created += created;
     Shape out_shape;
-    Status st = run_session(*session, input_.data(), in_shape, output_, &out_shape);
-    if (!st.is_ok()) return st.with_context("text recognizer '" + options_.model_path + "'");
+    Status st = runner_->run(TensorView{DType::f32, in_shape, input_.data()}, output_, &out_shape, &created);
+    timings_.sessions_created += created;
+    if (!st.is_ok()) return st.with_context("text recognizer '" + runner_->where() + "'");
     ++timings_.runs;
     timings_.infer_ms += ms_since(t0);
 

@@ -14,6 +14,7 @@
 #include "edgepipe/session.h"
 #include "edgepipe/status.h"
 #include "pipeline/ctc.h"
+#include "pipeline/model_runner.h"
 #include "pipeline/text_boxes.h"
 #include "pipeline/types.h"
 
@@ -22,28 +23,10 @@ namespace ep::pipeline {
 // Where one call spent its time (wall clock, milliseconds).
 struct OcrTimings {
   double preprocess_ms = 0;
-  double infer_ms = 0;     // Session::run, plus session creation for a new shape
+  double infer_ms = 0;     // the model's run (here or on its node), plus session creation for a new shape
   double postprocess_ms = 0;
   int runs = 0;             // Session::run calls
   int sessions_created = 0; // new input shapes seen by this call
-};
-
-// Sessions bind input shapes at creation, so a model fed several shapes keeps one
-// session per shape, least recently used dropped first.
-class SessionCache {
- public:
-  SessionCache(Model model, SessionOptions base, size_t capacity)
-      : model_(std::move(model)), base_(std::move(base)), capacity_(capacity < 1 ? 1 : capacity) {}
-  // The session for `input` bound to `shape`; `created` is set when it had to be built.
-  Result<Session*> get(const std::string& input, const Shape& shape, bool* created);
-  const Model& model() const { return model_; }
-  size_t size() const { return entries_.size(); }
-
- private:
-  Model model_;
-  SessionOptions base_;
-  size_t capacity_;
-  std::list<std::pair<Shape, Session>> entries_;  // most recent first
 };
 
 enum class LimitType { max, min };
@@ -59,6 +42,7 @@ struct TextDetectorOptions {
   LimitType limit_type = LimitType::max;
   TextBoxOptions boxes;
   size_t max_sessions = 4;
+  std::optional<RemoteModelOptions> remote;  // run the model on a node (pre/post-processing stay here)
 };
 
 class TextDetector {
@@ -72,11 +56,10 @@ class TextDetector {
   const TextDetectorOptions& options() const { return options_; }
 
  private:
-  TextDetector(TextDetectorOptions options, SessionCache cache, std::string input)
-      : options_(std::move(options)), cache_(std::move(cache)), input_name_(std::move(input)) {}
+  TextDetector(TextDetectorOptions options, std::unique_ptr<ModelRunner> runner)
+      : options_(std::move(options)), runner_(std::move(runner)) {}
   TextDetectorOptions options_;
-  SessionCache cache_;
-  std::string input_name_;
+  std::unique_ptr<ModelRunner> runner_;
   std::vector<float> input_, output_;  // reused between calls
   OcrTimings timings_;
 };
@@ -97,6 +80,7 @@ struct TextRecognizerOptions {
   // aspect ratio first, as PaddleOCR does). 1 when it is fixed.
   int batch = 1;
   size_t max_sessions = 8;
+  std::optional<RemoteModelOptions> remote;  // run the model on a node (pre/post-processing stay here)
 };
 
 class TextRecognizer {
@@ -109,12 +93,11 @@ class TextRecognizer {
   const CtcDictionary& dictionary() const { return dict_; }
 
  private:
-  TextRecognizer(TextRecognizerOptions options, SessionCache cache, std::string input, CtcDictionary dict)
-      : options_(std::move(options)), cache_(std::move(cache)), input_name_(std::move(input)), dict_(std::move(dict)) {}
+  TextRecognizer(TextRecognizerOptions options, std::unique_ptr<ModelRunner> runner, CtcDictionary dict)
+      : options_(std::move(options)), runner_(std::move(runner)), dict_(std::move(dict)) {}
   int bucket_width(int resized_width) const;
   TextRecognizerOptions options_;
-  SessionCache cache_;
-  std::string input_name_;
+  std::unique_ptr<ModelRunner> runner_;
   CtcDictionary dict_;
   std::vector<float> input_, output_;
   OcrTimings timings_;

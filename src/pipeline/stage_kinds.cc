@@ -19,9 +19,19 @@ namespace ep::pipeline {
 
 const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
   using T = ParamType;
+  // Any model stage may run its model on an edgepipe node (pre- and post-processing stay here).
+  static const ParamSpec node = {"node", T::map, "run the model on an edgepipe node",
+                                 {{"address", T::string, "tcp://HOST:PORT of the node; several, comma-separated: redundant nodes"},
+                                  {"heartbeat_ms", T::integer, "redundant nodes: PING period (default 100)"},
+                                  {"heartbeat_timeout_ms", T::integer, "redundant nodes: silent this long is dead (default 300)"},
+                                  {"server_key", T::string, "the node's public key: Z85 text or a key file (CURVE)"},
+                                  {"keys", T::string, "this pipeline's client keypair folder (CURVE)"},
+                                  {"model", T::string, "the name the node serves it under (default: the file's stem)"},
+                                  {"load", T::boolean, "send the model file to the node when the stage opens (default true)"},
+                                  {"timeout_ms", T::integer, "a call unanswered by then fails, naming the node"}}};
   static const std::map<std::string, std::vector<ParamSpec>> kinds = {
       {"text_detect",
-       {{"model", T::string, "DBNet detector (.onnx)"},
+       {{"model", T::string, "DBNet detector (.onnx)"}, node,
         {"threads", T::integer, "threads of this stage's inference"},
         {"precision", T::string, "fp32 or bf16 (QDQ models run int8 either way)"},
         {"limit_side_len", T::integer, "longer side limit (PaddleOCR det_limit_side_len)"},
@@ -37,7 +47,7 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
           {"probe_every", T::integer, "fallback frames between primary probes"}}}}},
       {"text_crops", {{"max_boxes", T::integer, "at most this many boxes per frame (the rest are counted)"}}},
       {"text_recognize",
-       {{"model", T::string, "CTC recognizer (.onnx)"},
+       {{"model", T::string, "CTC recognizer (.onnx)"}, node,
         {"dict", T::string, "character list, one per line"},
         {"threads", T::integer, ""},
         {"precision", T::string, "fp32 or bf16"},
@@ -47,7 +57,7 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
         {"max_width", T::integer, "widest recognizer input"}}},
       {"join", {}},
       {"yolo",
-       {{"model", T::string, "YOLOv5/v8 .onnx"},
+       {{"model", T::string, "YOLOv5/v8 .onnx"}, node,
         {"version", T::string, "v5 or v8"},
         {"size", T::integer, "square input side (letterbox)"},
         {"threads", T::integer, ""},
@@ -55,7 +65,7 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
         {"conf", T::number, "confidence threshold"},
         {"iou", T::number, "NMS IoU threshold"}}},
       {"classify",
-       {{"model", T::string, "classifier .onnx, input Nx3xHxW"},
+       {{"model", T::string, "classifier .onnx, input Nx3xHxW"}, node,
         {"size", T::integer, "input side"},
         {"threads", T::integer, ""},
         {"precision", T::string, "fp32 or bf16"},
@@ -87,8 +97,41 @@ T param(const nlohmann::json& p, const char* key, T fallback) {
   return p.contains(key) ? p[key].get<T>() : fallback;
 }
 
-Status check_model(const std::string& stage, const char* key, const std::string& path) {
+// The stage's `node:` map, if any.
+Result<std::optional<RemoteModelOptions>> remote_of(const nlohmann::json& p, const std::string& stage, const BuildContext& ctx) {
+  if (!p.contains("node")) return std::optional<RemoteModelOptions>();
+  const nlohmann::json& n = p["node"];
+  RemoteModelOptions r;
+  r.address = param<std::string>(n, "address", "");
+  std::stringstream list(r.address);
+  std::string one;
+  int count = 0;
+  while (std::getline(list, one, ',')) {
+    ++count;
+    if (one.rfind("tcp://", 0) != 0 && one.rfind("ipc://", 0) != 0)
+      return invalid_argument("stage '", stage, "': node.address '", one, "' is not a tcp:// or ipc:// address");
+  }
+  if (count == 0) return invalid_argument("stage '", stage, "': node.address is empty");
+  r.server_key = param<std::string>(n, "server_key", "");
+  if (r.server_key.size() != 40) r.server_key = resolve_model_path(r.server_key, ctx);  // a key file
+  r.keys_dir = resolve_model_path(param<std::string>(n, "keys", ""), ctx);
+  r.model = param<std::string>(n, "model", "");
+  r.load = param<bool>(n, "load", true);
+  const int64_t t = param<int64_t>(n, "timeout_ms", r.timeout_ms);
+  if (t < 1 || t > 600000) return invalid_argument("stage '", stage, "': node.timeout_ms ", t, " out of 1..600000");
+  r.timeout_ms = static_cast<int>(t);
+  r.heartbeat_ms = static_cast<int>(param<int64_t>(n, "heartbeat_ms", r.heartbeat_ms));
+  r.heartbeat_timeout_ms = static_cast<int>(param<int64_t>(n, "heartbeat_timeout_ms", r.heartbeat_timeout_ms));
+  if (r.heartbeat_ms < 1 || r.heartbeat_timeout_ms <= r.heartbeat_ms || r.heartbeat_timeout_ms > 600000)
+    return invalid_argument("stage '", stage, "': node.heartbeat_timeout_ms must exceed node.heartbeat_ms (>= 1)");
+  return std::optional<RemoteModelOptions>(std::move(r));
+}
+
+// The model file must exist, unless the model runs on a node that already serves it.
+Status check_model(const std::string& stage, const char* key, const std::string& path,
+                   const std::optional<RemoteModelOptions>& remote = std::nullopt) {
   std::error_code ec;
+  if (remote && !remote->load && !std::filesystem::is_regular_file(path, ec)) return Status::ok();
   if (path.empty()) return invalid_argument("stage '", stage, "': '", key, "' is required");
   if (!std::filesystem::is_regular_file(path, ec)) return io_error("stage '", stage, "': ", key, " '", path, "': no such file");
   return Status::ok();
@@ -241,26 +284,33 @@ class TextRecognizeProcessor final : public Processor {
 class ImageModelProcessor final : public Processor {
  public:
   enum class Kind { yolo_v5, yolo_v8, classify };
-  ImageModelProcessor(Kind kind, std::string model, int size, int threads, DetectionOptions det, int top_k, bool softmax,
-                      std::string precision)
-      : kind_(kind), model_path_(std::move(model)), size_(size), threads_(threads), det_(det), top_k_(top_k), softmax_(softmax),
-        precision_(std::move(precision)) {}
+  ImageModelProcessor(Kind kind, std::string model, std::optional<RemoteModelOptions> remote, int size, int threads,
+                      DetectionOptions det, int top_k, bool softmax, std::string precision)
+      : kind_(kind), model_path_(std::move(model)), remote_(std::move(remote)), size_(size), threads_(threads), det_(det),
+        top_k_(top_k), softmax_(softmax), precision_(std::move(precision)) {}
 
   Status open(const StageContext& ctx) override {
-    EP_ASSIGN_OR_RETURN(Model m, Model::load(model_path_));
-    if (m.inputs().size() != 1) return invalid_model("model '", model_path_, "': expected one input, found ", m.inputs().size());
-    input_name_ = m.inputs()[0].name;
-    SessionOptions o;
-    o.threads = threads_;
-    o.precision = precision_;
-    o.input_shapes[input_name_] = Shape{1, 3, size_, size_};
-    EP_ASSIGN_OR_RETURN(Session s, Session::create(m, o));
-    session_.emplace(std::move(s));
+    std::error_code ec;
+    if (!remote_ || remote_->load || std::filesystem::exists(model_path_, ec)) {
+      EP_ASSIGN_OR_RETURN(Model m, Model::load(model_path_));
+      if (m.inputs().size() != 1) return invalid_model("model '", model_path_, "': expected one input, found ", m.inputs().size());
+      if (m.outputs().empty()) return invalid_model("model '", model_path_, "': no outputs");
+      if (remote_) {
+        EP_ASSIGN_OR_RETURN(runner_, remote_runner(*remote_, model_path_));
+      } else {
+        SessionOptions o;
+        o.threads = threads_;
+        o.precision = precision_;
+        runner_ = local_runner(std::move(m), o, 1, model_path_);
+      }
+    } else {
+      EP_ASSIGN_OR_RETURN(runner_, remote_runner(*remote_, model_path_));
+    }
+    // The first run creates the session (here or on the node): before the first frame.
     input_.assign(static_cast<size_t>(3) * size_ * size_, 0.f);
-    const auto& outs = session_->outputs();
-    if (outs.empty()) return invalid_model("model '", model_path_, "': no outputs");
-    output_shape_ = outs[0].shape;
-    output_.assign(static_cast<size_t>(output_shape_.numel()), 0.f);
+    bool created = false;
+    EP_RETURN_IF_ERROR(runner_->run(TensorView(DType::f32, Shape{1, 3, size_, size_}, input_.data()), output_, &output_shape_, &created)
+                           .with_context("model '" + runner_->where() + "'"));
     spec_.width = spec_.height = size_;
     spec_.resize = kind_ == Kind::classify ? ResizeMode::stretch : ResizeMode::letterbox;
     spec_.color = ColorOrder::rgb;
@@ -276,8 +326,9 @@ class ImageModelProcessor final : public Processor {
       const cv::Mat& img = in->image->image;
       EP_ASSIGN_OR_RETURN(Geometry g, preprocess_into(img, spec_, input_.data(), size_, static_cast<int64_t>(size_) * size_));
       TensorView iv(DType::f32, Shape{1, 3, size_, size_}, input_.data());
+      bool created = false;
+      EP_RETURN_IF_ERROR(runner_->run(iv, output_, &output_shape_, &created).with_context("model '" + runner_->where() + "'"));
       TensorView ov(DType::f32, output_shape_, output_.data());
-      EP_RETURN_IF_ERROR(session_->run({&iv, 1}, {&ov, 1}));
       auto f = derive(in);
       if (kind_ == Kind::classify) {
         EP_ASSIGN_OR_RETURN(auto top, top_k_classes(ov, top_k_, softmax_));
@@ -295,14 +346,14 @@ class ImageModelProcessor final : public Processor {
  private:
   Kind kind_;
   std::string model_path_;
+  std::optional<RemoteModelOptions> remote_;
   int size_, threads_;
   DetectionOptions det_;
   int top_k_;
   bool softmax_;
   std::string precision_;
   PreprocessSpec spec_;
-  std::string input_name_;
-  std::optional<Session> session_;
+  std::unique_ptr<ModelRunner> runner_;
   Shape output_shape_;
   std::vector<float> input_, output_;
 };
@@ -479,7 +530,8 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
   if (stage.kind == "text_detect") {
     TextDetectorOptions o;
     o.model_path = resolve_model_path(param<std::string>(p, "model", "models/ch_PP-OCRv4_det_infer.onnx"), ctx);
-    EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path));
+    EP_ASSIGN_OR_RETURN(o.remote, remote_of(p, name, ctx));
+    EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path, o.remote));
     EP_ASSIGN_OR_RETURN(o.threads, threads(1));
     EP_ASSIGN_OR_RETURN(o.precision, precision());
     o.limit_side_len = static_cast<int>(param<int64_t>(p, "limit_side_len", 960));
@@ -495,6 +547,7 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     if (p.contains("fallback")) {
       const nlohmann::json& f = p["fallback"];
       fb = o;
+      fb->remote.reset();  // the fallback runs here: it is what answers when the node cannot
       fb->model_path = resolve_model_path(param<std::string>(f, "model", o.model_path), ctx);
       EP_RETURN_IF_ERROR(check_model(name, "fallback model", fb->model_path));
       fb->limit_side_len = static_cast<int>(param<int64_t>(f, "limit_side_len", o.limit_side_len / 2));
@@ -516,7 +569,8 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     TextRecognizerOptions o;
     o.model_path = resolve_model_path(param<std::string>(p, "model", "models/ch_PP-OCRv4_rec_infer.onnx"), ctx);
     o.dict_path = resolve_model_path(param<std::string>(p, "dict", "models/ppocr_keys_v1.txt"), ctx);
-    EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path));
+    EP_ASSIGN_OR_RETURN(o.remote, remote_of(p, name, ctx));
+    EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path, o.remote));
     EP_RETURN_IF_ERROR(check_model(name, "dict", o.dict_path));
     EP_ASSIGN_OR_RETURN(o.threads, threads(1));
     EP_ASSIGN_OR_RETURN(o.precision, precision());
@@ -535,7 +589,8 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
   if (stage.kind == "join") return factory_of<JoinProcessor>();
   if (stage.kind == "yolo" || stage.kind == "classify") {
     const std::string model = resolve_model_path(param<std::string>(p, "model", ""), ctx);
-    EP_RETURN_IF_ERROR(check_model(name, "model", model));
+    EP_ASSIGN_OR_RETURN(std::optional<RemoteModelOptions> remote, remote_of(p, name, ctx));
+    EP_RETURN_IF_ERROR(check_model(name, "model", model, remote));
     const int64_t size = param<int64_t>(p, "size", stage.kind == "yolo" ? 640 : 224);
     if (size < 32 || size > 4096) return invalid_argument("stage '", name, "': size ", size, " out of 32..4096");
     EP_ASSIGN_OR_RETURN(int t, threads(1));
@@ -543,8 +598,8 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     if (stage.kind == "classify") {
       const int64_t k = param<int64_t>(p, "top_k", 5);
       if (k < 1 || k > 1000) return invalid_argument("stage '", name, "': top_k out of 1..1000");
-      return factory_of<ImageModelProcessor>(ImageModelProcessor::Kind::classify, model, static_cast<int>(size), t, DetectionOptions{},
-                                             static_cast<int>(k), param<bool>(p, "softmax", true), prec);
+      return factory_of<ImageModelProcessor>(ImageModelProcessor::Kind::classify, model, remote, static_cast<int>(size), t,
+                                             DetectionOptions{}, static_cast<int>(k), param<bool>(p, "softmax", true), prec);
     }
     const std::string v = param<std::string>(p, "version", "v5");
     if (v != "v5" && v != "v8") return invalid_argument("stage '", name, "': version '", v, "' is not v5 or v8");
@@ -552,7 +607,7 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     d.conf_threshold = static_cast<float>(param<double>(p, "conf", d.conf_threshold));
     d.iou_threshold = static_cast<float>(param<double>(p, "iou", d.iou_threshold));
     return factory_of<ImageModelProcessor>(v == "v5" ? ImageModelProcessor::Kind::yolo_v5 : ImageModelProcessor::Kind::yolo_v8, model,
-                                           static_cast<int>(size), t, d, 0, false, prec);
+                                           remote, static_cast<int>(size), t, d, 0, false, prec);
   }
   if (stage.kind == "sink") {
     std::string jsonl = ctx.jsonl_override.empty() ? param<std::string>(p, "jsonl", "") : ctx.jsonl_override;

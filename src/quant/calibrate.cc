@@ -99,11 +99,12 @@ float Histogram::entropy_threshold(int target_bins) const {
   if (last <= target_bins) return static_cast<float>(last * width);  // few enough levels: keep all
   double best = std::numeric_limits<double>::infinity();
   int best_i = last;
-  std::vector<double> p, q;
+  std::vector<double> p, q, tail(half + 1, 0.0);  // tail[i]: mass at or beyond bin i
+  for (int k = half - 1; k >= 0; --k) tail[k] = tail[k + 1] + mag[k];
   for (int i = target_bins; i <= last; ++i) {
     // P: the first i bins, with everything beyond folded into the last one (clipping).
     p.assign(mag.begin(), mag.begin() + i);
-    for (int k = i; k < half; ++k) p[i - 1] += mag[k];
+    p[i - 1] += tail[i];
     // Q: the first i bins merged into target_bins levels, each level's mass spread evenly
     // over the bins that held values.
     q.assign(i, 0.0);

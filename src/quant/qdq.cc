@@ -40,6 +40,21 @@ int64_t reduction_axis(const ir::Node& n) {
 
 int64_t numel_of(const Shape& s) { return s.numel(); }
 
+// int32 bias with scale s_x * s_w[c], what an integer kernel adds to its accumulator; false
+// (the bias stays float) when the channel counts differ or a value overflows int32.
+bool quantize_bias(const Tensor& b, float sx, const Tensor& sw, Tensor& q, Tensor& scale) {
+  if (b.numel() != sw.numel()) return false;
+  scale = Tensor(DType::f32, b.shape());
+  q = Tensor(DType::i32, b.shape());
+  for (int64_t c = 0; c < b.numel(); ++c) {
+    scale.as<float>()[c] = sx * sw.as<float>()[c];
+    const double v = std::nearbyint(static_cast<double>(b.as<float>()[c]) / scale.as<float>()[c]);
+    if (!(std::fabs(v) < 2147483647.0)) return false;
+    q.as<int32_t>()[c] = static_cast<int32_t>(v);
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<QuantTarget> find_quant_targets(const ir::Graph& g) {
@@ -196,21 +211,11 @@ Result<onnx_export::QdqSpec> make_qdq_spec(const ir::Graph& g, const std::vector
     // Bias as int32 with scale s_x * s_w[c], when both scales are known per output channel.
     if (t.bias_input >= 0 && in0 && axis >= 0) {
       const ir::Value* bv = n->inputs[static_cast<size_t>(t.bias_input)];
-      const Tensor& b = *bv->constant;
-      if (b.numel() == qw.scale.numel()) {
-        Tensor bs(DType::f32, b.shape()), bq(DType::i32, b.shape());
-        bool ok = true;
-        for (int64_t c = 0; c < b.numel(); ++c) {
-          bs.as<float>()[c] = in0->scale * qw.scale.as<float>()[c];
-          const double v = std::nearbyint(static_cast<double>(b.as<float>()[c]) / bs.as<float>()[c]);
-          if (!(std::fabs(v) < 2147483647.0)) ok = false;
-          else bq.as<int32_t>()[c] = static_cast<int32_t>(v);
-        }
-        if (ok) {
-          const std::string bout = bv->name + "_" + t.node + "_dq";
-          spec.constants.push_back({bv->name, bout, std::move(bq), std::move(bs), 32, 0, 0});
-          spec.uses.push_back({t.node, t.bias_input, bout});
-        }
+      Tensor bq, bs;
+      if (quantize_bias(*bv->constant, in0->scale, qw.scale, bq, bs)) {
+        const std::string bout = bv->name + "_" + t.node + "_dq";
+        spec.constants.push_back({bv->name, bout, std::move(bq), std::move(bs), 32, 0, 0});
+        spec.uses.push_back({t.node, t.bias_input, bout});
       }
     }
     spec.constants.push_back({wv->name, wout, std::move(qw.q), std::move(qw.scale), 8, std::max<int64_t>(axis, 0), 0});

@@ -86,6 +86,38 @@ struct Evaluator {
   }
 };
 
+// Each layer alone quantized, everything else in float: its error is its sensitivity.
+Status measure_sensitivity(const Evaluator& ev, std::vector<LayerReport>& layers) {
+  std::set<std::string> all;
+  for (const QuantTarget& t : ev.targets) all.insert(t.node);
+  for (LayerReport& l : layers) {
+    if (!l.quantized) continue;
+    std::set<std::string> others = all;
+    others.erase(l.node);
+    EP_ASSIGN_OR_RETURN(l.sensitivity, ev.error(others));
+  }
+  return Status::ok();
+}
+
+// Moves the most sensitive quantized layer to float, re-measuring, until the error is at
+// most `target` or no quantized layer is left.
+Status keep_sensitive_float(const Evaluator& ev, double target, QuantizeReport& rep, std::set<std::string>& keep_float) {
+  std::vector<LayerReport*> order;
+  for (LayerReport& l : rep.layers)
+    if (l.quantized) order.push_back(&l);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const LayerReport* a, const LayerReport* b) { return a->sensitivity > b->sensitivity; });
+  for (LayerReport* l : order) {
+    if (rep.error <= target) break;
+    keep_float.insert(l->node);
+    l->quantized = false;
+    l->why_float = "sensitivity";
+    EP_ASSIGN_OR_RETURN(rep.error, ev.error(keep_float));
+  }
+  rep.target_met = rep.error <= target;
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Metric> parse_metric(std::string_view name) {
@@ -147,7 +179,7 @@ double output_error(Metric m, const std::vector<Tensor>& reference, const std::v
 }
 
 Result<QuantizeReport> quantize_model(const std::string& path, const std::string& output, const Inputs& calibration,
-                                      const Inputs& evaluation, const QuantizeOptions& o) {
+                                      const Inputs& evaluation, const QuantizeOptions& o, const Inputs& test) {
   const auto t0 = std::chrono::steady_clock::now();
   EP_ASSIGN_OR_RETURN(Model model, Model::load(path));
   const std::vector<QuantTarget> targets = find_quant_targets(model.graph());
@@ -159,6 +191,8 @@ Result<QuantizeReport> quantize_model(const std::string& path, const std::string
     if (!known) return invalid_argument("--exclude '", e, "': model '", path, "' has no quantizable node of that name");
   }
   if (calibration.empty()) return invalid_argument("no calibration inputs");
+  if (o.max_accuracy_drop >= 0 && evaluation.empty())
+    return invalid_argument("--max-accuracy-drop needs evaluation inputs (--eval-samples > 0)");
   CalibrationOptions co;
   co.threads = o.threads;
   co.input_shapes = o.input_shapes;
@@ -188,41 +222,26 @@ Result<QuantizeReport> quantize_model(const std::string& path, const std::string
   rep.metric = std::string(metric_name(metric));
   EP_ASSIGN_OR_RETURN(auto ranks, tensor_ranks(model, o.input_shapes));
   const Evaluator ev{path, targets, model, ranges, evaluation, reference, o, metric, ranks};
-  if (!evaluation.empty() && (o.sensitivity || o.max_accuracy_drop >= 0)) {
-    // Each layer alone: everything else in float.
-    std::set<std::string> all;
-    for (const QuantTarget& t : targets) all.insert(t.node);
-    for (LayerReport& l : rep.layers) {
-      if (!l.quantized) continue;
-      std::set<std::string> others = all;
-      others.erase(l.node);
-      EP_ASSIGN_OR_RETURN(l.sensitivity, ev.error(others));
-    }
-  }
+  if (!evaluation.empty() && (o.sensitivity || o.max_accuracy_drop >= 0))
+    EP_RETURN_IF_ERROR(measure_sensitivity(ev, rep.layers));
   if (!evaluation.empty()) {
     EP_ASSIGN_OR_RETURN(rep.error, ev.error(keep_float));
-    if (o.max_accuracy_drop >= 0) {
-      // Most sensitive first into float, until the target holds.
-      std::vector<LayerReport*> order;
-      for (LayerReport& l : rep.layers)
-        if (l.quantized) order.push_back(&l);
-      std::stable_sort(order.begin(), order.end(),
-                       [](const LayerReport* a, const LayerReport* b) { return a->sensitivity > b->sensitivity; });
-      for (LayerReport* l : order) {
-        if (rep.error <= o.max_accuracy_drop) break;
-        keep_float.insert(l->node);
-        l->quantized = false;
-        l->why_float = "sensitivity";
-        EP_ASSIGN_OR_RETURN(rep.error, ev.error(keep_float));
-      }
-      rep.target_met = rep.error <= o.max_accuracy_drop;
-    }
+    if (o.max_accuracy_drop >= 0) EP_RETURN_IF_ERROR(keep_sensitive_float(ev, o.max_accuracy_drop, rep, keep_float));
   }
   EP_ASSIGN_OR_RETURN(std::string bytes, ev.bytes(keep_float));
   {
     std::ofstream f(output, std::ios::binary | std::ios::trunc);
     if (!f || !f.write(bytes.data(), static_cast<std::streamsize>(bytes.size())))
       return io_error("output '", output, "': cannot write");
+  }
+  if (!test.empty()) {
+    EP_ASSIGN_OR_RETURN(Outputs ref, run_all(model, test, o));
+    const Metric m = resolve_metric(o.metric, ref.at(0).at(0).shape());
+    EP_ASSIGN_OR_RETURN(Model qm, Model::load_from_memory(bytes.data(), bytes.size()));
+    EP_ASSIGN_OR_RETURN(Outputs got, run_all(qm, test, o));
+    rep.test_samples = static_cast<int>(test.size());
+    rep.test_error = mean_error(m, ref, got);
+    if (rep.metric == metric_name(Metric::automatic)) rep.metric = std::string(metric_name(m));
   }
   std::error_code ec;
   rep.bytes_before = static_cast<int64_t>(std::filesystem::file_size(path, ec));
@@ -240,6 +259,10 @@ std::string QuantizeReport::to_json() const {
   j["calibration_samples"] = calibration_samples;
   j["evaluation_samples"] = evaluation_samples;
   j["error"] = error;
+  if (test_error >= 0) {
+    j["test_samples"] = test_samples;
+    j["test_error"] = test_error;
+  }
   if (target >= 0) j["max_accuracy_drop"] = target;
   j["target_met"] = target_met;
   j["bytes_before"] = bytes_before;
@@ -284,6 +307,8 @@ std::string QuantizeReport::to_text() const {
     if (target >= 0) s << " (target <= " << target << (target_met ? ", met" : ", NOT met") << ")";
     s << "\n";
   }
+  if (test_error >= 0)
+    s << metric << " error on " << test_samples << " held-out inputs: " << test_error << "\n";
   s << "size: " << bytes_before << " -> " << bytes_after << " bytes\n";
   return s.str();
 }

@@ -48,6 +48,8 @@ struct QuantizeReport {
   int calibration_samples = 0, evaluation_samples = 0;
   std::vector<LayerReport> layers;
   double error = 0;        // of the written model on the evaluation inputs
+  int test_samples = 0;    // held-out inputs, used for nothing but this figure:
+  double test_error = -1;  // the written model's error on them (-1: none given)
   double target = -1;
   bool target_met = true;
   int64_t bytes_before = 0, bytes_after = 0;
@@ -57,9 +59,11 @@ struct QuantizeReport {
 };
 
 // Writes the QDQ model to `output`. `calibration` and `evaluation` are input sets in
-// model.inputs() order; evaluation may be empty when no target is set.
+// model.inputs() order; evaluation may be empty when no target is set. `test` (optional)
+// is measured once with the written model: an error estimate the choices did not see.
 Result<QuantizeReport> quantize_model(const std::string& model_path, const std::string& output,
                                       const std::vector<std::vector<Tensor>>& calibration,
-                                      const std::vector<std::vector<Tensor>>& evaluation, const QuantizeOptions& options);
+                                      const std::vector<std::vector<Tensor>>& evaluation, const QuantizeOptions& options,
+                                      const std::vector<std::vector<Tensor>>& test = {});
 
 }  // namespace ep::quant

@@ -2,7 +2,9 @@
 // CURVE, malformed input, forwarding between two nodes, the link emulator, shutdown.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -214,6 +216,133 @@ TEST_F(Fixture, CurveAdmitsOnlyTheAllowList) {
   EXPECT_TRUE(log.wait_for("refused client key " + *stranger_key)) << "no refusal logged";
 
   EXPECT_TRUE(ok.infer("stage1", {{"X", x.view()}}).is_ok());  // still serving the allowed client
+}
+
+// Per-key permissions: an --allow key runs models, only an --admin key replaces them.
+TEST_F(Fixture, OnlyAdminKeysMayLoadModels) {
+  keygen(tmp.str("server"));
+  keygen(tmp.str("client"));
+  keygen(tmp.str("admin"));
+  std::filesystem::create_directories(tmp.path / "allow");
+  std::filesystem::create_directories(tmp.path / "admins");
+  std::filesystem::copy_file(tmp.path / "client" / "public.key", tmp.path / "allow" / "client.key");
+  std::filesystem::copy_file(tmp.path / "admin" / "public.key", tmp.path / "admins" / "admin.key");
+  NodeOptions o = options();
+  o.keys_dir = tmp.str("server");
+  o.allow_dir = tmp.str("allow");
+  o.admin_dir = tmp.str("admins");
+  auto node = start_node(o);
+  const std::string bytes = test_models::serialize(testing::stage2_model());
+  Client client = connect(node->endpoint(), node->public_key(), tmp.str("client"));
+  ASSERT_TRUE(client.infer("stage1", {{"X", x.view()}}).is_ok());
+  auto refused = client.load("stage1", bytes);
+  ASSERT_FALSE(refused.is_ok());
+  auto client_key = key_read(tmp.str("client/public.key"));
+  EXPECT_NE(refused.status().message().find("key " + *client_key + " may not LOAD"), std::string::npos)
+      << refused.status().to_string();
+  EXPECT_TRUE(log.wait_for("refused LOAD of 'stage1'")) << log.all();
+  // The model was not replaced: stage1 still takes X 1x2x5x5.
+  ASSERT_TRUE(client.infer("stage1", {{"X", x.view()}}).is_ok());
+  Client admin = connect(node->endpoint(), node->public_key(), tmp.str("admin"));
+  auto loaded = admin.load("extra", bytes);
+  ASSERT_TRUE(loaded.is_ok()) << loaded.status().to_string();
+  EXPECT_EQ(loaded->name(), "extra");
+
+  NodeOptions closed = options();
+  closed.refuse_load = true;
+  auto node2 = start_node(closed);
+  Client c2 = connect(node2->endpoint());
+  auto no = c2.load("extra", bytes);
+  ASSERT_FALSE(no.is_ok());
+  EXPECT_NE(no.status().message().find("LOAD is disabled"), std::string::npos) << no.status().to_string();
+}
+
+// Checkpoint: a LOADed model is served again after a restart, verified against its version;
+// a changed file stops the start with an error naming it.
+TEST_F(Fixture, RestartedNodeServesItsLoadedModelsFromTheCheckpoint) {
+  NodeOptions o = options();
+  o.state_dir = tmp.str("state");
+  const std::string bytes = test_models::serialize(testing::stage2_model());
+  std::string version;
+  {
+    auto node = start_node(o);
+    Client c = connect(node->endpoint());
+    auto info = c.load("extra", bytes);
+    ASSERT_TRUE(info.is_ok()) << info.status().to_string();
+    version = info->version();
+  }
+  auto node = start_node(o);
+  Client c = connect(node->endpoint());
+  auto st = c.status();
+  ASSERT_TRUE(st.is_ok());
+  std::string restored;
+  for (const auto& m : st->models())
+    if (m.name() == "extra") restored = m.version();
+  EXPECT_EQ(restored, version);
+  EXPECT_TRUE(log.has("restored model 'extra' version " + version)) << log.all();
+  const Tensor y = testing::run_local(tmp.path / "models", {"stage1"}, x.clone())[0].clone();
+  const std::vector<Tensor> want = testing::run_local(tmp.path / "models", {"stage2"}, y.clone());
+  auto r = c.infer("extra", {{"Y", y.view()}});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  expect_same(r->tensors[0], want[0]);
+  node->stop();
+  // One byte changed on disk: refused before anything is served.
+  std::filesystem::path file;
+  for (const auto& e : std::filesystem::directory_iterator(tmp.path / "state" / "models")) file = e.path();
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(10);
+    f.put('\x7f');
+  }
+  auto bad = Node::start(o);
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("corrupt or changed on disk"), std::string::npos) << bad.status().to_string();
+  EXPECT_NE(bad.status().message().find(file.string()), std::string::npos) << bad.status().to_string();
+  std::ofstream(tmp.path / "state" / "manifest.json") << "{\"models\": 3}";
+  auto garbage = Node::start(o);
+  ASSERT_FALSE(garbage.is_ok());
+  EXPECT_NE(garbage.status().message().find("not a checkpoint manifest"), std::string::npos) << garbage.status().to_string();
+}
+
+// Watchdog: the loop stalls (here in a log callback) longer than the limit: on_stall runs.
+TEST_F(Fixture, WatchdogReportsAStalledLoop) {
+  NodeOptions o = options();
+  o.watchdog_ms = 100;
+  std::atomic<int64_t> stalled{0};
+  o.on_stall = [&](int64_t ms) { stalled = ms; };
+  o.log = [&](const std::string& line) {
+    if (line.find("refused a message") != std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  };
+  auto node = start_node(o);
+  Client c = connect(node->endpoint(), "", "", 3000);
+  EXPECT_EQ(stalled.load(), 0);
+  auto r = c.send_raw({"not a header"});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();  // answered, after the stall
+  EXPECT_GT(stalled.load(), 100);
+  ASSERT_TRUE(c.infer("stage1", {{"X", x.view()}}).is_ok());  // and serving again
+}
+
+// The default on a stall: exit with status 70 for the supervisor.
+TEST_F(Fixture, WatchdogExitsWithStatus70ByDefault) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        NodeOptions o = options();
+        o.watchdog_ms = 50;
+        o.log = [](const std::string& line) {
+          if (line.find("refused a message") != std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+          else std::fprintf(stderr, "%s\n", line.c_str());
+        };
+        auto node = Node::start(o);
+        if (!node.is_ok()) std::exit(1);
+        ClientOptions co;
+        co.address = (*node)->endpoint();
+        co.timeout_ms = 3000;
+        auto c = Client::connect(co);
+        (void)c->send_raw({"not a header"});
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(70), "watchdog: the loop has not run for");
 }
 
 TEST_F(Fixture, CurveRefusesAClientWithoutAKeyAndLogsIt) {

@@ -46,6 +46,14 @@ TEST(CpuKernels, UnaryActivations) {
       compare_backends(t, {&x}, seed);
     }
   }
+  // Sigmoid and Tanh run on a polynomial exp: check the far ends and the clamps too.
+  for (const char* op : {"Sigmoid", "Tanh"}) {
+    NodeUnderTest t(op, 1, 1, 17);
+    const Tensor wide = random_tensor(Shape{4096}, seed++, -120.f, 120.f);
+    compare_backends(t, {&wide}, seed);
+    const Tensor edges = Tensor::from_vector<float>(Shape{10}, {0.f, -0.f, 1e-8f, -1e-8f, 0.124f, 0.126f, -87.5f, 88.5f, 1e4f, -1e4f});
+    compare_backends(t, {&edges}, seed);
+  }
   NodeUnderTest clip("Clip", 3, 1, 13);
   const Tensor x = random_tensor(Shape{5, 7}, 7, -3.f, 3.f);
   const Tensor lo = Tensor::from_vector<float>(Shape{}, {-0.5f}), hi = Tensor::from_vector<float>(Shape{}, {1.25f});

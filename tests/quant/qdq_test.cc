@@ -329,7 +329,9 @@ TEST(QuantQdq, RaisesOldOpsetsWithoutChangingTheModel) {
   attr_float(cl, "max", 0.7f);
   auto* sm = add_node(m, "Softmax", {"K"}, {"Z"}, "softmax");
   attr_int(sm, "axis", 3);
-  add_output(m, "Z", TP::FLOAT, {1, 2, 6, 4});
+  auto* rm = add_node(m, "ReduceMean", {"Z"}, {"M"}, "mean");  // axes: an input from opset 18
+  attr_ints(rm, "axes", {2});
+  add_output(m, "M", TP::FLOAT, {1, 2, 1, 4});
   const std::string src = write_model(m, "old.onnx"), dst = (temp_dir() / "old_qdq.onnx").string();
   std::vector<std::vector<Tensor>> calib(1), eval;
   calib[0].push_back(tensor_of(Shape{1, 2, 6, 6}, random_values(72, 5)));
@@ -352,12 +354,70 @@ TEST(QuantQdq, RaisesOldOpsetsWithoutChangingTheModel) {
   ASSERT_TRUE(ya.is_ok() && yb.is_ok());
   ASSERT_EQ((*ya)[0].shape(), (*yb)[0].shape());
   for (int64_t i = 0; i < (*ya)[0].numel(); ++i) EXPECT_EQ((*ya)[0].as<float>()[i], (*yb)[0].as<float>()[i]);
+  // To opset 21 (what 4-bit weights ask for): ReduceMean's axes become an input too.
+  o.qdq.weight_bits = 4;
+  auto rep21 = quantize_model(src, dst, calib, eval, o);
+  ASSERT_TRUE(rep21.is_ok()) << rep21.status().to_string();
+  EXPECT_EQ(read_model(dst).opset_import(0).version(), 21);
+  auto c = Model::load(dst);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  auto sc = Session::create(*c);
+  ASSERT_TRUE(sc.is_ok()) << sc.status().to_string();
+  auto yc = sc->run(calib[0]);
+  ASSERT_TRUE(yc.is_ok());
+  for (int64_t i = 0; i < (*ya)[0].numel(); ++i) EXPECT_EQ((*ya)[0].as<float>()[i], (*yc)[0].as<float>()[i]);
+  o.qdq.weight_bits = 8;
   // Softmax over a middle axis changes meaning at opset 13: refused, naming the node.
   sm->mutable_attribute(0)->set_i(1);
   const std::string src2 = write_model(m, "old2.onnx");
   auto refused = quantize_model(src2, dst, calib, eval, o);
   ASSERT_FALSE(refused.is_ok());
   EXPECT_NE(refused.status().message().find("node 'softmax' (Softmax)"), std::string::npos) << refused.status().to_string();
+}
+
+TEST(QuantQdq, MixedPrecisionKeepsLayersFloatUntilTheTargetHolds) {
+  const ConvNet net;
+  const std::string src = write_model(net.model(), "convnet_mp.onnx");
+  std::vector<std::vector<Tensor>> calib, eval;
+  for (uint32_t s = 0; s < 2; ++s) {
+    calib.push_back({}), calib.back().push_back(tensor_of(Shape{1, 2, 6, 6}, random_values(72, 300 + s, -2, 3)));
+    eval.push_back({}), eval.back().push_back(tensor_of(Shape{1, 2, 6, 6}, random_values(72, 400 + s, -2, 3)));
+  }
+  QuantizeOptions o;
+  o.metric = Metric::l2;
+  o.max_accuracy_drop = 10.0;  // anything goes: everything quantized, sensitivities measured
+  auto loose = quantize_model(src, (temp_dir() / "mp_loose.onnx").string(), calib, eval, o);
+  ASSERT_TRUE(loose.is_ok()) << loose.status().to_string();
+  EXPECT_TRUE(loose->target_met);
+  EXPECT_GT(loose->error, 0.0);
+  for (const LayerReport& l : loose->layers) {
+    EXPECT_TRUE(l.quantized) << l.node;
+    EXPECT_GT(l.sensitivity, 0.0) << l.node;
+  }
+  // Zero error is reachable only with both layers in float: the greedy must get there.
+  o.max_accuracy_drop = 0.0;
+  auto strict = quantize_model(src, (temp_dir() / "mp_strict.onnx").string(), calib, eval, o);
+  ASSERT_TRUE(strict.is_ok()) << strict.status().to_string();
+  EXPECT_TRUE(strict->target_met);
+  EXPECT_EQ(strict->error, 0.0);
+  for (const LayerReport& l : strict->layers) {
+    EXPECT_FALSE(l.quantized) << l.node;
+    EXPECT_EQ(l.why_float, "sensitivity") << l.node;
+  }
+  const onnx::ModelProto q = read_model((temp_dir() / "mp_strict.onnx").string());
+  EXPECT_EQ(count_ops(q, "QuantizeLinear"), 0);
+  // A target between the two: the most sensitive layer goes to float first.
+  const LayerReport& a = loose->layers[0];
+  const LayerReport& b = loose->layers[1];
+  const std::string most = a.sensitivity >= b.sensitivity ? a.node : b.node;
+  o.max_accuracy_drop = std::min(a.sensitivity, b.sensitivity) * 1.0001;
+  auto mid = quantize_model(src, (temp_dir() / "mp_mid.onnx").string(), calib, eval, o);
+  ASSERT_TRUE(mid.is_ok()) << mid.status().to_string();
+  for (const LayerReport& l : mid->layers)
+    if (l.node == most) EXPECT_FALSE(l.quantized) << "the most sensitive layer stays float";
+  const std::string json = mid->to_json();
+  for (const char* key : {"\"sensitivity\"", "\"bytes_before\"", "\"bytes_after\"", "\"float_because\""})
+    EXPECT_NE(json.find(key), std::string::npos) << key;
 }
 
 TEST(QuantQdq, ErrorsNameThePlace) {
@@ -382,6 +442,11 @@ TEST(QuantQdq, ErrorsNameThePlace) {
   auto ex = quantize_model(src, (temp_dir() / "y.onnx").string(), c2, eval, o);
   ASSERT_FALSE(ex.is_ok());
   EXPECT_NE(ex.status().message().find("--exclude 'conv9'"), std::string::npos);
+  QuantizeOptions target;
+  target.max_accuracy_drop = 0.01;  // a target needs inputs to measure it on
+  auto no_eval = quantize_model(src, (temp_dir() / "z.onnx").string(), c2, eval, target);
+  ASSERT_FALSE(no_eval.is_ok());
+  EXPECT_NE(no_eval.status().message().find("--eval-samples"), std::string::npos);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 // max-abs bound says little.
 //   node qdq_compare.mjs iou A.npy B.npy [--threshold 0.3] [--min 0.97]
 //     IoU of the two maps binarized at the threshold (a text detector's probabilities).
+//   node qdq_compare.mjs argmax A.npy B.npy [--min 0.95]
+//     share of rows (all but the last axis) whose argmax over the last axis agrees
+//     (a CTC recognizer's time steps).
 //   node qdq_compare.mjs fused MODEL.onnx OP...
 //     loads MODEL in ONNX Runtime with all graph optimizations, writes the optimized model
 //     and prints how many nodes of each OP it holds (QLinearConv: ORT fused the QDQ groups).
@@ -31,6 +34,24 @@ function iou(args) {
   const value = union ? inter / union : 1;
   const pass = value >= min;
   console.log(`iou@${t}=${value.toFixed(4)} (${inter}/${union}) min=${min} ${pass ? "PASS" : "FAIL"}`);
+  return pass ? 0 : 1;
+}
+
+function argmax_agreement(args) {
+  const a = npy_read(args[0]), b = npy_read(args[1]);
+  const min = option(args, "--min", 0);
+  if (a.shape.join("x") !== b.shape.join("x")) throw new Error(`shapes ${a.shape} and ${b.shape} differ`);
+  const c = a.shape[a.shape.length - 1], rows = a.data.length / c;
+  const best = (d, r) => {
+    let k = 0;
+    for (let i = 1; i < c; ++i) if (d[r * c + i] > d[r * c + k]) k = i;
+    return k;
+  };
+  let same = 0;
+  for (let r = 0; r < rows; ++r) same += best(a.data, r) === best(b.data, r);
+  const value = rows ? same / rows : 1;
+  const pass = value >= min;
+  console.log(`argmax agreement=${value.toFixed(4)} (${same}/${rows}) min=${min} ${pass ? "PASS" : "FAIL"}`);
   return pass ? 0 : 1;
 }
 
@@ -63,8 +84,9 @@ async function fused(args) {
 const [cmd, ...rest] = process.argv.slice(2);
 try {
   if (cmd === "iou" && rest.length >= 2) process.exit(iou(rest));
+  else if (cmd === "argmax" && rest.length >= 2) process.exit(argmax_agreement(rest));
   else if (cmd === "fused" && rest.length >= 2) process.exit(await fused(rest));
-  console.error("usage: qdq_compare.mjs iou A.npy B.npy [--threshold T] [--min M] | fused MODEL OP...");
+  console.error("usage: qdq_compare.mjs iou A.npy B.npy [--threshold T] [--min M] | argmax A.npy B.npy [--min M] | fused MODEL OP...");
   process.exit(2);
 } catch (e) {
   console.error(`qdq_compare: ${e.message}`);
