@@ -210,6 +210,8 @@ bool dequantize_foldable(const ir::Node* f) {
   for (const ir::Value* v : dq->inputs)
     if (v && !v->is_constant()) return false;
   if (dq->input(0)->dtype != DType::i8 || dq->input(0)->shape.rank() != 4) return false;
+  auto block = dq->attr_int("block_size", 0);
+  if (!block.is_ok() || *block != 0) return false;
   const bool transposed = f->op_type == kernels::kFusedConvTransposeOp;
   auto group = f->attr_int("group", 1);
   auto axis = dq->attr_int("axis", 1);

@@ -54,6 +54,8 @@ std::optional<std::vector<float>> weight_scales(const ir::Node* dq, bool transpo
   const ir::Value* z = dq->input(2);
   if (!w || !w->is_constant() || w->dtype != DType::i8 || w->shape.rank() != 4) return std::nullopt;
   if (!s || !s->is_constant() || s->dtype != DType::f32) return std::nullopt;
+  auto block = dq->attr_int("block_size", 0);
+  if (!block.is_ok() || *block != 0) return std::nullopt;  // blocked (int4) weights are folded to f32
   if (z) {
     if (!z->is_constant() || z->dtype != DType::i8) return std::nullopt;
     const int8_t* zp = z->constant->as<int8_t>();
