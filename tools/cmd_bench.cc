@@ -18,6 +18,7 @@ struct BenchArgs {
   double duration = 0;
   bool profile = false, json = false;
   std::string backend = "auto";
+  std::string precision = "fp32";
   std::string whole;  // PLAN_DIR only
   int rounds = 5;
   BenchNodesArgs nodes;  // PLAN_DIR --nodes
@@ -61,6 +62,7 @@ int bench(const BenchArgs& a) {
   opt.input_shapes = *shapes;
   opt.profile = a.profile;
   opt.backend = a.backend;
+  opt.precision = a.precision;
   auto session = Session::create(*model, opt);
   if (!session) return report(session.status());
   std::vector<Tensor> inputs, outputs;
@@ -96,7 +98,7 @@ int bench(const BenchArgs& a) {
   std::vector<OpProfile> prof = session->profile();
   std::sort(prof.begin(), prof.end(), [](const OpProfile& x, const OpProfile& y) { return x.total_ns > y.total_ns; });
   if (a.json) {
-    nlohmann::json j = {{"model", a.model}, {"threads", a.threads}, {"iterations", ms.size()},
+    nlohmann::json j = {{"model", a.model}, {"threads", a.threads}, {"precision", a.precision}, {"iterations", ms.size()},
                         {"min_ms", *std::min_element(ms.begin(), ms.end())}, {"p50_ms", percentile(ms, 50)},
                         {"p90_ms", percentile(ms, 90)}, {"p99_ms", percentile(ms, 99)},
                         {"max_ms", *std::max_element(ms.begin(), ms.end())}, {"mean_ms", mean},
@@ -143,6 +145,8 @@ Runner add_bench(CLI::App& app) {
   app.add_flag("--profile", a->profile, "Per-node time table, sorted by time");
   app.add_flag("--json", a->json, "Print one JSON object");
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
+  app.add_option("--precision", a->precision, "fp32 or bf16 (QDQ models run int8 either way)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--whole", a->whole, "PLAN_DIR: the whole model to compare with (default: the plan's source_model)");
   app.add_option("--rounds", a->rounds, "PLAN_DIR: alternated rounds of whole model and plan")->check(CLI::Range(1, 10000));
   app.add_option("--nodes", a->nodes.nodes, "PLAN_DIR: running nodes, one per stage (tcp://HOST:PORT ...): shard k is loaded "

@@ -12,6 +12,7 @@ struct InferArgs {
   std::vector<std::string> inputs;
   int threads = 1;
   std::string backend = "auto";
+  std::string precision = "fp32";
   bool no_optimize = false;
   bool reference_f64 = false;
 };
@@ -38,6 +39,7 @@ Status infer(const InferArgs& a) {
   SessionOptions opt;
   opt.threads = a.threads;
   opt.backend = a.backend;
+  opt.precision = a.precision;
   opt.optimize = !a.no_optimize;
   opt.reference_f64 = a.reference_f64;
   for (const IoInfo& in : model.inputs()) {
@@ -84,6 +86,8 @@ Runner add_infer(CLI::App& app) {
   app.add_option("--output-dir,-o", a->output_dir, "Folder for <output name>.npy files");
   app.add_option("--threads", a->threads, "Threads")->check(CLI::Range(1, 1024));
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
+  app.add_option("--precision", a->precision, "fp32 or bf16 (QDQ models run int8 either way)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--no-optimize", a->no_optimize, "Skip graph rewrites (fusion, layout)");
   app.add_flag("--reference-f64", a->reference_f64,
                "Float64 oracle: run every f32 tensor as f64 on the reference kernels (outputs written as f32)");

@@ -28,6 +28,7 @@ Runner add_partition(CLI::App& app);
 Runner add_delta(CLI::App& app);
 Runner add_delta_apply(CLI::App& app);
 Runner add_update(CLI::App& app);
+Runner add_det_iou(CLI::App& app);
 Runner add_stream(CLI::App& app);
 Runner add_quantize(CLI::App& app);
 

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   add("delta", "Write a weight delta (top-k sparse) between two versions of a model", ep::tools::add_delta);
   add("delta-apply", "Apply a weight delta to a model file", ep::tools::add_delta_apply);
   add("update", "Give a node a weight delta to apply and spread to its peers by gossip", ep::tools::add_update);
+  add("det-iou", "Compare a detector's binarized maps with FP32's (IoU) on synthetic text scenes", ep::tools::add_det_iou);
   add("quantize", "Calibrate and write a QDQ (INT8/INT4) model with a per-layer sensitivity report", ep::tools::add_quantize);
   add("ops", "List the supported operators and kernels", ep::tools::add_ops);
   try {

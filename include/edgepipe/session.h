@@ -64,6 +64,11 @@ struct SessionOptions {
   // so in their shapes), the layout the convolutions run in: a pipeline stage hands such a
   // tensor to the next without converting it to NCHW and back. Others stay as declared.
   std::set<std::string> nhwc_io;
+  // Arithmetic of the convolutions: "fp32", or "bf16" (weights and activations between
+  // consecutive convolutions in bf16; f32 at the graph's edges and around other ops), which
+  // needs a CPU with AVX512_BF16. QDQ models run their quantized convolutions in int8 either
+  // way (backend "ref" runs them as the fake-quant graph: the oracle).
+  std::string precision = "fp32";
   // Intermediate tensors returned after the model's own outputs, in this order (calibration,
   // debugging). Marked before any rewrite, so fusions keep them; run() stays allocation-free.
   std::vector<std::string> extra_outputs;

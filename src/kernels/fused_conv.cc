@@ -1,6 +1,7 @@
 #include "kernels/fused_conv.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace ep::kernels {
 
@@ -17,6 +18,67 @@ float apply_post_op(const PostOp& op, float x, float r) {
   return x;
 }
 
+int32_t quantize_value(float x, float scale, int32_t zero, DType dtype) {
+  const float q = std::nearbyint(x / scale) + static_cast<float>(zero);
+  const float lo = dtype == DType::u8 ? 0.f : -128.f, hi = dtype == DType::u8 ? 255.f : 127.f;
+  return static_cast<int32_t>(std::min(std::max(q, lo), hi));
+}
+
+namespace {
+
+Result<DType> dtype_attr(const PrepareContext& ctx, const char* name) {
+  EP_ASSIGN_OR_RETURN(std::string s, ctx.node().attr_string(name, std::string("f32")));
+  if (s == "f32") return DType::f32;
+  if (s == "bf16") return DType::bf16;
+  if (s == "u8") return DType::u8;
+  if (s == "i8") return DType::i8;
+  return ctx.error(name, " '", s, "' is not f32, bf16, u8 or i8");
+}
+
+// Reads and checks the precision attributes and the dtypes they allow.
+Status prepare_precision(PrepareContext& ctx, FusedConvParams& p) {
+  const ir::Node& n = ctx.node();
+  EP_ASSIGN_OR_RETURN(std::string prec, n.attr_string("precision", std::string("f32")));
+  EP_ASSIGN_OR_RETURN(p.y_dtype, dtype_attr(ctx, "output_dtype"));
+  p.x_dtype = ctx.input(0).dtype;
+  const DType w = ctx.input(1).dtype;
+  auto one_of = [](DType d, std::initializer_list<DType> l) { return std::find(l.begin(), l.end(), d) != l.end(); };
+  if (prec == "f32") {
+    p.precision = ConvPrecision::f32;
+    if (p.x_dtype != DType::f32 || w != DType::f32 || p.y_dtype != DType::f32)
+      return ctx.unsupported_error("precision f32 needs f32 input, weights and output");
+  } else if (prec == "bf16") {
+    p.precision = ConvPrecision::bf16;
+    if (!one_of(p.x_dtype, {DType::f32, DType::bf16}) || w != DType::f32 || !one_of(p.y_dtype, {DType::f32, DType::bf16}))
+      return ctx.unsupported_error("precision bf16 needs f32/bf16 input and output and f32 weights");
+  } else if (prec == "int8") {
+    p.precision = ConvPrecision::int8;
+    if (!one_of(p.x_dtype, {DType::u8, DType::i8}) || w != DType::i8 || !one_of(p.y_dtype, {DType::u8, DType::i8, DType::f32}))
+      return ctx.unsupported_error("precision int8 needs u8/i8 input, i8 weights and u8/i8/f32 output");
+    EP_ASSIGN_OR_RETURN(p.x_scale, n.attr_float("x_scale"));
+    EP_ASSIGN_OR_RETURN(int64_t xz, n.attr_int("x_zero_point", 0));
+    EP_ASSIGN_OR_RETURN(p.y_scale, n.attr_float("y_scale", 1.f));
+    EP_ASSIGN_OR_RETURN(int64_t yz, n.attr_int("y_zero_point", 0));
+    EP_ASSIGN_OR_RETURN(p.w_scales, n.attr_floats("w_scales"));
+    const auto in_range = [](int64_t z, DType d) { return d == DType::u8 ? z >= 0 && z <= 255 : z >= -128 && z <= 127; };
+    if (!in_range(xz, p.x_dtype) || (p.y_dtype != DType::f32 && !in_range(yz, p.y_dtype)))
+      return ctx.error("zero point out of the range of its type");
+    p.x_zero = static_cast<int32_t>(xz);
+    p.y_zero = static_cast<int32_t>(yz);
+    if (p.w_scales.size() == 1) p.w_scales.assign(static_cast<size_t>(p.cout), p.w_scales[0]);
+    if (static_cast<int64_t>(p.w_scales.size()) != p.cout) return ctx.error("w_scales needs 1 or ", p.cout, " values");
+    // Weight scales may carry a folded BatchNormalization's sign.
+    auto bad = [](float s) { return !(s > 0.f) || !std::isfinite(s); };
+    if (bad(p.x_scale) || bad(p.y_scale) || std::any_of(p.w_scales.begin(), p.w_scales.end(), [](float s) { return !std::isfinite(s); }))
+      return ctx.error("x_scale and y_scale must be positive and finite, w_scales finite");
+  } else {
+    return ctx.error("precision '", prec, "' is not f32, bf16 or int8");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
   const ir::Node& n = ctx.node();
   EP_RETURN_IF_ERROR(ctx.expect_inputs(2, 4));
@@ -26,7 +88,6 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
   p.nhwc = layout == "NHWC";
   const TensorInfo& x = ctx.input(0);
   const TensorInfo& w = ctx.input(1);
-  if (x.dtype != DType::f32 || w.dtype != DType::f32) return ctx.unsupported_error("only f32 is supported");
   if (x.shape.rank() != 4 || w.shape.rank() != 4)
     return ctx.error("input rank ", x.shape.rank(), " and weight rank ", w.shape.rank(), ", expected 4 and 4");
   p.n = x.shape[0];
@@ -63,6 +124,7 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
     p.ow = (p.w + p.pad_begin[1] + p.pad_end[1] - ekw) / p.stride[1] + 1;
   }
   if (p.oh < 1 || p.ow < 1) return ctx.error("the kernel is larger than the padded input");
+  EP_RETURN_IF_ERROR(prepare_precision(ctx, p));
   if (ctx.has_input(2)) {
     const TensorInfo& b = ctx.input(2);
     if (b.dtype != DType::f32 || b.shape.rank() != 1 || b.shape[0] != p.cout)
@@ -82,9 +144,13 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
     }
   }
   if (residual != ctx.has_input(3)) return ctx.error("a residual post-op needs exactly the fourth input");
-  if (residual && (ctx.input(3).dtype != DType::f32 || ctx.input(3).shape != y))
-    return ctx.error("residual shape ", ctx.input(3).shape.to_string(), ", expected ", y.to_string());
-  ctx.set_output(0, DType::f32, y);
+  if (residual) {
+    p.r_dtype = ctx.input(3).dtype;
+    const bool r_ok = p.r_dtype == DType::f32 || (p.precision == ConvPrecision::bf16 && p.r_dtype == DType::bf16);
+    if (!r_ok || ctx.input(3).shape != y)
+      return ctx.error("residual ", dtype_name(p.r_dtype), " ", ctx.input(3).shape.to_string(), ", expected ", y.to_string());
+  }
+  ctx.set_output(0, p.y_dtype, y);
   return p;
 }
 
@@ -99,11 +165,11 @@ class RefFusedConv final : public Kernel {
   }
 
   Status run(const RunContext& ctx) noexcept override {
-    const float* x = ctx.inputs[0].as<float>();
-    const float* w = ctx.inputs[1].as<float>();
+    const void* x = ctx.inputs[0].data;
+    const void* w = ctx.inputs[1].data;
     const float* b = ctx.inputs.size() > 2 && ctx.inputs[2].data ? ctx.inputs[2].as<float>() : nullptr;
-    const float* r = ctx.inputs.size() > 3 && ctx.inputs[3].data ? ctx.inputs[3].as<float>() : nullptr;
-    float* y = ctx.outputs[0].as<float>();
+    const void* r = ctx.inputs.size() > 3 ? ctx.inputs[3].data : nullptr;
+    void* y = ctx.outputs[0].data;
     const FusedConvParams& p = p_;
     const int64_t cin_g = p.cin / p.group, cout_g = p.cout / p.group;
     auto xi = [&](int64_t n, int64_t c, int64_t h, int64_t w_) {
@@ -112,6 +178,7 @@ class RefFusedConv final : public Kernel {
     auto yi = [&](int64_t n, int64_t c, int64_t h, int64_t w_) {
       return p.nhwc ? ((n * p.oh + h) * p.ow + w_) * p.cout + c : ((n * p.cout + c) * p.oh + h) * p.ow + w_;
     };
+    const Values v{p, x, w, r};
     for (int64_t n = 0; n < p.n; ++n)
       for (int64_t oc = 0; oc < p.cout; ++oc) {
         const int64_t g = oc / cout_g;
@@ -119,7 +186,7 @@ class RefFusedConv final : public Kernel {
           for (int64_t ow = 0; ow < p.ow; ++ow) {
             double acc = b ? b[oc] : 0.0;
             if (p.transposed) {
-              acc += transposed_sum(x, w, n, g, oc % cout_g, oh, ow, xi);
+              acc += transposed_sum(v, n, g, oc % cout_g, oh, ow, xi);
             } else
             for (int64_t ic = 0; ic < cin_g; ++ic)
               for (int64_t ky = 0; ky < p.kh; ++ky) {
@@ -128,24 +195,59 @@ class RefFusedConv final : public Kernel {
                 for (int64_t kx = 0; kx < p.kw; ++kx) {
                   const int64_t iw = ow * p.stride[1] - p.pad_begin[1] + kx * p.dilation[1];
                   if (iw < 0 || iw >= p.w) continue;
-                  acc += static_cast<double>(x[xi(n, g * cin_g + ic, ih, iw)]) *
-                         w[((oc * cin_g + ic) * p.kh + ky) * p.kw + kx];
+                  acc += static_cast<double>(v.x(xi(n, g * cin_g + ic, ih, iw))) *
+                         v.w(((oc * cin_g + ic) * p.kh + ky) * p.kw + kx, oc);
                 }
               }
             const int64_t o = yi(n, oc, oh, ow);
-            float v = static_cast<float>(acc);
-            for (const PostOp& op : p.post_ops) v = apply_post_op(op, v, r ? r[o] : 0.f);
-            y[o] = v;
+            float val = static_cast<float>(acc);
+            for (const PostOp& op : p.post_ops) val = apply_post_op(op, val, r ? v.r(o) : 0.f);
+            v.store(y, o, val);
           }
       }
     return Status::ok();
   }
 
  private:
+  // Element access by precision: what the fast kernels compute, written plainly.
+  struct Values {
+    const FusedConvParams& p;
+    const void* x_;
+    const void* w_;
+    const void* r_;
+    static float round_bf16(float f) { return bf16_to_f32(f32_to_bf16(f)); }
+    float x(int64_t i) const {
+      switch (p.x_dtype) {
+        case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(x_)[i]);
+        case DType::u8: return static_cast<float>(static_cast<const uint8_t*>(x_)[i] - p.x_zero) * p.x_scale;
+        case DType::i8: return static_cast<float>(static_cast<const int8_t*>(x_)[i] - p.x_zero) * p.x_scale;
+        default: {
+          const float f = static_cast<const float*>(x_)[i];
+          return p.precision == ConvPrecision::bf16 ? round_bf16(f) : f;
+        }
+      }
+    }
+    float w(int64_t i, int64_t oc) const {
+      if (p.precision == ConvPrecision::int8) return static_cast<float>(static_cast<const int8_t*>(w_)[i]) * p.w_scales[oc];
+      const float f = static_cast<const float*>(w_)[i];
+      return p.precision == ConvPrecision::bf16 ? round_bf16(f) : f;
+    }
+    float r(int64_t i) const {
+      return p.r_dtype == DType::bf16 ? bf16_to_f32(static_cast<const uint16_t*>(r_)[i]) : static_cast<const float*>(r_)[i];
+    }
+    void store(void* y, int64_t i, float f) const {
+      switch (p.y_dtype) {
+        case DType::bf16: static_cast<uint16_t*>(y)[i] = f32_to_bf16(f); break;
+        case DType::u8: static_cast<uint8_t*>(y)[i] = static_cast<uint8_t>(quantize_value(f, p.y_scale, p.y_zero, DType::u8)); break;
+        case DType::i8: static_cast<int8_t*>(y)[i] = static_cast<int8_t>(quantize_value(f, p.y_scale, p.y_zero, DType::i8)); break;
+        default: static_cast<float*>(y)[i] = f;
+      }
+    }
+  };
+
   // Deconvolution as a gather: the inputs whose scatter reaches output (oh, ow).
   template <typename Index>
-  double transposed_sum(const float* x, const float* w, int64_t n, int64_t g, int64_t ocg, int64_t oh, int64_t ow,
-                        Index xi) const {
+  double transposed_sum(const Values& v, int64_t n, int64_t g, int64_t ocg, int64_t oh, int64_t ow, Index xi) const {
     const FusedConvParams& p = p_;
     const int64_t cin_g = p.cin / p.group, cout_g = p.cout / p.group;
     double acc = 0;
@@ -157,8 +259,8 @@ class RefFusedConv final : public Kernel {
         if (tx < 0 || tx % p.stride[1] != 0 || tx / p.stride[1] >= p.w) continue;
         for (int64_t ic = 0; ic < cin_g; ++ic) {
           const int64_t c = g * cin_g + ic;
-          acc += static_cast<double>(x[xi(n, c, ty / p.stride[0], tx / p.stride[1])]) *
-                 w[((c * cout_g + ocg) * p.kh + ky) * p.kw + kx];
+          acc += static_cast<double>(v.x(xi(n, c, ty / p.stride[0], tx / p.stride[1]))) *
+                 v.w(((c * cout_g + ocg) * p.kh + ky) * p.kw + kx, g * cout_g + ocg);
         }
       }
     }

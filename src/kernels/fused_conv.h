@@ -9,6 +9,14 @@
 //   group, strides[2], dilations[2], pads[4] (ONNX order: top, left, bottom, right),
 //   layout: "NCHW" or "NHWC" (of X, R and Y; W stays OIHW),
 //   post_ops: ints, one PostOpKind per op in order; post_op_params: floats, two per op.
+// Precision (optional; passes set it, see passes/precision_bf16.cc and passes/quantize_qdq.cc):
+//   precision: "f32" (default), "bf16" or "int8";
+//   output_dtype: "f32" (default); "bf16" with bf16; "u8", "i8" or "f32" with int8.
+//   bf16: X is f32 or bf16 (rounded to bf16 either way), W f32 is rounded to bf16,
+//         accumulation and post-ops in f32, R f32 or bf16.
+//   int8: X u8/i8 with x_scale, x_zero_point; W i8 (symmetric) with w_scales (one per
+//         output channel, or one); B f32; post-ops on the dequantized accumulator; Y
+//         quantized with y_scale, y_zero_point (round half to even, saturate) unless f32.
 #pragma once
 
 #include <vector>
@@ -36,12 +44,19 @@ struct PostOp {
   float a = 0, b = 0;
 };
 
+enum class ConvPrecision { f32, bf16, int8 };
+
 struct FusedConvParams {
   int64_t group = 1;
   int64_t stride[2] = {1, 1}, dilation[2] = {1, 1}, pad_begin[2] = {0, 0}, pad_end[2] = {0, 0};
   bool nhwc = false;
   bool transposed = false;  // FusedConvTranspose
   std::vector<PostOp> post_ops;
+  ConvPrecision precision = ConvPrecision::f32;
+  DType x_dtype = DType::f32, y_dtype = DType::f32, r_dtype = DType::f32;
+  float x_scale = 1.f, y_scale = 1.f;     // int8
+  int32_t x_zero = 0, y_zero = 0;         // int8
+  std::vector<float> w_scales;            // int8: per output channel (cout entries)
   // Logical (NCHW) dims.
   int64_t n = 0, cin = 0, h = 0, w = 0, cout = 0, kh = 0, kw = 0, oh = 0, ow = 0;
 };
@@ -51,6 +66,9 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx);
 
 // Applies one post-op to a value (the reference semantics; `r` is the residual element).
 float apply_post_op(const PostOp& op, float x, float r);
+
+// ONNX QuantizeLinear's rounding: half to even, then saturation to u8 or i8.
+int32_t quantize_value(float x, float scale, int32_t zero, DType dtype);
 
 std::unique_ptr<Kernel> make_ref_fused_conv();
 std::unique_ptr<Kernel> make_onednn_fused_conv();

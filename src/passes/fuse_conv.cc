@@ -7,6 +7,7 @@
 // Each rewrite needs the conv output to have one reader (the pattern's) and not be a graph output.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <unordered_set>
 
@@ -112,7 +113,9 @@ Status conv_to_fused(ir::Graph& g, ir::Node* n) {
   const ir::Value* x = n->input(0);
   const ir::Value* w = n->input(1);
   const ir::Value* b = n->input(2);
-  if (!x || !w || x->dtype != DType::f32 || x->shape.rank() != 4 || !w->is_constant() || w->shape.rank() != 4) return Status::ok();
+  // Weights are constant, or int8 constants behind a DequantizeLinear (QDQ models; fuse_qdq).
+  const bool w_known = w && (w->is_constant() || (w->producer && is_weight_dequantize(*w->producer)));
+  if (!x || !w_known || x->dtype != DType::f32 || x->shape.rank() != 4 || w->shape.rank() != 4) return Status::ok();
   if (b && !b->is_constant()) return Status::ok();
   EP_ASSIGN_OR_RETURN(std::string auto_pad, n->attr_string("auto_pad", std::string("NOTSET")));
   EP_ASSIGN_OR_RETURN(std::vector<int64_t> strides, n->attr_ints("strides", std::vector<int64_t>{1, 1}));
@@ -155,8 +158,88 @@ Status conv_to_fused(ir::Graph& g, ir::Node* n) {
   return Status::ok();
 }
 
+// The weights of a QDQ conv are DequantizeLinear(w_q, s): a per-output-channel scale folds
+// into s exactly (w_q stays), when s can be per output channel: Conv, or ConvTranspose
+// without groups. Returns the weights with the scale folded in, or nullptr.
+ir::Value* fold_into_dequantize(ir::Graph& g, ir::Node* f, const std::vector<float>& scale) {
+  const ir::Node* dq = f->inputs[1]->producer;
+  const bool transposed = f->op_type == kernels::kFusedConvTransposeOp;
+  auto group = f->attr_int("group", 1);
+  auto axis = dq->attr_int("axis", 1);
+  const ir::Value* s = dq->input(1);
+  const ir::Value* w = dq->input(0);
+  const int64_t want = transposed ? 1 : 0;
+  if (!group.is_ok() || !axis.is_ok() || (transposed && *group != 1) || !s || s->dtype != DType::f32) return nullptr;
+  const int64_t cout = static_cast<int64_t>(scale.size());
+  if (w->shape[want] != cout) return nullptr;
+  if (s->shape.numel() != 1 && (s->shape.numel() != cout || (*axis < 0 ? *axis + 4 : *axis) != want)) return nullptr;
+  Tensor ns(DType::f32, Shape{cout});
+  for (int64_t o = 0; o < cout; ++o)
+    ns.as<float>()[o] = s->constant->as<float>()[s->shape.numel() == 1 ? 0 : o] * scale[static_cast<size_t>(o)];
+  ir::Value* sv = g.add_value(g.unique_value_name(f->name + "_w_scale"));
+  sv->dtype = DType::f32;
+  sv->shape = Shape{cout};
+  sv->constant = std::make_shared<const Tensor>(std::move(ns));
+  ir::Value* out = g.add_value(g.unique_value_name(f->name + "_w"));
+  out->dtype = DType::f32;
+  out->shape = f->inputs[1]->shape;
+  std::vector<ir::Value*> ins = {dq->inputs[0], sv};
+  if (const ir::Value* z = dq->input(2)) {  // the zero point gets the scale's shape
+    const size_t es = dtype_size(z->dtype);
+    Tensor nz(z->dtype, Shape{cout});
+    for (int64_t o = 0; o < cout; ++o)
+      std::memcpy(static_cast<char*>(nz.data()) + o * es,
+                  static_cast<const char*>(z->constant->data()) + (z->shape.numel() == 1 ? 0 : o) * es, es);
+    ir::Value* zv = g.add_value(g.unique_value_name(f->name + "_w_zero"));
+    zv->dtype = z->dtype;
+    zv->shape = Shape{cout};
+    zv->constant = std::make_shared<const Tensor>(std::move(nz));
+    ins.push_back(zv);
+  }
+  ir::Node* n = g.add_node(g.unique_value_name(dq->name + "_folded"), "DequantizeLinear", ins, {out});
+  n->opset = dq->opset;
+  n->attrs = dq->attrs;
+  n->attrs["axis"] = want;
+  return out;
+}
+
+// Whether fold_into_dequantize can take a per-channel scale for this conv's QDQ weights.
+bool dequantize_foldable(const ir::Node* f) {
+  const ir::Node* dq = f->inputs[1]->producer;
+  if (!is_op(dq, "DequantizeLinear") || !f->inputs[2]->is_constant()) return false;
+  for (const ir::Value* v : dq->inputs)
+    if (v && !v->is_constant()) return false;
+  if (dq->input(0)->dtype != DType::i8 || dq->input(0)->shape.rank() != 4) return false;
+  auto block = dq->attr_int("block_size", 0);
+  if (!block.is_ok() || *block != 0) return false;
+  const bool transposed = f->op_type == kernels::kFusedConvTransposeOp;
+  auto group = f->attr_int("group", 1);
+  auto axis = dq->attr_int("axis", 1);
+  const ir::Value* s = dq->input(1);
+  if (!group.is_ok() || !axis.is_ok() || (transposed && *group != 1) || !s || s->dtype != DType::f32) return false;
+  const int64_t want = transposed ? 1 : 0;
+  return s->shape.numel() == 1 || (s->shape.numel() == out_channels(f) && (*axis < 0 ? *axis + 4 : *axis) == want);
+}
+
 // Folds out = x * scale[c] + shift[c] into the conv's weights and bias.
 void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, const std::vector<float>& shift) {
+  if (!f->inputs[1]->is_constant()) {  // QDQ weights; try_fold_linear checked fold_into_dequantize works
+    ir::Value* w = fold_into_dequantize(g, f, scale);
+    const Tensor& b = *f->inputs[2]->constant;
+    Tensor nb = b.clone();
+    for (int64_t o = 0; o < b.numel(); ++o) nb.as<float>()[o] = b.as<float>()[o] * scale[o] + shift[o];
+    ir::Value* bv = g.add_value(g.unique_value_name(f->name + "_b"));
+    bv->dtype = DType::f32;
+    bv->shape = b.shape();
+    bv->constant = std::make_shared<const Tensor>(std::move(nb));
+    for (int k : {1, 2}) {
+      ir::Value* old = f->inputs[k];
+      old->consumers.erase(std::find(old->consumers.begin(), old->consumers.end(), f));
+      f->inputs[k] = k == 1 ? w : bv;
+      f->inputs[k]->consumers.push_back(f);
+    }
+    return;
+  }
   const Tensor& w = *f->inputs[1]->constant;
   const Tensor& b = *f->inputs[2]->constant;
   Tensor nw = w.clone(), nb = b.clone();
@@ -186,6 +269,7 @@ void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, con
 // Tries to fold a BatchNormalization or per-channel Mul/Add into a conv without post-ops.
 bool try_fold_linear(ir::Graph& g, ir::Node* f) {
   if (!read_post_ops(f).empty()) return false;
+  if (!f->inputs[1]->is_constant() && !dequantize_foldable(f)) return false;
   ir::Value* y = f->outputs[0];
   ir::Node* r = sole_reader(y);
   const int64_t c = out_channels(f);

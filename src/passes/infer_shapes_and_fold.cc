@@ -70,7 +70,7 @@ Status infer_shapes_and_fold(ir::Graph& g, size_t max_tensor_bytes) {
       out->dtype = o.dtype;
       out->shape = o.shape;
     }
-    if (!foldable(*n)) continue;
+    if (!foldable(*n) || is_weight_dequantize(*n)) continue;  // int8 weights stay for fuse_qdq
     if (!n->inputs.empty() && n->inputs[0] && !n->inputs[0]->is_constant()) {
       // Shape/Size of a computed tensor: only the shape is read, so run on a view with no data.
       EP_ASSIGN_OR_RETURN(Tensor out, Tensor::create(ctx.output(0).dtype, ctx.output(0).shape));

@@ -125,6 +125,14 @@ bool elementwise_unary(const ir::Node* n) {
   return n->domain.empty() && ops.count(n->op_type);
 }
 
+// Per-tensor QuantizeLinear/DequantizeLinear: element-wise, whatever the layout.
+bool per_tensor_qdq(const ir::Node* n) {
+  if (!is_op(n, "QuantizeLinear") && !is_op(n, "DequantizeLinear")) return false;
+  const ir::Value* s = n->input(1);
+  const ir::Value* z = n->input(2);
+  return s && s->shape.numel() == 1 && (!z || z->shape.numel() == 1);
+}
+
 bool elementwise_binary(const ir::Node* n) {
   static const std::unordered_set<std::string> ops = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
   return n->domain.empty() && ops.count(n->op_type) && n->inputs.size() == 2;
@@ -140,7 +148,7 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
   const size_t rank = perm.size();
   if (c->outputs.size() != 1 || !c->outputs[0] || c->outputs[0]->shape.rank() != rank) return false;
   std::vector<std::pair<size_t, ir::Value*>> rewires;  // input index -> new value
-  if (elementwise_unary(c)) {
+  if (elementwise_unary(c) || per_tensor_qdq(c)) {
     if (c->inputs[0] != tout) return false;
     rewires.push_back({0, x});
   } else if (elementwise_binary(c)) {

@@ -40,6 +40,26 @@ Status layout_nhwc(ir::Graph& g);
 Status nhwc_io_begin(ir::Graph& g, const std::set<std::string>& names);
 Status nhwc_io_finish(ir::Graph& g, const std::set<std::string>& names);
 
+// SessionOptions::precision "bf16": FusedConvs with constant f32 weights compute in bf16 and
+// pass bf16 activations to the convs that read them (see precision_bf16.cc). After layout_nhwc.
+Status lower_precision_bf16(ir::Graph& g);
+
+// QDQ models: DequantizeLinear -> FusedConv (weights DequantizeLinear of constant int8,
+// per channel) -> [post-ops] -> QuantizeLinear becomes one int8 FusedConv that reads and
+// writes the quantized tensors (see quantize_qdq.cc). After layout_nhwc; DequantizeLinear of
+// constant weights left over is folded into f32 constants.
+Status fuse_qdq(ir::Graph& g);
+
+// QDQ models that quantize a conv's raw output and then run element-wise ops (activation,
+// affine) in float before the next QuantizeLinear: the first QuantizeLinear/DequantizeLinear
+// pair goes, so the chain fuses into one int8 conv that requantizes after its post-ops
+// (one rounding fewer than the fake-quant graph). Before fuse_conv.
+Status drop_conv_output_qdq(ir::Graph& g);
+
+// True for a DequantizeLinear of constant int8 weights read as the weights (input 1) of
+// Conv, ConvTranspose, MatMul or Gemm: constant folding keeps it for fuse_qdq.
+bool is_weight_dequantize(const ir::Node& n);
+
 // Turns every f32 tensor into f64 (constants, graph inputs, Cast targets), leaving the
 // inputs ONNX types as float (Resize scales/roi). With reference kernels: a float64 oracle.
 Status promote_to_f64(ir::Graph& g);

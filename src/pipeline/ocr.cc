@@ -35,7 +35,8 @@ Status check_image_model(const Model& model, const std::string& path, const char
 // The model's runner: a node when the options name one (the local file is checked and sent
 // to it when present), else a session cache in this process.
 Result<std::unique_ptr<ModelRunner>> make_runner(const std::string& path, const std::optional<RemoteModelOptions>& remote,
-                                                 int threads, size_t max_sessions, const char* what) {
+                                                 int threads, const std::string& precision, size_t max_sessions,
+                                                 const char* what) {
   std::error_code ec;
   if (remote && !remote->load && !std::filesystem::exists(path, ec)) return remote_runner(*remote, path);
   EP_ASSIGN_OR_RETURN(Model model, Model::load(path));
@@ -43,6 +44,7 @@ Result<std::unique_ptr<ModelRunner>> make_runner(const std::string& path, const 
   if (remote) return remote_runner(*remote, path);
   SessionOptions base;
   base.threads = threads;
+  base.precision = precision;
   return local_runner(std::move(model), base, max_sessions, path);
 }
 
@@ -54,7 +56,8 @@ Result<TextDetector> TextDetector::create(const TextDetectorOptions& options) {
   if (options.limit_side_len < 32)
     return invalid_argument("text detector: limit_side_len ", options.limit_side_len, " must be at least 32");
   EP_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
-                      make_runner(options.model_path, options.remote, options.threads, options.max_sessions, "text detector"));
+                      make_runner(options.model_path, options.remote, options.threads, options.precision, options.max_sessions,
+                                  "text detector"));
   return TextDetector(options, std::move(runner));
 }
 
@@ -136,7 +139,8 @@ Result<TextRecognizer> TextRecognizer::create(const TextRecognizerOptions& o) {
     if (in.shape[0] != -1) options.batch = 1;  // fixed batch: one crop per run
   }
   EP_ASSIGN_OR_RETURN(std::unique_ptr<ModelRunner> runner,
-                      make_runner(o.model_path, o.remote, options.threads, options.max_sessions, "text recognizer"));
+                      make_runner(o.model_path, o.remote, options.threads, options.precision, options.max_sessions,
+                                  "text recognizer"));
   // The exporter leaves the output shape undeclared, so the class count is read from a run
   // at the smallest bucket (its session is kept: the first short line reuses it).
   std::vector<float> probe_in(static_cast<size_t>(3) * options.height * options.min_width, 0.f), probe_out;

@@ -34,6 +34,7 @@ enum class LimitType { max, min };
 struct TextDetectorOptions {
   std::string model_path;  // ch_PP-OCRv4_det_infer.onnx
   int threads = 1;
+  std::string precision = "fp32";  // SessionOptions::precision
   // PaddleOCR's DetResizeForTest: 'max' shrinks so the longer side is at most
   // limit_side_len, 'min' enlarges so the shorter side is at least limit_side_len; both
   // sides are then rounded to multiples of 32.
@@ -67,6 +68,7 @@ struct TextRecognizerOptions {
   std::string model_path;  // ch_PP-OCRv4_rec_infer.onnx
   std::string dict_path;   // ppocr_keys_v1.txt
   int threads = 1;
+  std::string precision = "fp32";  // SessionOptions::precision
   int height = 48;
   // Crops are resized to `height` keeping their ratio and zero-padded on the right to a
   // width bucket: min_width, then steps of width_step, up to max_width (wider lines are

@@ -33,6 +33,7 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
       {"text_detect",
        {{"model", T::string, "DBNet detector (.onnx)"}, node,
         {"threads", T::integer, "threads of this stage's inference"},
+        {"precision", T::string, "fp32 or bf16 (QDQ models run int8 either way)"},
         {"limit_side_len", T::integer, "longer side limit (PaddleOCR det_limit_side_len)"},
         {"limit_type", T::string, "max or min"},
         {"thresh", T::number, "binarization threshold"},
@@ -49,6 +50,7 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
        {{"model", T::string, "CTC recognizer (.onnx)"}, node,
         {"dict", T::string, "character list, one per line"},
         {"threads", T::integer, ""},
+        {"precision", T::string, "fp32 or bf16"},
         {"drop_score", T::number, "texts scored below are left out"},
         {"min_width", T::integer, "narrowest recognizer input (crops are padded up to it)"},
         {"width_step", T::integer, "recognizer input widths go up in these steps"},
@@ -59,12 +61,14 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
         {"version", T::string, "v5 or v8"},
         {"size", T::integer, "square input side (letterbox)"},
         {"threads", T::integer, ""},
+        {"precision", T::string, "fp32 or bf16"},
         {"conf", T::number, "confidence threshold"},
         {"iou", T::number, "NMS IoU threshold"}}},
       {"classify",
        {{"model", T::string, "classifier .onnx, input Nx3xHxW"}, node,
         {"size", T::integer, "input side"},
         {"threads", T::integer, ""},
+        {"precision", T::string, "fp32 or bf16"},
         {"top_k", T::integer, ""},
         {"softmax", T::boolean, "apply softmax to the output"}}},
       {"sink",
@@ -281,9 +285,9 @@ class ImageModelProcessor final : public Processor {
  public:
   enum class Kind { yolo_v5, yolo_v8, classify };
   ImageModelProcessor(Kind kind, std::string model, std::optional<RemoteModelOptions> remote, int size, int threads,
-                      DetectionOptions det, int top_k, bool softmax)
+                      DetectionOptions det, int top_k, bool softmax, std::string precision)
       : kind_(kind), model_path_(std::move(model)), remote_(std::move(remote)), size_(size), threads_(threads), det_(det),
-        top_k_(top_k), softmax_(softmax) {}
+        top_k_(top_k), softmax_(softmax), precision_(std::move(precision)) {}
 
   Status open(const StageContext& ctx) override {
     std::error_code ec;
@@ -296,6 +300,7 @@ class ImageModelProcessor final : public Processor {
       } else {
         SessionOptions o;
         o.threads = threads_;
+        o.precision = precision_;
         runner_ = local_runner(std::move(m), o, 1, model_path_);
       }
     } else {
@@ -346,6 +351,7 @@ class ImageModelProcessor final : public Processor {
   DetectionOptions det_;
   int top_k_;
   bool softmax_;
+  std::string precision_;
   PreprocessSpec spec_;
   std::unique_ptr<ModelRunner> runner_;
   Shape output_shape_;
@@ -516,12 +522,18 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     if (t < 1 || t > 256) return invalid_argument("stage '", name, "': threads ", t, " out of 1..256");
     return static_cast<int>(t);
   };
+  auto precision = [&]() -> Result<std::string> {
+    const std::string v = param<std::string>(p, "precision", "fp32");
+    if (v != "fp32" && v != "bf16") return invalid_argument("stage '", name, "': precision '", v, "' is not fp32 or bf16");
+    return v;
+  };
   if (stage.kind == "text_detect") {
     TextDetectorOptions o;
     o.model_path = resolve_model_path(param<std::string>(p, "model", "models/ch_PP-OCRv4_det_infer.onnx"), ctx);
     EP_ASSIGN_OR_RETURN(o.remote, remote_of(p, name, ctx));
     EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path, o.remote));
     EP_ASSIGN_OR_RETURN(o.threads, threads(1));
+    EP_ASSIGN_OR_RETURN(o.precision, precision());
     o.limit_side_len = static_cast<int>(param<int64_t>(p, "limit_side_len", 960));
     if (o.limit_side_len < 32 || o.limit_side_len > 8192) return invalid_argument("stage '", name, "': limit_side_len ", o.limit_side_len, " out of 32..8192");
     const std::string lt = param<std::string>(p, "limit_type", "max");
@@ -561,6 +573,7 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     EP_RETURN_IF_ERROR(check_model(name, "model", o.model_path, o.remote));
     EP_RETURN_IF_ERROR(check_model(name, "dict", o.dict_path));
     EP_ASSIGN_OR_RETURN(o.threads, threads(1));
+    EP_ASSIGN_OR_RETURN(o.precision, precision());
     o.min_width = static_cast<int>(param<int64_t>(p, "min_width", o.min_width));
     o.width_step = static_cast<int>(param<int64_t>(p, "width_step", o.width_step));
     o.max_width = static_cast<int>(param<int64_t>(p, "max_width", o.max_width));
@@ -581,11 +594,12 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     const int64_t size = param<int64_t>(p, "size", stage.kind == "yolo" ? 640 : 224);
     if (size < 32 || size > 4096) return invalid_argument("stage '", name, "': size ", size, " out of 32..4096");
     EP_ASSIGN_OR_RETURN(int t, threads(1));
+    EP_ASSIGN_OR_RETURN(std::string prec, precision());
     if (stage.kind == "classify") {
       const int64_t k = param<int64_t>(p, "top_k", 5);
       if (k < 1 || k > 1000) return invalid_argument("stage '", name, "': top_k out of 1..1000");
       return factory_of<ImageModelProcessor>(ImageModelProcessor::Kind::classify, model, remote, static_cast<int>(size), t,
-                                             DetectionOptions{}, static_cast<int>(k), param<bool>(p, "softmax", true));
+                                             DetectionOptions{}, static_cast<int>(k), param<bool>(p, "softmax", true), prec);
     }
     const std::string v = param<std::string>(p, "version", "v5");
     if (v != "v5" && v != "v8") return invalid_argument("stage '", name, "': version '", v, "' is not v5 or v8");
@@ -593,7 +607,7 @@ Result<ProcessorFactory> make_processor(const StageConfig& stage, const BuildCon
     d.conf_threshold = static_cast<float>(param<double>(p, "conf", d.conf_threshold));
     d.iou_threshold = static_cast<float>(param<double>(p, "iou", d.iou_threshold));
     return factory_of<ImageModelProcessor>(v == "v5" ? ImageModelProcessor::Kind::yolo_v5 : ImageModelProcessor::Kind::yolo_v8, model,
-                                           remote, static_cast<int>(size), t, d, 0, false);
+                                           remote, static_cast<int>(size), t, d, 0, false, prec);
   }
   if (stage.kind == "sink") {
     std::string jsonl = ctx.jsonl_override.empty() ? param<std::string>(p, "jsonl", "") : ctx.jsonl_override;

@@ -10,6 +10,7 @@
 #include "edgepipe/session.h"
 #include "ir/graph.h"
 #include "kernels/kernel.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "passes/passes.h"
 #include "runtime/memory_planner.h"
 
@@ -269,6 +270,14 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   if (options.threads < 1 || options.threads > 1024) return invalid_argument("threads must be in 1..1024, got ", options.threads);
   if (options.backend != "auto" && options.backend != "ref")
     return invalid_argument("backend '", options.backend, "' is not one of auto, ref");
+  if (options.precision != "fp32" && options.precision != "bf16")
+    return invalid_argument("precision '", options.precision, "' is not one of fp32, bf16");
+  if (options.precision == "bf16" && options.backend != "ref") {
+    std::string isa;
+    if (!kernels::onednn_has_bf16(&isa))
+      return unsupported("precision bf16: this CPU has no native bf16 (oneDNN's ISA here is ", isa,
+                         "; bf16 needs avx512_core_bf16 or newer); use precision fp32");
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->graph = model.graph().clone();
@@ -285,9 +294,12 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
   EP_RETURN_IF_ERROR(passes::eliminate_dead_code(g));
   EP_RETURN_IF_ERROR(passes::nhwc_io_begin(g, options.nhwc_io));
   if (impl->options.optimize) {
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::drop_conv_output_qdq(g));
     EP_RETURN_IF_ERROR(passes::fuse_conv(g));
     EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
     if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_qdq(g));
+    if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g));
   }
   for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});
   for (const ir::Value* v : g.outputs()) impl->outputs.push_back(IoInfo{v->name, v->dtype, v->shape, {}});

@@ -101,7 +101,8 @@ TEST(CpuKernels, TransposeAsBatched2d) {
   uint32_t seed = 400;
   const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
       {{1, 3, 37, 41}, {0, 2, 3, 1}}, {{2, 33, 35, 24}, {0, 3, 1, 2}}, {{5, 70}, {1, 0}}, {{2, 3, 4, 5}, {0, 1, 3, 2}},
-      {{2, 3, 4, 5}, {2, 3, 0, 1}}, {{2, 3, 4}, {}}};
+      {{2, 3, 4, 5}, {2, 3, 0, 1}}, {{2, 3, 4}, {}},
+      {{1, 33, 35, 1}, {0, 3, 1, 2}}, {{2, 4, 9, 7}, {0, 2, 3, 1}}};  // a size-1 axis moved (a copy); 4 planes
   for (const auto& [shape, perm] : cases) {
     NodeUnderTest t("Transpose", 1);
     if (!perm.empty()) t.attr("perm", perm);

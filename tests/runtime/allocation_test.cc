@@ -11,7 +11,9 @@
 
 #include "edgepipe/session.h"
 #include "kernels/onednn/context.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "onnx/model_builder.h"
+#include "onnx/qdq_models.h"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -75,6 +77,21 @@ TEST(Allocation, ExtraOutputsRunAllocatesNothing) {
   EXPECT_EQ(allocations_in_steady_run(*model, opt), 0);
 }
 
+// A QDQ model on int8 kernels, and a bf16 session (with its f32 -> bf16 input conversion).
+TEST(Allocation, Int8AndBf16RunsAllocateNothing) {
+  const std::string qdq = test_models::serialize(test_models::qdq_conv_chain_model(true));
+  auto int8 = Model::load_from_memory(qdq.data(), qdq.size());
+  ASSERT_TRUE(int8.is_ok()) << int8.status().to_string();
+  EXPECT_EQ(allocations_in_steady_run(*int8, SessionOptions{}), 0) << "int8";
+  if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "no native bf16 on this CPU";
+  const std::string f32 = test_models::serialize(test_models::conv_relu_model());
+  auto model = Model::load_from_memory(f32.data(), f32.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  SessionOptions opt;
+  opt.precision = "bf16";
+  EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << "bf16";
+}
+
 // The real detector: every node on the oneDNN or fast CPU kernels.
 TEST(Allocation, DetectorRunAllocatesNothing) {
   const std::string path = std::string(EP_SOURCE_DIR) + "/models/ch_PP-OCRv4_det_infer.onnx";
@@ -84,6 +101,9 @@ TEST(Allocation, DetectorRunAllocatesNothing) {
   SessionOptions opt;
   opt.input_shapes["x"] = Shape{1, 3, 320, 320};
   EXPECT_EQ(allocations_in_steady_run(*model, opt), 0);
+  if (!kernels::onednn_has_bf16()) return;
+  opt.precision = "bf16";
+  EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << "bf16";
 }
 
 }  // namespace

@@ -30,5 +30,8 @@ std::unique_ptr<Kernel> make_max_pool();
 // edgepipe.MaxPool: ONNX MaxPool's attributes plus `layout` (NCHW or NHWC), made by the
 // layout pass. Its plain window loops are also its reference kernel.
 std::unique_ptr<Kernel> make_max_pool_layout();
+// Per-tensor u8/i8 QuantizeLinear and DequantizeLinear (quantize.cc).
+std::unique_ptr<Kernel> make_quantize_linear();
+std::unique_ptr<Kernel> make_dequantize_linear();
 
 }  // namespace ep::kernels::cpu

@@ -1,6 +1,10 @@
 #include "kernels/onednn/context.h"
 
 #include <atomic>
+#include <optional>
+#include <string>
+
+#include "kernels/onednn/onednn_kernels.h"
 
 namespace ep::kernels::onednn {
 
@@ -35,3 +39,35 @@ void execute(const dnnl::primitive& prim, const ExecArgs& args) {
 }
 
 }  // namespace ep::kernels::onednn
+
+namespace ep::kernels {
+namespace {
+std::optional<bool> g_bf16_override;
+
+const char* isa_name(dnnl::cpu_isa isa) {
+  switch (isa) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+}  // namespace
+
+bool onednn_has_bf16(std::string* isa) {
+  const dnnl::cpu_isa effective = dnnl::get_effective_cpu_isa();
+  if (isa) *isa = g_bf16_override ? "overridden" : isa_name(effective);
+  if (g_bf16_override) return *g_bf16_override;
+  // ISA values are bit sets: a newer ISA holds every bit of the ones it extends.
+  const auto bits = static_cast<unsigned>(effective), need = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (bits & need) == need;
+}
+
+void onednn_override_bf16(std::optional<bool> has) { g_bf16_override = has; }
+
+}  // namespace ep::kernels

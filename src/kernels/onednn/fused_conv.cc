@@ -1,6 +1,10 @@
 // edgepipe.FusedConv on oneDNN: one convolution primitive with the element-wise chain as
 // post-ops. Weights are reordered once in prepare into the layout the primitive picked;
 // the scratchpad comes from the session arena, so run() allocates nothing of its own.
+// bf16: weights become bf16 in that reorder; an f32 input is converted into scratch first.
+// int8: u8/s8 input with a runtime source zero point, s8 weights with per-channel output
+// scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
+// post-ops on the dequantized values, and requantization as a last linear post-op.
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -16,6 +20,15 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
+
+dt to_dnnl(DType d) {
+  switch (d) {
+    case DType::bf16: return dt::bf16;
+    case DType::u8: return dt::u8;
+    case DType::i8: return dt::s8;
+    default: return dt::f32;
+  }
+}
 
 class OnednnFusedConv final : public Kernel {
  public:
@@ -36,12 +49,18 @@ class OnednnFusedConv final : public Kernel {
   Status run(const RunContext& ctx) noexcept override {
     try {
       char* scratch = static_cast<char*>(ctx.scratch);
-      src_.set_data_handle(ctx.inputs[0].data);
+      if (convert_bytes_) {  // f32 input of a bf16 convolution
+        user_src_.set_data_handle(ctx.inputs[0].data);
+        src_.set_data_handle(scratch + tmp_bytes_);
+        onednn::execute(convert_, convert_args_);
+      } else {
+        src_.set_data_handle(ctx.inputs[0].data);
+      }
       dst_.set_data_handle(shuffle_ ? scratch : ctx.outputs[0].data);
       if (residual_index_ >= 0) residual_.set_data_handle(ctx.inputs[3].data);
-      if (scratch_bytes_) scratch_.set_data_handle(scratch + tmp_bytes_);
+      if (scratch_bytes_) scratch_.set_data_handle(scratch + tmp_bytes_ + convert_bytes_);
       onednn::execute(prim_, c_args_);
-      if (shuffle_) scatter(reinterpret_cast<const float*>(scratch), ctx.outputs[0].as<float>());
+      if (shuffle_) scatter(scratch, static_cast<char*>(ctx.outputs[0].data));
     } catch (const dnnl::error& e) {
       return internal_error("oneDNN convolution failed: ", e.what());
     }
@@ -53,8 +72,10 @@ class OnednnFusedConv final : public Kernel {
   // oneDNN 2.6's brgemm kernels apply the first op's parameters to a repeated algorithm
   // (caught by fused_conv_test with distinct parameters per post-op).
   Status normalize_post_ops(const PrepareContext& ctx) {
-    std::vector<PostOp> merged;
-    for (const PostOp& op : p_.post_ops) {
+    std::vector<PostOp> merged, ops = p_.post_ops;
+    if (p_.precision == ConvPrecision::int8 && p_.y_dtype != DType::f32)  // requantize
+      ops.push_back(PostOp{PostOpKind::linear, 1.f / p_.y_scale, static_cast<float>(p_.y_zero)});
+    for (const PostOp& op : ops) {
       if (op.kind == PostOpKind::linear && !merged.empty() && merged.back().kind == PostOpKind::linear) {
         PostOp& prev = merged.back();  // a2*(a1*x + b1) + b2
         prev.b = op.a * prev.b + op.b;
@@ -84,19 +105,17 @@ class OnednnFusedConv final : public Kernel {
   }
 
   // tmp [N, H, W, (ky*kw + kx)*Cout + oc] -> y [N, H*kh, W*kw, Cout], writing y in order.
-  void scatter(const float* tmp, float* y) const {
+  void scatter(const char* tmp, char* y) const {
     const FusedConvParams& p = p_;
-    const int64_t cout = p.cout, taps = p.kh * p.kw;
+    const int64_t es = static_cast<int64_t>(dtype_size(p.y_dtype));
+    const int64_t cout = p.cout * es, taps = p.kh * p.kw;  // in bytes
     for (int64_t n = 0; n < p.n; ++n)
       for (int64_t h = 0; h < p.h; ++h)
         for (int64_t ky = 0; ky < p.kh; ++ky) {
-          float* row = y + (n * p.oh + h * p.kh + ky) * p.ow * cout;
-          const float* src_row = tmp + (n * p.h + h) * p.w * cout * taps + ky * p.kw * cout;
-          for (int64_t w = 0; w < p.w; ++w) {
-            const float* src = src_row + w * cout * taps;
-            float* dst = row + w * p.kw * cout;
-            for (int64_t i = 0; i < p.kw * cout; ++i) dst[i] = src[i];  // kx-major blocks are contiguous
-          }
+          char* row = y + (n * p.oh + h * p.kh + ky) * p.ow * cout;
+          const char* src_row = tmp + (n * p.h + h) * p.w * cout * taps + ky * p.kw * cout;
+          for (int64_t w = 0; w < p.w; ++w)  // kx-major blocks are contiguous
+            std::memcpy(row + w * p.kw * cout, src_row + w * cout * taps, static_cast<size_t>(p.kw * cout));
         }
   }
 
@@ -108,13 +127,21 @@ class OnednnFusedConv final : public Kernel {
     shuffle_ = pixel_shuffle_case();
     if (shuffle_) {  // rewrite as the 1x1 convolution; see pixel_shuffle_case()
       const int64_t taps = p.kh * p.kw, cout = p.cout;
-      shuffle_w_ = Tensor(DType::f32, Shape{cout * taps, p.cin, 1, 1});
+      const DType wt = ctx.input(1).dtype;
+      const size_t es = dtype_size(wt);
+      shuffle_w_ = Tensor(wt, Shape{cout * taps, p.cin, 1, 1});
       shuffle_b_ = Tensor(DType::f32, Shape{cout * taps});
-      const float* w = static_cast<const float*>(w_data);
+      const char* w = static_cast<const char*>(w_data);
       for (int64_t ic = 0; ic < p.cin; ++ic)
         for (int64_t oc = 0; oc < cout; ++oc)
           for (int64_t t = 0; t < taps; ++t)
-            shuffle_w_.as<float>()[(t * cout + oc) * p.cin + ic] = w[(ic * cout + oc) * taps + t];
+            std::memcpy(static_cast<char*>(shuffle_w_.data()) + static_cast<size_t>((t * cout + oc) * p.cin + ic) * es,
+                        w + static_cast<size_t>((ic * cout + oc) * taps + t) * es, es);
+      if (!p.w_scales.empty()) {
+        std::vector<float> s;
+        for (int64_t t = 0; t < taps; ++t) s.insert(s.end(), p.w_scales.begin(), p.w_scales.end());
+        p.w_scales = std::move(s);
+      }
       for (int64_t t = 0; t < taps; ++t)
         for (int64_t oc = 0; oc < cout; ++oc)
           shuffle_b_.as<float>()[t * cout + oc] = b_data ? static_cast<const float*>(b_data)[oc] : 0.f;
@@ -126,8 +153,10 @@ class OnednnFusedConv final : public Kernel {
       p.stride[0] = p.stride[1] = 1;
       p.oh = p.h;
       p.ow = p.w;
-      tmp_bytes_ = arena_align(static_cast<size_t>(p.n * p.h * p.w * p.cout) * sizeof(float));
+      tmp_bytes_ = arena_align(static_cast<size_t>(p.n * p.h * p.w * p.cout) * dtype_size(p.y_dtype));
     }
+    const bool bf16 = p.precision == ConvPrecision::bf16, int8 = p.precision == ConvPrecision::int8;
+    const dt src_dt = bf16 ? dt::bf16 : to_dnnl(p.x_dtype), w_dt = bf16 ? dt::bf16 : int8 ? dt::s8 : dt::f32;
     const tag act = p.nhwc ? tag::nhwc : tag::nchw;
     const memory::dims src_dims{p.n, p.cin, p.h, p.w}, dst_dims{p.n, p.cout, p.oh, p.ow};
     memory::dims w_dims{p.cout, p.cin / p.group, p.kh, p.kw};
@@ -137,13 +166,13 @@ class OnednnFusedConv final : public Kernel {
       w_dims = {p.group, p.cout / p.group, p.cin / p.group, p.kh, p.kw};
       w_tag = p.transposed ? tag::giohw : tag::goihw;
     }
-    const memory::desc src_md(src_dims, dt::f32, act), dst_md(dst_dims, dt::f32, act);
-    const memory::desc w_any(w_dims, dt::f32, tag::any), b_md({p.cout}, dt::f32, tag::a);
+    const memory::desc src_md(src_dims, src_dt, act), dst_md(dst_dims, to_dnnl(p.y_dtype), act);
+    const memory::desc w_any(w_dims, w_dt, tag::any), b_md({p.cout}, dt::f32, tag::a);
     const memory::dims strides{p.stride[0], p.stride[1]};
     const memory::dims dil{p.dilation[0] - 1, p.dilation[1] - 1};  // oneDNN counts extra gaps
     const memory::dims pl{p.pad_begin[0], p.pad_begin[1]}, pr{p.pad_end[0], p.pad_end[1]};
     const bool has_bias = b_data != nullptr;
-    const dnnl::primitive_attr attr = make_attr(dst_md);
+    const dnnl::primitive_attr attr = make_attr(memory::desc(dst_dims, to_dnnl(p.r_dtype), act), p);
     memory::desc weights_md, scratch_md;
     if (p.transposed) {
       using D = dnnl::deconvolution_forward;
@@ -167,7 +196,7 @@ class OnednnFusedConv final : public Kernel {
       scratch_md = pd.scratchpad_desc();
     }
     // Weights: user layout -> the primitive's, once.
-    const memory user_w({w_dims, dt::f32, w_tag}, eng, const_cast<void*>(w_data));
+    const memory user_w({w_dims, int8 ? dt::s8 : dt::f32, w_tag}, eng, const_cast<void*>(w_data));
     weights_ = memory(weights_md, eng);
     dnnl::reorder(user_w, weights_).execute(onednn::thread_stream(), const_cast<memory&>(user_w), weights_);
     onednn::thread_stream().wait();
@@ -177,10 +206,25 @@ class OnednnFusedConv final : public Kernel {
     if (has_bias) {
       bias_ = memory(b_md, eng);
       std::memcpy(bias_.get_data_handle(), b_data, static_cast<size_t>(p.cout) * 4);
+      if (int8) {  // added to the s32 accumulator, before the output scales
+        float* b = static_cast<float*>(bias_.get_data_handle());
+        for (int64_t o = 0; o < p.cout; ++o) b[o] /= p.x_scale * p.w_scales[static_cast<size_t>(o)];
+      }
       args_[DNNL_ARG_BIAS] = bias_;
     }
+    if (int8 && p.x_zero != 0) {
+      src_zero_ = memory({{1}, dt::s32, tag::x}, eng);
+      *static_cast<int32_t*>(src_zero_.get_data_handle()) = p.x_zero;
+      args_[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zero_;
+    }
+    if (bf16 && p.x_dtype == DType::f32) {  // the input arrives in f32: convert it into scratch
+      user_src_ = memory({src_dims, dt::f32, act}, eng, DNNL_MEMORY_NONE);
+      convert_ = dnnl::reorder(user_src_, src_);
+      convert_bytes_ = arena_align(src_md.get_size());
+      convert_args_ = onednn::exec_args({{DNNL_ARG_FROM, user_src_}, {DNNL_ARG_TO, src_}});
+    }
     if (residual_index_ >= 0) {
-      residual_ = memory(dst_md, eng, DNNL_MEMORY_NONE);
+      residual_ = memory(memory::desc(dst_dims, to_dnnl(p.r_dtype), act), eng, DNNL_MEMORY_NONE);
       args_[DNNL_ARG_ATTR_MULTIPLE_POST_OP(residual_index_) | DNNL_ARG_SRC_1] = residual_;
     }
     scratch_bytes_ = scratch_md.get_size();
@@ -188,11 +232,11 @@ class OnednnFusedConv final : public Kernel {
       scratch_ = memory(scratch_md, eng, DNNL_MEMORY_NONE);
       args_[DNNL_ARG_SCRATCHPAD] = scratch_;
     }
-    if (scratch_bytes_ + tmp_bytes_) ctx.request_scratch(tmp_bytes_ + scratch_bytes_);
+    if (scratch_bytes_ + tmp_bytes_ + convert_bytes_) ctx.request_scratch(tmp_bytes_ + convert_bytes_ + scratch_bytes_);
     c_args_ = onednn::exec_args(args_);
   }
 
-  dnnl::primitive_attr make_attr(const memory::desc& dst_md) {
+  dnnl::primitive_attr make_attr(const memory::desc& residual_md, const FusedConvParams& p) {
     dnnl::post_ops ops;
     int index = 0;
     for (const PostOp& op : p_.post_ops) {
@@ -204,13 +248,19 @@ class OnednnFusedConv final : public Kernel {
         case PostOpKind::sigmoid: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
         case PostOpKind::swish: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f); break;
         case PostOpKind::residual:
-          ops.append_binary(dnnl::algorithm::binary_add, dst_md);
+          ops.append_binary(dnnl::algorithm::binary_add, residual_md);
           residual_index_ = index;
           break;
       }
       ++index;
     }
     dnnl::primitive_attr attr;
+    if (p.precision == ConvPrecision::int8) {
+      std::vector<float> scales(p.w_scales.size());
+      for (size_t o = 0; o < scales.size(); ++o) scales[o] = p.x_scale * p.w_scales[o];
+      attr.set_output_scales(1 << 1, scales);  // per output channel (dst dim 1)
+      if (p.x_zero != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    }
     attr.set_post_ops(ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     return attr;
@@ -218,7 +268,10 @@ class OnednnFusedConv final : public Kernel {
 
   FusedConvParams p_;
   dnnl::primitive prim_;
-  memory weights_, bias_, src_, dst_, residual_, scratch_;
+  memory weights_, bias_, src_, dst_, residual_, scratch_, src_zero_, user_src_;
+  dnnl::primitive convert_;    // f32 -> bf16 input, when the producer is not bf16
+  onednn::ExecArgs convert_args_;
+  size_t convert_bytes_ = 0;   // the converted input, after tmp
   std::unordered_map<int, memory> args_;
   onednn::ExecArgs c_args_;  // args_ for the C API, built once
   int residual_index_ = -1;

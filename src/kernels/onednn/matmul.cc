@@ -1,9 +1,12 @@
 // MatMul and Gemm on oneDNN's matmul primitive (f32). Batch dims broadcast as in numpy;
 // Gemm's transposes become strides and C its bias. Declines 1-D operands, alpha/beta
 // other than 1, and C that is not a row vector, scalar or full matrix.
+// precision "bf16" (an attribute passes/precision_bf16.cc sets where B is constant): B is
+// reordered to bf16 once, A converted into scratch on each run, accumulation and Y in f32.
 #include <algorithm>
 #include <unordered_map>
 
+#include "edgepipe/arena.h"
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/onednn_kernels.h"
 
@@ -74,15 +77,31 @@ class OnednnMatMul final : public Kernel {
         return ctx.unsupported_error("bias shape ", c.to_string());
       c_md = memory::desc(cd, dt::f32, row_major_strides(cd));
     }
+    EP_ASSIGN_OR_RETURN(std::string precision, ctx.node().attr_string("precision", std::string("f32")));
+    bf16_ = precision == "bf16";
+    if (bf16_ && !b.constant) return ctx.unsupported_error("bf16 matmul needs constant B");
     try {
       dnnl::engine& eng = onednn::cpu_engine();
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      const auto desc = c_md ? dnnl::matmul::desc(a_md, b_md, c_md, y_md) : dnnl::matmul::desc(a_md, b_md, y_md);
+      const memory::desc a16(ad, dt::bf16, as), b16(bd, dt::bf16, bs);
+      const memory::desc& a_use = bf16_ ? a16 : a_md;
+      const memory::desc& b_use = bf16_ ? b16 : b_md;
+      const auto desc = c_md ? dnnl::matmul::desc(a_use, b_use, c_md, y_md) : dnnl::matmul::desc(a_use, b_use, y_md);
       const dnnl::matmul::primitive_desc pd(desc, attr, eng);
       prim_ = dnnl::matmul(pd);
-      a_ = memory(a_md, eng, DNNL_MEMORY_NONE);
-      b_ = memory(b_md, eng, DNNL_MEMORY_NONE);
+      a_ = memory(a_use, eng, DNNL_MEMORY_NONE);
+      b_ = memory(b_use, eng, DNNL_MEMORY_NONE);
+      if (bf16_) {  // B once to bf16 (owned); A through scratch on every run
+        b_ = memory(b16, eng);
+        const memory user_b(b_md, eng, const_cast<void*>(b.constant->data()));
+        dnnl::reorder(user_b, b_).execute(onednn::thread_stream(), const_cast<memory&>(user_b), b_);
+        onednn::thread_stream().wait();
+        user_a_ = memory(a_md, eng, DNNL_MEMORY_NONE);
+        convert_ = dnnl::reorder(user_a_, a_);
+        convert_args_ = onednn::exec_args({{DNNL_ARG_FROM, user_a_}, {DNNL_ARG_TO, a_}});
+        convert_bytes_ = arena_align(a16.get_size());
+      }
       y_ = memory(y_md, eng, DNNL_MEMORY_NONE);
       args_ = {{DNNL_ARG_SRC, a_}, {DNNL_ARG_WEIGHTS, b_}, {DNNL_ARG_DST, y_}};
       if (c_md) {
@@ -93,8 +112,8 @@ class OnednnMatMul final : public Kernel {
       if (scratch_bytes_) {
         scratch_ = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
         args_[DNNL_ARG_SCRATCHPAD] = scratch_;
-        ctx.request_scratch(scratch_bytes_);
       }
+      if (scratch_bytes_ + convert_bytes_) ctx.request_scratch(convert_bytes_ + scratch_bytes_);
       c_args_ = onednn::exec_args(args_);
     } catch (const dnnl::error& e) {
       return ctx.unsupported_error("oneDNN declined: ", e.what());
@@ -105,11 +124,17 @@ class OnednnMatMul final : public Kernel {
 
   Status run(const RunContext& ctx) noexcept override {
     try {
-      a_.set_data_handle(ctx.inputs[0].data);
-      b_.set_data_handle(ctx.inputs[1].data);
+      if (bf16_) {
+        user_a_.set_data_handle(ctx.inputs[0].data);
+        a_.set_data_handle(ctx.scratch);
+        onednn::execute(convert_, convert_args_);
+      } else {
+        a_.set_data_handle(ctx.inputs[0].data);
+        b_.set_data_handle(ctx.inputs[1].data);
+      }
       if (c_) c_.set_data_handle(ctx.inputs[2].data);
       y_.set_data_handle(ctx.outputs[0].data);
-      if (scratch_bytes_) scratch_.set_data_handle(ctx.scratch);
+      if (scratch_bytes_) scratch_.set_data_handle(static_cast<char*>(ctx.scratch) + convert_bytes_);
       onednn::execute(prim_, c_args_);
     } catch (const dnnl::error& e) {
       return internal_error("oneDNN matmul failed: ", e.what());
@@ -120,7 +145,11 @@ class OnednnMatMul final : public Kernel {
  private:
   bool gemm_;
   dnnl::matmul prim_;
-  memory a_, b_, c_, y_, scratch_;
+  memory a_, b_, c_, y_, scratch_, user_a_;
+  bool bf16_ = false;
+  dnnl::primitive convert_;  // f32 A -> bf16, into the start of scratch
+  onednn::ExecArgs convert_args_;
+  size_t convert_bytes_ = 0;
   std::unordered_map<int, memory> args_;
   onednn::ExecArgs c_args_;  // args_ for the C API, built once
   size_t scratch_bytes_ = 0;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "kernels/kernel.h"
 
@@ -9,5 +11,11 @@ namespace ep::kernels {
 
 std::unique_ptr<Kernel> make_onednn_matmul();
 std::unique_ptr<Kernel> make_onednn_gemm();
+
+// Whether this CPU runs bf16 convolutions natively (AVX512_BF16 or AMX in oneDNN's
+// effective ISA); `isa` receives the ISA's name for messages. Tests force an answer with
+// the override (nullopt: ask oneDNN).
+bool onednn_has_bf16(std::string* isa = nullptr);
+void onednn_override_bf16(std::optional<bool> has);
 
 }  // namespace ep::kernels

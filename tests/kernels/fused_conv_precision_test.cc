@@ -1,0 +1,309 @@
+// edgepipe.FusedConv in bf16 and int8: the oneDNN kernel against the reference kernel, and
+// both against independent oracles: the f32 reference on bf16-rounded operands, and the
+// fake-quant computation (dequantize, f32 convolution, quantize) that QDQ models describe.
+#include "kernels/fused_conv.h"
+
+#include "kernel_test_util.h"
+
+namespace ep::testing {
+namespace {
+
+struct Case {
+  int64_t n, cin, h, w, cout, k, group, stride, pad;
+  std::vector<int64_t> post_ops;
+};
+
+Tensor nhwc_random(const Case& c, int64_t ch, int64_t h, int64_t w, uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  return random_tensor(Shape{c.n, h, w, ch}, seed, lo, hi);
+}
+
+int64_t out_side(const Case& c, int64_t in) { return (in + 2 * c.pad - c.k) / c.stride + 1; }
+
+void set_attrs(NodeUnderTest& t, const Case& c) {
+  t.node->domain = "edgepipe";
+  std::vector<float> params;
+  for (size_t i = 0; i < c.post_ops.size(); ++i) {  // distinct per op, so mixing them up shows
+    params.push_back(c.post_ops[i] == 2 ? -0.4f - 0.1f * i : 0.8f + 0.1f * i);
+    params.push_back(c.post_ops[i] == 2 ? 0.9f + 0.1f * i : 0.05f * i);
+  }
+  t.attr("group", c.group).attr("strides", std::vector<int64_t>{c.stride, c.stride})
+      .attr("dilations", std::vector<int64_t>{1, 1}).attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})
+      .attr("layout", std::string("NHWC")).attr("post_ops", c.post_ops).attr("post_op_params", params);
+}
+
+bool has_residual(const Case& c) { return std::find(c.post_ops.begin(), c.post_ops.end(), 7) != c.post_ops.end(); }
+
+Tensor to_bf16(const Tensor& t) {
+  Tensor r(DType::bf16, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i) r.as<uint16_t>()[i] = f32_to_bf16(t.as<float>()[i]);
+  return r;
+}
+
+Tensor to_f32(const Tensor& t) {
+  if (t.dtype() == DType::f32) return t.clone();
+  Tensor r(DType::f32, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i) r.as<float>()[i] = bf16_to_f32(t.as<uint16_t>()[i]);
+  return r;
+}
+
+Tensor round_bf16(const Tensor& t) { return to_f32(to_bf16(t)); }
+
+const std::vector<Case> kCases = {
+    {1, 16, 9, 11, 32, 3, 1, 1, 1, {}},
+    {1, 32, 12, 12, 32, 3, 32, 2, 1, {4}},        // depthwise, stride 2, hardswish
+    {2, 24, 7, 7, 40, 1, 1, 1, 0, {1}},           // 1x1, relu
+    {1, 16, 8, 8, 16, 3, 1, 1, 1, {7, 1}},        // residual then relu
+    {1, 8, 10, 10, 16, 3, 2, 1, 1, {2}},          // grouped, clip
+    {1, 16, 6, 6, 8, 3, 1, 1, 1, {3, 5}},         // affine then sigmoid
+    {1, 3, 17, 17, 16, 3, 1, 2, 1, {4}},          // the detector's first layer's shape, small
+};
+
+// bf16: oneDNN agrees with the bf16-emulating reference, and both stay within bf16's
+// precision of the f32 reference; with f32 and bf16 inputs, f32 and bf16 outputs.
+TEST(FusedConvBf16, OnednnMatchesReferenceAndF32) {
+  uint32_t seed = 700;
+  for (const Case& c : kCases)
+    for (bool bf16_in : {false, true})
+      for (bool bf16_out : {false, true}) {
+        SCOPED_TRACE("seed " + std::to_string(seed) + (bf16_in ? " bf16 in" : " f32 in") + (bf16_out ? " bf16 out" : " f32 out"));
+        const int64_t oh = out_side(c, c.h), ow = out_side(c, c.w);
+        const Tensor x = nhwc_random(c, c.cin, c.h, c.w, seed++);
+        const Tensor w = random_tensor(Shape{c.cout, c.cin / c.group, c.k, c.k}, seed++, -0.5f, 0.5f);
+        const Tensor b = random_tensor(Shape{c.cout}, seed++);
+        const Tensor r = nhwc_random(c, c.cout, oh, ow, seed++);
+        const Tensor xb = bf16_in ? to_bf16(x) : x.clone();
+        NodeUnderTest t("FusedConv", has_residual(c) ? 4 : 3, 1, 1);
+        set_attrs(t, c);
+        t.attr("precision", std::string("bf16")).attr("output_dtype", std::string(bf16_out ? "bf16" : "f32"));
+        std::vector<const Tensor*> ins = {&xb, &w, &b};
+        if (has_residual(c)) ins.push_back(&r);
+        auto ref = kernels::evaluate_node(*t.node, ins, "ref");
+        ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+        auto fast = kernels::evaluate_node(*t.node, ins, "onednn");
+        ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+        ASSERT_EQ(fast.value()[0].dtype(), bf16_out ? DType::bf16 : DType::f32);
+        // Accumulation order differs; a bf16 output may round one step apart (2^-8 relative).
+        expect_close(to_f32(fast.value()[0]), to_f32(ref.value()[0]), 2e-3, bf16_out ? 8e-3 : 1e-3);
+        // The oracle: the f32 kernel on bf16-rounded input and weights.
+        NodeUnderTest f("FusedConv", ins.size(), 1, 1);
+        set_attrs(f, c);
+        const Tensor xr = round_bf16(x), wr = round_bf16(w);
+        std::vector<const Tensor*> f_ins = {&xr, &wr, &b};
+        if (has_residual(c)) f_ins.push_back(&r);
+        auto want = kernels::evaluate_node(*f.node, f_ins, "ref");
+        ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+        expect_close(to_f32(fast.value()[0]), want.value()[0], 2e-3, bf16_out ? 8e-3 : 1e-3);
+        // And the unrounded f32 convolution within bf16 precision (8 bits of mantissa).
+        NodeUnderTest g("FusedConv", ins.size(), 1, 1);
+        set_attrs(g, c);
+        std::vector<const Tensor*> g_ins = {&x, &w, &b};
+        if (has_residual(c)) g_ins.push_back(&r);
+        auto exact = kernels::evaluate_node(*g.node, g_ins, "ref");
+        ASSERT_TRUE(exact.is_ok());
+        expect_close(to_f32(fast.value()[0]), exact.value()[0], 0.05, 0.02);
+      }
+}
+
+// MatMul/Gemm with precision bf16 (constant B): within bf16's precision of the f32 reference
+// and equal, up to accumulation order, to the reference on bf16-rounded operands.
+TEST(MatMulBf16, OnednnCloseToReference) {
+  uint32_t seed = 1300;
+  for (const char* op : {"MatMul", "Gemm"}) {
+    SCOPED_TRACE(op);
+    const bool gemm = std::string(op) == "Gemm";
+    NodeUnderTest t(op, gemm ? 3 : 2);
+    t.attr("precision", std::string("bf16"));
+    const Tensor a = random_tensor(gemm ? Shape{7, 96} : Shape{1, 40, 96}, seed++);
+    const Tensor b = random_tensor(Shape{96, 130}, seed++);
+    const Tensor c = random_tensor(Shape{130}, seed++);
+    std::vector<const Tensor*> ins = {&a, &b};
+    if (gemm) ins.push_back(&c);
+    auto got = kernels::evaluate_node(*t.node, ins, "onednn");
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    auto exact = kernels::evaluate_node(*t.node, ins, "ref");
+    ASSERT_TRUE(exact.is_ok()) << exact.status().to_string();
+    expect_close(got.value()[0], exact.value()[0], 0.06, 0.02);
+    const Tensor ar = round_bf16(a), br = round_bf16(b);
+    std::vector<const Tensor*> rounded = {&ar, &br};
+    if (gemm) rounded.push_back(&c);
+    auto want = kernels::evaluate_node(*t.node, rounded, "ref");
+    ASSERT_TRUE(want.is_ok());
+    expect_close(got.value()[0], want.value()[0], 1e-3, 1e-3);
+    bool differs = false;  // the bf16 path really ran: some output moved off the f32 result
+    for (int64_t i = 0; i < got.value()[0].numel(); ++i)
+      differs |= std::fabs(got.value()[0].as<float>()[i] - exact.value()[0].as<float>()[i]) > 1e-4f;
+    EXPECT_TRUE(differs);
+  }
+}
+
+struct QuantCase {
+  Case conv;
+  DType x_type, y_type;
+  int32_t x_zero, y_zero;
+};
+
+// Quantized tensor with values spread over the whole range of its type.
+Tensor random_quantized(DType d, const Shape& s, uint32_t seed) {
+  Tensor t(d, s);
+  std::mt19937 rng(seed);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    const int v = static_cast<int>(rng() % 256);
+    if (d == DType::u8) t.as<uint8_t>()[i] = static_cast<uint8_t>(v);
+    else t.as<int8_t>()[i] = static_cast<int8_t>(v - 128);
+  }
+  return t;
+}
+
+float q_at(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::u8 ? static_cast<float>(t.as<uint8_t>()[i]) : static_cast<float>(t.as<int8_t>()[i]);
+}
+
+// int8: both kernels against the fake-quant oracle built here from the f32 reference kernel.
+TEST(FusedConvInt8, MatchesFakeQuantOracle) {
+  const std::vector<QuantCase> cases = {
+      {kCases[0], DType::u8, DType::u8, 128, 3},
+      {kCases[1], DType::u8, DType::u8, 7, 0},
+      {kCases[2], DType::i8, DType::i8, 0, -5},
+      {kCases[3], DType::u8, DType::u8, 100, 120},
+      {kCases[4], DType::u8, DType::i8, 0, 0},
+      {kCases[5], DType::u8, DType::f32, 50, 0},
+      {kCases[6], DType::u8, DType::u8, 0, 0},
+      {{1, 64, 10, 10, 48, 3, 1, 1, 1, {4, 3}}, DType::u8, DType::u8, 131, 60},  // hardswish, affine
+  };
+  uint32_t seed = 900;
+  for (const QuantCase& qc : cases) {
+    const Case& c = qc.conv;
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const int64_t oh = out_side(c, c.h), ow = out_side(c, c.w);
+    const float x_scale = 0.02f, y_scale = 0.05f;
+    const Tensor xq = random_quantized(qc.x_type, Shape{c.n, c.h, c.w, c.cin}, seed++);
+    const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin / c.group, c.k, c.k}, seed++);
+    std::vector<float> w_scales(static_cast<size_t>(c.cout));
+    std::mt19937 rng(seed++);
+    for (float& s : w_scales) s = 0.002f + 0.004f * static_cast<float>(rng() % 100) / 100.f;  // per channel
+    const Tensor b = random_tensor(Shape{c.cout}, seed++);
+    const Tensor r = nhwc_random(c, c.cout, oh, ow, seed++);
+    // Fake quant: dequantized input and weights through the f32 reference.
+    Tensor x(DType::f32, xq.shape()), w(DType::f32, wq.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = (q_at(xq, i) - static_cast<float>(qc.x_zero)) * x_scale;
+    const int64_t per_oc = wq.numel() / c.cout;
+    for (int64_t i = 0; i < w.numel(); ++i) w.as<float>()[i] = q_at(wq, i) * w_scales[static_cast<size_t>(i / per_oc)];
+    NodeUnderTest f("FusedConv", has_residual(c) ? 4 : 3, 1, 1);
+    set_attrs(f, c);
+    std::vector<const Tensor*> f_ins = {&x, &w, &b};
+    if (has_residual(c)) f_ins.push_back(&r);
+    auto real = kernels::evaluate_node(*f.node, f_ins, "ref");
+    ASSERT_TRUE(real.is_ok()) << real.status().to_string();
+
+    NodeUnderTest t("FusedConv", has_residual(c) ? 4 : 3, 1, 1);
+    set_attrs(t, c);
+    const char* y_name = qc.y_type == DType::u8 ? "u8" : qc.y_type == DType::i8 ? "i8" : "f32";
+    t.attr("precision", std::string("int8")).attr("output_dtype", std::string(y_name))
+        .attr("x_scale", x_scale).attr("x_zero_point", int64_t{qc.x_zero}).attr("w_scales", w_scales)
+        .attr("y_scale", y_scale).attr("y_zero_point", int64_t{qc.y_zero});
+    std::vector<const Tensor*> ins = {&xq, &wq, &b};
+    if (has_residual(c)) ins.push_back(&r);
+    for (const char* backend : {"ref", "onednn"}) {
+      SCOPED_TRACE(backend);
+      auto got = kernels::evaluate_node(*t.node, ins, backend);
+      ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+      const Tensor& y = got.value()[0];
+      ASSERT_EQ(y.dtype(), qc.y_type);
+      int64_t off_by_one = 0;
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        const float want = real.value()[0].as<float>()[i];
+        if (qc.y_type == DType::f32) {
+          ASSERT_NEAR(y.as<float>()[i], want, 1e-3 + 1e-4 * std::fabs(want)) << "index " << i;
+          continue;
+        }
+        const float wq_i = static_cast<float>(kernels::quantize_value(want, y_scale, qc.y_zero, qc.y_type));
+        ASSERT_LE(std::fabs(q_at(y, i) - wq_i), 1.f) << "index " << i << ": got " << q_at(y, i) << " want " << wq_i;
+        off_by_one += q_at(y, i) != wq_i;
+      }
+      // Only values at a rounding boundary may land one step off.
+      EXPECT_LE(off_by_one, y.numel() / 50 + 1);
+    }
+    seed += 10;
+  }
+}
+
+// FusedConvTranspose in int8: the pixel-shuffle case (kernel == stride, the det's head) and a
+// general deconvolution, per-channel scales along the output channels, against fake quant.
+TEST(FusedConvInt8, TransposedMatchesFakeQuantOracle) {
+  struct TCase {
+    int64_t cin, h, w, cout, k, stride, pad;
+    DType y_type;
+  };
+  const std::vector<TCase> cases = {{24, 8, 8, 6, 2, 2, 0, DType::u8}, {16, 5, 7, 1, 2, 2, 0, DType::f32},
+                                    {8, 5, 5, 4, 3, 2, 1, DType::u8}};
+  uint32_t seed = 1500;
+  for (const TCase& c : cases) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const float x_scale = 0.03f, y_scale = 0.04f;
+    const int32_t x_zero = 110, y_zero = 30;
+    const Tensor xq = random_quantized(DType::u8, Shape{1, c.h, c.w, c.cin}, seed++);
+    const Tensor wq = random_quantized(DType::i8, Shape{c.cin, c.cout, c.k, c.k}, seed++);
+    std::vector<float> w_scales(static_cast<size_t>(c.cout));
+    for (size_t o = 0; o < w_scales.size(); ++o) w_scales[o] = 0.002f + 0.0007f * static_cast<float>(o);
+    const Tensor b = random_tensor(Shape{c.cout}, seed++);
+    Tensor x(DType::f32, xq.shape()), w(DType::f32, wq.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = (q_at(xq, i) - static_cast<float>(x_zero)) * x_scale;
+    for (int64_t i = 0; i < w.numel(); ++i)  // [Cin, Cout, k, k]: the output channel is the second axis
+      w.as<float>()[i] = q_at(wq, i) * w_scales[static_cast<size_t>((i / (c.k * c.k)) % c.cout)];
+    auto attrs = [&](NodeUnderTest& t) {
+      t.node->domain = "edgepipe";
+      t.attr("strides", std::vector<int64_t>{c.stride, c.stride}).attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})
+          .attr("layout", std::string("NHWC")).attr("post_ops", std::vector<int64_t>{1})
+          .attr("post_op_params", std::vector<float>{0.f, 0.f});
+    };
+    NodeUnderTest f("FusedConvTranspose", 3, 1, 1);
+    attrs(f);
+    const std::vector<const Tensor*> f_ins = {&x, &w, &b};
+    auto real = kernels::evaluate_node(*f.node, f_ins, "ref");
+    ASSERT_TRUE(real.is_ok()) << real.status().to_string();
+    NodeUnderTest t("FusedConvTranspose", 3, 1, 1);
+    attrs(t);
+    t.attr("precision", std::string("int8")).attr("output_dtype", std::string(c.y_type == DType::u8 ? "u8" : "f32"))
+        .attr("x_scale", x_scale).attr("x_zero_point", int64_t{x_zero}).attr("w_scales", w_scales)
+        .attr("y_scale", y_scale).attr("y_zero_point", int64_t{y_zero});
+    const std::vector<const Tensor*> ins = {&xq, &wq, &b};
+    for (const char* backend : {"ref", "onednn"}) {
+      SCOPED_TRACE(backend);
+      auto got = kernels::evaluate_node(*t.node, ins, backend);
+      ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+      const Tensor& y = got.value()[0];
+      ASSERT_EQ(y.shape(), real.value()[0].shape());
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        const float want = real.value()[0].as<float>()[i];
+        if (c.y_type == DType::f32) {
+          ASSERT_NEAR(y.as<float>()[i], want, 1e-3 + 1e-4 * std::fabs(want)) << "index " << i;
+        } else {
+          const float wq_i = static_cast<float>(kernels::quantize_value(want, y_scale, y_zero, DType::u8));
+          ASSERT_LE(std::fabs(q_at(y, i) - wq_i), 1.f) << "index " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(FusedConvInt8, RejectsBadQuantAttributes) {
+  const Case c = kCases[0];
+  const Tensor xq = random_quantized(DType::u8, Shape{1, c.h, c.w, c.cin}, 1);
+  const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin, c.k, c.k}, 2);
+  const Tensor b = random_tensor(Shape{c.cout}, 3);
+  NodeUnderTest t("FusedConv", 3, 1, 1);
+  set_attrs(t, c);
+  t.attr("precision", std::string("int8")).attr("output_dtype", std::string("u8")).attr("x_scale", 0.1f)
+      .attr("w_scales", std::vector<float>{0.1f, 0.2f}).attr("y_scale", 0.1f);
+  const std::vector<const Tensor*> ins = {&xq, &wq, &b};
+  auto out = kernels::evaluate_node(*t.node, ins, "ref");
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("w_scales needs 1 or 32 values"), std::string::npos) << out.status().to_string();
+  t.attr("w_scales", std::vector<float>{0.1f}).attr("x_zero_point", int64_t{300});
+  out = kernels::evaluate_node(*t.node, ins, "ref");
+  ASSERT_FALSE(out.is_ok());
+  EXPECT_NE(out.status().message().find("zero point"), std::string::npos) << out.status().to_string();
+}
+
+}  // namespace
+}  // namespace ep::testing

@@ -1,0 +1,177 @@
+// Small QDQ models (QuantizeLinear/DequantizeLinear around convolutions, as quantizers write
+// them) for the int8 execution tests.
+#pragma once
+
+#include <random>
+
+#include "onnx/model_builder.h"
+
+namespace ep::test_models {
+
+inline TP* add_init_q(onnx::ModelProto& m, const std::string& name, int elem, const std::vector<int64_t>& dims,
+                      const std::vector<int32_t>& values) {
+  TP* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(elem);
+  for (int64_t d : dims) t->add_dims(d);
+  for (int32_t v : values) t->add_int32_data(v);
+  return t;
+}
+
+inline TP* add_init_f32(onnx::ModelProto& m, const std::string& name, const std::vector<int64_t>& dims,
+                        const std::vector<float>& values) {
+  TP* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(TP::FLOAT);
+  for (int64_t d : dims) t->add_dims(d);
+  for (float v : values) t->add_float_data(v);
+  return t;
+}
+
+// X [1,C,H,W] f32 -> Q/DQ (u8, zero point 128) -> three 3x3 convs with int8 per-channel
+// weights (Relu, HardSwish, and with `residual` an Add of the first conv's output), each
+// followed by Q/DQ (u8) -> Y f32.
+inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int64_t hw = 12) {
+  onnx::ModelProto m = new_model(17);
+  add_input(m, "X", {1, c, hw, hw});
+  std::mt19937 rng(42);
+  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
+    add_init_f32(m, out + "_s", {}, {scale});
+    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
+    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
+    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
+  };
+  qdq("X", "x0", 0.02f, 128);
+  const char* acts[] = {"Relu", "HardSwish", ""};
+  const float out_scales[] = {0.03f, 0.04f, 0.05f};
+  const int32_t out_zeros[] = {0, 20, 128};
+  std::string prev = "x0";
+  for (int i = 0; i < 3; ++i) {
+    const std::string k = "c" + std::to_string(i + 1);
+    std::vector<int32_t> wq(static_cast<size_t>(c * c * 9));
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 255) - 127;
+    std::vector<float> ws(static_cast<size_t>(c)), b(static_cast<size_t>(c));
+    for (float& s : ws) s = 0.0005f + 0.001f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
+    add_init_q(m, k + "_wq", TP::INT8, {c, c, 3, 3}, wq);
+    add_init_f32(m, k + "_ws", {c}, ws);
+    add_init_f32(m, k + "_b", {c}, b);
+    auto* dq = add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant");
+    attr_int(dq, "axis", 0);
+    auto* conv = add_node(m, "Conv", {prev, k + "_w", k + "_b"}, {k + "_y"}, k);
+    attr_ints(conv, "kernel_shape", {3, 3});
+    attr_ints(conv, "pads", {1, 1, 1, 1});
+    std::string y = k + "_y";
+    if (*acts[i]) {
+      add_node(m, acts[i], {y}, {k + "_act"}, k + "_act");
+      y = k + "_act";
+    } else if (residual) {
+      add_node(m, "Add", {y, "c1_out"}, {k + "_add"}, k + "_add");
+      y = k + "_add";
+    }
+    qdq(y, k + "_out", out_scales[i], out_zeros[i]);
+    prev = k + "_out";
+  }
+  add_node(m, "Identity", {prev}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, c, hw, hw});
+  return m;
+}
+
+// As quantizers that quantize every conv's raw output write it: X -> Q/DQ -> Conv1 -> Q/DQ ->
+// BatchNormalization (some negative scales) -> Relu -> Q/DQ -> Conv2 -> Q/DQ -> Y.
+inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10) {
+  onnx::ModelProto m = new_model(17);
+  add_input(m, "X", {1, c, hw, hw});
+  std::mt19937 rng(7);
+  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
+    add_init_f32(m, out + "_s", {}, {scale});
+    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
+    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
+    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
+  };
+  auto conv = [&](const std::string& k, const std::string& in) {
+    std::vector<int32_t> wq(static_cast<size_t>(c * c * 9));
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 255) - 127;
+    std::vector<float> ws(static_cast<size_t>(c)), b(static_cast<size_t>(c));
+    for (float& s : ws) s = 0.001f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
+    add_init_q(m, k + "_wq", TP::INT8, {c, c, 3, 3}, wq);
+    add_init_f32(m, k + "_ws", {c}, ws);
+    add_init_f32(m, k + "_b", {c}, b);
+    auto* dq = add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant");
+    attr_int(dq, "axis", 0);
+    auto* n = add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k);
+    attr_ints(n, "kernel_shape", {3, 3});
+    attr_ints(n, "pads", {1, 1, 1, 1});
+  };
+  qdq("X", "x0", 0.02f, 128);
+  conv("c1", "x0");
+  qdq("c1_y", "c1_o", 0.04f, 128);
+  std::vector<float> gamma(static_cast<size_t>(c)), beta(static_cast<size_t>(c)), mean(static_cast<size_t>(c)),
+      var(static_cast<size_t>(c));
+  for (int64_t i = 0; i < c; ++i) {
+    gamma[static_cast<size_t>(i)] = (i % 3 == 0 ? -1.f : 1.f) * (0.5f + 0.1f * static_cast<float>(i));
+    beta[static_cast<size_t>(i)] = 0.1f * static_cast<float>(i % 4) - 0.15f;
+    mean[static_cast<size_t>(i)] = 0.05f * static_cast<float>(i % 5);
+    var[static_cast<size_t>(i)] = 0.5f + 0.2f * static_cast<float>(i % 3);
+  }
+  add_init_f32(m, "bn_g", {c}, gamma);
+  add_init_f32(m, "bn_b", {c}, beta);
+  add_init_f32(m, "bn_m", {c}, mean);
+  add_init_f32(m, "bn_v", {c}, var);
+  add_node(m, "BatchNormalization", {"c1_o", "bn_g", "bn_b", "bn_m", "bn_v"}, {"bn"}, "bn");
+  add_node(m, "Relu", {"bn"}, {"r"}, "relu");
+  qdq("r", "r_o", 0.03f, 0);
+  conv("c2", "r_o");
+  qdq("c2_y", "c2_o", 0.05f, 128);
+  add_node(m, "Identity", {"c2_o"}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, c, hw, hw});
+  return m;
+}
+
+// Two convs upsampled (Resize nearest x2) and concatenated, then quantized for a third conv,
+// as an FPN neck: X -> Q/DQ -> {c1, c2} -> Resize -> Concat -> Q/DQ -> c3 -> Q/DQ -> Y.
+inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6) {
+  onnx::ModelProto m = new_model(17);
+  add_input(m, "X", {1, c, hw, hw});
+  std::mt19937 rng(11);
+  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
+    add_init_f32(m, out + "_s", {}, {scale});
+    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
+    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
+    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
+  };
+  auto conv = [&](const std::string& k, const std::string& in, int64_t cin, int64_t cout) {
+    std::vector<int32_t> wq(static_cast<size_t>(cout * cin * 9));
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 255) - 127;
+    std::vector<float> ws(static_cast<size_t>(cout)), b(static_cast<size_t>(cout));
+    for (float& s : ws) s = 0.001f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
+    add_init_q(m, k + "_wq", TP::INT8, {cout, cin, 3, 3}, wq);
+    add_init_f32(m, k + "_ws", {cout}, ws);
+    add_init_f32(m, k + "_b", {cout}, b);
+    auto* dq = add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant");
+    attr_int(dq, "axis", 0);
+    auto* n = add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k);
+    attr_ints(n, "kernel_shape", {3, 3});
+    attr_ints(n, "pads", {1, 1, 1, 1});
+  };
+  qdq("X", "x0", 0.02f, 128);
+  conv("c1", "x0", c, c);
+  conv("c2", "x0", c, c);
+  add_init_f32(m, "up", {4}, {1.f, 1.f, 2.f, 2.f});
+  for (const char* k : {"c1", "c2"}) {
+    auto* r = add_node(m, "Resize", {std::string(k) + "_y", "", "up"}, {std::string(k) + "_up"}, std::string(k) + "_resize");
+    attr_string(r, "mode", "nearest");
+  }
+  auto* cat = add_node(m, "Concat", {"c1_up", "c2_up"}, {"cat"}, "concat");
+  attr_int(cat, "axis", 1);
+  qdq("cat", "cat_o", 0.04f, 128);
+  conv("c3", "cat_o", 2 * c, c);
+  qdq("c3_y", "c3_o", 0.05f, 128);
+  add_node(m, "Identity", {"c3_o"}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, c, 2 * hw, 2 * hw});
+  return m;
+}
+
+}  // namespace ep::test_models
