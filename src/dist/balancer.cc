@@ -49,6 +49,7 @@ struct Balancer::Impl {
   size_t rotate = 0;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  int64_t last_loop_ns = 0;  // the loop's previous pass
 
   mutable std::mutex mu;  // guards submitted, events and the health snapshot
   std::deque<std::unique_ptr<Frame>> submitted;
@@ -204,7 +205,16 @@ void Balancer::Impl::declare_dead(Node& n, int64_t now) {
 
 void Balancer::Impl::heartbeat(int64_t now) {
   const int64_t period = int64_t{opt.heartbeat_ms} * 1'000'000, timeout = int64_t{opt.heartbeat_timeout_ms} * 1'000'000;
+  // This thread itself stalled (an overloaded or paused machine): the silence may be ours, so
+  // nobody is declared dead on this pass; the PINGs sent now decide on the next ones.
+  const bool we_stalled = last_loop_ns > 0 && now - last_loop_ns > timeout / 2;
+  last_loop_ns = now;
   for (Node& n : nodes) {
+    if (we_stalled) {
+      send_ping(n, now);
+      n.last_seen_ns = std::max(n.last_seen_ns, now - timeout / 2);
+      continue;
+    }
     if (now - n.last_ping_ns >= period) send_ping(n, now);
     const int64_t since = n.last_seen_ns > n.connected_ns ? n.last_seen_ns : n.connected_ns;
     // A live node silent too long is dead; a dead one gets a fresh connection now and then

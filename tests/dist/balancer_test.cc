@@ -47,18 +47,25 @@ std::unique_ptr<Node> start_node(const std::string& models, const std::string& b
   return std::move(n).value();
 }
 
+// Sanitizer builds run everything several times slower: heartbeats stretch with them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kSlow = 10;
+#else
+constexpr int kSlow = 1;
+#endif
+
 BalancerOptions options(const std::vector<std::string>& addresses) {
   BalancerOptions o;
   o.addresses = addresses;
   o.model = "stage1";
-  o.heartbeat_ms = 20;
-  o.heartbeat_timeout_ms = 100;
-  o.deadline_ms = 2000;
+  o.heartbeat_ms = 20 * kSlow;
+  o.heartbeat_timeout_ms = 100 * kSlow;
+  o.deadline_ms = 2000 * kSlow;
   return o;
 }
 
 bool wait_alive(const Balancer& b, size_t n) {
-  for (int i = 0; i < 500 && b.alive() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int i = 0; i < 500 * kSlow && b.alive() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   return b.alive() >= n;
 }
 
@@ -83,7 +90,7 @@ TEST(Balancer, SpreadsFramesAndMovesThoseOfAStoppedNode) {
     (*b)->submit(static_cast<uint64_t>(i), {{"X", x.view()}});
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
-  ASSERT_TRUE(out.wait_for(frames));
+  ASSERT_TRUE(out.wait_for(frames, 10000 * kSlow));
   std::set<std::string> answered_by;
   for (auto& [id, o] : out.by_id) {
     ASSERT_TRUE(o.status.is_ok()) << "frame " << id << ": " << o.status.to_string();
@@ -97,8 +104,8 @@ TEST(Balancer, SpreadsFramesAndMovesThoseOfAStoppedNode) {
   for (const NodeEvent& e : (*b)->events())
     if (!e.alive && e.node == addresses[1]) {
       death = true;
-      EXPECT_GE(e.silent_ns, 100'000'000);  // not before the timeout
-      EXPECT_LT(e.silent_ns, 400'000'000);  // and soon after it
+      EXPECT_GE(e.silent_ns, int64_t{100'000'000} * kSlow);  // not before the timeout
+      EXPECT_LT(e.silent_ns, int64_t{400'000'000} * kSlow);  // and soon after it
     }
   EXPECT_TRUE(death) << "the stopped node was never declared dead";
   EXPECT_EQ((*b)->alive(), 2u);
@@ -112,7 +119,7 @@ TEST(Balancer, WithEveryNodeGoneFramesAreReportedLostAndANodeComingBackServes) {
   const std::string address = node->endpoint();
   Outcomes out;
   BalancerOptions o = options({address});
-  o.deadline_ms = 1500;
+  o.deadline_ms = 1500 * kSlow;
   auto b = Balancer::start(o, out.fn());
   ASSERT_TRUE(b.is_ok());
   ASSERT_TRUE(wait_alive(**b, 1));
@@ -120,16 +127,16 @@ TEST(Balancer, WithEveryNodeGoneFramesAreReportedLostAndANodeComingBackServes) {
   ASSERT_TRUE(out.wait_for(1));
   EXPECT_TRUE(out.by_id.at(0).status.is_ok());
   node->stop();
-  for (int i = 0; i < 200 && (*b)->alive() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int i = 0; i < 200 * kSlow && (*b)->alive() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   ASSERT_EQ((*b)->alive(), 0u);
   // Queued with no node: lost at the deadline, reported with its id.
   const auto t0 = std::chrono::steady_clock::now();
   (*b)->submit(1, {{"X", x.view()}});
-  ASSERT_TRUE(out.wait_for(2, 5000));
+  ASSERT_TRUE(out.wait_for(2, 5000 * kSlow));
   const FrameOutcome& lost = out.by_id.at(1);
   EXPECT_FALSE(lost.status.is_ok());
   EXPECT_NE(lost.status.message().find("no node alive"), std::string::npos) << lost.status.to_string();
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1400));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1400 * kSlow));
   // The node back on the same address: found by the heartbeat, serving again.
   auto again = start_node(tmp.str(), address);
   ASSERT_TRUE(wait_alive(**b, 1));
