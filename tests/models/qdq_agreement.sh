@@ -3,12 +3,15 @@
 #   1. EDGEPIPE_BINARY quantize writes det (640x640) and rec (48x320) from synthetic frames;
 #   2. ONNX Runtime 1.30 loads both and fuses every det Conv into QLinearConv (so the
 #      QDQ groups are where its fusions look for them);
-#   3. on every generated input, ORT's INT8 run and our fake-quant run agree: det maps
+#   3. on every generated input, ORT's INT8 run and our fake-quant run (`--backend ref`: the
+#      QDQ graph exactly as written, the oracle of the format) agree: det maps
 #      binarized at 0.3 with IoU >= EDGEPIPE_QDQ_MIN_IOU (default 0.97); rec argmax over
 #      the classes agrees on >= EDGEPIPE_QDQ_MIN_ARGMAX (default 0.95) of the time steps
 #      (integer requantization and float fake quantization round near-ties differently: a
 #      trailing space can come and go, so the CTC strings are printed, not required).
-#      Agreement with the FP32 model is printed, not required (docs/precision.md).
+#      Agreement with the FP32 model, and of our fast INT8 path (oneDNN int8 convs, which
+#      drop the Q/DQ pair on raw conv outputs: one rounding fewer) with ORT, are printed, not
+#      required (docs/precision.md).
 # Usage: tests/models/qdq_agreement.sh EDGEPIPE_BINARY [WORK_DIR]
 # Exit status: 0 all passed, 1 any failure, 77 models or ORT unavailable (offline).
 set -euo pipefail
@@ -58,18 +61,22 @@ for kind in det rec; do
   [ "$kind" = rec ] && float_model="$REC"
   for input in "$WORK/inputs/${kind}"_*.npy; do
     case_name="$(basename "$input" .npy)"
-    mkdir -p "$WORK/ort/$case_name" "$WORK/ep/$case_name" "$WORK/fp32/$case_name"
+    mkdir -p "$WORK/ort/$case_name" "$WORK/ep/$case_name" "$WORK/fp32/$case_name" "$WORK/fast/$case_name"
     EDGEPIPE_ORT_OPT=all node "$ORT_DIR/ort_run.mjs" "$model" "$WORK/ort/$case_name" "x=$input" >/dev/null
-    "$EDGEPIPE" infer "$model" --input "x=$input" --output-dir "$WORK/ep/$case_name" >/dev/null
+    "$EDGEPIPE" infer "$model" --backend ref --input "x=$input" --output-dir "$WORK/ep/$case_name" >/dev/null
+    "$EDGEPIPE" infer "$model" --input "x=$input" --output-dir "$WORK/fast/$case_name" >/dev/null
     "$EDGEPIPE" infer "$float_model" --input "x=$input" --output-dir "$WORK/fp32/$case_name" >/dev/null
     for ref in "$WORK/ort/$case_name"/*.npy; do
       out="$WORK/ep/$case_name/$(basename "$ref")"
       fp="$WORK/fp32/$case_name/$(basename "$ref")"
+      fast="$WORK/fast/$case_name/$(basename "$ref")"
       if [ "$kind" = det ]; then
         check "$case_name" node "$ORT_DIR/qdq_compare.mjs" iou "$ref" "$out" --min "$MIN_IOU"
         echo "     $case_name vs FP32: $(node "$ORT_DIR/qdq_compare.mjs" iou "$fp" "$out")"
+        echo "     $case_name our fast INT8 path vs ORT: $(node "$ORT_DIR/qdq_compare.mjs" iou "$ref" "$fast")"
       else
         check "$case_name" node "$ORT_DIR/qdq_compare.mjs" argmax "$ref" "$out" --min "$MIN_ARGMAX"
+        echo "     $case_name our fast INT8 path vs ORT: $(node "$ORT_DIR/qdq_compare.mjs" argmax "$ref" "$fast")"
         echo "     $case_name ctc ORT vs ours: $(node "$ORT_DIR/compare.mjs" ctc --keys "$MODELS/ppocr_keys_v1.txt" "$ref" "$out" 2>&1 || true)"
         echo "     $case_name vs FP32: $(node "$ORT_DIR/qdq_compare.mjs" argmax "$fp" "$out"); ctc $(node "$ORT_DIR/compare.mjs" ctc --keys "$MODELS/ppocr_keys_v1.txt" "$fp" "$out" 2>&1 || true)"
       fi
