@@ -88,6 +88,16 @@ void Graph::erase_node(Node* node) {
                nodes_.end());
 }
 
+void set_input(Node* n, size_t i, Value* v) {
+  Value* old = n->inputs[i];
+  if (old) {
+    auto it = std::find(old->consumers.begin(), old->consumers.end(), n);
+    if (it != old->consumers.end()) old->consumers.erase(it);
+  }
+  n->inputs[i] = v;
+  if (v) v->consumers.push_back(n);
+}
+
 void Graph::replace_all_uses(Value* from, Value* to) {
   for (Node* c : from->consumers) {
     for (Value*& in : c->inputs)

@@ -63,6 +63,10 @@ struct Node {
   Value* output(size_t i) const { return i < outputs.size() ? outputs[i] : nullptr; }
 };
 
+// Points input `i` of `n` at `v` (which may be null for an omitted input), moving the
+// consumer link from the old value to the new one.
+void set_input(Node* n, size_t i, Value* v);
+
 class Graph {
  public:
   Graph() = default;

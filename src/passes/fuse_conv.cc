@@ -232,12 +232,7 @@ void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, con
     bv->dtype = DType::f32;
     bv->shape = b.shape();
     bv->constant = std::make_shared<const Tensor>(std::move(nb));
-    for (int k : {1, 2}) {
-      ir::Value* old = f->inputs[k];
-      old->consumers.erase(std::find(old->consumers.begin(), old->consumers.end(), f));
-      f->inputs[k] = k == 1 ? w : bv;
-      f->inputs[k]->consumers.push_back(f);
-    }
+    for (int k : {1, 2}) ir::set_input(f, static_cast<size_t>(k), k == 1 ? w : bv);
     return;
   }
   const Tensor& w = *f->inputs[1]->constant;
@@ -259,10 +254,7 @@ void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, con
     v->dtype = DType::f32;
     v->shape = k == 1 ? w.shape() : b.shape();
     v->constant = std::make_shared<const Tensor>(std::move(k == 1 ? nw : nb));
-    ir::Value* old = f->inputs[k];
-    old->consumers.erase(std::find(old->consumers.begin(), old->consumers.end(), f));
-    f->inputs[k] = v;
-    v->consumers.push_back(f);
+    ir::set_input(f, static_cast<size_t>(k), v);
   }
 }
 

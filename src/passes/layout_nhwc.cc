@@ -47,20 +47,10 @@ ir::Node* add_transpose(ir::Graph& g, ir::Value* in, const Perm& perm, ir::Value
   return t;
 }
 
-void set_input(ir::Node* n, size_t i, ir::Value* v) {
-  ir::Value* old = n->inputs[i];
-  if (old) {
-    auto it = std::find(old->consumers.begin(), old->consumers.end(), n);
-    if (it != old->consumers.end()) old->consumers.erase(it);
-  }
-  n->inputs[i] = v;
-  v->consumers.push_back(n);
-}
-
 void to_nhwc(ir::Graph& g, ir::Node* f) {
   const Perm to{0, 2, 3, 1}, back{0, 3, 1, 2};
-  set_input(f, 0, add_transpose(g, f->inputs[0], to)->outputs[0]);
-  if (f->inputs.size() > 3 && f->inputs[3]) set_input(f, 3, add_transpose(g, f->inputs[3], to)->outputs[0]);
+  ir::set_input(f, 0, add_transpose(g, f->inputs[0], to)->outputs[0]);
+  if (f->inputs.size() > 3 && f->inputs[3]) ir::set_input(f, 3, add_transpose(g, f->inputs[3], to)->outputs[0]);
   ir::Value* y = f->outputs[0];
   ir::Value* yn = new_value(g, y->name + "_nhwc", y->dtype, permute(y->shape, to));
   f->outputs[0] = yn;
@@ -81,7 +71,7 @@ bool split_shared(ir::Graph& g, ir::Node* t) {
   for (size_t r = keep; r < readers.size(); ++r) {
     ir::Node* copy = add_transpose(g, t->inputs[0], *perm);
     for (size_t i = 0; i < readers[r]->inputs.size(); ++i)
-      if (readers[r]->inputs[i] == out) set_input(readers[r], i, copy->outputs[0]);
+      if (readers[r]->inputs[i] == out) ir::set_input(readers[r], i, copy->outputs[0]);
   }
   return true;
 }
@@ -220,7 +210,7 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
   } else {
     return false;
   }
-  for (auto& [i, v] : rewires) set_input(c, i, v);
+  for (auto& [i, v] : rewires) ir::set_input(c, i, v);
   ir::Value* y = c->outputs[0];
   ir::Value* yx = new_value(g, y->name + "_x", y->dtype, permute(y->shape, inv));
   c->outputs[0] = yx;

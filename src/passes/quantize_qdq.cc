@@ -72,16 +72,6 @@ std::optional<std::vector<float>> weight_scales(const ir::Node* dq, bool transpo
   return scales;
 }
 
-void set_input(ir::Node* n, size_t i, ir::Value* v) {
-  ir::Value* old = n->inputs[i];
-  if (old) {
-    auto it = std::find(old->consumers.begin(), old->consumers.end(), n);
-    if (it != old->consumers.end()) old->consumers.erase(it);
-  }
-  n->inputs[i] = v;
-  v->consumers.push_back(n);
-}
-
 // Rewrites one FusedConv into its int8 form when its input and weights are dequantized.
 bool try_int8(ir::Graph& g, ir::Node* f) {
   auto prec = f->attr_string("precision", std::string("f32"));
@@ -131,8 +121,8 @@ bool try_int8(ir::Graph& g, ir::Node* f) {
     tn->attrs = to_nhwc->attrs;
     xq_value = t;
   }
-  set_input(f, 0, xq_value);
-  set_input(f, 1, dw->inputs[0]);
+  ir::set_input(f, 0, xq_value);
+  ir::set_input(f, 1, dw->inputs[0]);
   if (!yq) {
     f->attrs["output_dtype"] = std::string("f32");
     return true;
@@ -180,7 +170,7 @@ bool hoist_quantize(ir::Graph& g, ir::Node* q) {
     ir::Node* nq = g.add_node(g.unique_value_name(q->name + "_hoisted"), "QuantizeLinear", ins, {xq});
     nq->opset = q->opset;
     nq->attrs = q->attrs;
-    set_input(p, i, xq);
+    ir::set_input(p, i, xq);
   }
   g.erase_node(q);
   in->producer = nullptr;
