@@ -11,12 +11,33 @@
 namespace ep::tools {
 
 namespace {
+
+// The steps as they ran, after the rewrites: what each consumed and produced.
+void print_steps(const std::vector<OpProfile>& prof) {
+  std::printf("%4s %-36s %-20s %-7s %8s  %s\n", "#", "node", "op", "kernel", "mean ms", "inputs -> outputs [shape]");
+  for (size_t i = 0; i < prof.size(); ++i) {
+    const OpProfile& p = prof[i];
+    std::string io;
+    for (const std::string& in : p.inputs) io += (io.empty() ? "" : ", ") + (in.empty() ? std::string("-") : in);
+    io += " ->";
+    for (size_t k = 0; k < p.outputs.size(); ++k) {
+      io += " " + p.outputs[k] + " [";
+      for (size_t d = 0; d < p.output_shapes[k].rank(); ++d) io += (d ? "x" : "") + std::to_string(p.output_shapes[k][d]);
+      io += "]";
+    }
+    const double m = p.calls ? static_cast<double>(p.total_ns) / 1e6 / static_cast<double>(p.calls) : 0.0;
+    std::printf("%4zu %-36.36s %-20.20s %-7s %8.3f  %s\n", i, p.node.c_str(), p.op.c_str(), p.kernel.c_str(), m, io.c_str());
+  }
+  std::printf("\n");
+}
+
 struct BenchArgs {
   std::string model;
   std::vector<std::string> shapes;
   int threads = 1, warmup = 5, iterations = 0;
   double duration = 0;
-  bool profile = false, json = false;
+  bool profile = false, json = false, steps = false;
+  std::string conv_algorithm = "auto";
   std::string backend = "auto";
   std::string precision = "fp32";
   std::string whole;  // PLAN_DIR only
@@ -60,7 +81,8 @@ int bench(const BenchArgs& a) {
   SessionOptions opt;
   opt.threads = a.threads;
   opt.input_shapes = *shapes;
-  opt.profile = a.profile;
+  opt.profile = a.profile || a.steps;
+  opt.conv_algorithm = a.conv_algorithm;
   opt.backend = a.backend;
   opt.precision = a.precision;
   auto session = Session::create(*model, opt);
@@ -96,6 +118,7 @@ int bench(const BenchArgs& a) {
   mean /= static_cast<double>(ms.size());
   const double throughput = static_cast<double>(ms.size()) / wall;
   std::vector<OpProfile> prof = session->profile();
+  if (a.steps) print_steps(prof);
   std::sort(prof.begin(), prof.end(), [](const OpProfile& x, const OpProfile& y) { return x.total_ns > y.total_ns; });
   if (a.json) {
     nlohmann::json j = {{"model", a.model}, {"threads", a.threads}, {"precision", a.precision}, {"iterations", ms.size()},
@@ -144,6 +167,9 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--duration", a->duration, "Run for S seconds instead")->excludes(it)->check(CLI::PositiveNumber);
   app.add_flag("--profile", a->profile, "Per-node time table, sorted by time");
   app.add_flag("--json", a->json, "Print one JSON object");
+  app.add_flag("--steps", a->steps, "List the steps in execution order after the rewrites (node, op, kernel, time, inputs -> outputs)");
+  app.add_option("--conv-algorithm", a->conv_algorithm, "auto (Winograd for fp32 3x3 stride-1 convolutions) or direct")
+      ->check(CLI::IsMember({"auto", "direct"}));
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
   app.add_option("--precision", a->precision, "fp32 or bf16 (QDQ models run int8 either way)")
       ->check(CLI::IsMember({"fp32", "bf16"}));

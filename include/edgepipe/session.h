@@ -69,6 +69,10 @@ struct SessionOptions {
   // needs a CPU with AVX512_BF16. QDQ models run their quantized convolutions in int8 either
   // way (backend "ref" runs them as the fake-quant graph: the oracle).
   std::string precision = "fp32";
+  // fp32 3x3 stride-1 convolutions: "auto" runs them as Winograd convolutions where oneDNN
+  // has one (2-2.5x faster here; rounding error of the same order as the direct kernel's),
+  // "direct" never does.
+  std::string conv_algorithm = "auto";
   // Intermediate tensors returned after the model's own outputs, in this order (calibration,
   // debugging). Marked before any rewrite, so fusions keep them; run() stays allocation-free.
   std::vector<std::string> extra_outputs;
@@ -80,6 +84,8 @@ struct OpProfile {
   std::string kernel;  // backend that ran it
   int64_t calls = 0;
   int64_t total_ns = 0;
+  std::vector<std::string> inputs, outputs;  // tensor names ("" for an absent optional input)
+  std::vector<Shape> output_shapes;
 };
 
 class Session {

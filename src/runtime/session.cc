@@ -9,6 +9,7 @@
 #include "edgepipe/arena.h"
 #include "edgepipe/session.h"
 #include "ir/graph.h"
+#include "kernels/fused_conv.h"
 #include "kernels/kernel.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "passes/passes.h"
@@ -272,6 +273,8 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     return invalid_argument("backend '", options.backend, "' is not one of auto, ref");
   if (options.precision != "fp32" && options.precision != "bf16")
     return invalid_argument("precision '", options.precision, "' is not one of fp32, bf16");
+  if (options.conv_algorithm != "auto" && options.conv_algorithm != "direct")
+    return invalid_argument("conv_algorithm '", options.conv_algorithm, "' is not one of auto, direct");
   if (options.precision == "bf16" && options.backend != "ref") {
     std::string isa;
     if (!kernels::onednn_has_bf16(&isa))
@@ -300,6 +303,10 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_qdq(g));
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g));
+    if (options.conv_algorithm == "direct")
+      for (const auto& n : g.nodes())
+        if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp)
+          n->attrs["algorithm"] = std::string("direct");
   }
   for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});
   for (const ir::Value* v : g.outputs()) impl->outputs.push_back(IoInfo{v->name, v->dtype, v->shape, {}});
@@ -332,7 +339,15 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
 
 std::vector<OpProfile> Session::profile() const {
   std::vector<OpProfile> r;
-  for (const Step& s : impl_->steps) r.push_back(OpProfile{s.node->name, s.node->op_type, std::string(s.backend), s.calls, s.total_ns});
+  for (const Step& s : impl_->steps) {
+    OpProfile p{s.node->name, s.node->op_type, std::string(s.backend), s.calls, s.total_ns, {}, {}, {}};
+    for (const ir::Value* v : s.node->inputs) p.inputs.push_back(v ? v->name : std::string());
+    for (const ir::Value* v : s.node->outputs) {
+      p.outputs.push_back(v ? v->name : std::string());
+      p.output_shapes.push_back(v ? v->shape : Shape{});
+    }
+    r.push_back(std::move(p));
+  }
   return r;
 }
 

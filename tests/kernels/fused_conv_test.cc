@@ -1,6 +1,8 @@
 // edgepipe.FusedConv: the oneDNN kernel against the reference on seeded random cases.
 #include "kernels/fused_conv.h"
 
+#include <omp.h>
+
 #include "kernel_test_util.h"
 
 namespace ep::testing {
@@ -23,7 +25,7 @@ Tensor to_nhwc(const Tensor& t) {
   return r;
 }
 
-void run_case(const ConvCase& c, uint32_t seed) {
+void run_case(const ConvCase& c, uint32_t seed, const std::string& algorithm = "auto") {
   SCOPED_TRACE("seed " + std::to_string(seed));
   const bool residual = std::find(c.post_ops.begin(), c.post_ops.end(), 7) != c.post_ops.end();
   NodeUnderTest t("FusedConv", residual ? 4 : 3, 1, 1);
@@ -41,6 +43,7 @@ void run_case(const ConvCase& c, uint32_t seed) {
       .attr("layout", std::string(c.nhwc ? "NHWC" : "NCHW"))
       .attr("post_ops", c.post_ops)
       .attr("post_op_params", params);
+  if (algorithm != "auto") t.attr("algorithm", algorithm);
   Tensor x = random_tensor(Shape{c.n, c.cin, c.h, c.w}, seed);
   if (c.nhwc) x = to_nhwc(x);
   const Tensor w = random_tensor(Shape{c.cout, c.cin / c.group, c.kh, c.kw}, seed + 1);
@@ -79,6 +82,27 @@ TEST(FusedConv, OnednnMatchesReference) {
       {1, 8, 10, 10, 8, 3, 3, 1, 1, 1, 1, false, {3, 3, 3}},
   };
   for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(100 + i));
+}
+
+// f32 3x3 stride-1 NHWC convolutions with >= 16 channels run as oneDNN Winograd convolutions,
+// the post-ops applied by edgepipe on the way back to NHWC; the same cases with the direct
+// algorithm. Channel counts off the 16-block, padding 0 and 1, two images, every post-op.
+TEST(FusedConv, WinogradMatchesReference) {
+  const std::vector<ConvCase> cases = {
+      {1, 96, 20, 20, 24, 3, 3, 1, 1, 1, 1, true, {}},
+      {2, 20, 13, 11, 17, 3, 3, 1, 1, 1, 1, true, {1}},
+      {1, 16, 9, 12, 32, 3, 3, 1, 1, 1, 0, true, {7, 1}},         // residual then relu
+      {1, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1, true, {6, 7}},        // swish then residual
+      {1, 32, 8, 8, 48, 3, 3, 1, 1, 1, 1, true, {3, 4, 2, 5}},    // affine, hardswish, clip, sigmoid
+      {1, 64, 30, 30, 64, 3, 3, 1, 1, 1, 1, true, {1}},
+      {1, 96, 80, 80, 24, 3, 3, 1, 1, 1, 1, true, {1}},           // large enough for F(4x4,3x3)
+  };
+  // oneDNN picks F(4x4,3x3) for the large case on one thread and F(2x2,3x3) on two.
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const char* algorithm : {"auto", "direct"})
+      for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(300 + i), algorithm);
+  }
 }
 
 // FusedConvTranspose: the reference against ONNX ConvTranspose's reference kernel (an

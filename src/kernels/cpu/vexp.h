@@ -1,0 +1,34 @@
+// A vectorizable exp for the fast kernels' inner loops.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace ep::kernels {
+
+// exp(x) in a form the vector loops below compile to AVX-512 (libm's expf is a call per
+// element unless -ffast-math): x = k ln2 + r with |r| <= ln2/2 (about: k is rounded to nearest) (ln2 split in two so k ln2 is
+// exact), e^r by its Taylor series to r^7/7! (the next term is below 2^-24 relative), and
+// 2^k put in the exponent bits. Relative error about 1e-7 over the clamped range; inputs are
+// clamped to [-87.3, 88.3] so 2^k stays a normal float (exp(-87.3) ~ 1e-38, exp(88.3) ~ 2e38).
+inline float vexp(float x) {
+  x = std::min(std::max(x, -87.3f), 88.3f);
+  // k = round(x / ln2) by adding and removing 1.5 * 2^23 (std::floor would keep the loop scalar).
+  const float k = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = (x - k * 0.693145751953125f) - k * 1.42860682030941723212e-6f;
+  float p = 1.f / 5040.f;
+  p = p * r + 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  const int32_t bits = (static_cast<int32_t>(k) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+}  // namespace ep::kernels
