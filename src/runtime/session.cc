@@ -300,6 +300,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::drop_conv_output_qdq(g));
     EP_RETURN_IF_ERROR(passes::fuse_conv(g));
     EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
+    EP_RETURN_IF_ERROR(passes::eliminate_common_subexpressions(g));
     if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_qdq(g));
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g));

@@ -7,6 +7,7 @@
 
 #include "edgepipe/session.h"
 #include "onnx/import.h"
+#include "onnx/model_builder.h"
 
 namespace ep {
 namespace {
@@ -50,6 +51,54 @@ TEST(Session, RunsIntoCallerMemoryAndRepeats) {
   ASSERT_EQ(prof.size(), 1u);
   EXPECT_EQ(prof[0].calls, 3);
   EXPECT_EQ(prof[0].op, "Add");
+}
+
+// Twins (same op, inputs and attributes) run once: relu(T(x)) + relu(T'(x)) with T and T'
+// the same transpose needs one Transpose and one Relu; a transpose with another perm stays.
+// Outputs equal the unoptimized session's.
+TEST(Session, CommonSubexpressionsRunOnce) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model();
+  add_input(m, "x", {1, 4, 5, 6});
+  attr_ints(add_node(m, "Transpose", {"x"}, {"ta"}, "ta"), "perm", {0, 2, 3, 1});
+  attr_ints(add_node(m, "Transpose", {"x"}, {"tb"}, "tb"), "perm", {0, 2, 3, 1});
+  attr_ints(add_node(m, "Transpose", {"x"}, {"tc"}, "tc"), "perm", {0, 3, 1, 2});
+  add_node(m, "Relu", {"ta"}, {"ra"}, "ra");
+  add_node(m, "Relu", {"tb"}, {"rb"}, "rb");
+  add_node(m, "Add", {"ra", "rb"}, {"y"}, "add");
+  add_node(m, "Neg", {"tc"}, {"z"}, "neg");
+  add_output(m, "y", TP::FLOAT, {1, 5, 6, 4});
+  add_output(m, "z", TP::FLOAT, {1, 6, 4, 5});
+  const std::string bytes = serialize(m);
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  Tensor x(DType::f32, Shape{1, 4, 5, 6});
+  for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = static_cast<float>((i * 7) % 11) - 5.f;
+  SessionOptions opt;
+  opt.profile = true;
+  auto fast = Session::create(*model, opt);
+  ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+  opt.optimize = false;
+  auto plain = Session::create(*model, opt);
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  std::vector<Tensor> in;
+  in.push_back(std::move(x));
+  auto got = fast->run(in);
+  auto want = plain->run(in);
+  ASSERT_TRUE(got.is_ok() && want.is_ok());
+  for (size_t k = 0; k < 2; ++k) {
+    const float* g = got.value()[k].as<float>();
+    const float* w = want.value()[k].as<float>();
+    for (int64_t i = 0; i < want.value()[k].numel(); ++i) ASSERT_EQ(g[i], w[i]) << "output " << k << " at " << i;
+  }
+  int transposes = 0, relus = 0;
+  for (const OpProfile& p : fast->profile()) {
+    transposes += p.op == "Transpose";
+    relus += p.op == "Relu";
+  }
+  EXPECT_EQ(relus, 1);
+  EXPECT_EQ(transposes, 2);
+  EXPECT_EQ(plain->num_steps(), 7u);
 }
 
 TEST(Session, RejectsWrongRunArguments) {

@@ -170,15 +170,15 @@ class UnaryKernel final : public Kernel {
     const bool par = n >= kParallelMin && omp_get_max_threads() > 1;
     switch (op_) {
       case Un::relu:
-#pragma omp parallel for simd if (par)
+#pragma omp parallel for simd if (parallel: par)
         for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
         break;
       case Un::sigmoid:
-#pragma omp parallel for simd if (par)
+#pragma omp parallel for simd if (parallel: par)
         for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + vexp(-x[i]));
         break;
       case Un::tanh:
-#pragma omp parallel for simd if (par)
+#pragma omp parallel for simd if (parallel: par)
         for (int64_t i = 0; i < n; ++i) {
           // tanh x = 1 - 2 / (e^2x + 1); near 0 the odd Taylor terms keep the relative error small.
           const float v = x[i], v2 = v * v;
@@ -187,15 +187,15 @@ class UnaryKernel final : public Kernel {
         }
         break;
       case Un::clip:
-#pragma omp parallel for simd if (par)
+#pragma omp parallel for simd if (parallel: par)
         for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], lo), hi);
         break;
       case Un::hard_sigmoid:
-#pragma omp parallel for simd if (par)
+#pragma omp parallel for simd if (parallel: par)
         for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(alpha * x[i] + beta, 0.f), 1.f);
         break;
       case Un::hard_swish:
-#pragma omp parallel for simd if (par)
+#pragma omp parallel for simd if (parallel: par)
         for (int64_t i = 0; i < n; ++i) y[i] = x[i] * std::min(std::max(x[i] * (1.f / 6.f) + 0.5f, 0.f), 1.f);
         break;
     }
