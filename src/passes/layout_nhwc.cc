@@ -235,6 +235,80 @@ bool cancel_pair(ir::Graph& g, ir::Node* t2) {
   return true;
 }
 
+// Transpose(p1) read only by a Reshape that only splits dims (YOLOv5's detect head: NCHW
+// [1,255,80,80] -> [1,3,85,80,80] after a convolution that runs in NHWC) becomes a Reshape
+// of the transpose's input, splitting the same dims where they sit there, then one
+// Transpose; the loop then moves it on and merges it with the next one.
+bool push_through_reshape(ir::Graph& g, ir::Node* t, ir::Node* r) {
+  if (!is_op(r, "Reshape") || r->inputs.size() < 2 || !r->inputs[1] || !r->inputs[1]->is_constant() ||
+      r->inputs[0] != t->outputs[0])
+    return false;
+  auto perm_r = perm_of(t);
+  if (!perm_r.is_ok()) return false;
+  const Perm& p1 = *perm_r;
+  ir::Value* x = t->inputs[0];
+  const Shape& b = t->outputs[0]->shape;
+  const Shape& c = r->outputs[0]->shape;
+  if (b.rank() != p1.size() || x->shape.rank() != p1.size()) return false;
+  for (int64_t d : b.dims())
+    if (d <= 0) return false;
+  for (int64_t d : c.dims())
+    if (d <= 0) return false;
+  // Which dims of c each dim of b splits into.
+  std::vector<std::vector<int64_t>> groups(b.rank());
+  size_t j = 0;
+  for (size_t i = 0; i < b.rank(); ++i) {
+    if (b[i] == 1) {
+      if (j < c.rank() && c[j] == 1) groups[i].push_back(c[j++]);
+      continue;
+    }
+    int64_t prod = 1;
+    while (j < c.rank() && prod < b[i]) {
+      prod *= c[j];
+      groups[i].push_back(c[j++]);
+    }
+    if (prod != b[i]) return false;
+  }
+  if (j != c.rank()) return false;
+  // x's dims in order, each split into its group; `start` is where b's dim k begins there.
+  std::vector<int64_t> split_dims;
+  std::vector<size_t> start(b.rank());
+  for (size_t a = 0; a < p1.size(); ++a) {
+    const size_t k = static_cast<size_t>(std::find(p1.begin(), p1.end(), static_cast<int64_t>(a)) - p1.begin());
+    start[k] = split_dims.size();
+    split_dims.insert(split_dims.end(), groups[k].begin(), groups[k].end());
+  }
+  Perm q;
+  for (size_t k = 0; k < b.rank(); ++k)
+    for (size_t s2 = 0; s2 < groups[k].size(); ++s2) q.push_back(static_cast<int64_t>(start[k] + s2));
+  auto shape_t = std::make_shared<Tensor>(DType::i64, Shape{static_cast<int64_t>(split_dims.size())});
+  std::copy(split_dims.begin(), split_dims.end(), shape_t->as<int64_t>());
+  ir::Value* shape_v = new_value(g, r->name + "_split_shape", DType::i64, shape_t->shape());
+  shape_v->constant = shape_t;
+  ir::Value* xs = new_value(g, x->name + "_split", x->dtype, Shape(split_dims));
+  ir::Node* reshape = g.add_node(g.unique_value_name(r->name + "_split"), "Reshape", {x, shape_v}, {xs});
+  reshape->opset = r->opset;
+  ir::Value* y = r->outputs[0];
+  g.erase_node(r);
+  g.erase_node(t);
+  add_transpose(g, xs, q, y);
+  return true;
+}
+
+// Transpose(p2)(Transpose(p1)(x)) where nothing else reads the first: one Transpose.
+bool merge_pair(ir::Graph& g, ir::Node* t2) {
+  ir::Node* t1 = t2->inputs[0] ? t2->inputs[0]->producer : nullptr;
+  if (!is_op(t1, "Transpose") || t1->outputs[0]->is_graph_output || t1->outputs[0]->consumers.size() != 1) return false;
+  auto p1 = perm_of(t1), p2 = perm_of(t2);
+  if (!p1.is_ok() || !p2.is_ok() || p1->size() != p2->size()) return false;
+  Perm composed(p2->size());
+  for (size_t a = 0; a < p2->size(); ++a) composed[a] = (*p1)[static_cast<size_t>((*p2)[a])];
+  ir::set_input(t2, 0, t1->inputs[0]);
+  t2->attrs["perm"] = composed;
+  g.erase_node(t1);
+  return true;
+}
+
 }  // namespace
 
 Status layout_nhwc(ir::Graph& g) {
@@ -257,11 +331,15 @@ Status layout_nhwc(ir::Graph& g) {
         changed = true;
         break;  // node pointers may be stale
       }
-      if (split_shared(g, t)) {
+      if (merge_pair(g, t) || split_shared(g, t)) {
         changed = true;
         break;
       }
       ir::Value* out = t->outputs[0];
+      if (!out->is_graph_output && out->consumers.size() == 1 && push_through_reshape(g, t, out->consumers[0])) {
+        changed = true;
+        break;
+      }
       if (!out->is_graph_output && out->consumers.size() == 1 && push_through(g, t, out->consumers[0])) {
         g.erase_node(t);
         changed = true;

@@ -3,11 +3,59 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace ep::kernels::ref {
 
+namespace {
+
+// Where the view reads runs of contiguous elements (innermost stride 1, as in most Slices
+// and in Concat-like Expands), copies them with memcpy: dims of size 1 dropped, adjacent
+// dims merged where the input is contiguous across them. False (nothing done) otherwise.
+bool copy_rows(const char* src, const Shape& shape, const std::vector<int64_t>& in_strides, char* dst, size_t es) {
+  std::vector<int64_t> dims, strides;  // outermost first
+  for (size_t d = 0; d < shape.rank(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!dims.empty() && strides.back() == in_strides[d] * shape[d]) {
+      dims.back() *= shape[d];
+      strides.back() = in_strides[d];
+      continue;
+    }
+    dims.push_back(shape[d]);
+    strides.push_back(in_strides[d]);
+  }
+  if (dims.empty()) {
+    std::memcpy(dst, src, es);
+    return true;
+  }
+  if (strides.back() != 1) return false;
+  const size_t row = static_cast<size_t>(dims.back()) * es;
+  const size_t outer_rank = dims.size() - 1;
+  int64_t rows = 1;
+  for (size_t d = 0; d < outer_rank; ++d) rows *= dims[d];
+  std::vector<int64_t> idx(outer_rank, 0);
+  int64_t offset = 0;  // in elements
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + static_cast<size_t>(r) * row, src + static_cast<size_t>(offset) * es, row);
+    for (size_t d = outer_rank; d-- > 0;) {  // odometer
+      offset += strides[d];
+      if (++idx[d] < dims[d]) break;
+      offset -= strides[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 void strided_copy(const void* in, int64_t base, const Shape& shape, const std::vector<int64_t>& in_strides,
                   void* out, DType dt) {
+  const size_t es = dtype_size(dt);
+  if (shape.numel() == 0) return;
+  if (es > 0 && copy_rows(static_cast<const char*>(in) + static_cast<size_t>(base) * es, shape, in_strides,
+                          static_cast<char*>(out), es))
+    return;
   const std::vector<int64_t> st[1] = {in_strides};
   dispatch_by_size(dt, [&](auto tag) {
     using U = decltype(tag);
