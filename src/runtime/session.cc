@@ -5,6 +5,7 @@
 #include <cstring>
 #include <new>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "edgepipe/arena.h"
 #include "edgepipe/session.h"
@@ -25,6 +26,7 @@ struct Step {
   std::vector<TensorView> in, out;
   void* scratch = nullptr;
   int64_t calls = 0, total_ns = 0;
+  bool alias = false;  // a Reshape-like step whose output shares its input's buffer: nothing to run
 };
 
 // A slot of a step that reads or writes user memory; re-pointed at every run.
@@ -137,13 +139,32 @@ Status Session::Impl::plan_and_bind() {
     for (const ir::Value* v : steps[i].node->inputs)
       if (v) last_use[v] = static_cast<int>(i);
   }
+  // Reshape-like steps (same bytes in, same bytes out) between two arena tensors are not run:
+  // the output shares the input's buffer, which then lives until the output's last reader.
+  std::unordered_map<const ir::Value*, const ir::Value*> alias_of;  // output -> buffer owner
+  auto in_arena = [](const ir::Value* v) {
+    return v && !v->is_constant() && !v->is_graph_input && !v->is_graph_output;
+  };
+  for (Step& s : steps) {
+    static const std::unordered_set<std::string> kViews = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
+    const ir::Node& n = *s.node;
+    if (!n.domain.empty() || !kViews.count(n.op_type) || n.outputs.size() != 1) continue;
+    const ir::Value* x = n.input(0);
+    const ir::Value* y = n.outputs[0];
+    if (!in_arena(x) || !in_arena(y) || x->dtype != y->dtype || x->shape.numel() != y->shape.numel()) continue;
+    const ir::Value* owner = alias_of.count(x) ? alias_of[x] : x;
+    alias_of[y] = owner;
+    if (last_use.count(y)) last_use[owner] = std::max(last_use[owner], last_use[y]);
+    s.alias = true;
+    s.backend = "view";
+  }
   // Requests: every step output that is not a graph output, and every step's scratch.
   std::vector<runtime::BufferRequest> requests;
   std::vector<const ir::Value*> request_value;  // nullptr for scratch
   std::vector<size_t> request_step;
   for (size_t i = 0; i < steps.size(); ++i) {
     for (const ir::Value* v : steps[i].node->outputs) {
-      if (!v || v->is_graph_output) continue;
+      if (!v || v->is_graph_output || alias_of.count(v)) continue;
       const int first = static_cast<int>(i);
       const int last = last_use.count(v) ? std::max(first, last_use[v]) : first;
       requests.push_back({static_cast<size_t>(v->shape.numel()) * dtype_size(v->dtype), first, last});
@@ -180,6 +201,7 @@ Status Session::Impl::plan_and_bind() {
     if (request_value[r]) where[request_value[r]] = p;
     else steps[request_step[r]].scratch = p;
   }
+  for (const auto& [v, owner] : alias_of) where[v] = where.at(owner);
   std::unordered_map<const ir::Value*, size_t> input_index, output_index;
   for (size_t i = 0; i < graph->inputs().size(); ++i) input_index[graph->inputs()[i]] = i;
   for (size_t i = 0; i < graph->outputs().size(); ++i) output_index[graph->outputs()[i]] = i;
@@ -247,6 +269,7 @@ Status Session::Impl::run(std::span<const TensorView> in, std::span<const Tensor
   patch(output_patches, out);
   using clock = std::chrono::steady_clock;
   for (Step& s : steps) {
+    if (s.alias) continue;
     const auto t0 = options.profile ? clock::now() : clock::time_point();
     Status st = s.kernel->run(kernels::RunContext{s.in, s.out, s.scratch});
     if (!st.is_ok()) return st.with_context(s.node->label());
@@ -300,10 +323,11 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::drop_conv_output_qdq(g));
     EP_RETURN_IF_ERROR(passes::fuse_conv(g));
     EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
-    EP_RETURN_IF_ERROR(passes::eliminate_common_subexpressions(g));
     if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_qdq(g));
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g));
+    // Last: the QDQ fusions above match single-reader chains that merging twins would break.
+    EP_RETURN_IF_ERROR(passes::eliminate_common_subexpressions(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())
         if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp)
