@@ -6,7 +6,7 @@
 // kernels (2-2.5x faster than its direct kernels on this CPU, error of the same order). They
 // only take nChw16c activations and no post-ops but ReLU and sum, so run() copies the NHWC
 // input into a blocked scratch buffer, and copies the result back to NHWC applying the whole
-// post-op chain on the way (bench/results/2026-11-26-winograd.md has the per-shape timings).
+// post-op chain on the way (bench/conv_algorithm.sh compares the two per model).
 // int8: u8/s8 input with a runtime source zero point, s8 weights with per-channel output
 // scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
 // post-ops on the dequantized values, and requantization as a last linear post-op.
@@ -221,9 +221,13 @@ class OnednnFusedConv final : public Kernel {
         const int64_t c0 = blk * 16, width = std::min<int64_t>(16, c - c0);
         float* dst = b + ((img * blocks + blk) * pixels + p0) * 16;
         const float* src = x + (img * pixels + p0) * c + c0;
+        if (width == 16) {  // a fixed-size copy compiles to one vector move
+          for (int64_t q = p0; q < p1; ++q, dst += 16, src += c) std::memcpy(dst, src, 64);
+          continue;
+        }
         for (int64_t q = p0; q < p1; ++q, dst += 16, src += c) {
           std::memcpy(dst, src, static_cast<size_t>(width) * 4);
-          if (width < 16) std::memset(dst + width, 0, static_cast<size_t>(16 - width) * 4);
+          std::memset(dst + width, 0, static_cast<size_t>(16 - width) * 4);
         }
       }
     }
@@ -241,7 +245,11 @@ class OnednnFusedConv final : public Kernel {
         const int64_t c0 = blk * 16, width = std::min<int64_t>(16, c - c0);
         const float* src = b + ((img * blocks + blk) * pixels + p0) * 16;
         float* dst = y + (img * pixels + p0) * c + c0;
-        for (int64_t q = p0; q < p1; ++q, src += 16, dst += c) std::memcpy(dst, src, static_cast<size_t>(width) * 4);
+        if (width == 16) {
+          for (int64_t q = p0; q < p1; ++q, src += 16, dst += c) std::memcpy(dst, src, 64);
+        } else {
+          for (int64_t q = p0; q < p1; ++q, src += 16, dst += c) std::memcpy(dst, src, static_cast<size_t>(width) * 4);
+        }
       }
       const int64_t begin = (img * pixels + p0) * c, count = (p1 - p0) * c;
       float* v = y + begin;
