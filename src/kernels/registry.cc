@@ -202,6 +202,7 @@ const KernelDef kRegistry[] = {
     {"Softmax", "", kMin, kMax, "cpu", cpu::make_softmax},
     {"MaxPool", "", kMin, kMax, "cpu", cpu::make_max_pool},
     {"MaxPool", "edgepipe", 1, 1, "ref", cpu::make_max_pool_layout},
+    {"ScaleAdd", "edgepipe", 1, 1, "ref", cpu::make_scale_add},
     {"QuantizeLinear", "", 10, kMax, "cpu", cpu::make_quantize_linear},
     {"DequantizeLinear", "", 10, kMax, "cpu", cpu::make_dequantize_linear},
 };

@@ -64,6 +64,10 @@ bool is_weight_dequantize(const ir::Node& n);
 // inputs ONNX types as float (Resize scales/roi). With reference kernels: a float64 oracle.
 Status promote_to_f64(ir::Graph& g);
 
+// f32 x + x * s with s a smaller tensor broadcast against x (a squeeze-excite residual)
+// becomes edgepipe.ScaleAdd(x, s): x + x * s in one pass, bit-identical.
+Status fold_scale_residual(ir::Graph& g);
+
 // Merges nodes with the same op, inputs and attributes into the first of them (random
 // generators excepted); the twins' consumers read the first's outputs.
 Status eliminate_common_subexpressions(ir::Graph& g);

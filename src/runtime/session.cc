@@ -326,7 +326,8 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_qdq(g));
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g));
-    // Last: the QDQ fusions above match single-reader chains that merging twins would break.
+    // Last: the QDQ fusions above match single-reader chains that these rewrites would break.
+    EP_RETURN_IF_ERROR(passes::fold_scale_residual(g));
     EP_RETURN_IF_ERROR(passes::eliminate_common_subexpressions(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())

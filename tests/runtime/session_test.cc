@@ -1,6 +1,7 @@
 // Session behaviour on real ONNX files from Debian's libonnx-testdata.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -99,6 +100,47 @@ TEST(Session, CommonSubexpressionsRunOnce) {
   EXPECT_EQ(relus, 1);
   EXPECT_EQ(transposes, 2);
   EXPECT_EQ(plain->num_steps(), 7u);
+}
+
+// x + x * s (s = sigmoid(GAP(x)), per channel) runs as one edgepipe.ScaleAdd: the only
+// full-size element-wise step, bit-identical to the unoptimized session's Mul then Add.
+TEST(Session, ScaleResidualRunsAsOneStep) {
+  using namespace test_models;
+  for (bool mul_first : {false, true}) {
+    onnx::ModelProto m = new_model();
+    add_input(m, "x", {1, 4, 5, 6});
+    add_node(m, "GlobalAveragePool", {"x"}, {"g"}, "gap");
+    add_node(m, "Sigmoid", {"g"}, {"s"}, "sig");
+    add_node(m, "Mul", mul_first ? std::vector<std::string>{"s", "x"} : std::vector<std::string>{"x", "s"}, {"xs"}, "mul");
+    add_node(m, "Add", mul_first ? std::vector<std::string>{"xs", "x"} : std::vector<std::string>{"x", "xs"}, {"y"}, "add");
+    add_output(m, "y", TP::FLOAT, {1, 4, 5, 6});
+    const std::string bytes = serialize(m);
+    auto model = Model::load_from_memory(bytes.data(), bytes.size());
+    ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+    std::vector<Tensor> in;
+    in.emplace_back(DType::f32, Shape{1, 4, 5, 6});
+    for (int64_t i = 0; i < in[0].numel(); ++i) in[0].as<float>()[i] = static_cast<float>((i * 13) % 17) * 0.37f - 3.f;
+    SessionOptions opt;
+    opt.profile = true;
+    auto fast = Session::create(*model, opt);
+    ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+    opt.optimize = false;
+    auto plain = Session::create(*model, opt);
+    ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+    auto got = fast->run(in);
+    auto want = plain->run(in);
+    ASSERT_TRUE(got.is_ok() && want.is_ok());
+    for (int64_t i = 0; i < in[0].numel(); ++i) {
+      ASSERT_EQ(got.value()[0].as<float>()[i], want.value()[0].as<float>()[i]) << "at " << i;
+    }
+    int full_size = 0;
+    for (const OpProfile& p : fast->profile())
+      if ((p.op == "Mul" || p.op == "Add" || p.op == "ScaleAdd") && p.output_shapes[0].numel() == in[0].numel()) {
+        ++full_size;
+        EXPECT_EQ(p.op, "ScaleAdd");
+      }
+    EXPECT_EQ(full_size, 1) << (mul_first ? "Mul(s, x) first" : "Add(x, Mul(x, s))");
+  }
 }
 
 TEST(Session, RejectsWrongRunArguments) {

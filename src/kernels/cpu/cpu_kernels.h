@@ -3,6 +3,7 @@
 // prepare(), so the reference kernel runs them.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "kernels/kernel.h"
@@ -13,6 +14,11 @@ std::unique_ptr<Kernel> make_add();
 std::unique_ptr<Kernel> make_sub();
 std::unique_ptr<Kernel> make_mul();
 std::unique_ptr<Kernel> make_div();
+// edgepipe.ScaleAdd(x, s) = x + x * s in one pass, s broadcast against x, bit-identical to
+// Mul then Add; made by passes/fold_scale_residual.cc. f32 only; its own reference.
+std::unique_ptr<Kernel> make_scale_add();
+// Its inner run: y[i] = a[i*sa] + a[i*sa] * b[i*sb], sa and sb each 0 or 1 (scale_add.cc).
+void scale_add_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n);
 
 std::unique_ptr<Kernel> make_relu();
 std::unique_ptr<Kernel> make_sigmoid();

@@ -16,11 +16,15 @@ namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;  // elements below which threads cost more than they save
 
-enum class Bin { add, sub, mul, div };
+enum class Bin { add, sub, mul, div, scale_add };
 
 // out[i] = a[i*sa] op b[i*sb] for the innermost run, sa and sb each 0 or 1.
 template <Bin op>
 inline void bin_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n) {
+  if constexpr (op == Bin::scale_add) {
+    scale_add_run(a, sa, b, sb, y, n);
+    return;
+  }
   auto f = [](float x, float z) {
     if constexpr (op == Bin::add) return x + z;
     else if constexpr (op == Bin::sub) return x - z;
@@ -69,6 +73,7 @@ class BinaryKernel final : public Kernel {
       case Bin::sub: loop<Bin::sub>(a, b, y); break;
       case Bin::mul: loop<Bin::mul>(a, b, y); break;
       case Bin::div: loop<Bin::div>(a, b, y); break;
+      case Bin::scale_add: loop<Bin::scale_add>(a, b, y); break;
     }
     return Status::ok();
   }
@@ -213,6 +218,7 @@ std::unique_ptr<Kernel> make_add() { return std::make_unique<BinaryKernel>(Bin::
 std::unique_ptr<Kernel> make_sub() { return std::make_unique<BinaryKernel>(Bin::sub); }
 std::unique_ptr<Kernel> make_mul() { return std::make_unique<BinaryKernel>(Bin::mul); }
 std::unique_ptr<Kernel> make_div() { return std::make_unique<BinaryKernel>(Bin::div); }
+std::unique_ptr<Kernel> make_scale_add() { return std::make_unique<BinaryKernel>(Bin::scale_add); }
 std::unique_ptr<Kernel> make_relu() { return std::make_unique<UnaryKernel>(Un::relu); }
 std::unique_ptr<Kernel> make_sigmoid() { return std::make_unique<UnaryKernel>(Un::sigmoid); }
 std::unique_ptr<Kernel> make_clip() { return std::make_unique<UnaryKernel>(Un::clip); }

@@ -1,0 +1,26 @@
+// The inner loop of edgepipe.ScaleAdd, y = a + a * b, in a file compiled with
+// -ffp-contract=off (CMakeLists.txt): GCC would otherwise fuse the multiply and the add into
+// one fma, and the fused op would no longer round like the Mul then Add it replaces.
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace ep::kernels::cpu {
+
+void scale_add_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n) {
+  if (sa == 1 && sb == 1) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + a[i] * b[i];
+  } else if (sa == 1) {
+    const float z = b[0];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + a[i] * z;
+  } else if (sb == 1) {
+    const float x = a[0];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = x + x * b[i];
+  } else {
+    const float v = a[0] + a[0] * b[0];
+    for (int64_t i = 0; i < n; ++i) y[i] = v;
+  }
+}
+
+}  // namespace ep::kernels::cpu
