@@ -189,6 +189,7 @@ const KernelDef kRegistry[] = {
     {"Sub", "", kMin, kMax, "cpu", cpu::make_sub},
     {"Mul", "", kMin, kMax, "cpu", cpu::make_mul},
     {"Div", "", kMin, kMax, "cpu", cpu::make_div},
+    {"Pow", "", kMin, kMax, "cpu", cpu::make_pow},
     {"Relu", "", kMin, kMax, "cpu", cpu::make_relu},
     {"Sigmoid", "", kMin, kMax, "cpu", cpu::make_sigmoid},
     {"Tanh", "", kMin, kMax, "cpu", cpu::make_tanh},

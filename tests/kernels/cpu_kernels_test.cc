@@ -1,4 +1,6 @@
 // The hand-written fast CPU kernels against the reference kernels on seeded random cases.
+#include <cmath>
+
 #include "kernel_test_util.h"
 
 namespace ep::testing {
@@ -61,6 +63,32 @@ TEST(CpuKernels, UnaryActivations) {
   NodeUnderTest clip_attr("Clip", 1, 1, 9);
   clip_attr.attr("min", -0.25f).attr("max", 0.5f);
   compare_backends(clip_attr, {&x}, 8);
+}
+
+// Pow with a constant scalar exponent; x*x for 2 must equal pow's correctly rounded square.
+TEST(CpuKernels, PowScalarExponent) {
+  uint32_t seed = 200;
+  const Tensor x = random_tensor(Shape{3, 80, 85}, seed++, -3.f, 3.f);
+  const Tensor pos = random_tensor(Shape{2, 9}, seed++, 0.1f, 4.f);
+  const Tensor two = Tensor::from_vector<float>(Shape{}, {2.f});
+  const Tensor two_i = Tensor::from_vector<int64_t>(Shape{1}, {2});
+  const Tensor half = Tensor::from_vector<float>(Shape{}, {0.5f});
+  const Tensor e = Tensor::from_vector<float>(Shape{}, {2.7f});
+  for (const Tensor* ex : {&two, &two_i}) {
+    NodeUnderTest t("Pow", 2, 1, 15);
+    compare_backends(t, {&x, ex}, seed++);
+    const std::vector<const Tensor*> ins = {&x, ex};
+    auto got = kernels::evaluate_node(*t.node, ins, "cpu");
+    ASSERT_TRUE(got.is_ok());
+    const float* y = got.value()[0].as<float>();
+    for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(y[i], std::pow(x.as<float>()[i], 2.f));
+  }
+  for (const Tensor* ex : {&half, &e}) {
+    NodeUnderTest t("Pow", 2, 1, 15);
+    compare_backends(t, {&pos, ex}, seed++);
+  }
+  NodeUnderTest per_element("Pow", 2, 1, 15);
+  compare_backends(per_element, {&pos, &pos}, seed++, false);  // not a scalar exponent: declined
 }
 
 TEST(CpuKernels, ResizeNearest) {

@@ -14,6 +14,7 @@ std::unique_ptr<Kernel> make_add();
 std::unique_ptr<Kernel> make_sub();
 std::unique_ptr<Kernel> make_mul();
 std::unique_ptr<Kernel> make_div();
+std::unique_ptr<Kernel> make_pow();  // constant scalar exponent only
 // edgepipe.ScaleAdd(x, s) = x + x * s in one pass, s broadcast against x, bit-identical to
 // Mul then Add; made by passes/fold_scale_residual.cc. f32 only; its own reference.
 std::unique_ptr<Kernel> make_scale_add();

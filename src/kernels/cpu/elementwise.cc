@@ -214,10 +214,50 @@ class UnaryKernel final : public Kernel {
 
 }  // namespace
 
+// Pow with a constant scalar exponent (YOLOv5's (2 sigmoid)^2 box sizes): x*x for 2 (one
+// rounding of the exact square, as pow), std::pow otherwise. Other forms go to the reference.
+class PowKernel final : public Kernel {
+ public:
+  Status prepare(PrepareContext& ctx) override {
+    EP_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+    const TensorInfo& x = ctx.input(0);
+    const TensorInfo& e = ctx.input(1);
+    if (x.dtype != DType::f32 || !e.constant || e.shape.numel() != 1 || e.shape.rank() > x.shape.rank())
+      return ctx.unsupported_error("fast Pow needs f32 x and a constant scalar exponent");
+    switch (e.dtype) {
+      case DType::f32: exponent_ = e.constant->as<float>()[0]; break;
+      case DType::f64: exponent_ = static_cast<float>(e.constant->as<double>()[0]); break;
+      case DType::i32: exponent_ = static_cast<float>(e.constant->as<int32_t>()[0]); break;
+      case DType::i64: exponent_ = static_cast<float>(e.constant->as<int64_t>()[0]); break;
+      default: return ctx.unsupported_error("exponent type");
+    }
+    ctx.set_output(0, DType::f32, x.shape);
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    const float* x = ctx.inputs[0].as<float>();
+    float* y = ctx.outputs[0].as<float>();
+    const int64_t n = ctx.inputs[0].numel();
+    const float e = exponent_;
+    if (e == 2.f) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) y[i] = std::pow(x[i], e);
+    }
+    return Status::ok();
+  }
+
+ private:
+  float exponent_ = 1.f;
+};
+
 std::unique_ptr<Kernel> make_add() { return std::make_unique<BinaryKernel>(Bin::add); }
 std::unique_ptr<Kernel> make_sub() { return std::make_unique<BinaryKernel>(Bin::sub); }
 std::unique_ptr<Kernel> make_mul() { return std::make_unique<BinaryKernel>(Bin::mul); }
 std::unique_ptr<Kernel> make_div() { return std::make_unique<BinaryKernel>(Bin::div); }
+std::unique_ptr<Kernel> make_pow() { return std::make_unique<PowKernel>(); }
 std::unique_ptr<Kernel> make_scale_add() { return std::make_unique<BinaryKernel>(Bin::scale_add); }
 std::unique_ptr<Kernel> make_relu() { return std::make_unique<UnaryKernel>(Un::relu); }
 std::unique_ptr<Kernel> make_sigmoid() { return std::make_unique<UnaryKernel>(Un::sigmoid); }
