@@ -143,6 +143,51 @@ TEST(Session, ScaleResidualRunsAsOneStep) {
   }
 }
 
+// A YOLO-style detect head: Conv (run in NHWC) -> Reshape splitting channels 6 -> 2x3 ->
+// Transpose(0,1,3,4,2) -> Sigmoid. The layout pass moves the NHWC->NCHW Transpose through the
+// Reshape and merges it with the model's own: one Transpose after the conv instead of two.
+TEST(Session, TransposeMovesThroughSplittingReshape) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model();
+  add_input(m, "x", {1, 2, 5, 4});
+  add_init(m, "w", {6, 2, 3, 3});
+  add_init(m, "b", {6});
+  add_init_i64(m, "shape", {1, 2, 3, 5, 4});
+  auto* conv = add_node(m, "Conv", {"x", "w", "b"}, {"c"}, "conv");
+  attr_ints(conv, "kernel_shape", {3, 3});
+  attr_ints(conv, "pads", {1, 1, 1, 1});
+  add_node(m, "Reshape", {"c", "shape"}, {"r"}, "reshape");
+  attr_ints(add_node(m, "Transpose", {"r"}, {"t"}, "t"), "perm", {0, 1, 3, 4, 2});
+  add_node(m, "Sigmoid", {"t"}, {"y"}, "sig");
+  add_output(m, "y", TP::FLOAT, {1, 2, 5, 4, 3});
+  const std::string bytes = serialize(m);
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  std::vector<Tensor> in;
+  in.emplace_back(DType::f32, Shape{1, 2, 5, 4});
+  for (int64_t i = 0; i < in[0].numel(); ++i) in[0].as<float>()[i] = static_cast<float>((i * 5) % 9) * 0.3f - 1.f;
+  SessionOptions opt;
+  opt.profile = true;
+  auto fast = Session::create(*model, opt);
+  ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+  opt.optimize = false;
+  auto plain = Session::create(*model, opt);
+  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
+  auto got = fast->run(in);
+  auto want = plain->run(in);
+  ASSERT_TRUE(got.is_ok() && want.is_ok());
+  ASSERT_EQ(got.value()[0].shape(), want.value()[0].shape());
+  for (int64_t i = 0; i < want.value()[0].numel(); ++i)
+    ASSERT_NEAR(got.value()[0].as<float>()[i], want.value()[0].as<float>()[i], 1e-5f) << "at " << i;
+  int after_conv = 0;
+  bool seen_conv = false;
+  for (const OpProfile& p : fast->profile()) {
+    seen_conv = seen_conv || p.op == "FusedConv";
+    after_conv += seen_conv && p.op == "Transpose";
+  }
+  EXPECT_EQ(after_conv, 1);
+}
+
 TEST(Session, RejectsWrongRunArguments) {
   const std::string dir = kNodeTests + "test_add_bcast/";
   auto model = Model::load(dir + "model.onnx");
