@@ -188,6 +188,47 @@ TEST(Session, TransposeMovesThroughSplittingReshape) {
   EXPECT_EQ(after_conv, 1);
 }
 
+// A Reshape between two arena tensors runs as a view of its input's buffer, which must then
+// stay live until the view's last reader: tensors computed in between (same size, so the
+// planner would love to reuse that buffer) must not overwrite it.
+TEST(Session, ReshapeViewKeepsItsBufferAlive) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model();
+  add_input(m, "x", {2, 6});
+  add_init_i64(m, "s34", {3, 4});
+  add_init_i64(m, "s26", {2, 6});
+  add_node(m, "Relu", {"x"}, {"a"}, "relu");
+  add_node(m, "Reshape", {"a", "s34"}, {"b"}, "view");
+  add_node(m, "Neg", {"x"}, {"e1"}, "neg");
+  add_node(m, "Exp", {"e1"}, {"e2"}, "exp");
+  add_node(m, "Sigmoid", {"e2"}, {"e3"}, "sig");
+  add_node(m, "Reshape", {"b", "s26"}, {"b2"}, "view_back");
+  add_node(m, "Add", {"b2", "e3"}, {"y"}, "add");
+  add_output(m, "y", TP::FLOAT, {2, 6});
+  const std::string bytes = serialize(m);
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  std::vector<Tensor> in;
+  in.emplace_back(DType::f32, Shape{2, 6});
+  for (int64_t i = 0; i < 12; ++i) in[0].as<float>()[i] = static_cast<float>(i) * 0.5f - 3.f;
+  SessionOptions opt;
+  opt.profile = true;
+  auto fast = Session::create(*model, opt);
+  ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+  for (int rep = 0; rep < 2; ++rep) {
+    auto got = fast->run(in);
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    for (int64_t i = 0; i < 12; ++i) {  // y = relu(x) + sigmoid(exp(-x)), in double
+      const double x = in[0].as<float>()[i];
+      const double want = std::max(x, 0.0) + 1.0 / (1.0 + std::exp(-std::exp(-x)));
+      ASSERT_NEAR(got.value()[0].as<float>()[i], want, 1e-5 * std::max(1.0, std::fabs(want))) << i;
+    }
+  }
+  int views = 0;
+  for (const OpProfile& p : fast->profile()) views += p.kernel == "view";
+  EXPECT_EQ(views, 2);
+}
+
 TEST(Session, RejectsWrongRunArguments) {
   const std::string dir = kNodeTests + "test_add_bcast/";
   auto model = Model::load(dir + "model.onnx");
