@@ -53,7 +53,7 @@ class ConcatKernel final : public Kernel {
       for (const TensorView& x : ctx.inputs) {
         const size_t block = static_cast<size_t>(x.shape[axis_] * inner) * esize;
         if (block == 0) continue;
-        std::memcpy(dst, static_cast<const char*>(x.data) + static_cast<size_t>(o) * block, block);
+        copy_run(dst, static_cast<const char*>(x.data) + static_cast<size_t>(o) * block, block);
         dst += block;
       }
     }

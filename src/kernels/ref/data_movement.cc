@@ -36,7 +36,7 @@ bool copy_rows(const char* src, const Shape& shape, const std::vector<int64_t>& 
   std::vector<int64_t> idx(outer_rank, 0);
   int64_t offset = 0;  // in elements
   for (int64_t r = 0; r < rows; ++r) {
-    std::memcpy(dst + static_cast<size_t>(r) * row, src + static_cast<size_t>(offset) * es, row);
+    copy_run(dst + static_cast<size_t>(r) * row, src + static_cast<size_t>(offset) * es, row);
     for (size_t d = outer_rank; d-- > 0;) {  // odometer
       offset += strides[d];
       if (++idx[d] < dims[d]) break;

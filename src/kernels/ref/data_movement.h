@@ -2,6 +2,8 @@
 // they copy elements without looking at their type, so every dtype works the same way.
 #pragma once
 
+#include <cstring>
+
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,23 @@ void dispatch_by_size(DType dt, F&& f) {
     case 8: f(uint64_t{}); break;
     default: break;
   }
+}
+
+// memcpy for the short runs of strided copies and concatenations (a few elements each, as
+// YOLOv5's 2-wide box slices): fixed-size moves the compiler inlines, instead of a library
+// call per run.
+inline void copy_run(char* dst, const char* src, size_t bytes) {
+  if (bytes > 64) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) std::memcpy(dst + i, src + i, 8);
+  if (i + 4 <= bytes) {
+    std::memcpy(dst + i, src + i, 4);
+    i += 4;
+  }
+  for (; i < bytes; ++i) dst[i] = src[i];
 }
 
 // out[i] (contiguous, `shape`) = in[base + sum_d idx_d * in_strides[d]]; offsets in elements.
