@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -54,6 +55,40 @@ TEST(Session, RunsIntoCallerMemoryAndRepeats) {
   EXPECT_EQ(prof[0].op, "Add");
 }
 
+// `m` run on `in` by an optimized (profiled) session and by an unoptimized one: the
+// rewrites' oracle. Empty after a failure, which it reports.
+struct TwoRuns {
+  std::vector<OpProfile> profile;
+  std::vector<Tensor> got, want;
+};
+std::optional<TwoRuns> run_optimized_and_plain(const onnx::ModelProto& m, const std::vector<Tensor>& in) {
+  const std::string bytes = test_models::serialize(m);
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  if (!model.is_ok()) {
+    ADD_FAILURE() << model.status().to_string();
+    return std::nullopt;
+  }
+  TwoRuns r;
+  for (bool optimize : {true, false}) {
+    SessionOptions opt;
+    opt.profile = true;
+    opt.optimize = optimize;
+    auto session = Session::create(*model, opt);
+    if (!session.is_ok()) {
+      ADD_FAILURE() << session.status().to_string();
+      return std::nullopt;
+    }
+    auto out = session->run(in);
+    if (!out.is_ok()) {
+      ADD_FAILURE() << out.status().to_string();
+      return std::nullopt;
+    }
+    (optimize ? r.got : r.want) = std::move(out).value();
+    if (optimize) r.profile = session->profile();
+  }
+  return r;
+}
+
 // Twins (same op, inputs and attributes) run once: relu(T(x)) + relu(T'(x)) with T and T'
 // the same transpose needs one Transpose and one Relu; a transpose with another perm stays.
 // Outputs equal the unoptimized session's.
@@ -70,36 +105,23 @@ TEST(Session, CommonSubexpressionsRunOnce) {
   add_node(m, "Neg", {"tc"}, {"z"}, "neg");
   add_output(m, "y", TP::FLOAT, {1, 5, 6, 4});
   add_output(m, "z", TP::FLOAT, {1, 6, 4, 5});
-  const std::string bytes = serialize(m);
-  auto model = Model::load_from_memory(bytes.data(), bytes.size());
-  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
-  Tensor x(DType::f32, Shape{1, 4, 5, 6});
-  for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = static_cast<float>((i * 7) % 11) - 5.f;
-  SessionOptions opt;
-  opt.profile = true;
-  auto fast = Session::create(*model, opt);
-  ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
-  opt.optimize = false;
-  auto plain = Session::create(*model, opt);
-  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
   std::vector<Tensor> in;
-  in.push_back(std::move(x));
-  auto got = fast->run(in);
-  auto want = plain->run(in);
-  ASSERT_TRUE(got.is_ok() && want.is_ok());
+  in.emplace_back(DType::f32, Shape{1, 4, 5, 6});
+  for (int64_t i = 0; i < in[0].numel(); ++i) in[0].as<float>()[i] = static_cast<float>((i * 7) % 11) - 5.f;
+  auto r = run_optimized_and_plain(m, in);
+  ASSERT_TRUE(r.has_value());
   for (size_t k = 0; k < 2; ++k) {
-    const float* g = got.value()[k].as<float>();
-    const float* w = want.value()[k].as<float>();
-    for (int64_t i = 0; i < want.value()[k].numel(); ++i) ASSERT_EQ(g[i], w[i]) << "output " << k << " at " << i;
+    const float* g = r->got[k].as<float>();
+    const float* w = r->want[k].as<float>();
+    for (int64_t i = 0; i < r->want[k].numel(); ++i) ASSERT_EQ(g[i], w[i]) << "output " << k << " at " << i;
   }
   int transposes = 0, relus = 0;
-  for (const OpProfile& p : fast->profile()) {
+  for (const OpProfile& p : r->profile) {
     transposes += p.op == "Transpose";
     relus += p.op == "Relu";
   }
   EXPECT_EQ(relus, 1);
   EXPECT_EQ(transposes, 2);
-  EXPECT_EQ(plain->num_steps(), 7u);
 }
 
 // x + x * s (s = sigmoid(GAP(x)), per channel) runs as one edgepipe.ScaleAdd: the only
@@ -114,27 +136,14 @@ TEST(Session, ScaleResidualRunsAsOneStep) {
     add_node(m, "Mul", mul_first ? std::vector<std::string>{"s", "x"} : std::vector<std::string>{"x", "s"}, {"xs"}, "mul");
     add_node(m, "Add", mul_first ? std::vector<std::string>{"xs", "x"} : std::vector<std::string>{"x", "xs"}, {"y"}, "add");
     add_output(m, "y", TP::FLOAT, {1, 4, 5, 6});
-    const std::string bytes = serialize(m);
-    auto model = Model::load_from_memory(bytes.data(), bytes.size());
-    ASSERT_TRUE(model.is_ok()) << model.status().to_string();
     std::vector<Tensor> in;
     in.emplace_back(DType::f32, Shape{1, 4, 5, 6});
     for (int64_t i = 0; i < in[0].numel(); ++i) in[0].as<float>()[i] = static_cast<float>((i * 13) % 17) * 0.37f - 3.f;
-    SessionOptions opt;
-    opt.profile = true;
-    auto fast = Session::create(*model, opt);
-    ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
-    opt.optimize = false;
-    auto plain = Session::create(*model, opt);
-    ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
-    auto got = fast->run(in);
-    auto want = plain->run(in);
-    ASSERT_TRUE(got.is_ok() && want.is_ok());
-    for (int64_t i = 0; i < in[0].numel(); ++i) {
-      ASSERT_EQ(got.value()[0].as<float>()[i], want.value()[0].as<float>()[i]) << "at " << i;
-    }
+    auto r = run_optimized_and_plain(m, in);
+    ASSERT_TRUE(r.has_value());
+    for (int64_t i = 0; i < in[0].numel(); ++i) ASSERT_EQ(r->got[0].as<float>()[i], r->want[0].as<float>()[i]) << "at " << i;
     int full_size = 0;
-    for (const OpProfile& p : fast->profile())
+    for (const OpProfile& p : r->profile)
       if ((p.op == "Mul" || p.op == "Add" || p.op == "ScaleAdd") && p.output_shapes[0].numel() == in[0].numel()) {
         ++full_size;
         EXPECT_EQ(p.op, "ScaleAdd");
@@ -160,28 +169,17 @@ TEST(Session, TransposeMovesThroughSplittingReshape) {
   attr_ints(add_node(m, "Transpose", {"r"}, {"t"}, "t"), "perm", {0, 1, 3, 4, 2});
   add_node(m, "Sigmoid", {"t"}, {"y"}, "sig");
   add_output(m, "y", TP::FLOAT, {1, 2, 5, 4, 3});
-  const std::string bytes = serialize(m);
-  auto model = Model::load_from_memory(bytes.data(), bytes.size());
-  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
   std::vector<Tensor> in;
   in.emplace_back(DType::f32, Shape{1, 2, 5, 4});
   for (int64_t i = 0; i < in[0].numel(); ++i) in[0].as<float>()[i] = static_cast<float>((i * 5) % 9) * 0.3f - 1.f;
-  SessionOptions opt;
-  opt.profile = true;
-  auto fast = Session::create(*model, opt);
-  ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
-  opt.optimize = false;
-  auto plain = Session::create(*model, opt);
-  ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
-  auto got = fast->run(in);
-  auto want = plain->run(in);
-  ASSERT_TRUE(got.is_ok() && want.is_ok());
-  ASSERT_EQ(got.value()[0].shape(), want.value()[0].shape());
-  for (int64_t i = 0; i < want.value()[0].numel(); ++i)
-    ASSERT_NEAR(got.value()[0].as<float>()[i], want.value()[0].as<float>()[i], 1e-5f) << "at " << i;
+  auto r = run_optimized_and_plain(m, in);
+  ASSERT_TRUE(r.has_value());
+  ASSERT_EQ(r->got[0].shape(), r->want[0].shape());
+  for (int64_t i = 0; i < r->want[0].numel(); ++i)
+    ASSERT_NEAR(r->got[0].as<float>()[i], r->want[0].as<float>()[i], 1e-5f) << "at " << i;
   int after_conv = 0;
   bool seen_conv = false;
-  for (const OpProfile& p : fast->profile()) {
+  for (const OpProfile& p : r->profile) {
     seen_conv = seen_conv || p.op == "FusedConv";
     after_conv += seen_conv && p.op == "Transpose";
   }

@@ -131,6 +131,26 @@ class OnednnFusedConv final : public Kernel {
         }
   }
 
+  // Weights reordered once from the user's layout into the primitive's (owned); bias copied
+  // (owned) when there is one; src and dst bound per run. Fills args_.
+  void bind_memories(const memory::desc& user_w_md, const void* w_data, const memory::desc& weights_md,
+                     const memory::desc& src_md, const memory::desc& dst_md, const memory::desc& b_md,
+                     const void* b_data) {
+    dnnl::engine& eng = onednn::cpu_engine();
+    const memory user_w(user_w_md, eng, const_cast<void*>(w_data));
+    weights_ = memory(weights_md, eng);
+    dnnl::reorder(user_w, weights_).execute(onednn::thread_stream(), const_cast<memory&>(user_w), weights_);
+    onednn::thread_stream().wait();
+    src_ = memory(src_md, eng, DNNL_MEMORY_NONE);
+    dst_ = memory(dst_md, eng, DNNL_MEMORY_NONE);
+    args_ = {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
+    if (b_data) {
+      bias_ = memory(b_md, eng);
+      std::memcpy(bias_.get_data_handle(), b_data, b_md.get_size());
+      args_[DNNL_ARG_BIAS] = bias_;
+    }
+  }
+
   // f32 3x3 stride-1 undilated ungrouped NHWC convolutions with at least 16 channels each
   // way (below that the channel padding to 16 wastes most of the work), unless the node
   // asks for the direct algorithm (SessionOptions::conv_algorithm).
@@ -166,18 +186,7 @@ class OnednnFusedConv final : public Kernel {
       return false;
     }
     prim_ = C(pd);
-    const memory user_w({{p.cout, p.cin, 3, 3}, dt::f32, tag::oihw}, eng, const_cast<void*>(w_data));
-    weights_ = memory(pd.weights_desc(), eng);
-    dnnl::reorder(user_w, weights_).execute(onednn::thread_stream(), const_cast<memory&>(user_w), weights_);
-    onednn::thread_stream().wait();
-    src_ = memory(src_md, eng, DNNL_MEMORY_NONE);
-    dst_ = memory(dst_md, eng, DNNL_MEMORY_NONE);
-    args_ = {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
-    if (b_data) {
-      bias_ = memory(b_md, eng);
-      std::memcpy(bias_.get_data_handle(), b_data, static_cast<size_t>(p.cout) * 4);
-      args_[DNNL_ARG_BIAS] = bias_;
-    }
+    bind_memories({{p.cout, p.cin, 3, 3}, dt::f32, tag::oihw}, w_data, pd.weights_desc(), src_md, dst_md, b_md, b_data);
     const memory::desc scratch_md = pd.scratchpad_desc();
     scratch_bytes_ = scratch_md.get_size();
     if (scratch_bytes_) {
@@ -366,22 +375,11 @@ class OnednnFusedConv final : public Kernel {
       weights_md = pd.weights_desc();
       scratch_md = pd.scratchpad_desc();
     }
-    // Weights: user layout -> the primitive's, once.
-    const memory user_w({w_dims, int8 ? dt::s8 : dt::f32, w_tag}, eng, const_cast<void*>(w_data));
-    weights_ = memory(weights_md, eng);
-    dnnl::reorder(user_w, weights_).execute(onednn::thread_stream(), const_cast<memory&>(user_w), weights_);
-    onednn::thread_stream().wait();
-    src_ = memory(src_md, eng, DNNL_MEMORY_NONE);
-    dst_ = memory(dst_md, eng, DNNL_MEMORY_NONE);
-    args_ = {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, dst_}};
-    if (has_bias) {
-      bias_ = memory(b_md, eng);
-      std::memcpy(bias_.get_data_handle(), b_data, static_cast<size_t>(p.cout) * 4);
-      if (int8) {  // added to the s32 accumulator, before the output scales
-        float* b = static_cast<float*>(bias_.get_data_handle());
-        for (int64_t o = 0; o < p.cout; ++o) b[o] /= p.x_scale * p.w_scales[static_cast<size_t>(o)];
-      }
-      args_[DNNL_ARG_BIAS] = bias_;
+    bind_memories({w_dims, int8 ? dt::s8 : dt::f32, w_tag}, w_data, weights_md, src_md, dst_md, b_md,
+                  has_bias ? b_data : nullptr);
+    if (has_bias && int8) {  // added to the s32 accumulator, before the output scales
+      float* b = static_cast<float*>(bias_.get_data_handle());
+      for (int64_t o = 0; o < p.cout; ++o) b[o] /= p.x_scale * p.w_scales[static_cast<size_t>(o)];
     }
     if (int8 && p.x_zero != 0) {
       src_zero_ = memory({{1}, dt::s32, tag::x}, eng);
