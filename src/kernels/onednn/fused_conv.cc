@@ -15,9 +15,9 @@
 #include <set>
 #include <unordered_map>
 
-#include "edgepipe/arena.h"
 #include <omp.h>
 
+#include "edgepipe/arena.h"
 #include "kernels/cpu/vexp.h"
 #include "kernels/fused_conv.h"
 #include "kernels/onednn/context.h"
