@@ -65,7 +65,9 @@ TEST(CpuKernels, UnaryActivations) {
   compare_backends(clip_attr, {&x}, 8);
 }
 
-// Pow with a constant scalar exponent; x*x for 2 must equal pow's correctly rounded square.
+// Pow with a constant scalar exponent; x*x for 2 must equal the correctly rounded square. The
+// oracle squares in double (exact for a float) and rounds once: glibc's powf is not always
+// correctly rounded, and at -O0 std::pow(x, 2.f) calls it instead of folding to x*x.
 TEST(CpuKernels, PowScalarExponent) {
   uint32_t seed = 200;
   const Tensor x = random_tensor(Shape{3, 80, 85}, seed++, -3.f, 3.f);
@@ -81,7 +83,10 @@ TEST(CpuKernels, PowScalarExponent) {
     auto got = kernels::evaluate_node(*t.node, ins, "cpu");
     ASSERT_TRUE(got.is_ok());
     const float* y = got.value()[0].as<float>();
-    for (int64_t i = 0; i < x.numel(); ++i) ASSERT_EQ(y[i], std::pow(x.as<float>()[i], 2.f));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double xi = x.as<float>()[i];
+      ASSERT_EQ(y[i], static_cast<float>(xi * xi)) << "at " << i;
+    }
   }
   for (const Tensor* ex : {&half, &e}) {
     NodeUnderTest t("Pow", 2, 1, 15);
@@ -89,6 +94,46 @@ TEST(CpuKernels, PowScalarExponent) {
   }
   NodeUnderTest per_element("Pow", 2, 1, 15);
   compare_backends(per_element, {&pos, &pos}, seed++, false);  // not a scalar exponent: declined
+}
+
+// MatMul and Gemm with 1 to 4 rows against a constant B run on the cpu GEMV (panels of 64
+// columns; widths off the panel, batch dims, a 1-D A, Gemm's transposes, alpha, beta and every
+// C broadcast), against the reference. Five rows are declined (oneDNN runs them).
+TEST(CpuKernels, GemvMatMulAndGemm) {
+  auto check = [](NodeUnderTest& t, const std::vector<const Tensor*>& ins, uint32_t seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    auto want = kernels::evaluate_node(*t.node, ins, "ref");
+    ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+    auto got = kernels::evaluate_node(*t.node, ins, "cpu");
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    expect_close(got.value()[0], want.value()[0], 1e-4, 1e-5);
+    auto onednn = kernels::evaluate_node(*t.node, ins, "onednn");
+    ASSERT_FALSE(onednn.is_ok());  // one backend owns each case
+    EXPECT_EQ(onednn.status().code(), StatusCode::unsupported);
+  };
+  uint32_t seed = 900;
+  const std::vector<std::pair<Shape, Shape>> matmuls = {
+      {{1, 960}, {960, 1280}}, {{3, 70}, {70, 130}}, {{2, 1, 65}, {65, 64}}, {{33}, {33, 5}}, {{4, 1}, {1, 1}}};
+  for (const auto& [sa, sb] : matmuls) {
+    NodeUnderTest t("MatMul", 2);
+    const Tensor a = random_tensor(sa, seed++), b = random_tensor(sb, seed++);
+    check(t, {&a, &b}, seed);
+  }
+  for (int64_t rows : {1, 4})
+    for (int64_t ta : {0, 1})
+      for (int64_t tb : {0, 1})
+        for (const Shape& c : {Shape{}, Shape{67}, Shape{1, 67}, Shape{rows, 67}, Shape{rows, 1}}) {
+          if (ta && rows > 1) continue;
+          NodeUnderTest t("Gemm", 3);
+          t.attr("transA", ta).attr("transB", tb).attr("alpha", 0.5f).attr("beta", 2.f);
+          const Tensor a = random_tensor(ta ? Shape{45, rows} : Shape{rows, 45}, seed++);
+          const Tensor b = random_tensor(tb ? Shape{67, 45} : Shape{45, 67}, seed++);
+          const Tensor bias = random_tensor(c, seed++);
+          check(t, {&a, &b, &bias}, seed);
+        }
+  NodeUnderTest five("MatMul", 2);
+  const Tensor a = random_tensor(Shape{5, 8}, 1), b = random_tensor(Shape{8, 3}, 2);
+  compare_backends(five, {&a, &b}, 0, false);
 }
 
 TEST(CpuKernels, ResizeNearest) {
