@@ -96,24 +96,39 @@ TEST(CpuKernels, PowScalarExponent) {
   compare_backends(per_element, {&pos, &pos}, seed++, false);  // not a scalar exponent: declined
 }
 
-// MatMul and Gemm with 1 to 4 rows against a constant B run on the cpu GEMV (panels of 64
-// columns; widths off the panel, batch dims, a 1-D A, Gemm's transposes, alpha, beta and every
-// C broadcast), against the reference. Five rows are declined (oneDNN runs them).
+// MatMul and Gemm with 1 to 4 rows against a constant B of >= 192 KB run on the cpu GEMV
+// (panels of 64 columns; widths off the panel, batch dims, a 1-D A, Gemm's transposes, alpha,
+// beta and every C broadcast), against the reference. Five rows or a smaller B are declined.
 TEST(CpuKernels, GemvMatMulAndGemm) {
-  auto check = [](NodeUnderTest& t, const std::vector<const Tensor*>& ins, uint32_t seed) {
+  // The oracle is the reference kernel on f64 copies (its f32 sums drift by 1e-5 relative
+  // over K = 50000); the GEMV sums in double and rounds once, so it must land within 1e-6.
+  auto convert = [](const Tensor& t, DType to) {
+    Tensor out(to, t.shape());
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      const double v = view_get_f64(t.view(), i);
+      if (to == DType::f64) out.as<double>()[i] = v;
+      else out.as<float>()[i] = static_cast<float>(v);
+    }
+    return out;
+  };
+  auto check = [&](NodeUnderTest& t, const std::vector<const Tensor*>& ins, uint32_t seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    auto want = kernels::evaluate_node(*t.node, ins, "ref");
+    std::vector<Tensor> wide;
+    for (const Tensor* in : ins) wide.push_back(convert(*in, DType::f64));
+    std::vector<const Tensor*> wide_ins;
+    for (const Tensor& w : wide) wide_ins.push_back(&w);
+    auto want = kernels::evaluate_node(*t.node, wide_ins, "ref");
     ASSERT_TRUE(want.is_ok()) << want.status().to_string();
     auto got = kernels::evaluate_node(*t.node, ins, "cpu");
     ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-    expect_close(got.value()[0], want.value()[0], 1e-4, 1e-5);
+    expect_close(got.value()[0], convert(want.value()[0], DType::f32), 1e-6, 1e-6);
     auto onednn = kernels::evaluate_node(*t.node, ins, "onednn");
     ASSERT_FALSE(onednn.is_ok());  // one backend owns each case
     EXPECT_EQ(onednn.status().code(), StatusCode::unsupported);
   };
   uint32_t seed = 900;
   const std::vector<std::pair<Shape, Shape>> matmuls = {
-      {{1, 960}, {960, 1280}}, {{3, 70}, {70, 130}}, {{2, 1, 65}, {65, 64}}, {{33}, {33, 5}}, {{4, 1}, {1, 1}}};
+      {{1, 960}, {960, 1280}}, {{3, 700}, {700, 130}}, {{2, 1, 769}, {769, 64}}, {{3300}, {3300, 15}}, {{4, 50000}, {50000, 1}}};
   for (const auto& [sa, sb] : matmuls) {
     NodeUnderTest t("MatMul", 2);
     const Tensor a = random_tensor(sa, seed++), b = random_tensor(sb, seed++);
@@ -122,18 +137,22 @@ TEST(CpuKernels, GemvMatMulAndGemm) {
   for (int64_t rows : {1, 4})
     for (int64_t ta : {0, 1})
       for (int64_t tb : {0, 1})
-        for (const Shape& c : {Shape{}, Shape{67}, Shape{1, 67}, Shape{rows, 67}, Shape{rows, 1}}) {
+        for (const Shape& c : {Shape{}, Shape{131}, Shape{1, 131}, Shape{rows, 131}, Shape{rows, 1}}) {
           if (ta && rows > 1) continue;
           NodeUnderTest t("Gemm", 3);
-          t.attr("transA", ta).attr("transB", tb).attr("alpha", 0.5f).attr("beta", 2.f);
-          const Tensor a = random_tensor(ta ? Shape{45, rows} : Shape{rows, 45}, seed++);
-          const Tensor b = random_tensor(tb ? Shape{67, 45} : Shape{45, 67}, seed++);
+          // alpha and beta of 1 make C a bias of the packed product where it is a row vector
+          const float alpha = c.rank() == 1 ? 1.f : 0.5f, beta = c.rank() == 1 ? 1.f : 2.f;
+          t.attr("transA", ta).attr("transB", tb).attr("alpha", alpha).attr("beta", beta);
+          const Tensor a = random_tensor(ta ? Shape{450, rows} : Shape{rows, 450}, seed++);
+          const Tensor b = random_tensor(tb ? Shape{131, 450} : Shape{450, 131}, seed++);
           const Tensor bias = random_tensor(c, seed++);
           check(t, {&a, &b, &bias}, seed);
         }
-  NodeUnderTest five("MatMul", 2);
-  const Tensor a = random_tensor(Shape{5, 8}, 1), b = random_tensor(Shape{8, 3}, 2);
-  compare_backends(five, {&a, &b}, 0, false);
+  NodeUnderTest declined("MatMul", 2);
+  const Tensor five = random_tensor(Shape{5, 400}, 1), big = random_tensor(Shape{400, 200}, 2);
+  compare_backends(declined, {&five, &big}, 0, false);  // five rows
+  const Tensor one = random_tensor(Shape{1, 96}, 3), small = random_tensor(Shape{96, 384}, 4);
+  compare_backends(declined, {&one, &small}, 0, false);  // B of 144 KB
 }
 
 TEST(CpuKernels, ResizeNearest) {

@@ -8,6 +8,10 @@
 
 #include "kernels/kernel.h"
 
+namespace ep::kernels {
+struct FusedConvParams;
+}
+
 namespace ep::kernels::cpu {
 
 std::unique_ptr<Kernel> make_add();
@@ -40,5 +44,14 @@ std::unique_ptr<Kernel> make_max_pool_layout();
 // Per-tensor u8/i8 QuantizeLinear and DequantizeLinear (quantize.cc).
 std::unique_ptr<Kernel> make_quantize_linear();
 std::unique_ptr<Kernel> make_dequantize_linear();
+
+// MatMul/Gemm with 1 to 4 rows against a constant f32 B, and f32 1x1 FusedConv at 1x1
+// output for 1 to 4 images, on PackedGemv (matmul.cc, gemv.h). The oneDNN kernels ask the
+// two predicates and decline what these take.
+std::unique_ptr<Kernel> make_gemv_matmul();
+std::unique_ptr<Kernel> make_gemv_gemm();
+std::unique_ptr<Kernel> make_gemv_fused_conv();
+bool matmul_runs_as_gemv(const PrepareContext& ctx, bool gemm);
+bool fused_conv_runs_as_gemv(const FusedConvParams& p);
 
 }  // namespace ep::kernels::cpu

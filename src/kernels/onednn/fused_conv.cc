@@ -18,6 +18,7 @@
 #include <omp.h>
 
 #include "edgepipe/arena.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vexp.h"
 #include "kernels/fused_conv.h"
 #include "kernels/onednn/context.h"
@@ -42,6 +43,8 @@ class OnednnFusedConv final : public Kernel {
  public:
   Status prepare(PrepareContext& ctx) override {
     EP_ASSIGN_OR_RETURN(p_, prepare_fused_conv(ctx));
+    if (cpu::fused_conv_runs_as_gemv(p_) && ctx.input(1).constant)
+      return ctx.unsupported_error("1x1 convolutions at 1x1 output run on the cpu GEMV");
     EP_RETURN_IF_ERROR(normalize_post_ops(ctx));
     // Weights and bias must be known now to be reordered once.
     if (!ctx.input(1).constant || (ctx.has_input(2) && !ctx.input(2).constant))

@@ -1,4 +1,5 @@
-// MatMul and Gemm on oneDNN's matmul primitive (f32). Batch dims broadcast as in numpy;
+// MatMul and Gemm on oneDNN's matmul primitive (f32), but for products of a few rows with a
+// constant B, which the cpu GEMV reads at cache speed (kernels/cpu/gemv.h). Batch dims broadcast as in numpy;
 // Gemm's transposes become strides and C its bias. Declines 1-D operands, alpha/beta
 // other than 1, and C that is not a row vector, scalar or full matrix.
 // precision "bf16" (an attribute passes/precision_bf16.cc sets where B is constant): B is
@@ -7,6 +8,7 @@
 #include <unordered_map>
 
 #include "edgepipe/arena.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/onednn_kernels.h"
 
@@ -28,6 +30,7 @@ class OnednnMatMul final : public Kernel {
 
   Status prepare(PrepareContext& ctx) override {
     EP_RETURN_IF_ERROR(ctx.expect_inputs(2, gemm_ ? 3 : 2));
+    if (cpu::matmul_runs_as_gemv(ctx, gemm_)) return ctx.unsupported_error("a few rows against constant weights run on the cpu GEMV");
     const TensorInfo& a = ctx.input(0);
     const TensorInfo& b = ctx.input(1);
     if (a.dtype != DType::f32 || b.dtype != DType::f32) return ctx.unsupported_error("oneDNN matmul path is f32 only");
