@@ -1,9 +1,11 @@
-// Transpose as a batched 2-D transpose ([B, I, J] -> [B, J, I]) in cache-sized tiles: the
-// layout changes at a graph's edges (NCHW <-> NHWC) are all of this form.
+// Transpose as a batched 2-D transpose ([B, I, J, E] -> [B, J, I, E]) in cache-sized tiles:
+// the layout changes at a graph's edges (NCHW <-> NHWC) are all of this form, and so is a
+// detection head's move of whole boxes (E: trailing axes the permutation keeps).
 #include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/ref/data_movement.h"
 
 namespace ep::kernels::cpu {
 namespace {
@@ -21,19 +23,26 @@ class Transpose2d final : public Kernel {
     }
     if (perm.size() != rank) return ctx.unsupported_error("perm length");
     // perm = [0..k-1, then a rotation of the rest]: leading axes kept, then axes [k, m) and [m, rank) swapped.
-    size_t k = 0;
+    // Trailing kept axes [t, rank) travel together: one element of esize * their product bytes
+    // (YOLOv5's [1,80,80,3,85] -> [1,3,80,80,85] moves 340-byte boxes).
+    size_t k = 0, t = rank;
     while (k < rank && perm[k] == static_cast<int64_t>(k)) ++k;
     if (k == rank) return ctx.unsupported_error("identity");
-    const int64_t m = perm[k];
-    for (size_t a = k; a < rank; ++a) {
-      const int64_t want = a < k + (rank - static_cast<size_t>(m)) ? m + static_cast<int64_t>(a - k)
-                                                                   : static_cast<int64_t>(k) + static_cast<int64_t>(a - k) - (static_cast<int64_t>(rank) - m);
+    while (t > k && perm[t - 1] == static_cast<int64_t>(t - 1)) --t;
+    const int64_t m = perm[k], tt = static_cast<int64_t>(t);
+    for (size_t a = k; a < t; ++a) {
+      const int64_t want = a < k + (t - static_cast<size_t>(m)) ? m + static_cast<int64_t>(a - k)
+                                                                : static_cast<int64_t>(k) + static_cast<int64_t>(a - k) - (tt - m);
       if (perm[a] != want) return ctx.unsupported_error("not a batched 2-D transpose");
     }
     b_ = i_ = j_ = 1;
-    for (size_t a = 0; a < rank; ++a) (a < k ? b_ : (static_cast<int64_t>(a) < m ? i_ : j_)) *= x.shape[a];
-    esize_ = dtype_size(x.dtype);
-    if (esize_ != 4 && esize_ != 2 && esize_ != 1 && esize_ != 8) return ctx.unsupported_error("element size");
+    int64_t block = 1;
+    for (size_t a = 0; a < rank; ++a) {
+      const int64_t ai = static_cast<int64_t>(a);
+      (a < k ? b_ : ai < m ? i_ : ai < tt ? j_ : block) *= x.shape[a];
+    }
+    esize_ = dtype_size(x.dtype) * static_cast<size_t>(block);
+    if (esize_ == 0) return ctx.unsupported_error("element size");
     std::vector<int64_t> out(rank);
     for (size_t a = 0; a < rank; ++a) out[a] = x.shape[static_cast<size_t>(perm[a])];
     ctx.set_output(0, x.dtype, Shape(out));
@@ -45,7 +54,8 @@ class Transpose2d final : public Kernel {
       case 1: go<uint8_t>(ctx); break;
       case 2: go<uint16_t>(ctx); break;
       case 4: go<uint32_t>(ctx); break;
-      default: go<uint64_t>(ctx); break;
+      case 8: go<uint64_t>(ctx); break;
+      default: blocks(ctx); break;
     }
     return Status::ok();
   }
@@ -85,8 +95,21 @@ class Transpose2d final : public Kernel {
     }
   }
 
+  // Elements of any other size: written in order, each a contiguous run of the input.
+  void blocks(const RunContext& ctx) const {
+    const char* x = static_cast<const char*>(ctx.inputs[0].data);
+    char* y = static_cast<char*>(ctx.outputs[0].data);
+    const size_t e = esize_;
+    for (int64_t b = 0; b < b_; ++b) {
+      const char* xb = x + static_cast<size_t>(b * i_ * j_) * e;
+      char* yb = y + static_cast<size_t>(b * i_ * j_) * e;
+      for (int64_t j = 0; j < j_; ++j)
+        for (int64_t i = 0; i < i_; ++i) ref::copy_run(yb + static_cast<size_t>(j * i_ + i) * e, xb + static_cast<size_t>(i * j_ + j) * e, e);
+    }
+  }
+
   int64_t b_ = 1, i_ = 1, j_ = 1;
-  size_t esize_ = 4;
+  size_t esize_ = 4;  // bytes of one moved element (trailing kept axes included)
 };
 
 }  // namespace
