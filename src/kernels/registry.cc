@@ -200,6 +200,7 @@ const KernelDef kRegistry[] = {
     {"ReduceMean", "", kMin, kMax, "cpu", cpu::make_reduce_mean},
     {"GlobalAveragePool", "", kMin, kMax, "cpu", cpu::make_global_average_pool},
     {"Transpose", "", kMin, kMax, "cpu", cpu::make_transpose},
+    {"Concat", "", kMin, kMax, "cpu", cpu::make_concat},
     {"Softmax", "", kMin, kMax, "cpu", cpu::make_softmax},
     {"MaxPool", "", kMin, kMax, "cpu", cpu::make_max_pool},
     {"MatMul", "", kMin, kMax, "cpu", cpu::make_gemv_matmul},
