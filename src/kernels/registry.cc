@@ -201,6 +201,7 @@ const KernelDef kRegistry[] = {
     {"GlobalAveragePool", "", kMin, kMax, "cpu", cpu::make_global_average_pool},
     {"Transpose", "", kMin, kMax, "cpu", cpu::make_transpose},
     {"Concat", "", kMin, kMax, "cpu", cpu::make_concat},
+    {"Slice", "", kMin, kMax, "cpu", cpu::make_slice},
     {"Softmax", "", kMin, kMax, "cpu", cpu::make_softmax},
     {"MaxPool", "", kMin, kMax, "cpu", cpu::make_max_pool},
     {"MatMul", "", kMin, kMax, "cpu", cpu::make_gemv_matmul},

@@ -200,14 +200,19 @@ TEST(CpuKernels, TransposeAsBatched2d) {
       {{1, 33, 35, 1}, {0, 3, 1, 2}}, {{2, 4, 9, 7}, {0, 2, 3, 1}},  // a size-1 axis moved (a copy); 4 planes
       // Trailing kept axes move as one element: YOLOv5's boxes (340 bytes), 48, 20 and 8 bytes.
       {{1, 8, 8, 3, 85}, {0, 3, 1, 2, 4}}, {{2, 5, 6, 2}, {1, 0, 2, 3}}, {{3, 4, 5}, {1, 0, 2}}, {{3, 4, 2}, {1, 0, 2}},
-      {{2, 3, 4, 5, 6}, {2, 0, 1, 3, 4}}};
-  for (const auto& [shape, perm] : cases) {
-    NodeUnderTest t("Transpose", 1);
-    if (!perm.empty()) t.attr("perm", perm);
-    const Tensor x = random_tensor(shape, seed++);
-    // A reversal of three axes is not a batched 2-D transpose: declined.
-    compare_backends(t, {&x}, seed, !(perm.empty() && shape.rank() == 3));
-  }
+      {{2, 3, 4, 5, 6}, {2, 0, 1, 3, 4}},
+      // Large enough (>= 256 KB) to be split across two threads: planes, tiles and boxes.
+      {{1, 3, 160, 200}, {0, 2, 3, 1}}, {{2, 150, 130, 8}, {0, 3, 1, 2}}, {{1, 40, 40, 3, 85}, {0, 3, 1, 2, 4}}};
+  for (int threads : {1, 2})
+    for (const auto& [shape, perm] : cases) {
+      omp_set_num_threads(threads);
+      NodeUnderTest t("Transpose", 1);
+      if (!perm.empty()) t.attr("perm", perm);
+      const Tensor x = random_tensor(shape, seed++);
+      // A reversal of three axes is not a batched 2-D transpose: declined.
+      compare_backends(t, {&x}, seed, !(perm.empty() && shape.rank() == 3));
+    }
+  omp_set_num_threads(1);
   NodeUnderTest t("Transpose", 1);
   t.attr("perm", std::vector<int64_t>{0, 3, 2, 1});
   const Tensor x = random_tensor(Shape{2, 3, 4, 5}, seed);
@@ -257,6 +262,38 @@ TEST(CpuKernels, ConcatAnyAxis) {
       const Tensor& w = want.value()[0];
       ASSERT_EQ(g.shape(), w.shape());
       ASSERT_EQ(std::memcmp(g.data(), w.data(), static_cast<size_t>(w.numel()) * dtype_size(w.dtype())), 0);
+    }
+  }
+  omp_set_num_threads(1);
+}
+
+// Slice against the reference on one and two threads: YOLOv5's box slices on the last axis,
+// steps and reversals on outer axes, an empty range, a large slice split across threads. A step
+// on the innermost axis is declined (the reference runs it).
+TEST(CpuKernels, SliceContiguousRows) {
+  struct Case {
+    Shape x;
+    std::vector<int64_t> starts, ends, axes, steps;
+    bool fast;
+  };
+  const std::vector<Case> cases = {
+      {{1, 3, 20, 20, 85}, {0}, {2}, {4}, {1}, true},
+      {{1, 3, 20, 20, 85}, {4}, {85}, {-1}, {1}, true},
+      {{4, 6, 10}, {1, 5}, {4, -1}, {0, 1}, {2, 1}, true},
+      {{4, 6, 10}, {-1, 0}, {-5, 10}, {0, 2}, {-1, 1}, true},       // reversed outer axis
+      {{5, 7}, {3}, {3}, {0}, {1}, true},                            // empty
+      {{1, 3, 80, 80, 85}, {4}, {85}, {4}, {1}, true},               // 6 MB: split across threads
+      {{2, 3, 9}, {1}, {9}, {2}, {2}, false},                        // innermost step
+  };
+  uint32_t seed = 1100;
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const Case& c : cases) {
+      NodeUnderTest t("Slice", 5, 1, 13);
+      const Tensor x = random_tensor(c.x, seed++);
+      const auto ints = [](const std::vector<int64_t>& v) { return Tensor::from_vector<int64_t>(Shape{static_cast<int64_t>(v.size())}, v); };
+      const Tensor st = ints(c.starts), en = ints(c.ends), ax = ints(c.axes), sp = ints(c.steps);
+      compare_backends(t, {&x, &st, &en, &ax, &sp}, seed, c.fast);
     }
   }
   omp_set_num_threads(1);

@@ -37,6 +37,7 @@ std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();
 std::unique_ptr<Kernel> make_concat();  // any dtype, split across threads
+std::unique_ptr<Kernel> make_slice();   // contiguous innermost reads, split across threads
 std::unique_ptr<Kernel> make_softmax();
 std::unique_ptr<Kernel> make_max_pool();
 // edgepipe.MaxPool: ONNX MaxPool's attributes plus `layout` (NCHW or NHWC), made by the

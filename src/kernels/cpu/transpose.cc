@@ -1,6 +1,8 @@
 // Transpose as a batched 2-D transpose ([B, I, J, E] -> [B, J, I, E]) in cache-sized tiles:
 // the layout changes at a graph's edges (NCHW <-> NHWC) are all of this form, and so is a
 // detection head's move of whole boxes (E: trailing axes the permutation keeps).
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -9,6 +11,8 @@
 
 namespace ep::kernels::cpu {
 namespace {
+
+constexpr size_t kParallelBytes = 256 << 10;  // below this a team costs more than it saves
 
 class Transpose2d final : public Kernel {
  public:
@@ -64,12 +68,19 @@ class Transpose2d final : public Kernel {
   // Interleaves N planes (an image's channels into NHWC) in one pass over the columns.
   template <typename T, int N>
   void interleave(const T* x, T* y) const {
+    const bool par = parallel();
     for (int64_t b = 0; b < b_; ++b) {
       const T* xb = x + b * N * j_;
       T* yb = y + b * N * j_;
+#pragma omp parallel for if (parallel: par) schedule(static)
       for (int64_t j = 0; j < j_; ++j)
         for (int i = 0; i < N; ++i) yb[j * N + i] = xb[i * j_ + j];
     }
+  }
+
+  // Large moves are split across the calling thread's OpenMP team.
+  bool parallel() const {
+    return static_cast<size_t>(b_ * i_ * j_) * esize_ >= kParallelBytes && omp_get_max_threads() > 1;
   }
 
   template <typename T>
@@ -83,15 +94,17 @@ class Transpose2d final : public Kernel {
     if (i_ == 3) return interleave<T, 3>(x, y);
     if (i_ == 4) return interleave<T, 4>(x, y);
     constexpr int64_t kTile = 32;
-    for (int64_t b = 0; b < b_; ++b) {
+    const int64_t i_tiles = (i_ + kTile - 1) / kTile;
+#pragma omp parallel for if (parallel: parallel()) schedule(static)
+    for (int64_t bt = 0; bt < b_ * i_tiles; ++bt) {
+      const int64_t b = bt / i_tiles, i0 = (bt % i_tiles) * kTile;
       const T* xb = x + b * i_ * j_;
       T* yb = y + b * i_ * j_;
-      for (int64_t i0 = 0; i0 < i_; i0 += kTile)
-        for (int64_t j0 = 0; j0 < j_; j0 += kTile) {
-          const int64_t i1 = std::min(i_, i0 + kTile), j1 = std::min(j_, j0 + kTile);
-          for (int64_t j = j0; j < j1; ++j)
-            for (int64_t i = i0; i < i1; ++i) yb[j * i_ + i] = xb[i * j_ + j];
-        }
+      for (int64_t j0 = 0; j0 < j_; j0 += kTile) {
+        const int64_t i1 = std::min(i_, i0 + kTile), j1 = std::min(j_, j0 + kTile);
+        for (int64_t j = j0; j < j1; ++j)
+          for (int64_t i = i0; i < i1; ++i) yb[j * i_ + i] = xb[i * j_ + j];
+      }
     }
   }
 
@@ -100,11 +113,11 @@ class Transpose2d final : public Kernel {
     const char* x = static_cast<const char*>(ctx.inputs[0].data);
     char* y = static_cast<char*>(ctx.outputs[0].data);
     const size_t e = esize_;
-    for (int64_t b = 0; b < b_; ++b) {
-      const char* xb = x + static_cast<size_t>(b * i_ * j_) * e;
-      char* yb = y + static_cast<size_t>(b * i_ * j_) * e;
-      for (int64_t j = 0; j < j_; ++j)
-        for (int64_t i = 0; i < i_; ++i) ref::copy_run(yb + static_cast<size_t>(j * i_ + i) * e, xb + static_cast<size_t>(i * j_ + j) * e, e);
+    const int64_t plane = i_ * j_;
+#pragma omp parallel for if (parallel: parallel()) schedule(static)
+    for (int64_t t = 0; t < b_ * plane; ++t) {  // output element t = (b, j, i)
+      const int64_t b = t / plane, r = t % plane, j = r / i_, i = r % i_;
+      ref::copy_run(y + static_cast<size_t>(t) * e, x + static_cast<size_t>(b * plane + i * j_ + j) * e, e);
     }
   }
 

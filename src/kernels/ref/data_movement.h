@@ -51,6 +51,15 @@ inline void copy_run(char* dst, const char* src, size_t bytes) {
 void strided_copy(const void* in, int64_t base, const Shape& shape, const std::vector<int64_t>& in_strides,
                   void* out, DType dt);
 
+// What Slice reads: out[i] (contiguous, `shape`) = in[base + sum_d idx_d * strides[d]], with
+// ONNX's clamping of starts, ends and steps applied (slice.cc; the cpu Slice shares it).
+struct StridedView {
+  Shape shape;
+  std::vector<int64_t> strides;
+  int64_t base = 0;
+};
+Result<StridedView> slice_view(const PrepareContext& ctx);
+
 // Writes `v` converted to dt at dst (for fill values given as attributes).
 void store_scalar(DType dt, double v, void* dst);
 
