@@ -320,7 +320,11 @@ TEST(CpuKernels, MaxPoolBothLayouts) {
     int64_t k, s, p;
   };
   uint32_t seed = 900;
-  for (const Case& c : {Case{{1, 8, 20, 20}, 5, 1, 2}, Case{{2, 3, 17, 13}, 3, 2, 1}, Case{{1, 16, 9, 9}, 2, 2, 0}}) {
+  // The last case (400 KB, SPPF's pool) is split across threads when two are set.
+  for (int threads : {1, 2})
+  for (const Case& c : {Case{{1, 8, 20, 20}, 5, 1, 2}, Case{{2, 3, 17, 13}, 3, 2, 1}, Case{{1, 16, 9, 9}, 2, 2, 0},
+                        Case{{1, 256, 20, 20}, 5, 1, 2}}) {
+    omp_set_num_threads(threads);
     NodeUnderTest onnx("MaxPool", 1);
     onnx.attr("kernel_shape", std::vector<int64_t>{c.k, c.k}).attr("strides", std::vector<int64_t>{c.s, c.s})
         .attr("pads", std::vector<int64_t>{c.p, c.p, c.p, c.p});
@@ -355,6 +359,7 @@ TEST(CpuKernels, MaxPoolBothLayouts) {
   ceil.attr("kernel_shape", std::vector<int64_t>{3, 3}).attr("ceil_mode", int64_t{1});
   const Tensor x = random_tensor(Shape{1, 2, 8, 8}, seed);
   compare_backends(ceil, {&x}, seed, false);  // ceil_mode: declined
+  omp_set_num_threads(1);
 }
 
 TEST(CpuKernels, MeansOverContiguousAxes) {

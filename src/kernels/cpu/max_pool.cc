@@ -1,5 +1,8 @@
 // 2-D MaxPool in NCHW (the ONNX op's fast path) or NHWC (edgepipe.MaxPool, made by the
 // layout pass): plain window loops, f32, explicit pads, floor rounding, no Indices output.
+// Output rows are split across the calling thread's OpenMP team for large inputs.
+#include <omp.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -7,6 +10,8 @@
 
 namespace ep::kernels::cpu {
 namespace {
+
+constexpr int64_t kParallelBytes = 256 << 10;  // below this a team costs more than it saves
 
 class MaxPool2d final : public Kernel {
  public:
@@ -50,6 +55,8 @@ class MaxPool2d final : public Kernel {
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
     constexpr float kLow = -std::numeric_limits<float>::infinity();
+    const bool par = n_ * oh_ > 1 && n_ * c_ * h_ * w_ * 4 >= kParallelBytes && omp_get_max_threads() > 1;
+#pragma omp parallel for collapse(2) if (par) schedule(static)
     for (int64_t n = 0; n < n_; ++n)
       for (int64_t oh = 0; oh < oh_; ++oh) {
         const int64_t h0 = std::max<int64_t>(oh * sh_ - pt_, 0), h1 = std::min(oh * sh_ - pt_ + kh_, h_);
