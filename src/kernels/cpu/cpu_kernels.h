@@ -14,6 +14,13 @@ struct FusedConvParams;
 
 namespace ep::kernels::cpu {
 
+// Bytes an op moves below which it runs on the calling thread alone: waking the rest of the
+// OpenMP team and pulling its share from the other core's cache costs more than it saves.
+#ifndef EP_CPU_PARALLEL_BYTES
+#define EP_CPU_PARALLEL_BYTES (256 << 10)
+#endif
+inline constexpr int64_t kParallelBytes = EP_CPU_PARALLEL_BYTES;
+
 std::unique_ptr<Kernel> make_add();
 std::unique_ptr<Kernel> make_sub();
 std::unique_ptr<Kernel> make_mul();

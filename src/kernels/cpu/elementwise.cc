@@ -14,7 +14,7 @@
 namespace ep::kernels::cpu {
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;  // elements below which threads cost more than they save
+constexpr int64_t kParallelMin = kParallelBytes / 4;  // f32 elements
 
 enum class Bin { add, sub, mul, div, scale_add };
 

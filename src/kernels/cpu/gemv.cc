@@ -13,7 +13,6 @@ namespace ep::kernels::cpu {
 namespace {
 
 constexpr int64_t P = PackedGemv::kPanel;
-constexpr int64_t kParallelBytes = 256 << 10;  // B below this is read faster than a team wakes
 
 // out[j] = sum_k a[k] * panel[k * P + j] + bias[j] for one row and one panel, summed in
 // double and rounded once: as exact as the f64 oracle for these layers, and free, since the

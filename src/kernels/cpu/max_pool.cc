@@ -11,7 +11,6 @@
 namespace ep::kernels::cpu {
 namespace {
 
-constexpr int64_t kParallelBytes = 256 << 10;  // below this a team costs more than it saves
 
 class MaxPool2d final : public Kernel {
  public:

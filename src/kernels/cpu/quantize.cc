@@ -57,7 +57,7 @@ class Quantize final : public Kernel {
  private:
   template <typename Q>
   static void go(const float* x, Q* y, int64_t n, float s, float z, float lo, float hi) {
-#pragma omp parallel for simd if (n >= kParallelMin) schedule(static)
+#pragma omp parallel for simd if (parallel: n >= kParallelMin) schedule(static)
     for (int64_t i = 0; i < n; ++i) {
       float v = x[i] / s;
       v = v == v ? v : 0.f;  // NaN -> 0
@@ -93,7 +93,7 @@ class Dequantize final : public Kernel {
  private:
   template <typename Q>
   static void go(const Q* x, float* y, int64_t n, float s, int32_t z) {
-#pragma omp parallel for simd if (n >= kParallelMin) schedule(static)
+#pragma omp parallel for simd if (parallel: n >= kParallelMin) schedule(static)
     for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - z) * s;
   }
 

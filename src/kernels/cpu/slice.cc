@@ -12,7 +12,6 @@
 namespace ep::kernels::cpu {
 namespace {
 
-constexpr size_t kParallelBytes = 256 << 10;  // below this a team costs more than it saves
 constexpr size_t kMaxOuter = 12;              // merged outer dims kept in a fixed array
 
 class Slice final : public Kernel {

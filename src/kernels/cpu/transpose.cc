@@ -12,7 +12,6 @@
 namespace ep::kernels::cpu {
 namespace {
 
-constexpr size_t kParallelBytes = 256 << 10;  // below this a team costs more than it saves
 
 class Transpose2d final : public Kernel {
  public:
