@@ -173,9 +173,12 @@ TEST(CpuKernels, ResizeNearest) {
       {{1, 3, 6, 6}, {1, 3, 4, 9}, {}, "half_pixel", "round_prefer_floor"},
       {{2, 5, 5, 2}, {2, 7, 3, 2}, {}, "half_pixel", "round_prefer_ceil"},
       {{1, 2, 9, 4}, {}, {1.f, 1.f, 0.5f, 1.5f}, "asymmetric", "ceil"},
+      {{1, 40, 40, 96}, {1, 80, 80, 96}, {}, "asymmetric", "floor"},  // 2.4 MB: split across threads
   };
   uint32_t seed = 200;
+  for (int threads : {1, 2})
   for (const Case& c : cases) {
+    omp_set_num_threads(threads);
     NodeUnderTest t("Resize", 4, 1, 13);
     t.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
         .attr("nearest_mode", std::string(c.mode));
@@ -190,6 +193,7 @@ TEST(CpuKernels, ResizeNearest) {
       compare_backends(t, {&x, &roi, &scales, &sizes}, seed);
     }
   }
+  omp_set_num_threads(1);
 }
 
 TEST(CpuKernels, TransposeAsBatched2d) {
@@ -364,8 +368,12 @@ TEST(CpuKernels, MaxPoolBothLayouts) {
 
 TEST(CpuKernels, MeansOverContiguousAxes) {
   uint32_t seed = 300;
+  // The last two are large enough to split their channels across two threads.
+  for (int threads : {1, 2})
   for (const auto& [shape, axes] : std::vector<std::pair<Shape, std::vector<int64_t>>>{
-           {{1, 20, 20, 16}, {1, 2}}, {{2, 3, 4, 5}, {3}}, {{2, 3, 4, 5}, {0}}, {{2, 3, 4, 5}, {-3, -2}}}) {
+           {{1, 20, 20, 16}, {1, 2}}, {{2, 3, 4, 5}, {3}}, {{2, 3, 4, 5}, {0}}, {{2, 3, 4, 5}, {-3, -2}},
+           {{1, 160, 160, 96}, {1, 2}}, {{2, 50, 50, 40}, {1, 2}}}) {
+    omp_set_num_threads(threads);
     for (int64_t keep : {0, 1}) {
       NodeUnderTest t("ReduceMean", 1, 1, 13);
       t.attr("axes", axes).attr("keepdims", keep);
@@ -379,6 +387,7 @@ TEST(CpuKernels, MeansOverContiguousAxes) {
   NodeUnderTest gapped("ReduceMean", 1, 1, 13);
   gapped.attr("axes", std::vector<int64_t>{0, 2});
   compare_backends(gapped, {&x}, seed, false);  // non-contiguous axes: declined
+  omp_set_num_threads(1);
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/cpu/cpu_kernels.h"
+
 namespace ep::kernels::cpu {
 namespace {
 

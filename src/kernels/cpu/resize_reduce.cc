@@ -1,6 +1,8 @@
 // Nearest-neighbour Resize through per-axis index tables, copying whole unresized inner
 // blocks (the channels of an NHWC tensor) at once; ReduceMean over a contiguous run of
 // axes and GlobalAveragePool, accumulating in double like the reference kernels.
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -70,7 +72,6 @@ class ResizeNearest final : public Kernel {
       block_ *= out[a];
     }
     in_strides_ = ref::strides_of(x.shape);
-    idx_.assign(rank - inner_axes_, 0);
     out_shape_ = Shape(out);
     esize_ = dtype_size(x.dtype);
     ctx.set_output(0, x.dtype, out_shape_);
@@ -84,16 +85,15 @@ class ResizeNearest final : public Kernel {
     const size_t bytes = static_cast<size_t>(block_) * esize_;
     int64_t count = 1;
     for (size_t a = 0; a < outer_rank; ++a) count *= out_shape_[a];
-    std::vector<int64_t>& idx = idx_;  // sized in prepare: run() allocates nothing
-    std::fill(idx.begin(), idx.end(), 0);
+    const bool par = count > 1 && static_cast<int64_t>(count * bytes) >= kParallelBytes && omp_get_max_threads() > 1;
+#pragma omp parallel for if (par) schedule(static)
     for (int64_t o = 0; o < count; ++o) {
-      int64_t off = 0;
-      for (size_t a = 0; a < outer_rank; ++a) off += tables_[a][idx[a]] * in_strides_[a];
-      std::memcpy(y + o * bytes, x + off * esize_, bytes);
-      for (size_t a = outer_rank; a-- > 0;) {
-        if (++idx[a] < out_shape_[a]) break;
-        idx[a] = 0;
+      int64_t off = 0, rest = o;
+      for (size_t a = outer_rank; a-- > 0;) {  // o's index along each resized axis
+        off += tables_[a][static_cast<size_t>(rest % out_shape_[a])] * in_strides_[a];
+        rest /= out_shape_[a];
       }
+      std::memcpy(y + o * bytes, x + off * esize_, bytes);
     }
     return Status::ok();
   }
@@ -101,7 +101,6 @@ class ResizeNearest final : public Kernel {
  private:
   std::vector<std::vector<int64_t>> tables_;
   std::vector<int64_t> in_strides_;
-  std::vector<int64_t> idx_;
   Shape out_shape_;
   size_t inner_axes_ = 0, esize_ = 4;
   int64_t block_ = 1;
@@ -159,6 +158,9 @@ class MeanKernel final : public Kernel {
     float* y = ctx.outputs[0].as<float>();
     double* acc = static_cast<double*>(ctx.scratch);
     const double inv = 1.0 / static_cast<double>(reduced_);
+    // Threads take channel ranges (multiples of 16): each channel is summed in the same order
+    // whatever the thread count.
+    const int64_t chunks = inner_ >= 32 && outer_ * reduced_ * inner_ * 4 >= kParallelBytes ? std::min<int64_t>(omp_get_max_threads(), inner_ / 16) : 1;
     for (int64_t o = 0; o < outer_; ++o) {
       const float* xo = x + o * reduced_ * inner_;
       if (inner_ == 1) {
@@ -167,13 +169,17 @@ class MeanKernel final : public Kernel {
         y[o] = static_cast<float>(s * inv);
         continue;
       }
-      for (int64_t i = 0; i < inner_; ++i) acc[i] = 0;
-      for (int64_t r = 0; r < reduced_; ++r) {
-        const float* row = xo + r * inner_;
+#pragma omp parallel for if (chunks > 1) num_threads(chunks) schedule(static)
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t i0 = inner_ * c / chunks / 16 * 16, i1 = c + 1 == chunks ? inner_ : inner_ * (c + 1) / chunks / 16 * 16;
+        for (int64_t i = i0; i < i1; ++i) acc[i] = 0;
+        for (int64_t r = 0; r < reduced_; ++r) {
+          const float* row = xo + r * inner_;
 #pragma omp simd
-        for (int64_t i = 0; i < inner_; ++i) acc[i] += row[i];
+          for (int64_t i = i0; i < i1; ++i) acc[i] += row[i];
+        }
+        for (int64_t i = i0; i < i1; ++i) y[o * inner_ + i] = static_cast<float>(acc[i] * inv);
       }
-      for (int64_t i = 0; i < inner_; ++i) y[o * inner_ + i] = static_cast<float>(acc[i] * inv);
     }
     return Status::ok();
   }
