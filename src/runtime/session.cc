@@ -145,18 +145,40 @@ Status Session::Impl::plan_and_bind() {
   auto in_arena = [](const ir::Value* v) {
     return v && !v->is_constant() && !v->is_graph_input && !v->is_graph_output;
   };
-  for (Step& s : steps) {
+  // Element-wise steps write over an input of their output's shape that nobody reads after
+  // them: the output's cache lines are the ones just read, and the arena holds one buffer
+  // fewer. Every kernel of these ops reads element i of that input before writing element i.
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Step& s = steps[i];
     static const std::unordered_set<std::string> kViews = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
+    static const std::unordered_set<std::string> kInPlace = {"Add", "Sub", "Mul", "Div", "Relu", "Sigmoid",
+                                                             "Tanh", "Clip", "HardSigmoid", "HardSwish"};
     const ir::Node& n = *s.node;
-    if (!n.domain.empty() || !kViews.count(n.op_type) || n.outputs.size() != 1) continue;
-    const ir::Value* x = n.input(0);
+    if (n.outputs.size() != 1) continue;
     const ir::Value* y = n.outputs[0];
-    if (!in_arena(x) || !in_arena(y) || x->dtype != y->dtype || x->shape.numel() != y->shape.numel()) continue;
-    const ir::Value* owner = alias_of.count(x) ? alias_of[x] : x;
-    alias_of[y] = owner;
-    if (last_use.count(y)) last_use[owner] = std::max(last_use[owner], last_use[y]);
-    s.alias = true;
-    s.backend = "view";
+    if (n.domain.empty() && kViews.count(n.op_type)) {
+      const ir::Value* x = n.input(0);
+      if (!in_arena(x) || !in_arena(y) || x->dtype != y->dtype || x->shape.numel() != y->shape.numel()) continue;
+      const ir::Value* owner = alias_of.count(x) ? alias_of[x] : x;
+      alias_of[y] = owner;
+      if (last_use.count(y)) last_use[owner] = std::max(last_use[owner], last_use[y]);
+      s.alias = true;
+      s.backend = "view";
+      continue;
+    }
+    const bool elementwise = (n.domain.empty() && kInPlace.count(n.op_type)) ||
+                             (n.domain == "edgepipe" && n.op_type == "ScaleAdd");
+    if (!elementwise || !in_arena(y)) continue;
+    const size_t candidates = n.op_type == "ScaleAdd" ? 1 : std::min<size_t>(n.inputs.size(), 2);
+    for (size_t k = 0; k < candidates; ++k) {
+      const ir::Value* x = n.input(k);
+      if (!in_arena(x) || x->dtype != y->dtype || x->shape != y->shape) continue;
+      const ir::Value* owner = alias_of.count(x) ? alias_of[x] : x;
+      if (last_use[owner] != static_cast<int>(i) || (k == 1 && n.input(0) == x)) continue;
+      alias_of[y] = owner;
+      if (last_use.count(y)) last_use[owner] = std::max(last_use[owner], last_use[y]);
+      break;
+    }
   }
   // Requests: every step output that is not a graph output, and every step's scratch.
   std::vector<runtime::BufferRequest> requests;
