@@ -186,6 +186,18 @@ TEST(Session, TransposeMovesThroughSplittingReshape) {
   EXPECT_EQ(after_conv, 1);
 }
 
+Result<Model> load_model(const onnx::ModelProto& m) {
+  const std::string bytes = test_models::serialize(m);
+  return Model::load_from_memory(bytes.data(), bytes.size());
+}
+
+// x[i] = i / 2 - 3 over a 2x6 tensor: negative, zero and positive inputs.
+Tensor ramp_2x6() {
+  Tensor t(DType::f32, Shape{2, 6});
+  for (int64_t i = 0; i < 12; ++i) t.as<float>()[i] = static_cast<float>(i) * 0.5f - 3.f;
+  return t;
+}
+
 // A Reshape between two arena tensors runs as a view of its input's buffer, which must then
 // stay live until the view's last reader: tensors computed in between (same size, so the
 // planner would love to reuse that buffer) must not overwrite it.
@@ -203,12 +215,10 @@ TEST(Session, ReshapeViewKeepsItsBufferAlive) {
   add_node(m, "Reshape", {"b", "s26"}, {"b2"}, "view_back");
   add_node(m, "Add", {"b2", "e3"}, {"y"}, "add");
   add_output(m, "y", TP::FLOAT, {2, 6});
-  const std::string bytes = serialize(m);
-  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  auto model = load_model(m);
   ASSERT_TRUE(model.is_ok()) << model.status().to_string();
   std::vector<Tensor> in;
-  in.emplace_back(DType::f32, Shape{2, 6});
-  for (int64_t i = 0; i < 12; ++i) in[0].as<float>()[i] = static_cast<float>(i) * 0.5f - 3.f;
+  in.push_back(ramp_2x6());
   SessionOptions opt;
   opt.profile = true;
   auto fast = Session::create(*model, opt);
@@ -241,12 +251,10 @@ TEST(Session, ElementwiseStepsWriteOverDeadInputsOnly) {
   add_node(m, "Tanh", {"c"}, {"d"}, "tanh");
   add_node(m, "Mul", {"d", "d"}, {"y"}, "square");
   add_output(m, "y", TP::FLOAT, {2, 6});
-  const std::string bytes = serialize(m);
-  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  auto model = load_model(m);
   ASSERT_TRUE(model.is_ok()) << model.status().to_string();
   std::vector<Tensor> in;
-  in.emplace_back(DType::f32, Shape{2, 6});
-  for (int64_t i = 0; i < 12; ++i) in[0].as<float>()[i] = static_cast<float>(i) * 0.5f - 3.f;
+  in.push_back(ramp_2x6());
   for (const char* backend : {"auto", "ref"}) {
     SessionOptions opt;
     opt.backend = backend;
