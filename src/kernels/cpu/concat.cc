@@ -12,33 +12,13 @@
 namespace ep::kernels::cpu {
 namespace {
 
-
 class Concat final : public Kernel {
  public:
   Status prepare(PrepareContext& ctx) override {
-    const size_t n = ctx.num_inputs();
-    if (n < 1) return ctx.error("needs at least one input");
-    const TensorInfo& x0 = ctx.input(0);
-    const size_t rank = x0.shape.rank();
-    if (rank == 0) return ctx.error("cannot concatenate scalars");
-    EP_ASSIGN_OR_RETURN(int64_t axis, ctx.node().attr_int("axis"));
-    EP_ASSIGN_OR_RETURN(axis, ctx.normalize_axis(axis, static_cast<int64_t>(rank)));
-    const size_t ax = static_cast<size_t>(axis);
-    Shape out = x0.shape;
-    out[ax] = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const TensorInfo& xi = ctx.input(i);
-      if (!xi.present()) return ctx.error("input ", i, " is omitted");
-      EP_RETURN_IF_ERROR(ref::expect_static(ctx, xi.shape, "input"));
-      if (xi.dtype != x0.dtype) return ctx.error("input ", i, " has dtype ", dtype_name(xi.dtype), ", input 0 ", dtype_name(x0.dtype));
-      if (xi.shape.rank() != rank) return ctx.error("input ", i, " has rank ", xi.shape.rank(), ", input 0 ", rank);
-      for (size_t d = 0; d < rank; ++d)
-        if (d != ax && xi.shape[d] != x0.shape[d])
-          return ctx.error("input ", i, " shape ", xi.shape.to_string(), " does not match input 0 ", x0.shape.to_string(), " off axis ", ax);
-      out[ax] += xi.shape[ax];
-    }
-    EP_RETURN_IF_ERROR(ref::expect_static(ctx, out, "output"));
-    const size_t es = dtype_size(x0.dtype);
+    EP_ASSIGN_OR_RETURN(size_t ax, ref::concat_prepare(ctx));
+    const Shape& out = ctx.output(0).shape;
+    const size_t n = ctx.num_inputs(), rank = out.rank();
+    const size_t es = dtype_size(ctx.input(0).dtype);
     outer_ = 1;
     for (size_t d = 0; d < ax; ++d) outer_ *= out[d];
     int64_t inner = 1;
@@ -49,7 +29,6 @@ class Concat final : public Kernel {
       blocks_.push_back(static_cast<size_t>(ctx.input(i).shape[ax] * inner) * es);
       row_ += blocks_.back();
     }
-    ctx.set_output(0, x0.dtype, out);
     return Status::ok();
   }
 

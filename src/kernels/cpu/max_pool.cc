@@ -11,7 +11,6 @@
 namespace ep::kernels::cpu {
 namespace {
 
-
 class MaxPool2d final : public Kernel {
  public:
   explicit MaxPool2d(bool internal) : internal_(internal) {}

@@ -12,7 +12,6 @@
 namespace ep::kernels::cpu {
 namespace {
 
-
 class Transpose2d final : public Kernel {
  public:
   Status prepare(PrepareContext& ctx) override {

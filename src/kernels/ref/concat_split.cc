@@ -17,29 +17,8 @@ int64_t dims_product(const Shape& s, size_t from, size_t to) {
 class ConcatKernel final : public Kernel {
  public:
   Status prepare(PrepareContext& ctx) override {
-    const size_t n = ctx.num_inputs();
-    EP_RETURN_IF_ERROR(ctx.expect_inputs(1, n < 1 ? 1 : n));
-    const TensorInfo& x0 = ctx.input(0);
-    const int64_t rank = static_cast<int64_t>(x0.shape.rank());
-    if (rank == 0) return ctx.error("cannot concatenate scalars");
-    EP_ASSIGN_OR_RETURN(int64_t axis, ctx.node().attr_int("axis"));
-    EP_ASSIGN_OR_RETURN(axis, ctx.normalize_axis(axis, rank));
-    axis_ = static_cast<size_t>(axis);
-    Shape out = x0.shape;
-    out[axis_] = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const TensorInfo& xi = ctx.input(i);
-      EP_RETURN_IF_ERROR(expect_static(ctx, xi.shape, "input"));
-      if (xi.dtype != x0.dtype) return ctx.error("input ", i, " has dtype ", dtype_name(xi.dtype), ", input 0 ", dtype_name(x0.dtype));
-      if (xi.shape.rank() != x0.shape.rank()) return ctx.error("input ", i, " has rank ", xi.shape.rank(), ", input 0 ", rank);
-      for (size_t d = 0; d < xi.shape.rank(); ++d)
-        if (d != axis_ && xi.shape[d] != x0.shape[d])
-          return ctx.error("input ", i, " shape ", xi.shape.to_string(), " does not match input 0 ", x0.shape.to_string(),
-                           " off axis ", axis_);
-      out[axis_] += xi.shape[axis_];
-    }
-    EP_RETURN_IF_ERROR(expect_static(ctx, out, "output"));
-    ctx.set_output(0, x0.dtype, out);
+    EP_ASSIGN_OR_RETURN(size_t axis, concat_prepare(ctx));
+    axis_ = axis;
     return Status::ok();
   }
 
@@ -145,6 +124,33 @@ class SplitKernel final : public Kernel {
 };
 
 }  // namespace
+
+Result<size_t> concat_prepare(PrepareContext& ctx) {
+  const size_t n = ctx.num_inputs();
+  EP_RETURN_IF_ERROR(ctx.expect_inputs(1, n < 1 ? 1 : n));
+  const TensorInfo& x0 = ctx.input(0);
+  const int64_t rank = static_cast<int64_t>(x0.shape.rank());
+  if (rank == 0) return ctx.error("cannot concatenate scalars");
+  EP_ASSIGN_OR_RETURN(int64_t a, ctx.node().attr_int("axis"));
+  EP_ASSIGN_OR_RETURN(a, ctx.normalize_axis(a, rank));
+  const size_t axis = static_cast<size_t>(a);
+  Shape out = x0.shape;
+  out[axis] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const TensorInfo& xi = ctx.input(i);
+    EP_RETURN_IF_ERROR(expect_static(ctx, xi.shape, "input"));
+    if (xi.dtype != x0.dtype) return ctx.error("input ", i, " has dtype ", dtype_name(xi.dtype), ", input 0 ", dtype_name(x0.dtype));
+    if (xi.shape.rank() != x0.shape.rank()) return ctx.error("input ", i, " has rank ", xi.shape.rank(), ", input 0 ", rank);
+    for (size_t d = 0; d < xi.shape.rank(); ++d)
+      if (d != axis && xi.shape[d] != x0.shape[d])
+        return ctx.error("input ", i, " shape ", xi.shape.to_string(), " does not match input 0 ", x0.shape.to_string(),
+                         " off axis ", axis);
+    out[axis] += xi.shape[axis];
+  }
+  EP_RETURN_IF_ERROR(expect_static(ctx, out, "output"));
+  ctx.set_output(0, x0.dtype, out);
+  return axis;
+}
 
 std::unique_ptr<Kernel> make_concat() { return std::make_unique<ConcatKernel>(); }
 std::unique_ptr<Kernel> make_split() { return std::make_unique<SplitKernel>(); }

@@ -60,6 +60,10 @@ struct StridedView {
 };
 Result<StridedView> slice_view(const PrepareContext& ctx);
 
+// Checks Concat's inputs and attribute, sets its output, and returns the normalised axis
+// (concat_split.cc; the cpu Concat shares it).
+Result<size_t> concat_prepare(PrepareContext& ctx);
+
 // Writes `v` converted to dt at dst (for fill values given as attributes).
 void store_scalar(DType dt, double v, void* dst);
 
