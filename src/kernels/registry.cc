@@ -206,7 +206,7 @@ const KernelDef kRegistry[] = {
     {"MaxPool", "", kMin, kMax, "cpu", cpu::make_max_pool},
     {"MatMul", "", kMin, kMax, "cpu", cpu::make_gemv_matmul},
     {"Gemm", "", kMin, kMax, "cpu", cpu::make_gemv_gemm},
-    {"FusedConv", "edgepipe", 1, 1, "cpu", cpu::make_gemv_fused_conv},
+    {"FusedConv", "edgepipe", 1, 1, "cpu", cpu::make_fused_conv},
     {"MaxPool", "edgepipe", 1, 1, "ref", cpu::make_max_pool_layout},
     {"ScaleAdd", "edgepipe", 1, 1, "ref", cpu::make_scale_add},
     {"QuantizeLinear", "", 10, kMax, "cpu", cpu::make_quantize_linear},

@@ -57,7 +57,8 @@ void run_case(const ConvCase& c, uint32_t seed, const std::string& algorithm = "
   ASSERT_TRUE(want.is_ok()) << want.status().to_string();
   auto got = kernels::evaluate_node(*t.node, ins, "onednn");
   if (!got.is_ok() && got.status().code() == StatusCode::unsupported &&
-      got.status().message().find("cpu GEMV") != std::string::npos) {
+      (got.status().message().find("cpu GEMV") != std::string::npos ||
+       got.status().message().find("cpu pointwise") != std::string::npos)) {
     got = kernels::evaluate_node(*t.node, ins, "cpu");  // the backend a session tries next
   }
   if (!got.is_ok() && got.status().code() == StatusCode::unsupported) {
@@ -118,6 +119,51 @@ TEST(FusedConv, GemvMatchesReference) {
   }
   run_case({5, 320, 1, 1, 160, 1, 1, 1, 1, 1, 0, true, {1}}, 410);  // five images: oneDNN
   run_case({1, 96, 1, 1, 384, 1, 1, 1, 1, 1, 0, true, {1}}, 411);   // weights in L2: oneDNN
+}
+
+// f32 1x1 stride-1 NHWC convolutions with a swish or sigmoid post-op and >= 32 input channels
+// run on the cpu pointwise kernel (oneDNN declines them): output widths of 1 to 4 vectors,
+// partial last vectors (24, 40, 72, 255), pixel counts off the tile (the zero-padded tail),
+// two images, residuals before and after, every post-op kind; on one and two threads.
+TEST(FusedConv, PointwiseMatchesReference) {
+  const std::vector<ConvCase> cases = {
+      {1, 32, 5, 5, 16, 1, 1, 1, 1, 1, 0, true, {6}},
+      {1, 64, 7, 5, 24, 1, 1, 1, 1, 1, 0, true, {6, 7}},          // swish then residual
+      {2, 48, 6, 9, 40, 1, 1, 1, 1, 1, 0, true, {7, 6}},          // residual then swish
+      {1, 40, 13, 11, 64, 1, 1, 1, 1, 1, 0, true, {3, 5}},        // affine, sigmoid
+      {1, 72, 9, 9, 72, 1, 1, 1, 1, 1, 0, true, {1, 6, 2}},       // relu, swish, clip
+      {1, 128, 10, 10, 255, 1, 1, 1, 1, 1, 0, true, {4, 6, 7}},   // hardswish, swish, residual
+      {1, 64, 48, 40, 96, 1, 1, 1, 1, 1, 0, true, {6}},           // large enough to split across threads
+  };
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const ConvCase& c = cases[i];
+      run_case(c, static_cast<uint32_t>(600 + i));
+      // oneDNN declines exactly these, so the session runs them on the cpu kernel.
+      NodeUnderTest t("FusedConv", 3, 1, 1);
+      t.node->domain = "edgepipe";
+      t.attr("group", int64_t{1}).attr("strides", std::vector<int64_t>{1, 1}).attr("dilations", std::vector<int64_t>{1, 1})
+          .attr("pads", std::vector<int64_t>{0, 0, 0, 0}).attr("layout", std::string("NHWC"))
+          .attr("post_ops", std::vector<int64_t>{6}).attr("post_op_params", std::vector<float>{0, 0});
+      const Tensor x = random_tensor(Shape{c.n, c.h, c.w, c.cin}, 1), w = random_tensor(Shape{c.cout, c.cin, 1, 1}, 2),
+                   b = random_tensor(Shape{c.cout}, 3);
+      const std::vector<const Tensor*> ins = {&x, &w, &b};
+      auto onednn = kernels::evaluate_node(*t.node, ins, "onednn");
+#if defined(__AVX512F__)
+      ASSERT_FALSE(onednn.is_ok());
+      EXPECT_NE(onednn.status().message().find("cpu pointwise"), std::string::npos) << onednn.status().to_string();
+#else
+      EXPECT_TRUE(onednn.is_ok()) << onednn.status().to_string();  // no AVX-512: oneDNN keeps them
+#endif
+    }
+  }
+  omp_set_num_threads(1);
+  // Fewer than 32 input channels, no swish or sigmoid, stride 2, or padding: oneDNN's.
+  run_case({1, 16, 20, 20, 32, 1, 1, 1, 1, 1, 0, true, {6}}, 620);
+  run_case({1, 64, 20, 20, 32, 1, 1, 1, 1, 1, 0, true, {1}}, 621);
+  run_case({1, 64, 20, 20, 32, 1, 1, 1, 2, 1, 0, true, {6}}, 622);
+  run_case({1, 64, 20, 20, 32, 1, 1, 1, 1, 1, 1, true, {6}}, 623);
 }
 
 // f32 3x3 stride-1 NHWC convolutions with >= 16 channels run as oneDNN Winograd convolutions,

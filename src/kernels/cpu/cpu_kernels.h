@@ -63,4 +63,11 @@ std::unique_ptr<Kernel> make_gemv_fused_conv();
 bool matmul_runs_as_gemv(const PrepareContext& ctx, bool gemm);
 bool fused_conv_runs_as_gemv(const FusedConvParams& p);
 
+// f32 1x1 stride-1 unpadded NHWC FusedConv with a swish or sigmoid post-op and at least 32
+// input channels, on an AVX-512 register-tiled product with the post-ops applied in registers
+// (pointwise_conv.cc; false without AVX-512 at compile time). Other 1x1 layers stay on oneDNN.
+bool fused_conv_runs_as_pointwise(const FusedConvParams& p);
+// The cpu backend's FusedConv: the GEMV or the pointwise kernel, whichever takes the node.
+std::unique_ptr<Kernel> make_fused_conv();
+
 }  // namespace ep::kernels::cpu

@@ -45,6 +45,8 @@ class OnednnFusedConv final : public Kernel {
     EP_ASSIGN_OR_RETURN(p_, prepare_fused_conv(ctx));
     if (cpu::fused_conv_runs_as_gemv(p_) && ctx.input(1).constant)
       return ctx.unsupported_error("1x1 convolutions at 1x1 output run on the cpu GEMV");
+    if (cpu::fused_conv_runs_as_pointwise(p_) && ctx.input(1).constant && (!ctx.has_input(2) || ctx.input(2).constant))
+      return ctx.unsupported_error("narrow 1x1 NHWC convolutions run on the cpu pointwise kernel");
     EP_RETURN_IF_ERROR(normalize_post_ops(ctx));
     // Weights and bias must be known now to be reordered once.
     if (!ctx.input(1).constant || (ctx.has_input(2) && !ctx.input(2).constant))
