@@ -43,14 +43,18 @@ TEST(CpuKernels, BinaryBroadcastPatterns) {
 
 TEST(CpuKernels, UnaryActivations) {
   uint32_t seed = 100;
-  for (const char* op : {"Relu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"}) {
-    for (const Shape& s : {Shape{1, 3, 17, 19}, Shape{70000}, Shape{}}) {
-      NodeUnderTest t(op, 1, 1, 17);
-      if (std::string(op) == "HardSigmoid") t.attr("alpha", 0.3f).attr("beta", 0.4f);
-      const Tensor x = random_tensor(s, seed++, -8.f, 8.f);
-      compare_backends(t, {&x}, seed);
+  // 300000 floats (1.2 MB) are split across the threads when two are set.
+  for (int threads : {1, 2})
+    for (const char* op : {"Relu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish"}) {
+      omp_set_num_threads(threads);
+      for (const Shape& s : {Shape{1, 3, 17, 19}, Shape{70000}, Shape{300000}, Shape{}}) {
+        NodeUnderTest t(op, 1, 1, 17);
+        if (std::string(op) == "HardSigmoid") t.attr("alpha", 0.3f).attr("beta", 0.4f);
+        const Tensor x = random_tensor(s, seed++, -8.f, 8.f);
+        compare_backends(t, {&x}, seed);
+      }
     }
-  }
+  omp_set_num_threads(1);
   // Sigmoid and Tanh run on a polynomial exp: check the far ends and the clamps too.
   for (const char* op : {"Sigmoid", "Tanh"}) {
     NodeUnderTest t(op, 1, 1, 17);
@@ -205,8 +209,8 @@ TEST(CpuKernels, TransposeAsBatched2d) {
       // Trailing kept axes move as one element: YOLOv5's boxes (340 bytes), 48, 20 and 8 bytes.
       {{1, 8, 8, 3, 85}, {0, 3, 1, 2, 4}}, {{2, 5, 6, 2}, {1, 0, 2, 3}}, {{3, 4, 5}, {1, 0, 2}}, {{3, 4, 2}, {1, 0, 2}},
       {{2, 3, 4, 5, 6}, {2, 0, 1, 3, 4}},
-      // Large enough (>= 256 KB) to be split across two threads: planes, tiles and boxes.
-      {{1, 3, 160, 200}, {0, 2, 3, 1}}, {{2, 150, 130, 8}, {0, 3, 1, 2}}, {{1, 40, 40, 3, 85}, {0, 3, 1, 2, 4}}};
+      // Large enough (>= 1 MB, kParallelBytes) to be split across two threads: planes, tiles and boxes.
+      {{1, 3, 320, 300}, {0, 2, 3, 1}}, {{2, 150, 130, 8}, {0, 3, 1, 2}}, {{1, 40, 40, 3, 85}, {0, 3, 1, 2, 4}}};
   for (int threads : {1, 2})
     for (const auto& [shape, perm] : cases) {
       omp_set_num_threads(threads);
@@ -324,10 +328,10 @@ TEST(CpuKernels, MaxPoolBothLayouts) {
     int64_t k, s, p;
   };
   uint32_t seed = 900;
-  // The last case (400 KB, SPPF's pool) is split across threads when two are set.
+  // The last case (1.6 MB, SPPF's pool at 40x40) is split across threads when two are set.
   for (int threads : {1, 2})
   for (const Case& c : {Case{{1, 8, 20, 20}, 5, 1, 2}, Case{{2, 3, 17, 13}, 3, 2, 1}, Case{{1, 16, 9, 9}, 2, 2, 0},
-                        Case{{1, 256, 20, 20}, 5, 1, 2}}) {
+                        Case{{1, 256, 40, 40}, 5, 1, 2}}) {
     omp_set_num_threads(threads);
     NodeUnderTest onnx("MaxPool", 1);
     onnx.attr("kernel_shape", std::vector<int64_t>{c.k, c.k}).attr("strides", std::vector<int64_t>{c.s, c.s})
@@ -372,7 +376,7 @@ TEST(CpuKernels, MeansOverContiguousAxes) {
   for (int threads : {1, 2})
   for (const auto& [shape, axes] : std::vector<std::pair<Shape, std::vector<int64_t>>>{
            {{1, 20, 20, 16}, {1, 2}}, {{2, 3, 4, 5}, {3}}, {{2, 3, 4, 5}, {0}}, {{2, 3, 4, 5}, {-3, -2}},
-           {{1, 160, 160, 96}, {1, 2}}, {{2, 50, 50, 40}, {1, 2}}}) {
+           {{1, 160, 160, 96}, {1, 2}}, {{2, 80, 80, 40}, {1, 2}}}) {
     omp_set_num_threads(threads);
     for (int64_t keep : {0, 1}) {
       NodeUnderTest t("ReduceMean", 1, 1, 13);

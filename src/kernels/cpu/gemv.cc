@@ -73,7 +73,7 @@ void PackedGemv::run(const float* a, int64_t rows, float* y) const noexcept {
   const float* packed = packed_.as<float>();
   const float* bias = bias_.as<float>();
   const int64_t K = k_, N = n_;
-  const bool par = panels_ > 1 && K * N * static_cast<int64_t>(sizeof(float)) >= kParallelBytes && omp_get_max_threads() > 1;
+  const bool par = panels_ > 1 && K * N * static_cast<int64_t>(sizeof(float)) >= kParallelWorkBytes && omp_get_max_threads() > 1;
 #pragma omp parallel for if (par) schedule(static)
   for (int64_t p = 0; p < panels_; ++p) {
     const int64_t j0 = p * P, width = std::min(P, N - j0);

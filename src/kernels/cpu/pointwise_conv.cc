@@ -209,7 +209,7 @@ class PointwiseConv final : public Kernel {
     const float* r = residual_ ? ctx.inputs[3].as<float>() : nullptr;
     const int64_t K = p_.cin, N = p_.cout, rows = p_.n * p_.oh * p_.ow;
     const int64_t blocks = (rows + kBlockRows - 1) / kBlockRows;
-    const bool par = blocks > 1 && rows * (K + N) * static_cast<int64_t>(sizeof(float)) >= kParallelBytes &&
+    const bool par = blocks > 1 && rows * (K + N) * static_cast<int64_t>(sizeof(float)) >= kParallelWorkBytes &&
                      omp_get_max_threads() > 1;
     float* scratch = static_cast<float*>(ctx.scratch);
 #pragma omp parallel for if (parallel: par) schedule(static)
