@@ -74,31 +74,13 @@ struct Epilogue {
   int64_t ldr = 0;
 };
 
-inline __m512 apply_post_ops(__m512 v, const Epilogue& e, const float* r_at, __mmask16 mask) {
-  for (int i = 0; i < e.count; ++i) {
-    const PostOp& op = e.ops[i];
-    switch (op.kind) {
-      case PostOpKind::relu: v = _mm512_max_ps(v, _mm512_setzero_ps()); break;
-      case PostOpKind::clip: v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(op.a)), _mm512_set1_ps(op.b)); break;
-      case PostOpKind::linear: v = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(op.a), v), _mm512_set1_ps(op.b)); break;
-      case PostOpKind::hard_swish: {
-        const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.f)), _mm512_setzero_ps()),
-                                       _mm512_set1_ps(6.f));
-        v = _mm512_div_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(6.f));
-        break;
-      }
-      case PostOpKind::sigmoid: v = sigmoid16(v); break;
-      case PostOpKind::swish: {
-        const __m512 one = _mm512_set1_ps(1.f);
-        v = _mm512_div_ps(v, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
-        break;
-      }
-      case PostOpKind::residual:
-        v = _mm512_add_ps(v, mask == 0xffff ? _mm512_loadu_ps(r_at) : _mm512_maskz_loadu_ps(mask, r_at));
-        break;
-    }
-  }
-  return v;
+// acc[i][j] = f(acc[i][j]) over a tile, fully unrolled.
+template <int MR, int NV, typename F>
+inline void for_tile(__m512 (&acc)[MR][NV], F f) {
+#pragma GCC unroll 24
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = f(acc[i][j]);
 }
 
 // rows MR x (16*NV) columns of the product: a (row stride lda), the panel b (K x 16*NV),
@@ -124,19 +106,57 @@ void tile(const float* a, int64_t lda, const float* b, const float* bias, int64_
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(ai, bk[j], acc[i][j]);
     }
   }
+  // The post-ops one at a time over the whole tile: the dispatch once per op, and the
+  // MR*NV independent exp evaluations of a sigmoid interleave.
+  for (int o = 0; o < e.count; ++o) {
+    const PostOp& op = e.ops[o];
+    switch (op.kind) {
+      case PostOpKind::relu: for_tile<MR, NV>(acc, [](__m512 v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }); break;
+      case PostOpKind::clip: {
+        const __m512 lo = _mm512_set1_ps(op.a), hi = _mm512_set1_ps(op.b);
+        for_tile<MR, NV>(acc, [&](__m512 v) { return _mm512_min_ps(_mm512_max_ps(v, lo), hi); });
+        break;
+      }
+      case PostOpKind::linear: {
+        const __m512 a = _mm512_set1_ps(op.a), b = _mm512_set1_ps(op.b);
+        for_tile<MR, NV>(acc, [&](__m512 v) { return _mm512_add_ps(_mm512_mul_ps(a, v), b); });
+        break;
+      }
+      case PostOpKind::hard_swish:
+        for_tile<MR, NV>(acc, [](__m512 v) {
+          const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.f)), _mm512_setzero_ps()),
+                                         _mm512_set1_ps(6.f));
+          return _mm512_div_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(6.f));
+        });
+        break;
+      case PostOpKind::sigmoid: for_tile<MR, NV>(acc, [](__m512 v) { return sigmoid16(v); }); break;
+      case PostOpKind::swish:
+        for_tile<MR, NV>(acc, [](__m512 v) {
+          return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+        });
+        break;
+      case PostOpKind::residual:
+#pragma GCC unroll 24
+        for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+          for (int j = 0; j < NV; ++j) {
+            const float* r_at = e.r + (r_row0 + i) * e.ldr + r_col0 + j * kLanes;
+            acc[i][j] = _mm512_add_ps(acc[i][j], j == NV - 1 && last != 0xffff ? _mm512_maskz_loadu_ps(last, r_at)
+                                                                                 : _mm512_loadu_ps(r_at));
+          }
+        break;
+    }
+  }
+  // Zen 4 and 5 retire a masked 512-bit store far slower than a plain one: mask only a
+  // partial last vector.
 #pragma GCC unroll 24
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
-      // Zen 4 and 5 retire a masked 512-bit store far slower than a plain one: mask only a
-      // partial last vector.
-      const __mmask16 m = j == NV - 1 ? last : __mmask16(0xffff);
-      const float* r_at = e.r ? e.r + (r_row0 + i) * e.ldr + r_col0 + j * kLanes : nullptr;
-      const __m512 v = e.count ? apply_post_ops(acc[i][j], e, r_at, m) : acc[i][j];
-      if (m == 0xffff)
-        _mm512_storeu_ps(c + i * ldc + j * kLanes, v);
+      if (j == NV - 1 && last != 0xffff)
+        _mm512_mask_storeu_ps(c + i * ldc + j * kLanes, last, acc[i][j]);
       else
-        _mm512_mask_storeu_ps(c + i * ldc + j * kLanes, m, v);
+        _mm512_storeu_ps(c + i * ldc + j * kLanes, acc[i][j]);
     }
 }
 
