@@ -45,16 +45,7 @@ done
 [[ "$WARMUP" =~ ^[0-9]+$ ]] || usage
 
 # model key -> file in models/, input name, shape
-model_spec() {
-  case "$1" in
-    det) echo "ch_PP-OCRv4_det_infer.onnx x 1x3x640x640" ;;
-    rec) echo "ch_PP-OCRv4_rec_infer.onnx x 1x3x48x320" ;;
-    cls) echo "ch_ppocr_mobile_v2.0_cls_infer.onnx x 1x3x48x192" ;;
-    resnet50 | mobilenet_v2 | mobilenet_v3_large) echo "$1.onnx input 1x3x224x224" ;;
-    yolov5s | yolov8n) echo "$1.onnx images 1x3x640x640" ;;
-    *) return 1 ;;
-  esac
-}
+source "$REPO_ROOT/bench/models.sh"
 for m in $MODELS; do model_spec "$m" >/dev/null || { echo "compare_ort: unknown model '$m'" >&2; usage; }; done
 
 [ -x /usr/bin/time ] || { echo "compare_ort: ERROR: /usr/bin/time missing (apt-get install time)" >&2; exit 3; }

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "commands.h"
+#include "ir/graph.h"
 
 namespace ep::tools {
 
@@ -118,7 +119,22 @@ int bench(const BenchArgs& a) {
   mean /= static_cast<double>(ms.size());
   const double throughput = static_cast<double>(ms.size()) / wall;
   std::vector<OpProfile> prof = session->profile();
-  if (a.steps) print_steps(prof);
+  nlohmann::json step_list = nlohmann::json::array();
+  if (a.steps && a.json) {
+    for (const OpProfile& p : prof) {
+      nlohmann::json shapes = nlohmann::json::array();
+      for (const Shape& s : p.output_shapes) {
+        std::vector<int64_t> dims;
+        for (size_t d = 0; d < s.rank(); ++d) dims.push_back(s[d]);
+        shapes.push_back(dims);
+      }
+      step_list.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel},
+                           {"mean_ms", p.calls ? p.total_ns / 1e6 / static_cast<double>(p.calls) : 0.0},
+                           {"inputs", p.inputs}, {"outputs", p.outputs}, {"output_shapes", shapes}});
+    }
+  } else if (a.steps) {
+    print_steps(prof);
+  }
   std::sort(prof.begin(), prof.end(), [](const OpProfile& x, const OpProfile& y) { return x.total_ns > y.total_ns; });
   if (a.json) {
     nlohmann::json j = {{"model", a.model}, {"threads", a.threads}, {"precision", a.precision}, {"iterations", ms.size()},
@@ -133,6 +149,19 @@ int bench(const BenchArgs& a) {
         ops.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel},
                        {"mean_ms", p.calls ? p.total_ns / 1e6 / static_cast<double>(p.calls) : 0.0}});
       j["profile"] = ops;
+    }
+    if (a.steps) {
+      j["step_list"] = step_list;  // execution order
+      // The model's own nodes as imported, before the rewrites: what a step was made from
+      // (bench/compare_ort_layers.sh maps ONNX Runtime's nodes onto the steps through them).
+      nlohmann::json source = nlohmann::json::array();
+      for (const auto& n : model->graph().nodes()) {
+        std::vector<std::string> ins, outs;
+        for (const ir::Value* v : n->inputs) ins.push_back(v ? v->name : "");
+        for (const ir::Value* v : n->outputs) outs.push_back(v ? v->name : "");
+        source.push_back({{"name", n->name}, {"op", n->op_type}, {"inputs", ins}, {"outputs", outs}});
+      }
+      j["source_nodes"] = source;
     }
     std::cout << j.dump() << "\n";
     return 0;
@@ -167,7 +196,7 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--duration", a->duration, "Run for S seconds instead")->excludes(it)->check(CLI::PositiveNumber);
   app.add_flag("--profile", a->profile, "Per-node time table, sorted by time");
   app.add_flag("--json", a->json, "Print one JSON object");
-  app.add_flag("--steps", a->steps, "List the steps in execution order after the rewrites (node, op, kernel, time, inputs -> outputs)");
+  app.add_flag("--steps", a->steps, "List the steps in execution order after the rewrites (node, op, kernel, time, inputs -> outputs); with --json as step_list");
   app.add_option("--conv-algorithm", a->conv_algorithm, "auto (Winograd for fp32 3x3 stride-1 convolutions) or direct")
       ->check(CLI::IsMember({"auto", "direct"}));
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
