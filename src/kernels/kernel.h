@@ -93,6 +93,13 @@ class Kernel {
   virtual ~Kernel() = default;
   virtual Status prepare(PrepareContext& ctx) = 0;
   virtual Status run(const RunContext& ctx) noexcept = 0;
+  // True when run() is also correct with outputs[0] in the same buffer as inputs[i] (asked
+  // after prepare()): the session may then write the output over an input that nobody reads
+  // afterwards, instead of into a buffer of its own.
+  virtual bool may_overwrite_input(size_t i) const {
+    (void)i;
+    return false;
+  }
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)();

@@ -166,6 +166,23 @@ Status Session::Impl::plan_and_bind() {
       s.backend = "view";
       continue;
     }
+    // A convolution whose kernel adds the residual as it stores (oneDNN's sum post-op, the cpu
+    // pointwise kernel) writes over that residual when nothing reads it afterwards and it is
+    // none of the step's other inputs (ResNet's and YOLO's bottleneck adds).
+    if (n.domain == "edgepipe" && n.op_type == "FusedConv" && s.kernel->may_overwrite_input(3) && in_arena(y)) {
+      const ir::Value* r = n.input(3);
+      if (!in_arena(r) || r->dtype != y->dtype || r->shape != y->shape) continue;
+      const ir::Value* owner = alias_of.count(r) ? alias_of[r] : r;
+      bool shared = false;
+      for (size_t k = 0; k < 3; ++k) {
+        const ir::Value* other = n.input(k);
+        shared = shared || (other && (other == owner || (alias_of.count(other) && alias_of[other] == owner)));
+      }
+      if (shared || last_use[owner] != static_cast<int>(i)) continue;
+      alias_of[y] = owner;
+      if (last_use.count(y)) last_use[owner] = std::max(last_use[owner], last_use[y]);
+      continue;
+    }
     const bool elementwise = (n.domain.empty() && kInPlace.count(n.op_type)) ||
                              (n.domain == "edgepipe" && n.op_type == "ScaleAdd");
     if (!elementwise || !in_arena(y)) continue;

@@ -166,6 +166,68 @@ TEST(FusedConv, PointwiseMatchesReference) {
   run_case({1, 64, 20, 20, 32, 1, 1, 1, 1, 1, 1, true, {6}}, 623);
 }
 
+// Kernels that add the residual as they store (oneDNN's sum post-op; the cpu pointwise kernel)
+// say so, and then compute the same output whether it lands in a buffer of its own or over the
+// residual itself (where the session puts it when nothing reads the residual afterwards).
+TEST(FusedConv, ResidualMayBeOverwrittenByTheOutput) {
+  struct Case {
+    ConvCase c;
+    const char* backend;
+    bool overwrite;  // what the kernel must answer
+  };
+  const std::vector<Case> cases = {
+      {{1, 64, 14, 12, 96, 1, 1, 1, 1, 1, 0, true, {7, 1}}, "onednn", true},      // ResNet's conv3: + R, relu
+      {{1, 32, 9, 11, 40, 1, 1, 1, 1, 1, 0, true, {1, 7, 3}}, "onednn", true},    // relu, + R, affine
+      {{2, 8, 10, 10, 8, 3, 3, 2, 1, 1, 1, false, {7}}, "onednn", true},          // grouped, NCHW
+      {{1, 48, 7, 9, 72, 1, 1, 1, 1, 1, 0, true, {6, 7}}, "cpu", true},           // pointwise: swish, + R
+      {{1, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1, true, {7, 1}}, "onednn", false},     // Winograd: adds after its copy
+  };
+  uint32_t seed = 700;
+  for (const Case& k : cases) {
+    const ConvCase& c = k.c;
+    SCOPED_TRACE(std::string(k.backend) + " seed " + std::to_string(seed));
+    NodeUnderTest t("FusedConv", 4, 1, 1);
+    t.node->domain = "edgepipe";
+    std::vector<float> params;
+    for (size_t i = 0; i < c.post_ops.size(); ++i) params.insert(params.end(), {0.7f, 0.1f});
+    t.attr("group", c.group).attr("strides", std::vector<int64_t>{c.stride, c.stride})
+        .attr("dilations", std::vector<int64_t>{1, 1}).attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})
+        .attr("layout", std::string(c.nhwc ? "NHWC" : "NCHW")).attr("post_ops", c.post_ops).attr("post_op_params", params);
+    Tensor x = random_tensor(Shape{c.n, c.cin, c.h, c.w}, seed++);
+    if (c.nhwc) x = to_nhwc(x);
+    const Tensor w = random_tensor(Shape{c.cout, c.cin / c.group, c.kh, c.kw}, seed++);
+    const Tensor b = random_tensor(Shape{c.cout}, seed++);
+    const int64_t oh = c.h + 2 * c.pad - c.kh + 1, ow = c.w + 2 * c.pad - c.kw + 1;
+    const Tensor r = random_tensor(c.nhwc ? Shape{c.n, oh, ow, c.cout} : Shape{c.n, c.cout, oh, ow}, seed++);
+    const std::vector<const Tensor*> ins = {&x, &w, &b, &r};
+    auto want = kernels::evaluate_node(*t.node, ins, "ref");
+    ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+
+    const kernels::KernelDef* def = kernels::find_kernel("FusedConv", "edgepipe", 1, k.backend);
+    ASSERT_NE(def, nullptr);
+    std::vector<kernels::TensorInfo> infos;
+    for (const Tensor* in : ins) infos.push_back({in->dtype(), in->shape(), in});
+    kernels::PrepareContext ctx(*t.node, infos);
+    auto kernel = def->create();
+    ASSERT_TRUE(kernel->prepare(ctx).is_ok());
+    ASSERT_EQ(kernel->may_overwrite_input(3), k.overwrite);
+    EXPECT_FALSE(kernel->may_overwrite_input(0));
+    Tensor scratch(DType::u8, Shape{static_cast<int64_t>(ctx.scratch_bytes()) + 1});
+    for (bool in_place : {false, true}) {
+      if (in_place && !k.overwrite) continue;
+      Tensor residual = r.clone();
+      Tensor separate(DType::f32, r.shape());
+      Tensor& out = in_place ? residual : separate;
+      const std::vector<TensorView> in_views = {x.view(), w.view(), b.view(), residual.view()};
+      std::vector<TensorView> out_views = {out.view()};
+      ASSERT_TRUE(kernel->run({in_views, out_views, scratch.data()}).is_ok());
+      SCOPED_TRACE(in_place ? "output over the residual" : "output in its own buffer");
+      expect_close(out, want.value()[0], 1e-4, 1e-4);
+      if (!in_place) expect_close(residual, r, 0, 0);  // the residual itself is left alone
+    }
+  }
+}
+
 // f32 3x3 stride-1 NHWC convolutions with >= 16 channels run as oneDNN Winograd convolutions,
 // the post-ops applied by edgepipe on the way back to NHWC; the same cases with the direct
 // algorithm. Channel counts off the 16-block, padding 0 and 1, two images, every post-op.

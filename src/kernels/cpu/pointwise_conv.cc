@@ -223,6 +223,10 @@ class PointwiseConv final : public Kernel {
     return Status::ok();
   }
 
+  // A tile loads its residual rows before it stores them (the tail through copies), and a
+  // thread writes only its own rows: the output may sit over the residual.
+  bool may_overwrite_input(size_t i) const override { return residual_ && i == 3; }
+
   Status run(const RunContext& ctx) noexcept override {
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
@@ -318,6 +322,7 @@ class CpuFusedConv final : public Kernel {
     return impl_->prepare(ctx);
   }
   Status run(const RunContext& ctx) noexcept override { return impl_->run(ctx); }
+  bool may_overwrite_input(size_t i) const override { return impl_ && impl_->may_overwrite_input(i); }
 
  private:
   std::unique_ptr<Kernel> impl_;

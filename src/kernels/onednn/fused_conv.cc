@@ -59,6 +59,8 @@ class OnednnFusedConv final : public Kernel {
     return Status::ok();
   }
 
+  bool may_overwrite_input(size_t i) const override { return sum_ && i == 3; }
+
   Status run(const RunContext& ctx) noexcept override {
     try {
       char* scratch = static_cast<char*>(ctx.scratch);
@@ -75,6 +77,10 @@ class OnednnFusedConv final : public Kernel {
       }
       dst_.set_data_handle(shuffle_ ? scratch : ctx.outputs[0].data);
       if (residual_index_ >= 0) residual_.set_data_handle(ctx.inputs[3].data);
+      // A sum post-op adds what the destination holds: the residual, unless the session
+      // placed the output over it already.
+      if (sum_ && ctx.outputs[0].data != ctx.inputs[3].data)
+        std::memcpy(ctx.outputs[0].data, ctx.inputs[3].data, ctx.outputs[0].nbytes());
       if (scratch_bytes_) scratch_.set_data_handle(scratch + tmp_bytes_ + convert_bytes_);
       onednn::execute(prim_, c_args_);
       if (shuffle_) scatter(scratch, static_cast<char*>(ctx.outputs[0].data));
@@ -357,7 +363,14 @@ class OnednnFusedConv final : public Kernel {
     const memory::dims dil{p.dilation[0] - 1, p.dilation[1] - 1};  // oneDNN counts extra gaps
     const memory::dims pl{p.pad_begin[0], p.pad_begin[1]}, pr{p.pad_end[0], p.pad_end[1]};
     const bool has_bias = b_data != nullptr;
-    const dnnl::primitive_attr attr = make_attr(memory::desc(dst_dims, to_dnnl(p.r_dtype), act), p);
+    // The residual as oneDNN's sum post-op (the destination holds it and the kernel adds it
+    // as it stores: the session can place the output over a residual nobody reads later, and
+    // the store then hits the lines just read) where the destination can hold it: f32, same
+    // type, and the destination is the output itself. A sum oneDNN cannot place in the chain
+    // falls back to a binary add reading the residual from its own buffer.
+    const memory::desc residual_md(dst_dims, to_dnnl(p.r_dtype), act);
+    const bool try_sum = !shuffle_ && !p.transposed && p.precision == ConvPrecision::f32 && p.r_dtype == p.y_dtype;
+    dnnl::primitive_attr attr = make_attr(residual_md, p, try_sum);
     memory::desc weights_md, scratch_md;
     if (p.transposed) {
       using D = dnnl::deconvolution_forward;
@@ -375,7 +388,14 @@ class OnednnFusedConv final : public Kernel {
                                      w_any, b_md, dst_md, strides, dil, pl, pr)
                            : C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
                                      w_any, dst_md, strides, dil, pl, pr);
-      const C::primitive_desc pd(desc, attr, eng);
+      C::primitive_desc pd;
+      try {
+        pd = C::primitive_desc(desc, attr, eng);
+      } catch (const dnnl::error&) {
+        if (!sum_) throw;
+        attr = make_attr(residual_md, p, false);
+        pd = C::primitive_desc(desc, attr, eng);
+      }
       prim_ = C(pd);
       weights_md = pd.weights_desc();
       scratch_md = pd.scratchpad_desc();
@@ -410,7 +430,9 @@ class OnednnFusedConv final : public Kernel {
     c_args_ = onednn::exec_args(args_);
   }
 
-  dnnl::primitive_attr make_attr(const memory::desc& residual_md, const FusedConvParams& p) {
+  dnnl::primitive_attr make_attr(const memory::desc& residual_md, const FusedConvParams& p, bool use_sum) {
+    sum_ = false;
+    residual_index_ = -1;
     dnnl::post_ops ops;
     int index = 0;
     for (const PostOp& op : p_.post_ops) {
@@ -422,8 +444,13 @@ class OnednnFusedConv final : public Kernel {
         case PostOpKind::sigmoid: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
         case PostOpKind::swish: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_swish, 1.f, 0.f); break;
         case PostOpKind::residual:
-          ops.append_binary(dnnl::algorithm::binary_add, residual_md);
-          residual_index_ = index;
+          if (use_sum) {
+            ops.append_sum(1.f);
+            sum_ = true;
+          } else {
+            ops.append_binary(dnnl::algorithm::binary_add, residual_md);
+            residual_index_ = index;
+          }
           break;
       }
       ++index;
@@ -449,6 +476,7 @@ class OnednnFusedConv final : public Kernel {
   std::unordered_map<int, memory> args_;
   onednn::ExecArgs c_args_;  // args_ for the C API, built once
   int residual_index_ = -1;
+  bool sum_ = false;                  // the residual is a sum post-op: run() puts it in the output first
   bool wino_ = false;                 // see build_winograd()
   int residual_input_ = -1;           // Winograd: the residual's input index, added in run()
   size_t blk_src_bytes_ = 0, blk_dst_bytes_ = 0;
