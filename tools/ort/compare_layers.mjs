@@ -4,7 +4,7 @@
 // and the table lists the steps by how much more time edgepipe spends on them than ORT.
 //
 // An ORT node is named after an ONNX node, or (when ORT fused it) after the tensor it
-// produces, with "_nchwc" for its blocked-layout kernels. Either way it leads to an ONNX node
+// produces, with "_nchwc" for its blocked-layout kernels, or "<ONNX node>/<Name>Fusion/". Either way it leads to an ONNX node
 // of the source model (source_nodes in edgepipe's JSON). That node is a step itself, or
 // edgepipe folded it into the step upstream (a BatchNormalization, activation or affine
 // folded into a convolution): its first input is followed up, at most 8 nodes, to the
@@ -39,7 +39,9 @@ function main(argv) {
   const unmatched = new Map();  // ORT op -> {ms, count}
   let matched_ms = 0;
   for (const n of ort.nodes) {
-    let src = source.get(n.name) ?? producer.get(n.name.replace(/_nchwc$/, "")) ?? null;
+    // A node ORT made by a fusion is named "<ONNX node>/<Fusion>/" (QuickGelu from x*sigmoid(x)).
+    const base = n.name.replace(/\/[A-Za-z]+Fusion\/$/, "");
+    let src = source.get(base) ?? producer.get(base.replace(/_nchwc$/, "")) ?? null;
     let row = null;
     for (let hops = 0; src && hops <= 8 && !row; ++hops) {
       row = step_of.get(src.name) ?? null;
