@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <cstring>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/ref/data_movement.h"
 
@@ -70,11 +74,50 @@ class Transpose2d final : public Kernel {
     for (int64_t b = 0; b < b_; ++b) {
       const T* xb = x + b * N * j_;
       T* yb = y + b * N * j_;
+#if defined(__AVX512F__)
+      if constexpr (sizeof(T) == 4 && N == 3) {
+        interleave3_avx512(reinterpret_cast<const uint32_t*>(xb), reinterpret_cast<uint32_t*>(yb), par);
+        continue;
+      }
+#endif
 #pragma omp parallel for if (parallel: par) schedule(static)
       for (int64_t j = 0; j < j_; ++j)
         for (int i = 0; i < N; ++i) yb[j * N + i] = xb[i * j_ + j];
     }
   }
+
+#if defined(__AVX512F__)
+  // Three planes of 4-byte values (an RGB image) into pixels: 16 pixels per step, each output
+  // vector put together by two two-source permutes (first the a and b values, then c's).
+  void interleave3_avx512(const uint32_t* x, uint32_t* y, bool par) const {
+    alignas(64) static const struct Tables {
+      int32_t ab[3][16], c[3][16];
+      Tables() {
+        for (int v = 0; v < 3; ++v)
+          for (int l = 0; l < 16; ++l) {
+            const int g = 16 * v + l, pixel = g / 3, ch = g % 3;
+            ab[v][l] = ch == 0 ? pixel : ch == 1 ? 16 + pixel : 0;  // from a (0-15) or b (16-31)
+            c[v][l] = ch == 2 ? 16 + pixel : l;                     // c's value, else keep the lane
+          }
+      }
+    } t;
+    const int64_t n = j_, full = n / 16;
+    const uint32_t* a = x;
+    const uint32_t* b = x + n;
+    const uint32_t* c = x + 2 * n;
+#pragma omp parallel for if (parallel: par) schedule(static)
+    for (int64_t q = 0; q < full; ++q) {
+      const __m512i va = _mm512_loadu_si512(a + 16 * q), vb = _mm512_loadu_si512(b + 16 * q),
+                    vc = _mm512_loadu_si512(c + 16 * q);
+      for (int v = 0; v < 3; ++v) {
+        const __m512i ab = _mm512_permutex2var_epi32(va, _mm512_load_si512(t.ab[v]), vb);
+        _mm512_storeu_si512(y + 48 * q + 16 * v, _mm512_permutex2var_epi32(ab, _mm512_load_si512(t.c[v]), vc));
+      }
+    }
+    for (int64_t j = full * 16; j < n; ++j)
+      for (int i = 0; i < 3; ++i) y[j * 3 + i] = x[i * n + j];
+  }
+#endif
 
   // Large moves are split across the calling thread's OpenMP team.
   bool parallel() const {
