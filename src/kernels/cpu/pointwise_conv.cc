@@ -4,9 +4,11 @@
 //
 // Why: oneDNN 2.6's NHWC 1x1 kernels (brgconv_1x1) reach 45-80 GFLOP/s on the narrow layers
 // of YOLO-style C3 blocks (32-128 channels) where this CPU's fp32 peak is ~117, and its
-// swish post-op costs another 10-20%; ONNX Runtime's own NCHWc kernels run YOLOv5s' 1x1
-// layers about 1.5x faster than oneDNN did in our sessions. On wide layers (ResNet-50's
-// 256-2048 channels) both kernels are at peak, and oneDNN keeps them.
+// swish post-op costs another 10-30%; ONNX Runtime's own NCHWc kernels ran YOLOv5s' 1x1
+// layers about 1.5x faster than oneDNN (bench/compare_ort_layers.sh). Without a swish or
+// sigmoid, oneDNN's kernels match or beat this one (ResNet-50, MobileNetV3, the PP-OCRv4
+// detector), and below 32 input channels the product is bound by its stores: those layers
+// stay on oneDNN (fused_conv_runs_as_pointwise).
 //
 // Layout: the weights are packed once into panels of 16*NV output channels (NV = 1..4 vectors),
 // each panel K x (16*NV) contiguous with columns past Cout zero, the bias beside them. A run
