@@ -13,6 +13,11 @@ namespace ep::tools {
 
 namespace {
 
+// A step's mean time per call in milliseconds.
+double mean_ms(const OpProfile& p) {
+  return p.calls ? static_cast<double>(p.total_ns) / 1e6 / static_cast<double>(p.calls) : 0.0;
+}
+
 // The steps as they ran, after the rewrites: what each consumed and produced.
 void print_steps(const std::vector<OpProfile>& prof) {
   std::printf("%4s %-36s %-20s %-7s %8s  %s\n", "#", "node", "op", "kernel", "mean ms", "inputs -> outputs [shape]");
@@ -26,7 +31,7 @@ void print_steps(const std::vector<OpProfile>& prof) {
       for (size_t d = 0; d < p.output_shapes[k].rank(); ++d) io += (d ? "x" : "") + std::to_string(p.output_shapes[k][d]);
       io += "]";
     }
-    const double m = p.calls ? static_cast<double>(p.total_ns) / 1e6 / static_cast<double>(p.calls) : 0.0;
+    const double m = mean_ms(p);
     std::printf("%4zu %-36.36s %-20.20s %-7s %8.3f  %s\n", i, p.node.c_str(), p.op.c_str(), p.kernel.c_str(), m, io.c_str());
   }
   std::printf("\n");
@@ -129,7 +134,7 @@ int bench(const BenchArgs& a) {
         shapes.push_back(dims);
       }
       step_list.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel},
-                           {"mean_ms", p.calls ? p.total_ns / 1e6 / static_cast<double>(p.calls) : 0.0},
+                           {"mean_ms", mean_ms(p)},
                            {"inputs", p.inputs}, {"outputs", p.outputs}, {"output_shapes", shapes}});
     }
   } else if (a.steps) {
@@ -147,7 +152,7 @@ int bench(const BenchArgs& a) {
       nlohmann::json ops = nlohmann::json::array();
       for (const OpProfile& p : prof)
         ops.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel},
-                       {"mean_ms", p.calls ? p.total_ns / 1e6 / static_cast<double>(p.calls) : 0.0}});
+                       {"mean_ms", mean_ms(p)}});
       j["profile"] = ops;
     }
     if (a.steps) {
@@ -177,7 +182,7 @@ int bench(const BenchArgs& a) {
     for (const OpProfile& p : prof) total += p.total_ns;
     std::printf("\n%-40s %-20s %-8s %10s %7s\n", "node", "op", "kernel", "mean ms", "share");
     for (const OpProfile& p : prof) {
-      const double m = p.calls ? static_cast<double>(p.total_ns) / 1e6 / static_cast<double>(p.calls) : 0.0;
+      const double m = mean_ms(p);
       std::printf("%-40.40s %-20.20s %-8s %10.3f %6.1f%%\n", p.node.c_str(), p.op.c_str(), p.kernel.c_str(), m,
                   total ? 100.0 * static_cast<double>(p.total_ns) / static_cast<double>(total) : 0.0);
     }

@@ -166,35 +166,37 @@ Status Session::Impl::plan_and_bind() {
       s.backend = "view";
       continue;
     }
-    // A convolution whose kernel adds the residual as it stores (oneDNN's sum post-op, the cpu
-    // pointwise kernel) writes over that residual when nothing reads it afterwards and it is
-    // none of the step's other inputs (ResNet's and YOLO's bottleneck adds).
-    if (n.domain == "edgepipe" && n.op_type == "FusedConv" && s.kernel->may_overwrite_input(3) && in_arena(y)) {
-      const ir::Value* r = n.input(3);
-      if (!in_arena(r) || r->dtype != y->dtype || r->shape != y->shape) continue;
-      const ir::Value* owner = alias_of.count(r) ? alias_of[r] : r;
-      bool shared = false;
-      for (size_t k = 0; k < 3; ++k) {
+    // Step i's output y takes the buffer of its input `slot` when that input (through any
+    // views) is read by nobody after step i; with `alone`, also only when no other input of
+    // the step shares the buffer (a kernel that reads neighbours, such as a convolution, would
+    // read what it has already overwritten).
+    auto write_over = [&](size_t slot, bool alone) {
+      const ir::Value* x = n.input(slot);
+      if (!in_arena(x) || x->dtype != y->dtype || x->shape != y->shape) return false;
+      const ir::Value* owner = alias_of.count(x) ? alias_of[x] : x;
+      if (last_use[owner] != static_cast<int>(i)) return false;
+      for (size_t k = 0; alone && k < n.inputs.size(); ++k) {
         const ir::Value* other = n.input(k);
-        shared = shared || (other && (other == owner || (alias_of.count(other) && alias_of[other] == owner)));
+        if (k != slot && other && (other == owner || (alias_of.count(other) && alias_of[other] == owner))) return false;
       }
-      if (shared || last_use[owner] != static_cast<int>(i)) continue;
       alias_of[y] = owner;
       if (last_use.count(y)) last_use[owner] = std::max(last_use[owner], last_use[y]);
+      return true;
+    };
+    if (!in_arena(y)) continue;
+    // A convolution whose kernel adds the residual as it stores (oneDNN's sum post-op, the cpu
+    // pointwise kernel) writes over that residual (ResNet's and YOLO's bottleneck adds).
+    if (n.domain == "edgepipe" && n.op_type == "FusedConv" && n.inputs.size() > 3 && s.kernel->may_overwrite_input(3)) {
+      write_over(3, true);
       continue;
     }
     const bool elementwise = (n.domain.empty() && kInPlace.count(n.op_type)) ||
                              (n.domain == "edgepipe" && n.op_type == "ScaleAdd");
-    if (!elementwise || !in_arena(y)) continue;
+    if (!elementwise) continue;
     const size_t candidates = n.op_type == "ScaleAdd" ? 1 : std::min<size_t>(n.inputs.size(), 2);
     for (size_t k = 0; k < candidates; ++k) {
-      const ir::Value* x = n.input(k);
-      if (!in_arena(x) || x->dtype != y->dtype || x->shape != y->shape) continue;
-      const ir::Value* owner = alias_of.count(x) ? alias_of[x] : x;
-      if (last_use[owner] != static_cast<int>(i) || (k == 1 && n.input(0) == x)) continue;
-      alias_of[y] = owner;
-      if (last_use.count(y)) last_use[owner] = std::max(last_use[owner], last_use[y]);
-      break;
+      if (k == 1 && n.input(0) == n.input(1)) break;  // Mul(d, d): tried as input 0 already
+      if (write_over(k, false)) break;
     }
   }
   // Requests: every step output that is not a graph output, and every step's scratch.
