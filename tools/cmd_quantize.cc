@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "pipeline/calibration_data.h"
 #include "quant/quantize.h"
 
@@ -18,7 +19,7 @@ struct QuantizeArgs {
   int samples = 16, eval_samples = 4, test_samples = 0, threads = 1;
   int64_t block_size = 32;
   double percentile = 99.99, max_drop = -1;
-  bool no_sensitivity = false;
+  bool no_sensitivity = false, reduce_range = false;
 };
 
 std::vector<std::string> split_commas(const std::vector<std::string>& items) {
@@ -39,6 +40,7 @@ Status quantize(const QuantizeArgs& a) {
   if (a.weights != "int8" && a.weights != "int4") return invalid_argument("--weights '", a.weights, "': expected int8 or int4");
   o.qdq.weight_bits = a.weights == "int4" ? 4 : 8;
   o.qdq.block_size = a.block_size;
+  o.qdq.reduce_range = a.reduce_range;
   o.percentile = a.percentile;
   o.max_accuracy_drop = a.max_drop;
   o.sensitivity = !a.no_sensitivity;
@@ -96,6 +98,11 @@ Status quantize(const QuantizeArgs& a) {
   EP_ASSIGN_OR_RETURN(quant::QuantizeReport rep, quant::quantize_model(a.model, a.output, cs, es, o, ts));
   std::cout << rep.to_text();
   std::cout << "wrote " << a.output << "\n";
+  std::string isa;
+  if (!a.reduce_range && !kernels::onednn_has_vnni(&isa))
+    std::cout << "note: this CPU (" << isa << ") has no VNNI: its int8 convolutions are exact only for 7-bit weights, "
+              << "so the convolutions of this model run in float here; --reduce-range writes weights that run int8 "
+              << "on any CPU (ONNX Runtime's reduce_range)\n";
   if (!a.report.empty()) {
     std::ofstream f(a.report, std::ios::trunc);
     if (!(f << rep.to_json() << "\n")) return io_error("--report '", a.report, "': cannot write");
@@ -128,6 +135,8 @@ Runner add_quantize(CLI::App& app) {
   app.add_option("--preprocess", a->preprocess, "auto, det or rec (PaddleOCR pre-processing of images)");
   app.add_option("--threads", a->threads, "Threads")->check(CLI::Range(1, 1024));
   app.add_flag("--no-sensitivity", a->no_sensitivity, "Skip the per-layer sensitivity pass");
+  app.add_flag("--reduce-range", a->reduce_range,
+               "8-bit weights in [-63, 63]: int8 on CPUs without VNNI too (their 16-bit pair sums saturate otherwise)");
   app.add_option("--report", a->report, "Write the report as JSON");
   app.add_option("-o,--output", a->output, "QDQ model to write")->required();
   return [a]() {

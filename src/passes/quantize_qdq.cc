@@ -12,6 +12,7 @@
 
 #include "kernels/fused_conv.h"
 #include "kernels/kernel.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "passes/passes.h"
 
 namespace ep::passes {
@@ -96,6 +97,12 @@ bool try_int8(ir::Graph& g, ir::Node* f) {
   const auto ws = weight_scales(dw, transposed, *group);
   const ir::Value* b = f->inputs[2];
   if (!ws || !b || !b->is_constant() || b->dtype != DType::f32) return false;
+  // Without VNNI oneDNN's int8 sums saturate for 8-bit weights: such a conv stays the f32
+  // fake-quant conv (exact; what ONNX Runtime's quantizer's reduce_range avoids by writing
+  // 7-bit weights, which run int8 here).
+  const ir::Value* w_q = dw->inputs[0];
+  if (!kernels::onednn_int8_conv_exact(dx->inputs[0]->dtype, w_q->constant->as<int8_t>(), w_q->shape.numel()))
+    return false;
   if (f->inputs.size() > 3 && f->inputs[3] && f->inputs[3]->dtype != DType::f32) return false;
   // The QuantizeLinear after it, when it is the conv output's only reader.
   ir::Value* y = f->outputs[0];

@@ -102,7 +102,7 @@ std::vector<std::string> calibration_tensors(const std::vector<QuantTarget>& tar
 
 QuantizedWeight quantize_weight(const Tensor& w, int64_t axis, int bits, int64_t block_size) {
   const Shape& s = w.shape();
-  const float qmax = bits == 4 ? 7.0f : 127.0f, qmin = bits == 4 ? -8.0f : -127.0f;
+  const float qmax = bits == 4 ? 7.0f : bits == 7 ? 63.0f : 127.0f, qmin = bits == 4 ? -8.0f : -qmax;
   int64_t outer = 1, dim = 1, inner = 1;
   if (axis >= 0) {
     dim = s[static_cast<size_t>(axis)];
@@ -206,7 +206,7 @@ Result<onnx_export::QdqSpec> make_qdq_spec(const ir::Graph& g, const std::vector
     if (t.weight_input < 0) continue;
     const ir::Value* wv = n->inputs[static_cast<size_t>(t.weight_input)];
     const int64_t axis = weight_axis(*n, *wv->constant);
-    QuantizedWeight qw = quantize_weight(*wv->constant, axis, 8);
+    QuantizedWeight qw = quantize_weight(*wv->constant, axis, options.reduce_range ? 7 : 8);
     const std::string wout = wv->name + "_" + t.node + "_dq";
     // Bias as int32 with scale s_x * s_w[c], when both scales are known per output channel.
     if (t.bias_input >= 0 && in0 && axis >= 0) {

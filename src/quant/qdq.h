@@ -32,10 +32,13 @@ std::vector<std::string> calibration_tensors(const std::vector<QuantTarget>& tar
 struct QdqOptions {
   int weight_bits = 8;     // 8, or 4 for MatMul/Gemm weights (others stay 8)
   int64_t block_size = 32; // 4-bit weights: values per scale along the reduction axis
+  // 8-bit weights in [-63, 63] (7 bits of magnitude, ONNX Runtime's reduce_range): CPUs
+  // without VNNI add two u8*s8 products in a saturating 16-bit lane, exact only for these.
+  bool reduce_range = false;
 };
 
 // Quantization of weight `w` along `axis` (per channel; -1: one scale), symmetric, to
-// [-127, 127] (8 bits) or [-8, 7] (4 bits); with block_size, one scale per block along axis.
+// [-127, 127] (8 bits), [-63, 63] (7: reduce_range) or [-8, 7] (4 bits); with block_size, one scale per block along axis.
 struct QuantizedWeight {
   Tensor q;      // i8
   Tensor scale;  // f32

@@ -2,6 +2,7 @@
 // both against independent oracles: the f32 reference on bf16-rounded operands, and the
 // fake-quant computation (dequantize, f32 convolution, quantize) that QDQ models describe.
 #include "kernels/fused_conv.h"
+#include "kernels/onednn/onednn_kernels.h"
 
 #include "kernel_test_util.h"
 
@@ -60,6 +61,15 @@ const std::vector<Case> kCases = {
 
 // bf16: oneDNN agrees with the bf16-emulating reference, and both stay within bf16's
 // precision of the f32 reference; with f32 and bf16 inputs, f32 and bf16 outputs.
+// Without native bf16 the oneDNN kernel declines by name and the reference runs bf16 alone.
+bool onednn_declines_bf16(const std::vector<const Tensor*>& ins, const NodeUnderTest& t) {
+  if (kernels::onednn_has_bf16()) return false;
+  auto got = kernels::evaluate_node(*t.node, ins, "onednn");
+  EXPECT_FALSE(got.is_ok());
+  if (!got.is_ok()) EXPECT_NE(got.status().to_string().find("no bf16"), std::string::npos) << got.status().to_string();
+  return true;
+}
+
 TEST(FusedConvBf16, OnednnMatchesReferenceAndF32) {
   uint32_t seed = 700;
   for (const Case& c : kCases)
@@ -79,6 +89,7 @@ TEST(FusedConvBf16, OnednnMatchesReferenceAndF32) {
         if (has_residual(c)) ins.push_back(&r);
         auto ref = kernels::evaluate_node(*t.node, ins, "ref");
         ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+        if (onednn_declines_bf16(ins, t)) GTEST_SKIP() << "this CPU has no native bf16";
         auto fast = kernels::evaluate_node(*t.node, ins, "onednn");
         ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
         ASSERT_EQ(fast.value()[0].dtype(), bf16_out ? DType::bf16 : DType::f32);
@@ -118,6 +129,7 @@ TEST(MatMulBf16, OnednnCloseToReference) {
     const Tensor c = random_tensor(Shape{130}, seed++);
     std::vector<const Tensor*> ins = {&a, &b};
     if (gemm) ins.push_back(&c);
+    if (onednn_declines_bf16(ins, t)) GTEST_SKIP() << "this CPU has no native bf16";
     auto got = kernels::evaluate_node(*t.node, ins, "onednn");
     ASSERT_TRUE(got.is_ok()) << got.status().to_string();
     auto exact = kernels::evaluate_node(*t.node, ins, "ref");
@@ -142,12 +154,13 @@ struct QuantCase {
   int32_t x_zero, y_zero;
 };
 
-// Quantized tensor with values spread over the whole range of its type.
-Tensor random_quantized(DType d, const Shape& s, uint32_t seed) {
+// Quantized tensor with values spread over the whole range of its type, or over 7 bits
+// (i8 in [-64, 63], the weights pre-VNNI CPUs sum exactly).
+Tensor random_quantized(DType d, const Shape& s, uint32_t seed, bool seven_bits = false) {
   Tensor t(d, s);
   std::mt19937 rng(seed);
   for (int64_t i = 0; i < t.numel(); ++i) {
-    const int v = static_cast<int>(rng() % 256);
+    const int v = seven_bits ? 64 + static_cast<int>(rng() % 128) : static_cast<int>(rng() % 256);
     if (d == DType::u8) t.as<uint8_t>()[i] = static_cast<uint8_t>(v);
     else t.as<int8_t>()[i] = static_cast<int8_t>(v - 128);
   }
@@ -158,7 +171,21 @@ float q_at(const Tensor& t, int64_t i) {
   return t.dtype() == DType::u8 ? static_cast<float>(t.as<uint8_t>()[i]) : static_cast<float>(t.as<int8_t>()[i]);
 }
 
+// Runs the int8 node on `backend`; false where oneDNN must decline it on this CPU (no VNNI and
+// weights or input it cannot sum exactly), after checking that it does, by name.
+bool int8_runs_on(const char* backend, const NodeUnderTest& t, const std::vector<const Tensor*>& ins) {
+  const Tensor& xq = *ins[0];
+  const Tensor& wq = *ins[1];
+  if (std::string(backend) != "onednn" || kernels::onednn_int8_conv_exact(xq.dtype(), wq.as<int8_t>(), wq.numel()))
+    return true;
+  auto got = kernels::evaluate_node(*t.node, ins, backend);
+  EXPECT_FALSE(got.is_ok());
+  if (!got.is_ok()) EXPECT_NE(got.status().to_string().find("no VNNI"), std::string::npos) << got.status().to_string();
+  return false;
+}
+
 // int8: both kernels against the fake-quant oracle built here from the f32 reference kernel.
+// Every other case has 7-bit weights, which oneDNN runs on CPUs without VNNI too.
 TEST(FusedConvInt8, MatchesFakeQuantOracle) {
   const std::vector<QuantCase> cases = {
       {kCases[0], DType::u8, DType::u8, 128, 3},
@@ -171,13 +198,15 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
       {{1, 64, 10, 10, 48, 3, 1, 1, 1, {4, 3}}, DType::u8, DType::u8, 131, 60},  // hardswish, affine
   };
   uint32_t seed = 900;
-  for (const QuantCase& qc : cases) {
+  int onednn_ran = 0;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const QuantCase& qc = cases[ci];
     const Case& c = qc.conv;
     SCOPED_TRACE("seed " + std::to_string(seed));
     const int64_t oh = out_side(c, c.h), ow = out_side(c, c.w);
     const float x_scale = 0.02f, y_scale = 0.05f;
     const Tensor xq = random_quantized(qc.x_type, Shape{c.n, c.h, c.w, c.cin}, seed++);
-    const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin / c.group, c.k, c.k}, seed++);
+    const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin / c.group, c.k, c.k}, seed++, ci % 2 == 1);
     std::vector<float> w_scales(static_cast<size_t>(c.cout));
     std::mt19937 rng(seed++);
     for (float& s : w_scales) s = 0.002f + 0.004f * static_cast<float>(rng() % 100) / 100.f;  // per channel
@@ -205,6 +234,8 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
     if (has_residual(c)) ins.push_back(&r);
     for (const char* backend : {"ref", "onednn"}) {
       SCOPED_TRACE(backend);
+      if (!int8_runs_on(backend, t, ins)) continue;
+      onednn_ran += std::string(backend) == "onednn";
       auto got = kernels::evaluate_node(*t.node, ins, backend);
       ASSERT_TRUE(got.is_ok()) << got.status().to_string();
       const Tensor& y = got.value()[0];
@@ -225,6 +256,7 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
     }
     seed += 10;
   }
+  EXPECT_GE(onednn_ran, 4);  // the 7-bit cases with u8 input run on oneDNN on any CPU
 }
 
 // FusedConvTranspose in int8: the pixel-shuffle case (kernel == stride, the det's head) and a
@@ -237,12 +269,14 @@ TEST(FusedConvInt8, TransposedMatchesFakeQuantOracle) {
   const std::vector<TCase> cases = {{24, 8, 8, 6, 2, 2, 0, DType::u8}, {16, 5, 7, 1, 2, 2, 0, DType::f32},
                                     {8, 5, 5, 4, 3, 2, 1, DType::u8}};
   uint32_t seed = 1500;
-  for (const TCase& c : cases) {
+  int onednn_ran = 0;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const TCase& c = cases[ci];
     SCOPED_TRACE("seed " + std::to_string(seed));
     const float x_scale = 0.03f, y_scale = 0.04f;
     const int32_t x_zero = 110, y_zero = 30;
     const Tensor xq = random_quantized(DType::u8, Shape{1, c.h, c.w, c.cin}, seed++);
-    const Tensor wq = random_quantized(DType::i8, Shape{c.cin, c.cout, c.k, c.k}, seed++);
+    const Tensor wq = random_quantized(DType::i8, Shape{c.cin, c.cout, c.k, c.k}, seed++, ci != 1);
     std::vector<float> w_scales(static_cast<size_t>(c.cout));
     for (size_t o = 0; o < w_scales.size(); ++o) w_scales[o] = 0.002f + 0.0007f * static_cast<float>(o);
     const Tensor b = random_tensor(Shape{c.cout}, seed++);
@@ -269,6 +303,8 @@ TEST(FusedConvInt8, TransposedMatchesFakeQuantOracle) {
     const std::vector<const Tensor*> ins = {&xq, &wq, &b};
     for (const char* backend : {"ref", "onednn"}) {
       SCOPED_TRACE(backend);
+      if (!int8_runs_on(backend, t, ins)) continue;
+      onednn_ran += std::string(backend) == "onednn";
       auto got = kernels::evaluate_node(*t.node, ins, backend);
       ASSERT_TRUE(got.is_ok()) << got.status().to_string();
       const Tensor& y = got.value()[0];
@@ -284,6 +320,34 @@ TEST(FusedConvInt8, TransposedMatchesFakeQuantOracle) {
       }
     }
   }
+  EXPECT_GE(onednn_ran, 2);
+}
+
+// As if on a CPU without VNNI: 8-bit weights or s8 input are declined by name (the reference
+// takes over), 7-bit weights with u8 input still run on oneDNN.
+TEST(FusedConvInt8, WithoutVnniOnlySevenBitWeightsRunOnOnednn) {
+  kernels::onednn_override_vnni(false);
+  const Case c = kCases[0];
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool seven = variant != 1;
+    const DType x_type = variant == 2 ? DType::i8 : DType::u8;
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    const Tensor xq = random_quantized(x_type, Shape{1, c.h, c.w, c.cin}, 31);
+    const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin, c.k, c.k}, 32, seven);
+    const Tensor b = random_tensor(Shape{c.cout}, 33);
+    NodeUnderTest t("FusedConv", 3, 1, 1);
+    set_attrs(t, c);
+    t.attr("precision", std::string("int8")).attr("output_dtype", std::string("f32")).attr("x_scale", 0.02f)
+        .attr("x_zero_point", int64_t{0}).attr("w_scales", std::vector<float>(static_cast<size_t>(c.cout), 0.003f));
+    const std::vector<const Tensor*> ins = {&xq, &wq, &b};
+    auto fast = kernels::evaluate_node(*t.node, ins, "onednn");
+    EXPECT_EQ(fast.is_ok(), variant == 0);
+    if (!fast.is_ok()) EXPECT_NE(fast.status().to_string().find("no VNNI"), std::string::npos) << fast.status().to_string();
+    auto ref = kernels::evaluate_node(*t.node, ins, "ref");
+    ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+    if (fast.is_ok()) expect_close(fast.value()[0], ref.value()[0], 1e-3, 1e-4);
+  }
+  kernels::onednn_override_vnni(std::nullopt);
 }
 
 TEST(FusedConvInt8, RejectsBadQuantAttributes) {

@@ -31,7 +31,10 @@ inline TP* add_init_f32(onnx::ModelProto& m, const std::string& name, const std:
 // X [1,C,H,W] f32 -> Q/DQ (u8, zero point 128) -> three 3x3 convs with int8 per-channel
 // weights (Relu, HardSwish, and with `residual` an Add of the first conv's output), each
 // followed by Q/DQ (u8) -> Y f32.
-inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int64_t hw = 12) {
+// The models' int8 weights lie in [-wmax, wmax] with scales widened by 127 / wmax. The default
+// 63 (7 bits, reduce_range) runs int8 on every CPU; 127 only where VNNI sums exactly (see
+// kernels::onednn_int8_conv_exact).
+inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int64_t hw = 12, int wmax = 63) {
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(42);
@@ -49,9 +52,9 @@ inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int6
   for (int i = 0; i < 3; ++i) {
     const std::string k = "c" + std::to_string(i + 1);
     std::vector<int32_t> wq(static_cast<size_t>(c * c * 9));
-    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 255) - 127;
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % (2 * wmax + 1)) - wmax;
     std::vector<float> ws(static_cast<size_t>(c)), b(static_cast<size_t>(c));
-    for (float& s : ws) s = 0.0005f + 0.001f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& s : ws) s = (0.0005f + 0.001f * static_cast<float>(rng() % 100) / 100.f) * 127.f / static_cast<float>(wmax);
     for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
     add_init_q(m, k + "_wq", TP::INT8, {c, c, 3, 3}, wq);
     add_init_f32(m, k + "_ws", {c}, ws);
@@ -79,7 +82,7 @@ inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int6
 
 // As quantizers that quantize every conv's raw output write it: X -> Q/DQ -> Conv1 -> Q/DQ ->
 // BatchNormalization (some negative scales) -> Relu -> Q/DQ -> Conv2 -> Q/DQ -> Y.
-inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10) {
+inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10, int wmax = 63) {
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(7);
@@ -91,9 +94,9 @@ inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10) {
   };
   auto conv = [&](const std::string& k, const std::string& in) {
     std::vector<int32_t> wq(static_cast<size_t>(c * c * 9));
-    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 255) - 127;
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % (2 * wmax + 1)) - wmax;
     std::vector<float> ws(static_cast<size_t>(c)), b(static_cast<size_t>(c));
-    for (float& s : ws) s = 0.001f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& s : ws) s = (0.001f + 0.002f * static_cast<float>(rng() % 100) / 100.f) * 127.f / static_cast<float>(wmax);
     for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
     add_init_q(m, k + "_wq", TP::INT8, {c, c, 3, 3}, wq);
     add_init_f32(m, k + "_ws", {c}, ws);
@@ -131,7 +134,7 @@ inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10) {
 
 // Two convs upsampled (Resize nearest x2) and concatenated, then quantized for a third conv,
 // as an FPN neck: X -> Q/DQ -> {c1, c2} -> Resize -> Concat -> Q/DQ -> c3 -> Q/DQ -> Y.
-inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6) {
+inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6, int wmax = 63) {
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(11);
@@ -143,9 +146,9 @@ inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6) {
   };
   auto conv = [&](const std::string& k, const std::string& in, int64_t cin, int64_t cout) {
     std::vector<int32_t> wq(static_cast<size_t>(cout * cin * 9));
-    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 255) - 127;
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % (2 * wmax + 1)) - wmax;
     std::vector<float> ws(static_cast<size_t>(cout)), b(static_cast<size_t>(cout));
-    for (float& s : ws) s = 0.001f + 0.002f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& s : ws) s = (0.001f + 0.002f * static_cast<float>(rng() % 100) / 100.f) * 127.f / static_cast<float>(wmax);
     for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
     add_init_q(m, k + "_wq", TP::INT8, {cout, cin, 3, 3}, wq);
     add_init_f32(m, k + "_ws", {cout}, ws);

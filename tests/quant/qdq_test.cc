@@ -231,6 +231,41 @@ TEST(QuantQdq, ConvNetMatchesIndependentFakeQuant) {
   }
 }
 
+// --reduce-range: every int8 weight in [-63, 63] with each channel's peak at +-63 (the scale is
+// the peak over 63); without it the peaks reach 127.
+TEST(QuantQdq, ReduceRangeWritesSevenBitWeights) {
+  const ConvNet net;
+  const std::string src = write_model(net.model(), "convnet_rr.onnx");
+  std::vector<std::vector<Tensor>> calib, eval;
+  calib.push_back({});
+  calib.back().push_back(tensor_of(Shape{1, 2, 6, 6}, random_values(72, 100, -2, 3)));
+  for (bool reduce : {false, true}) {
+    SCOPED_TRACE(reduce ? "reduce_range" : "full range");
+    const std::string dst = (temp_dir() / (reduce ? "convnet_rr7.onnx" : "convnet_rr8.onnx")).string();
+    QuantizeOptions o;
+    o.method = CalibrationMethod::minmax;
+    o.sensitivity = false;
+    o.qdq.reduce_range = reduce;
+    auto rep = quantize_model(src, dst, calib, eval, o);
+    ASSERT_TRUE(rep.is_ok()) << rep.status().to_string();
+    const onnx::ModelProto q = read_model(dst);
+    int weights = 0;
+    for (const auto& t : q.graph().initializer()) {
+      if (t.data_type() != onnx::TensorProto::INT8 || t.dims_size() != 4) continue;
+      ++weights;
+      const std::string& raw = t.raw_data();
+      ASSERT_FALSE(raw.empty()) << t.name();
+      const int64_t per_oc = static_cast<int64_t>(raw.size()) / t.dims(0);
+      for (int64_t oc = 0; oc < t.dims(0); ++oc) {
+        int peak = 0;
+        for (int64_t i = 0; i < per_oc; ++i) peak = std::max(peak, std::abs(static_cast<int>(static_cast<int8_t>(raw[static_cast<size_t>(oc * per_oc + i)]))));
+        EXPECT_EQ(peak, reduce ? 63 : 127) << t.name() << " channel " << oc;
+      }
+    }
+    EXPECT_EQ(weights, 2);
+  }
+}
+
 TEST(QuantQdq, Int4BlockWiseMatMulWeights) {
   // Y = X[2x64] * W[64x8]; 4-bit weights in blocks of 32 along K.
   const std::vector<float> w = random_values(64 * 8, 21), x = random_values(2 * 64, 22);

@@ -92,6 +92,31 @@ TEST(Int8Session, QdqChainKeepsActivationsQuantized) {
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "DequantizeLinear"), 1);
 }
 
+// On a CPU without VNNI (forced here), int8 convs whose weights use all 8 bits would saturate in
+// oneDNN: they stay f32 convs of the fake-quant graph, whose values they then match exactly
+// but for f32 summation order; the 7-bit model of the same shape still fuses.
+TEST(Int8Session, WithoutVnniEightBitWeightsStayFakeQuant) {
+  kernels::onednn_override_vnni(false);
+  for (int wmax : {127, 63}) {
+    SCOPED_TRACE("weights in +-" + std::to_string(wmax));
+    const Model model = load(test_models::qdq_conv_chain_model(false, 16, 12, wmax));
+    const Tensor x = random_input(Shape{1, 16, 12, 12}, 7);
+    SessionOptions ref;
+    ref.backend = "ref";
+    const Tensor want = run_one(model, ref, x);
+    SessionOptions fast;
+    fast.profile = true;
+    std::vector<OpProfile> prof;
+    const Tensor got = run_one(model, fast, x, &prof);
+    ASSERT_EQ(got.shape(), want.shape());
+    for (int64_t i = 0; i < got.numel(); ++i)
+      ASSERT_LE(std::fabs(got.as<float>()[i] - want.as<float>()[i]), 0.05f * 1.01f) << "index " << i;
+    const auto quantizers = std::count_if(prof.begin(), prof.end(), [](const OpProfile& p) { return p.op == "QuantizeLinear"; });
+    EXPECT_EQ(quantizers, wmax == 127 ? 4 : 1);  // the input's and each conv output's, or the input's alone
+  }
+  kernels::onednn_override_vnni(std::nullopt);
+}
+
 // A quantized raw conv output followed by BatchNormalization and Relu: the Q/DQ pair goes,
 // BN folds into the int8 weight scales (negative ones too), Relu becomes a post-op, and the
 // two convs run int8 back to back. One rounding fewer than the fake-quant graph: outputs

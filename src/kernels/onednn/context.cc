@@ -1,5 +1,6 @@
 #include "kernels/onednn/context.h"
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <string>
@@ -42,7 +43,7 @@ void execute(const dnnl::primitive& prim, const ExecArgs& args) {
 
 namespace ep::kernels {
 namespace {
-std::optional<bool> g_bf16_override;
+std::optional<bool> g_bf16_override, g_vnni_override;
 
 const char* isa_name(dnnl::cpu_isa isa) {
   switch (isa) {
@@ -69,5 +70,21 @@ bool onednn_has_bf16(std::string* isa) {
 }
 
 void onednn_override_bf16(std::optional<bool> has) { g_bf16_override = has; }
+
+bool onednn_has_vnni(std::string* isa) {
+  const dnnl::cpu_isa effective = dnnl::get_effective_cpu_isa();
+  if (isa) *isa = g_vnni_override ? "overridden" : isa_name(effective);
+  if (g_vnni_override) return *g_vnni_override;
+  const auto bits = static_cast<unsigned>(effective);
+  auto has = [&](dnnl::cpu_isa want) { return (bits & static_cast<unsigned>(want)) == static_cast<unsigned>(want); };
+  return has(dnnl::cpu_isa::avx512_core_vnni) || has(dnnl::cpu_isa::avx2_vnni);
+}
+
+void onednn_override_vnni(std::optional<bool> has) { g_vnni_override = has; }
+
+bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count) {
+  if (onednn_has_vnni()) return true;
+  return x == DType::u8 && std::all_of(w, w + count, [](int8_t v) { return v >= -64 && v <= 63; });
+}
 
 }  // namespace ep::kernels

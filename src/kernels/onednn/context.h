@@ -17,6 +17,13 @@ ExecArgs exec_args(const std::unordered_map<int, dnnl::memory>& args);
 // Executes on this thread's stream; throws dnnl::error like the C++ API.
 void execute(const dnnl::primitive& prim, const ExecArgs& args);
 
+// True for oneDNN's reference implementations ("ref:any", "ref_int8:any", ...): portable
+// loops, tens of times slower than its JIT kernels, that it falls back to for attributes
+// no JIT kernel of this CPU takes.
+inline bool is_reference_impl(const char* impl_info) {
+  return impl_info != nullptr && impl_info[0] == 'r' && impl_info[1] == 'e' && impl_info[2] == 'f';
+}
+
 // True while a primitive executes. oneDNN 2.6's dnnl_primitive_execute builds its argument
 // map on the heap on every call (8 allocations for a convolution); the allocation test
 // counts everything else, which must be zero.

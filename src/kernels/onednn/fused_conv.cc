@@ -22,6 +22,7 @@
 #include "kernels/cpu/vexp.h"
 #include "kernels/fused_conv.h"
 #include "kernels/onednn/context.h"
+#include "kernels/onednn/onednn_kernels.h"
 
 namespace ep::kernels {
 namespace {
@@ -51,6 +52,17 @@ class OnednnFusedConv final : public Kernel {
     // Weights and bias must be known now to be reordered once.
     if (!ctx.input(1).constant || (ctx.has_input(2) && !ctx.input(2).constant))
       return ctx.unsupported_error("oneDNN path needs constant weights");
+    std::string isa;
+    if (p_.precision == ConvPrecision::bf16 && !onednn_has_bf16(&isa))
+      return ctx.unsupported_error("oneDNN has no bf16 convolution on this CPU (", isa, ")");
+    if (p_.precision == ConvPrecision::int8 &&
+        !onednn_int8_conv_exact(p_.x_dtype, static_cast<const int8_t*>(ctx.input(1).constant->data()),
+                                ctx.input(1).constant->numel())) {
+      onednn_has_vnni(&isa);
+      return ctx.unsupported_error("oneDNN's int8 convolution on this CPU (", isa,
+                                   ", no VNNI) sums u8*s8 pairs in saturating 16 bits: it needs u8 input and "
+                                   "weights in [-64, 63]");
+    }
     try {
       build(ctx);
     } catch (const dnnl::error& e) {
@@ -389,8 +401,12 @@ class OnednnFusedConv final : public Kernel {
                            : C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
                                      w_any, dst_md, strides, dil, pl, pr);
       C::primitive_desc pd;
+      // Some oneDNN kernels take a sum only as the first post-op (the AVX2 direct ones): for
+      // the rest oneDNN either declines or hands the chain to its reference kernel, ~40x
+      // slower. Either way the residual goes back to a binary add.
       try {
         pd = C::primitive_desc(desc, attr, eng);
+        if (sum_ && onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference");
       } catch (const dnnl::error&) {
         if (!sum_) throw;
         attr = make_attr(residual_md, p, false);

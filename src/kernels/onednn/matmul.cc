@@ -83,6 +83,8 @@ class OnednnMatMul final : public Kernel {
     EP_ASSIGN_OR_RETURN(std::string precision, ctx.node().attr_string("precision", std::string("f32")));
     bf16_ = precision == "bf16";
     if (bf16_ && !b.constant) return ctx.unsupported_error("bf16 matmul needs constant B");
+    std::string isa;
+    if (bf16_ && !onednn_has_bf16(&isa)) return ctx.unsupported_error("oneDNN has no bf16 matmul on this CPU (", isa, ")");
     try {
       dnnl::engine& eng = onednn::cpu_engine();
       dnnl::primitive_attr attr;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "edgepipe/tensor.h"
 #include "kernels/kernel.h"
 
 namespace ep::kernels {
@@ -17,5 +18,18 @@ std::unique_ptr<Kernel> make_onednn_gemm();
 // the override (nullopt: ask oneDNN).
 bool onednn_has_bf16(std::string* isa = nullptr);
 void onednn_override_bf16(std::optional<bool> has);
+
+// Whether oneDNN's int8 convolutions on this CPU sum u8*s8 products exactly: with VNNI
+// (vpdpbusd, AVX512_VNNI or AVX_VNNI) they do; without it (AVX2, AVX-512 before Cascade Lake)
+// the kernels use vpmaddubsw, which adds two u8*s8 products in a saturating 16-bit lane, so
+// |w| > 64 with large activations overflows, and s8 activations get weights halved. The
+// override is for tests.
+bool onednn_has_vnni(std::string* isa = nullptr);
+void onednn_override_vnni(std::optional<bool> has);
+
+// Whether an int8 convolution with `x` activations and these weights gives exact sums on this
+// CPU: always with VNNI; without it only for u8 activations and weights in [-64, 63], whose
+// pair sums stay within 255 * 64 * 2 < 32768.
+bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count);
 
 }  // namespace ep::kernels
