@@ -2,9 +2,9 @@
 // this is bound by reading B (MobileNetV3's classifier streams 10 MB of weights for 2.5
 // MFLOP), and oneDNN 2.6's matmul and 1x1 convolution read it at ~10 GB/s where the L3
 // delivers ~90. B is packed once into panels of 64 columns, each panel K x 64 contiguous,
-// so a run reads it front to back exactly once with the partial sums in registers. Sums are
-// kept in double and rounded once with the bias added (the loop is bound by memory, not by
-// the FMAs), so these layers are closer to the f64 oracle than any f32 kernel.
+// so a run reads it front to back exactly once with the partial sums in registers. Blocks of
+// 16 products are summed in f32 and the blocks in double, rounded once with the bias added:
+// closer to the f64 oracle than a plain f32 sum, at the speed of one.
 // Used by the cpu MatMul/Gemm kernels and the cpu FusedConv for 1x1 convolutions at 1x1
 // output (squeeze-excite blocks); the oneDNN kernels decline exactly these cases.
 #pragma once
