@@ -183,7 +183,8 @@ TEST(FusedConv, ResidualMayBeOverwrittenByTheOutput) {
       {{1, 32, 9, 11, 40, 1, 1, 1, 1, 1, 0, true, {1, 7, 3}}, "onednn", true, false},   // relu, + R, affine
       {{2, 8, 10, 10, 8, 3, 3, 2, 1, 1, 1, false, {7}}, "onednn", true, true},          // grouped, NCHW
       {{1, 48, 7, 9, 72, 1, 1, 1, 1, 1, 0, true, {6, 7}}, "cpu", true, true},           // pointwise: swish, + R
-      {{1, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1, true, {7, 1}}, "onednn", false, true},     // Winograd: adds after its copy
+      {{1, 24, 16, 16, 24, 3, 3, 1, 1, 1, 1, true, {7, 1}}, "onednn", false, false},    // Winograd / nChw8c: adds after its copy
+      {{1, 20, 9, 9, 12, 3, 3, 1, 1, 1, 1, true, {7}}, "onednn", true, true},           // channels off the 8-block: NHWC
   };
   uint32_t seed = 700;
   for (const Case& k : cases) {
@@ -258,6 +259,23 @@ TEST(FusedConv, WinogradMatchesReference) {
     omp_set_num_threads(threads);
     for (const char* algorithm : {"auto", "direct"})
       for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(300 + i), algorithm);
+  }
+}
+
+// Without AVX-512, spatial convolutions with channels in multiples of 8 run on nChw8c copies
+// of the activations, the post-ops applied on the way back (with AVX-512 these take the NHWC
+// kernels or Winograd): strides, non-square kernels, padding, two images, every post-op.
+TEST(FusedConv, BlockedDirectMatchesReference) {
+  const std::vector<ConvCase> cases = {
+      {1, 16, 15, 13, 24, 3, 3, 1, 2, 1, 1, true, {6, 7}},        // stride 2: swish then residual
+      {2, 8, 12, 12, 8, 5, 5, 1, 1, 1, 2, true, {1}},             // 5x5, two images
+      {1, 32, 10, 9, 40, 1, 7, 1, 1, 1, 0, true, {3, 4}},         // 1x7: affine, hardswish
+      {1, 64, 20, 20, 64, 3, 3, 1, 2, 1, 0, true, {2, 5}},        // stride 2 unpadded: clip, sigmoid
+      {1, 24, 7, 7, 16, 3, 3, 1, 1, 1, 1, true, {7, 1}},          // residual then relu
+  };
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(350 + i), "auto");
   }
 }
 
