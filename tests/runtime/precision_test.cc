@@ -39,6 +39,30 @@ Tensor run_one(const Model& model, const SessionOptions& opt, const Tensor& x, s
   return out.is_ok() ? std::move((*out)[0]) : Tensor();
 }
 
+// The fake-quant graph's output (backend "ref", the oracle) and the default session's, with
+// the latter's per-step profile.
+struct RefAndFast {
+  Tensor want, got;
+  std::vector<OpProfile> prof;
+};
+RefAndFast run_ref_and_fast(const Model& model, const Tensor& x) {
+  RefAndFast r;
+  SessionOptions ref;
+  ref.backend = "ref";
+  r.want = run_one(model, ref, x);
+  SessionOptions fast;
+  fast.profile = true;
+  r.got = run_one(model, fast, x, &r.prof);
+  return r;
+}
+
+// Same shape, and every element within `bound` (one quantization step of the last quantizer).
+void expect_within(const Tensor& got, const Tensor& want, float bound) {
+  ASSERT_EQ(got.shape(), want.shape());
+  for (int64_t i = 0; i < got.numel(); ++i)
+    ASSERT_LE(std::fabs(got.as<float>()[i] - want.as<float>()[i]), bound) << "index " << i;
+}
+
 // The int8 session's output is within one step of the last QuantizeLinear (scale 0.05) of the
 // fake-quant graph's; nearly all elements agree exactly.
 TEST(Int8Session, QdqChainMatchesFakeQuantReference) {
@@ -46,13 +70,9 @@ TEST(Int8Session, QdqChainMatchesFakeQuantReference) {
     SCOPED_TRACE(residual ? "with residual" : "plain chain");
     const Model model = load(test_models::qdq_conv_chain_model(residual));
     const Tensor x = random_input(Shape{1, 16, 12, 12}, 5);
-    SessionOptions ref;
-    ref.backend = "ref";
-    const Tensor want = run_one(model, ref, x);
-    SessionOptions fast;
-    fast.profile = true;
-    std::vector<OpProfile> prof;
-    const Tensor got = run_one(model, fast, x, &prof);
+    const RefAndFast r = run_ref_and_fast(model, x);
+    const Tensor &want = r.want, &got = r.got;
+    const std::vector<OpProfile>& prof = r.prof;
     ASSERT_EQ(got.shape(), want.shape());
     int64_t differ = 0;
     for (int64_t i = 0; i < got.numel(); ++i) {
@@ -101,17 +121,9 @@ TEST(Int8Session, WithoutVnniEightBitWeightsStayFakeQuant) {
     SCOPED_TRACE("weights in +-" + std::to_string(wmax));
     const Model model = load(test_models::qdq_conv_chain_model(false, 16, 12, wmax));
     const Tensor x = random_input(Shape{1, 16, 12, 12}, 7);
-    SessionOptions ref;
-    ref.backend = "ref";
-    const Tensor want = run_one(model, ref, x);
-    SessionOptions fast;
-    fast.profile = true;
-    std::vector<OpProfile> prof;
-    const Tensor got = run_one(model, fast, x, &prof);
-    ASSERT_EQ(got.shape(), want.shape());
-    for (int64_t i = 0; i < got.numel(); ++i)
-      ASSERT_LE(std::fabs(got.as<float>()[i] - want.as<float>()[i]), 0.05f * 1.01f) << "index " << i;
-    const auto quantizers = std::count_if(prof.begin(), prof.end(), [](const OpProfile& p) { return p.op == "QuantizeLinear"; });
+    const RefAndFast r = run_ref_and_fast(model, x);
+    expect_within(r.got, r.want, 0.05f * 1.01f);
+    const auto quantizers = std::count_if(r.prof.begin(), r.prof.end(), [](const OpProfile& p) { return p.op == "QuantizeLinear"; });
     EXPECT_EQ(quantizers, wmax == 127 ? 4 : 1);  // the input's and each conv output's, or the input's alone
   }
   kernels::onednn_override_vnni(std::nullopt);
@@ -124,13 +136,9 @@ TEST(Int8Session, WithoutVnniEightBitWeightsStayFakeQuant) {
 TEST(Int8Session, ConvOutputQdqBeforeBnReluFusesIntoInt8Conv) {
   const Model model = load(test_models::qdq_conv_output_model());
   const Tensor x = random_input(Shape{1, 8, 10, 10}, 9);
-  SessionOptions ref;
-  ref.backend = "ref";
-  const Tensor want = run_one(model, ref, x);
-  SessionOptions fast;
-  fast.profile = true;
-  std::vector<OpProfile> prof;
-  const Tensor got = run_one(model, fast, x, &prof);
+  const RefAndFast r = run_ref_and_fast(model, x);
+  const Tensor &want = r.want, &got = r.got;
+  const std::vector<OpProfile>& prof = r.prof;
   ASSERT_EQ(got.shape(), want.shape());
   int64_t exact = 0;
   for (int64_t i = 0; i < got.numel(); ++i) {
@@ -150,18 +158,10 @@ TEST(Int8Session, ConvOutputQdqBeforeBnReluFusesIntoInt8Conv) {
 TEST(Int8Session, QuantizeMovesAboveResizeAndConcat) {
   const Model model = load(test_models::qdq_resize_concat_model());
   const Tensor x = random_input(Shape{1, 8, 6, 6}, 13);
-  SessionOptions ref;
-  ref.backend = "ref";
-  const Tensor want = run_one(model, ref, x);
-  SessionOptions fast;
-  fast.profile = true;
-  std::vector<OpProfile> prof;
-  const Tensor got = run_one(model, fast, x, &prof);
-  ASSERT_EQ(got.shape(), want.shape());
-  for (int64_t i = 0; i < got.numel(); ++i)
-    ASSERT_LE(std::fabs(got.as<float>()[i] - want.as<float>()[i]), 0.05f * 1.01f) << "index " << i;
+  const RefAndFast r = run_ref_and_fast(model, x);
+  expect_within(r.got, r.want, 0.05f * 1.01f);
   std::string ops;
-  for (const OpProfile& p : prof) ops += p.op + (p.op == "FusedConv" ? "/" + p.kernel : "") + " ";
+  for (const OpProfile& p : r.prof) ops += p.op + (p.op == "FusedConv" ? "/" + p.kernel : "") + " ";
   EXPECT_EQ(ops,
             "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn Resize Resize Concat FusedConv/onednn "
             "DequantizeLinear Identity Transpose ");
