@@ -1,10 +1,10 @@
 // edgepipe.FusedConv: the oneDNN kernel against the reference on seeded random cases.
 #include "kernels/fused_conv.h"
 
-#include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
 #include "kernel_test_util.h"
+#include "kernels/onednn/context.h"
 
 namespace ep::testing {
 namespace {
@@ -221,9 +221,8 @@ TEST(FusedConv, ResidualMayBeOverwrittenByTheOutput) {
     }
 #endif
     ASSERT_TRUE(prepared.is_ok()) << prepared.to_string();
-    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-    const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
-    ASSERT_EQ(kernel->may_overwrite_input(3), (isa & avx512) == avx512 ? k.overwrite : k.overwrite_avx2);
+    const bool avx512 = kernels::onednn::isa_has(dnnl::cpu_isa::avx512_core);
+    ASSERT_EQ(kernel->may_overwrite_input(3), avx512 ? k.overwrite : k.overwrite_avx2);
     EXPECT_FALSE(kernel->may_overwrite_input(0));
     Tensor scratch(DType::u8, Shape{static_cast<int64_t>(ctx.scratch_bytes()) + 1});
     for (bool in_place : {false, true}) {

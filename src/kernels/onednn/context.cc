@@ -29,6 +29,12 @@ namespace {
 std::atomic<int> g_executing{0};
 }  // namespace
 
+bool isa_has(dnnl::cpu_isa want) {
+  // ISA values are bit sets: a newer ISA holds every bit of the ones it extends.
+  const auto bits = static_cast<unsigned>(dnnl::get_effective_cpu_isa()), need = static_cast<unsigned>(want);
+  return (bits & need) == need;
+}
+
 bool executing() { return g_executing.load(std::memory_order_relaxed) > 0; }
 
 void execute(const dnnl::primitive& prim, const ExecArgs& args) {
@@ -61,23 +67,17 @@ const char* isa_name(dnnl::cpu_isa isa) {
 }  // namespace
 
 bool onednn_has_bf16(std::string* isa) {
-  const dnnl::cpu_isa effective = dnnl::get_effective_cpu_isa();
-  if (isa) *isa = g_bf16_override ? "overridden" : isa_name(effective);
+  if (isa) *isa = g_bf16_override ? "overridden" : isa_name(dnnl::get_effective_cpu_isa());
   if (g_bf16_override) return *g_bf16_override;
-  // ISA values are bit sets: a newer ISA holds every bit of the ones it extends.
-  const auto bits = static_cast<unsigned>(effective), need = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
-  return (bits & need) == need;
+  return onednn::isa_has(dnnl::cpu_isa::avx512_core_bf16);
 }
 
 void onednn_override_bf16(std::optional<bool> has) { g_bf16_override = has; }
 
 bool onednn_has_vnni(std::string* isa) {
-  const dnnl::cpu_isa effective = dnnl::get_effective_cpu_isa();
-  if (isa) *isa = g_vnni_override ? "overridden" : isa_name(effective);
+  if (isa) *isa = g_vnni_override ? "overridden" : isa_name(dnnl::get_effective_cpu_isa());
   if (g_vnni_override) return *g_vnni_override;
-  const auto bits = static_cast<unsigned>(effective);
-  auto has = [&](dnnl::cpu_isa want) { return (bits & static_cast<unsigned>(want)) == static_cast<unsigned>(want); };
-  return has(dnnl::cpu_isa::avx512_core_vnni) || has(dnnl::cpu_isa::avx2_vnni);
+  return onednn::isa_has(dnnl::cpu_isa::avx512_core_vnni) || onednn::isa_has(dnnl::cpu_isa::avx2_vnni);
 }
 
 void onednn_override_vnni(std::optional<bool> has) { g_vnni_override = has; }

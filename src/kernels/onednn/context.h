@@ -17,6 +17,9 @@ ExecArgs exec_args(const std::unordered_map<int, dnnl::memory>& args);
 // Executes on this thread's stream; throws dnnl::error like the C++ API.
 void execute(const dnnl::primitive& prim, const ExecArgs& args);
 
+// Whether oneDNN's effective ISA on this CPU includes `want` (avx512_core, avx2_vnni, ...).
+bool isa_has(dnnl::cpu_isa want);
+
 // True for oneDNN's reference implementations ("ref:any", "ref_int8:any", ...): portable
 // loops, tens of times slower than its JIT kernels, that it falls back to for attributes
 // no JIT kernel of this CPU takes.

@@ -197,9 +197,7 @@ class OnednnFusedConv final : public Kernel {
   bool blocked_direct_case(const PrepareContext& ctx) const {
     const FusedConvParams& p = p_;
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-    const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
-    return algo.is_ok() && *algo == "auto" && (isa & avx512) != avx512 && p.precision == ConvPrecision::f32 &&
+    return algo.is_ok() && *algo == "auto" && !onednn::isa_has(dnnl::cpu_isa::avx512_core) && p.precision == ConvPrecision::f32 &&
            !p.transposed && p.nhwc && p.group == 1 && p.kh * p.kw > 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
            p.cin % 8 == 0 && p.cout % 8 == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
            p.r_dtype == DType::f32;
