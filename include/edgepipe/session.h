@@ -73,6 +73,10 @@ struct SessionOptions {
   // has one (2-2.5x faster here; rounding error of the same order as the direct kernel's),
   // "direct" never does.
   std::string conv_algorithm = "auto";
+  // Activations between f32 convolutions: "auto" keeps them in oneDNN's blocked nChw8c
+  // layout on CPUs without AVX-512 (its AVX2 kernels are 1.1-2.5x faster on it) and in NHWC
+  // elsewhere; "on" and "off" force the choice (passes/layout_blocked.cc).
+  std::string blocked_layout = "auto";
   // Intermediate tensors returned after the model's own outputs, in this order (calibration,
   // debugging). Marked before any rewrite, so fusions keep them; run() stays allocation-free.
   std::vector<std::string> extra_outputs;

@@ -84,17 +84,22 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
   EP_RETURN_IF_ERROR(ctx.expect_inputs(2, 4));
   FusedConvParams p;
   EP_ASSIGN_OR_RETURN(std::string layout, n.attr_string("layout", std::string("NCHW")));
-  if (layout != "NCHW" && layout != "NHWC") return ctx.error("layout '", layout, "' is not NCHW or NHWC");
+  if (layout != "NCHW" && layout != "NHWC" && layout != "NCHW8c")
+    return ctx.error("layout '", layout, "' is not NCHW, NHWC or NCHW8c");
   p.nhwc = layout == "NHWC";
+  p.block = layout == "NCHW8c" ? 8 : 0;
   const TensorInfo& x = ctx.input(0);
   const TensorInfo& w = ctx.input(1);
-  if (x.shape.rank() != 4 || w.shape.rank() != 4)
-    return ctx.error("input rank ", x.shape.rank(), " and weight rank ", w.shape.rank(), ", expected 4 and 4");
+  const size_t x_rank = p.block ? 5 : 4;
+  if (x.shape.rank() != x_rank || w.shape.rank() != 4)
+    return ctx.error("input rank ", x.shape.rank(), " and weight rank ", w.shape.rank(), ", expected ", x_rank, " and 4");
+  if (p.block && x.shape[4] != p.block) return ctx.error("layout ", layout, " needs an input [N, C/8, H, W, 8], got ", x.shape.to_string());
   p.n = x.shape[0];
-  p.cin = p.nhwc ? x.shape[3] : x.shape[1];
+  p.cin = p.block ? x.shape[1] * p.block : p.nhwc ? x.shape[3] : x.shape[1];
   p.h = p.nhwc ? x.shape[1] : x.shape[2];
   p.w = p.nhwc ? x.shape[2] : x.shape[3];
   p.transposed = n.op_type == kFusedConvTransposeOp;
+  if (p.block && p.transposed) return ctx.unsupported_error("FusedConvTranspose has no NCHW8c layout");
   p.kh = w.shape[2];
   p.kw = w.shape[3];
   EP_ASSIGN_OR_RETURN(p.group, n.attr_int("group", 1));
@@ -124,13 +129,16 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
     p.ow = (p.w + p.pad_begin[1] + p.pad_end[1] - ekw) / p.stride[1] + 1;
   }
   if (p.oh < 1 || p.ow < 1) return ctx.error("the kernel is larger than the padded input");
+  if (p.block && p.cout % p.block != 0) return ctx.error("layout ", layout, " needs output channels a multiple of 8, got ", p.cout);
   EP_RETURN_IF_ERROR(prepare_precision(ctx, p));
   if (ctx.has_input(2)) {
     const TensorInfo& b = ctx.input(2);
     if (b.dtype != DType::f32 || b.shape.rank() != 1 || b.shape[0] != p.cout)
       return ctx.error("bias shape ", b.shape.to_string(), ", expected ", p.cout);
   }
-  const Shape y = p.nhwc ? Shape{p.n, p.oh, p.ow, p.cout} : Shape{p.n, p.cout, p.oh, p.ow};
+  const Shape y = p.block   ? Shape{p.n, p.cout / p.block, p.oh, p.ow, p.block}
+                  : p.nhwc ? Shape{p.n, p.oh, p.ow, p.cout}
+                           : Shape{p.n, p.cout, p.oh, p.ow};
   EP_ASSIGN_OR_RETURN(std::vector<int64_t> kinds, n.attr_ints("post_ops", std::vector<int64_t>{}));
   EP_ASSIGN_OR_RETURN(std::vector<float> params, n.attr_floats("post_op_params", std::vector<float>{}));
   if (params.size() != 2 * kinds.size()) return ctx.error("post_op_params must hold two values per post-op");
@@ -151,6 +159,10 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
       return ctx.error("residual ", dtype_name(p.r_dtype), " ", ctx.input(3).shape.to_string(), ", expected ", y.to_string());
   }
   ctx.set_output(0, p.y_dtype, y);
+  if (p.block && p.h == 1 && p.w == 1 && p.oh == 1 && p.ow == 1) {  // the same bytes as NHWC
+    p.block = 0;
+    p.nhwc = true;
+  }
   return p;
 }
 
@@ -172,10 +184,13 @@ class RefFusedConv final : public Kernel {
     void* y = ctx.outputs[0].data;
     const FusedConvParams& p = p_;
     const int64_t cin_g = p.cin / p.group, cout_g = p.cout / p.group;
+    const int64_t B = p.block;  // NCHW8c: [N, C/B, H, W, B]
     auto xi = [&](int64_t n, int64_t c, int64_t h, int64_t w_) {
+      if (B) return ((((n * (p.cin / B) + c / B) * p.h + h) * p.w + w_) * B) + c % B;
       return p.nhwc ? ((n * p.h + h) * p.w + w_) * p.cin + c : ((n * p.cin + c) * p.h + h) * p.w + w_;
     };
     auto yi = [&](int64_t n, int64_t c, int64_t h, int64_t w_) {
+      if (B) return ((((n * (p.cout / B) + c / B) * p.oh + h) * p.ow + w_) * B) + c % B;
       return p.nhwc ? ((n * p.oh + h) * p.ow + w_) * p.cout + c : ((n * p.cout + c) * p.oh + h) * p.ow + w_;
     };
     const Values v{p, x, w, r};

@@ -7,7 +7,9 @@
 // and output size (H - 1) * stride + (kH - 1) * dilation + 1 - pads.
 // Attributes (all explicit; passes resolve auto_pad and defaults):
 //   group, strides[2], dilations[2], pads[4] (ONNX order: top, left, bottom, right),
-//   layout: "NCHW" or "NHWC" (of X, R and Y; W stays OIHW),
+//   layout: "NCHW", "NHWC" or "NCHW8c" (of X, R and Y; W stays OIHW). NCHW8c is oneDNN's
+//     nChw8c as a 5-D tensor [N, C/8, H, W, 8] (channels a multiple of 8; made by
+//     passes/layout_blocked.cc for CPUs without AVX-512),
 //   post_ops: ints, one PostOpKind per op in order; post_op_params: floats, two per op.
 // Precision (optional; passes set it, see passes/precision_bf16.cc and passes/quantize_qdq.cc):
 //   precision: "f32" (default), "bf16" or "int8";
@@ -50,6 +52,9 @@ struct FusedConvParams {
   int64_t group = 1;
   int64_t stride[2] = {1, 1}, dilation[2] = {1, 1}, pad_begin[2] = {0, 0}, pad_end[2] = {0, 0};
   bool nhwc = false;
+  // 8 for NCHW8c. At a 1x1 input and output the blocked bytes are NHWC's, and the layout is
+  // read as NHWC (block 0), so the kernels for that case take it unchanged.
+  int64_t block = 0;
   bool transposed = false;  // FusedConvTranspose
   std::vector<PostOp> post_ops;
   ConvPrecision precision = ConvPrecision::f32;

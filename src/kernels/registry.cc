@@ -209,6 +209,8 @@ const KernelDef kRegistry[] = {
     {"FusedConv", "edgepipe", 1, 1, "cpu", cpu::make_fused_conv},
     {"MaxPool", "edgepipe", 1, 1, "ref", cpu::make_max_pool_layout},
     {"ScaleAdd", "edgepipe", 1, 1, "ref", cpu::make_scale_add},
+    {"ToBlocked", "edgepipe", 1, 1, "ref", cpu::make_to_blocked},
+    {"FromBlocked", "edgepipe", 1, 1, "ref", cpu::make_from_blocked},
     {"QuantizeLinear", "", 10, kMax, "cpu", cpu::make_quantize_linear},
     {"DequantizeLinear", "", 10, kMax, "cpu", cpu::make_dequantize_linear},
 };

@@ -186,6 +186,97 @@ TEST(Session, TransposeMovesThroughSplittingReshape) {
   EXPECT_EQ(after_conv, 1);
 }
 
+// A block of the layouts the blocked pass carries (passes/layout_blocked.cc): dense and
+// depthwise convs, a per-channel Add, squeeze-excite (GlobalAveragePool, 1x1 convs,
+// HardSigmoid, Mul), Concat along channels, MaxPool, nearest Resize, a residual Add. With
+// blocked_layout "on" the whole block runs on nChw8c between one ToBlocked after the first
+// conv (3 input channels) and one FromBlocked before the last (4 output channels), and its
+// output matches the unoptimized reference session's.
+onnx::ModelProto blocked_region_model() {
+  using namespace test_models;
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "x", {1, 3, 10, 12});
+  auto conv = [&](const std::string& in, const std::string& out, int64_t cout, int64_t cin_g, int64_t k,
+                  int64_t group) {
+    add_init(m, out + "_w", {cout, cin_g, k, k});
+    add_init(m, out + "_b", {cout});
+    auto* c = add_node(m, "Conv", {in, out + "_w", out + "_b"}, {out}, out);
+    attr_ints(c, "kernel_shape", {k, k});
+    attr_ints(c, "pads", {k / 2, k / 2, k / 2, k / 2});
+    attr_int(c, "group", group);
+  };
+  conv("x", "c0", 16, 3, 3, 1);
+  add_node(m, "Relu", {"c0"}, {"r0"}, "relu0");
+  conv("r0", "c1", 16, 16, 3, 1);
+  conv("c1", "dw", 16, 1, 3, 16);
+  add_node(m, "GlobalAveragePool", {"dw"}, {"gap"}, "gap");
+  conv("gap", "se1", 8, 16, 1, 1);
+  add_node(m, "Relu", {"se1"}, {"se1r"}, "se_relu");
+  conv("se1r", "se2", 16, 8, 1, 1);
+  add_node(m, "HardSigmoid", {"se2"}, {"se"}, "se_hs");
+  add_node(m, "Mul", {"dw", "se"}, {"excited"}, "se_mul");
+  attr_int(add_node(m, "Concat", {"excited", "c1"}, {"cat"}, "cat"), "axis", 1);
+  auto* pool = add_node(m, "MaxPool", {"cat"}, {"pooled"}, "pool");
+  attr_ints(pool, "kernel_shape", {3, 3});
+  attr_ints(pool, "pads", {1, 1, 1, 1});
+  attr_ints(pool, "strides", {2, 2});
+  add_init(m, "scales", {4});
+  m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 1)->clear_float_data();
+  for (float v : {1.f, 1.f, 2.f, 2.f}) m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 1)->add_float_data(v);
+  add_init(m, "shift", {32, 1, 1});  // per channel, after a pool: no conv to fold it into
+  add_node(m, "Add", {"pooled", "shift"}, {"shifted"}, "add_shift");
+  auto* resize = add_node(m, "Resize", {"shifted", "", "scales"}, {"up"}, "resize");
+  attr_string(resize, "mode", "nearest");
+  conv("up", "c2", 16, 32, 1, 1);
+  add_node(m, "Add", {"c2", "c1"}, {"res"}, "residual");
+  conv("res", "y", 4, 16, 3, 1);
+  add_output(m, "y", TP::FLOAT, {1, 4, 10, 12});
+  return m;
+}
+
+TEST(Session, BlockedLayoutRegionMatchesReference) {
+  const std::string bytes = test_models::serialize(blocked_region_model());
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  std::vector<Tensor> in;
+  in.emplace_back(DType::f32, Shape{1, 3, 10, 12});
+  for (int64_t i = 0; i < in[0].numel(); ++i) in[0].as<float>()[i] = static_cast<float>((i * 7) % 23) * 0.09f - 1.f;
+  SessionOptions ref_opt;
+  ref_opt.backend = "ref";
+  ref_opt.optimize = false;
+  auto ref = Session::create(*model, ref_opt);
+  ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+  auto want = ref->run(in);
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  for (const char* mode : {"on", "off"}) {
+    SessionOptions opt;
+    opt.profile = true;
+    opt.blocked_layout = mode;
+    auto session = Session::create(*model, opt);
+    ASSERT_TRUE(session.is_ok()) << session.status().to_string();
+    auto got = session->run(in);
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    ASSERT_EQ(got->at(0).shape(), want->at(0).shape());
+    float scale = 1.f;
+    for (int64_t i = 0; i < want->at(0).numel(); ++i) scale = std::max(scale, std::fabs(want->at(0).as<float>()[i]));
+    for (int64_t i = 0; i < want->at(0).numel(); ++i)
+      ASSERT_NEAR(got->at(0).as<float>()[i], want->at(0).as<float>()[i], 2e-5f * scale) << mode << " at " << i;
+    std::string layout_ops;
+    int blocked_convs = 0;
+    for (const OpProfile& p : session->profile()) {
+      if (p.op == "ToBlocked" || p.op == "FromBlocked") layout_ops += p.op + " ";
+      if (p.op == "FusedConv" && p.output_shapes[0].rank() == 5) ++blocked_convs;
+    }
+    if (std::string(mode) == "on") {
+      EXPECT_EQ(layout_ops, "ToBlocked FromBlocked ");
+      EXPECT_EQ(blocked_convs, 5);  // c1, dw, se1, se2, c2 (c0 reads 3 channels, y writes 4)
+    } else {
+      EXPECT_EQ(layout_ops, "");
+      EXPECT_EQ(blocked_convs, 0);
+    }
+  }
+}
+
 Result<Model> load_model(const onnx::ModelProto& m) {
   const std::string bytes = test_models::serialize(m);
   return Model::load_from_memory(bytes.data(), bytes.size());
@@ -366,6 +457,9 @@ TEST(Session, RejectsBadOptions) {
   opt.threads = 0;
   EXPECT_EQ(Session::create(*model, opt).status().code(), StatusCode::invalid_argument);
   opt.threads = 1;
+  opt.blocked_layout = "sometimes";
+  EXPECT_EQ(Session::create(*model, opt).status().code(), StatusCode::invalid_argument);
+  opt.blocked_layout = "auto";
   opt.input_shapes["nope"] = Shape{1};
   auto s = Session::create(*model, opt);
   ASSERT_FALSE(s.is_ok());

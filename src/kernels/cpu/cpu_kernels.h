@@ -55,9 +55,13 @@ std::unique_ptr<Kernel> make_concat();  // any dtype, split across threads
 std::unique_ptr<Kernel> make_slice();   // contiguous innermost reads, split across threads
 std::unique_ptr<Kernel> make_softmax();
 std::unique_ptr<Kernel> make_max_pool();
-// edgepipe.MaxPool: ONNX MaxPool's attributes plus `layout` (NCHW or NHWC), made by the
-// layout pass. Its plain window loops are also its reference kernel.
+// edgepipe.MaxPool: ONNX MaxPool's attributes plus `layout` (NCHW, NHWC or NCHW8c), made by
+// the layout passes. Its plain window loops are also its reference kernel.
 std::unique_ptr<Kernel> make_max_pool_layout();
+// edgepipe.ToBlocked / edgepipe.FromBlocked: NHWC <-> [N, C/B, H, W, B] (blocked_layout.cc),
+// made by passes/layout_blocked.cc; their own reference.
+std::unique_ptr<Kernel> make_to_blocked();
+std::unique_ptr<Kernel> make_from_blocked();
 // Per-tensor u8/i8 QuantizeLinear and DequantizeLinear (quantize.cc).
 std::unique_ptr<Kernel> make_quantize_linear();
 std::unique_ptr<Kernel> make_dequantize_linear();

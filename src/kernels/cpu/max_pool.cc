@@ -1,5 +1,5 @@
-// 2-D MaxPool in NCHW (the ONNX op's fast path) or NHWC (edgepipe.MaxPool, made by the
-// layout pass): plain window loops, f32, explicit pads, floor rounding, no Indices output.
+// 2-D MaxPool in NCHW (the ONNX op's fast path) or NHWC / NCHW8c (edgepipe.MaxPool, made by
+// the layout passes): plain window loops, f32, explicit pads, floor rounding, no Indices output.
 // Output rows are split across the calling thread's OpenMP team for large inputs.
 #include <omp.h>
 
@@ -19,12 +19,14 @@ class MaxPool2d final : public Kernel {
     const ir::Node& n = ctx.node();
     EP_RETURN_IF_ERROR(ctx.expect_inputs(1, 1));
     const TensorInfo& x = ctx.input(0);
-    if (x.dtype != DType::f32 || x.shape.rank() != 4) return ctx.unsupported_error("2-D f32 only");
-    if (ctx.output_requested(1)) return ctx.unsupported_error("Indices output");
     EP_ASSIGN_OR_RETURN(std::string layout, n.attr_string("layout", std::string("NCHW")));
     if (!internal_ && n.has_attr("layout")) return ctx.error("unknown attribute 'layout'");
-    if (layout != "NCHW" && layout != "NHWC") return ctx.error("layout '", layout, "'");
-    nhwc_ = layout == "NHWC";
+    if (layout != "NCHW" && layout != "NHWC" && layout != "NCHW8c") return ctx.error("layout '", layout, "'");
+    const bool blocked = layout == "NCHW8c";
+    if (x.dtype != DType::f32 || x.shape.rank() != (blocked ? 5u : 4u)) return ctx.unsupported_error("2-D f32 only");
+    if (blocked && x.shape[4] != 8) return ctx.error("layout NCHW8c needs an input [N, C/8, H, W, 8]");
+    if (ctx.output_requested(1)) return ctx.unsupported_error("Indices output");
+    nhwc_ = layout != "NCHW";
     EP_ASSIGN_OR_RETURN(std::string auto_pad, n.attr_string("auto_pad", std::string("NOTSET")));
     EP_ASSIGN_OR_RETURN(int64_t ceil_mode, n.attr_int("ceil_mode", 0));
     EP_ASSIGN_OR_RETURN(std::vector<int64_t> k, n.attr_ints("kernel_shape"));
@@ -35,17 +37,20 @@ class MaxPool2d final : public Kernel {
         d != std::vector<int64_t>{1, 1} || p.size() != 4)
       return ctx.unsupported_error("fast MaxPool covers explicit pads, floor rounding, no dilation");
     if (auto_pad == "VALID") p = {0, 0, 0, 0};
-    c_ = nhwc_ ? x.shape[3] : x.shape[1];
-    h_ = nhwc_ ? x.shape[1] : x.shape[2];
-    w_ = nhwc_ ? x.shape[2] : x.shape[3];
-    n_ = x.shape[0];
+    // NCHW8c [N, C/8, H, W, 8] pools as N*C/8 NHWC images of 8 channels.
+    c_ = blocked ? 8 : nhwc_ ? x.shape[3] : x.shape[1];
+    h_ = blocked || !nhwc_ ? x.shape[2] : x.shape[1];
+    w_ = blocked || !nhwc_ ? x.shape[3] : x.shape[2];
+    n_ = blocked ? x.shape[0] * x.shape[1] : x.shape[0];
     kh_ = k[0], kw_ = k[1], sh_ = s[0], sw_ = s[1], pt_ = p[0], pl_ = p[1];
     if (kh_ < 1 || kw_ < 1 || sh_ < 1 || sw_ < 1 || p[0] < 0 || p[1] < 0 || p[2] < 0 || p[3] < 0)
       return ctx.error("kernel_shape and strides must be positive, pads non-negative");
     oh_ = (h_ + p[0] + p[2] - kh_) / sh_ + 1;
     ow_ = (w_ + p[1] + p[3] - kw_) / sw_ + 1;
     if (oh_ < 1 || ow_ < 1) return ctx.error("the window is larger than the padded input");
-    ctx.set_output(0, DType::f32, nhwc_ ? Shape{n_, oh_, ow_, c_} : Shape{n_, c_, oh_, ow_});
+    ctx.set_output(0, DType::f32, blocked ? Shape{x.shape[0], x.shape[1], oh_, ow_, 8}
+                                  : nhwc_ ? Shape{n_, oh_, ow_, c_}
+                                          : Shape{n_, c_, oh_, ow_});
     return Status::ok();
   }
 

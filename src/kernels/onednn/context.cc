@@ -82,6 +82,8 @@ bool onednn_has_vnni(std::string* isa) {
 
 void onednn_override_vnni(std::optional<bool> has) { g_vnni_override = has; }
 
+bool onednn_prefers_blocked_layout() { return !onednn::isa_has(dnnl::cpu_isa::avx512_core); }
+
 bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count) {
   if (onednn_has_vnni()) return true;
   return x == DType::u8 && std::all_of(w, w + count, [](int8_t v) { return v >= -64 && v <= 63; });

@@ -8,7 +8,9 @@
 // input into a blocked scratch buffer, and copies the result back to NHWC applying the whole
 // post-op chain on the way (bench/conv_algorithm.sh compares the two per model). Without
 // AVX-512, spatial f32 convolutions take the same route through nChw8c for oneDNN's AVX2
-// direct kernels (see blocked_direct_case()).
+// direct kernels (see blocked_direct_case()), unless the layout pass kept the activations in
+// nChw8c between convolutions (layout NCHW8c; passes/layout_blocked.cc): then the primitive
+// reads and writes them in place.
 // int8: u8/s8 input with a runtime source zero point, s8 weights with per-channel output
 // scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
 // post-ops on the dequantized values, and requantization as a last linear post-op.
@@ -17,9 +19,8 @@
 #include <set>
 #include <unordered_map>
 
-#include <omp.h>
-
 #include "edgepipe/arena.h"
+#include "kernels/cpu/blocked.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vexp.h"
 #include "kernels/fused_conv.h"
@@ -197,7 +198,7 @@ class OnednnFusedConv final : public Kernel {
   bool blocked_direct_case(const PrepareContext& ctx) const {
     const FusedConvParams& p = p_;
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && !onednn::isa_has(dnnl::cpu_isa::avx512_core) && p.precision == ConvPrecision::f32 &&
+    return algo.is_ok() && *algo == "auto" && onednn_prefers_blocked_layout() && p.precision == ConvPrecision::f32 &&
            !p.transposed && p.nhwc && p.group == 1 && p.kh * p.kw > 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
            p.cin % 8 == 0 && p.cout % 8 == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
            p.r_dtype == DType::f32;
@@ -254,8 +255,8 @@ class OnednnFusedConv final : public Kernel {
     float* bx = reinterpret_cast<float*>(scratch);
     float* by = reinterpret_cast<float*>(scratch + blk_src_bytes_);
     const float* x = static_cast<const float*>(ctx.inputs[0].data);
-    if (block_ == 16) to_blocked<16>(x, bx, p.n, p.h * p.w, p.cin);
-    else to_blocked<8>(x, bx, p.n, p.h * p.w, p.cin);
+    if (block_ == 16) cpu::to_blocked<16>(x, bx, p.n, p.h * p.w, p.cin);
+    else cpu::to_blocked<8>(x, bx, p.n, p.h * p.w, p.cin);
     src_.set_data_handle(bx);
     dst_.set_data_handle(by);
     if (scratch_bytes_) scratch_.set_data_handle(scratch + blk_src_bytes_ + blk_dst_bytes_);
@@ -267,55 +268,17 @@ class OnednnFusedConv final : public Kernel {
     else from_blocked_with_post_ops<8>(by, y, r, p.n, p.oh * p.ow, p.cout);
   }
 
-  static constexpr int64_t kChunk = 128;  // pixels per task of the layout loops
-
-  // x [N, P, C] -> b [N, ceil(C/B), P, B], channels past C zero (they meet zero weights,
-  // but garbage could be NaN).
-  template <int64_t B>
-  static void to_blocked(const float* x, float* b, int64_t n, int64_t pixels, int64_t c) {
-    const int64_t blocks = (c + B - 1) / B, chunks = (pixels + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n * chunks > 1 && omp_get_max_threads() > 1)
-    for (int64_t t = 0; t < n * chunks; ++t) {
-      const int64_t img = t / chunks, p0 = (t % chunks) * kChunk, p1 = std::min(pixels, p0 + kChunk);
-      for (int64_t blk = 0; blk < blocks; ++blk) {
-        const int64_t c0 = blk * B, width = std::min<int64_t>(B, c - c0);
-        float* dst = b + ((img * blocks + blk) * pixels + p0) * B;
-        const float* src = x + (img * pixels + p0) * c + c0;
-        if (width == B) {  // a fixed-size copy compiles to vector moves
-          for (int64_t q = p0; q < p1; ++q, dst += B, src += c) std::memcpy(dst, src, B * 4);
-          continue;
-        }
-        for (int64_t q = p0; q < p1; ++q, dst += B, src += c) {
-          std::memcpy(dst, src, static_cast<size_t>(width) * 4);
-          std::memset(dst + width, 0, static_cast<size_t>(B - width) * 4);
-        }
-      }
-    }
-  }
-
   // b [N, ceil(C/B), P, B] -> y [N, P, C], then the post-op chain over each chunk while it
   // is in cache (same formulas as apply_post_op; exp by vexp).
   template <int64_t B>
   void from_blocked_with_post_ops(const float* b, float* y, const float* r, int64_t n, int64_t pixels,
                                   int64_t c) const {
-    const int64_t blocks = (c + B - 1) / B, chunks = (pixels + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (n * chunks > 1 && omp_get_max_threads() > 1)
-    for (int64_t t = 0; t < n * chunks; ++t) {
-      const int64_t img = t / chunks, p0 = (t % chunks) * kChunk, p1 = std::min(pixels, p0 + kChunk);
-      for (int64_t blk = 0; blk < blocks; ++blk) {
-        const int64_t c0 = blk * B, width = std::min<int64_t>(B, c - c0);
-        const float* src = b + ((img * blocks + blk) * pixels + p0) * B;
-        float* dst = y + (img * pixels + p0) * c + c0;
-        if (width == B) {
-          for (int64_t q = p0; q < p1; ++q, src += B, dst += c) std::memcpy(dst, src, B * 4);
-        } else {
-          for (int64_t q = p0; q < p1; ++q, src += B, dst += c) std::memcpy(dst, src, static_cast<size_t>(width) * 4);
-        }
-      }
+    cpu::for_pixel_chunks(n, pixels, true, [&](int64_t img, int64_t p0, int64_t p1) {
+      cpu::from_blocked_chunk<B>(b, y, img, p0, p1, pixels, c);
       const int64_t begin = (img * pixels + p0) * c, count = (p1 - p0) * c;
       float* v = y + begin;
       for (const PostOp& op : p_.post_ops) apply_post_op_span(op, v, r ? r + begin : nullptr, count);
-    }
+    });
   }
 
   static void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t count) {
@@ -392,7 +355,7 @@ class OnednnFusedConv final : public Kernel {
     }
     const bool bf16 = p.precision == ConvPrecision::bf16, int8 = p.precision == ConvPrecision::int8;
     const dt src_dt = bf16 ? dt::bf16 : to_dnnl(p.x_dtype), w_dt = bf16 ? dt::bf16 : int8 ? dt::s8 : dt::f32;
-    const tag act = p.nhwc ? tag::nhwc : tag::nchw;
+    const tag act = p.block == 8 ? tag::nChw8c : p.nhwc ? tag::nhwc : tag::nchw;
     const memory::dims src_dims{p.n, p.cin, p.h, p.w}, dst_dims{p.n, p.cout, p.oh, p.ow};
     memory::dims w_dims{p.cout, p.cin / p.group, p.kh, p.kw};
     // ONNX ConvTranspose weights are [Cin, Cout/group, kH, kW]: oneDNN's (g)iohw.

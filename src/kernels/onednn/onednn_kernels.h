@@ -32,4 +32,8 @@ void onednn_override_vnni(std::optional<bool> has);
 // pair sums stay within 255 * 64 * 2 < 32768.
 bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count);
 
+// Whether oneDNN's f32 convolutions here run faster on nChw8c than on NHWC activations: on
+// CPUs without AVX-512 (its AVX2 kernels), see passes/layout_blocked.cc.
+bool onednn_prefers_blocked_layout();
+
 }  // namespace ep::kernels
