@@ -95,7 +95,8 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
     return ctx.error("input rank ", x.shape.rank(), " and weight rank ", w.shape.rank(), ", expected ", x_rank, " and 4");
   if (p.block && x.shape[4] != p.block) return ctx.error("layout ", layout, " needs an input [N, C/8, H, W, 8], got ", x.shape.to_string());
   p.n = x.shape[0];
-  p.cin = p.block ? x.shape[1] * p.block : p.nhwc ? x.shape[3] : x.shape[1];
+  // NCHW8c: the channels past C in the last block are padding; C comes from the weights.
+  p.cin = p.block ? 0 : p.nhwc ? x.shape[3] : x.shape[1];
   p.h = p.nhwc ? x.shape[1] : x.shape[2];
   p.w = p.nhwc ? x.shape[2] : x.shape[3];
   p.transposed = n.op_type == kFusedConvTransposeOp;
@@ -104,6 +105,7 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
   p.kw = w.shape[3];
   EP_ASSIGN_OR_RETURN(p.group, n.attr_int("group", 1));
   if (p.group < 1) return ctx.error("group ", p.group, " is not positive");
+  if (p.block) p.cin = w.shape[1] * p.group;
   p.cout = p.transposed ? w.shape[1] * p.group : w.shape[0];
   const bool fits = p.transposed ? w.shape[0] == p.cin && p.cin % p.group == 0
                                  : p.cin % p.group == 0 && p.cout % p.group == 0 && w.shape[1] * p.group == p.cin;
@@ -129,14 +131,15 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
     p.ow = (p.w + p.pad_begin[1] + p.pad_end[1] - ekw) / p.stride[1] + 1;
   }
   if (p.oh < 1 || p.ow < 1) return ctx.error("the kernel is larger than the padded input");
-  if (p.block && p.cout % p.block != 0) return ctx.error("layout ", layout, " needs output channels a multiple of 8, got ", p.cout);
+  if (p.block && x.shape[1] != (p.cin + p.block - 1) / p.block)
+    return ctx.error("input ", x.shape.to_string(), " does not hold the weights' ", p.cin, " channels in blocks of ", p.block);
   EP_RETURN_IF_ERROR(prepare_precision(ctx, p));
   if (ctx.has_input(2)) {
     const TensorInfo& b = ctx.input(2);
     if (b.dtype != DType::f32 || b.shape.rank() != 1 || b.shape[0] != p.cout)
       return ctx.error("bias shape ", b.shape.to_string(), ", expected ", p.cout);
   }
-  const Shape y = p.block   ? Shape{p.n, p.cout / p.block, p.oh, p.ow, p.block}
+  const Shape y = p.block   ? Shape{p.n, (p.cout + p.block - 1) / p.block, p.oh, p.ow, p.block}
                   : p.nhwc ? Shape{p.n, p.oh, p.ow, p.cout}
                            : Shape{p.n, p.cout, p.oh, p.ow};
   EP_ASSIGN_OR_RETURN(std::vector<int64_t> kinds, n.attr_ints("post_ops", std::vector<int64_t>{}));
@@ -159,7 +162,8 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx) {
       return ctx.error("residual ", dtype_name(p.r_dtype), " ", ctx.input(3).shape.to_string(), ", expected ", y.to_string());
   }
   ctx.set_output(0, p.y_dtype, y);
-  if (p.block && p.h == 1 && p.w == 1 && p.oh == 1 && p.ow == 1) {  // the same bytes as NHWC
+  if (p.block && p.h == 1 && p.w == 1 && p.oh == 1 && p.ow == 1 && p.cin % p.block == 0 &&
+      p.cout % p.block == 0) {  // the same bytes as NHWC
     p.block = 0;
     p.nhwc = true;
   }
@@ -186,11 +190,11 @@ class RefFusedConv final : public Kernel {
     const int64_t cin_g = p.cin / p.group, cout_g = p.cout / p.group;
     const int64_t B = p.block;  // NCHW8c: [N, C/B, H, W, B]
     auto xi = [&](int64_t n, int64_t c, int64_t h, int64_t w_) {
-      if (B) return ((((n * (p.cin / B) + c / B) * p.h + h) * p.w + w_) * B) + c % B;
+      if (B) return ((((n * ((p.cin + B - 1) / B) + c / B) * p.h + h) * p.w + w_) * B) + c % B;
       return p.nhwc ? ((n * p.h + h) * p.w + w_) * p.cin + c : ((n * p.cin + c) * p.h + h) * p.w + w_;
     };
     auto yi = [&](int64_t n, int64_t c, int64_t h, int64_t w_) {
-      if (B) return ((((n * (p.cout / B) + c / B) * p.oh + h) * p.ow + w_) * B) + c % B;
+      if (B) return ((((n * ((p.cout + B - 1) / B) + c / B) * p.oh + h) * p.ow + w_) * B) + c % B;
       return p.nhwc ? ((n * p.oh + h) * p.ow + w_) * p.cout + c : ((n * p.cout + c) * p.oh + h) * p.ow + w_;
     };
     const Values v{p, x, w, r};
@@ -220,6 +224,11 @@ class RefFusedConv final : public Kernel {
             v.store(y, o, val);
           }
       }
+    if (B && p.cout % B)  // NCHW8c: the last block's padding lanes hold zeros
+      for (int64_t n = 0; n < p.n; ++n)
+        for (int64_t oc = p.cout; oc < (p.cout + B - 1) / B * B; ++oc)
+          for (int64_t oh = 0; oh < p.oh; ++oh)
+            for (int64_t ow = 0; ow < p.ow; ++ow) v.store(y, yi(n, oc, oh, ow), 0.f);
     return Status::ok();
   }
 

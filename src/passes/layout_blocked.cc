@@ -1,12 +1,13 @@
 // Keeps activations in oneDNN's blocked layout nChw8c between convolutions, for CPUs
 // without AVX-512: there oneDNN's AVX2 kernels are 1.1-2.5x faster on nChw8c than on NHWC
 // (depthwise most, bench/onednn_layouts.sh), which is also how ONNX Runtime's NCHWc
-// transformer runs them. A blocked tensor is a 5-D value [N, C/8, H, W, 8], so element-wise
+// transformer runs them. A blocked tensor is a 5-D value [N, ceil(C/8), H, W, 8] (channels
+// past C are padding, zero where a ToBlocked or a constant wrote them), so element-wise
 // ops, Concat along channels, ReduceMean over the pixels, nearest Resize and MaxPool run on
 // it unchanged (with their axes, scales and constants moved to the 5-D layout).
 //
-// After layout_nhwc, same method: every NHWC f32 FusedConv whose channels are multiples of 8
-// (dense or depthwise) switches to layout NCHW8c between an edgepipe.ToBlocked of its input
+// After layout_nhwc, same method: every NHWC f32 FusedConv with at least 8 channels each way
+// (dense, or depthwise on multiples of 8) switches to layout NCHW8c between an edgepipe.ToBlocked of its input
 // (and residual) and an edgepipe.FromBlocked of its output; then each FromBlocked moves down
 // through the layout-agnostic ops it feeds, and a FromBlocked that meets a ToBlocked cancels.
 // What remains converts at the region's edges: the first and last convolutions, and ops
@@ -30,13 +31,18 @@ bool known(const Shape& s) {
   return std::all_of(s.dims().begin(), s.dims().end(), [](int64_t d) { return d > 0; });
 }
 
-// NHWC [N, H, W, C] -> [N, C/8, H, W, 8].
-Shape blocked_shape(const Shape& s) { return Shape{s[0], s[3] / kB, s[1], s[2], kB}; }
+int64_t blocks(int64_t channels) { return (channels + kB - 1) / kB; }
 
-// An f32 NHWC activation that can be blocked.
+// NHWC [N, H, W, C] -> [N, ceil(C/8), H, W, 8]; channels past C are padding.
+Shape blocked_shape(const Shape& s) { return Shape{s[0], blocks(s[3]), s[1], s[2], kB}; }
+
+// An f32 NHWC activation that can be blocked: at least one block of channels (fewer would
+// be mostly padding).
 bool blockable(const ir::Value* v) {
-  return v && v->dtype == DType::f32 && v->shape.rank() == 4 && known(v->shape) && v->shape[3] % kB == 0;
+  return v && v->dtype == DType::f32 && v->shape.rank() == 4 && known(v->shape) && v->shape[3] >= kB;
 }
+
+bool padded(const ir::Value* v) { return v->shape[3] % kB != 0; }
 
 ir::Value* new_value(ir::Graph& g, const std::string& base, DType dtype, const Shape& shape) {
   ir::Value* v = g.add_value(g.unique_value_name(base));
@@ -50,6 +56,7 @@ ir::Node* add_layout_op(ir::Graph& g, const char* op, ir::Value* in, ir::Value* 
                            {in}, {out});
   t->domain = kernels::kFusedConvDomain;
   t->opset = 1;
+  if (op[0] == 'F') t->attrs["channels"] = out->shape[3];  // the padding to drop
   return t;
 }
 
@@ -83,9 +90,9 @@ bool candidate(const ir::Node* n) {
   const ir::Value* y = n->outputs[0];
   if (!blockable(x) || !blockable(y) || n->inputs[1]->dtype != DType::f32) return false;
   if (n->inputs.size() > 3 && n->inputs[3] && !blockable(n->inputs[3])) return false;
-  // Dense, or depthwise (oneDNN's grouped AVX2 kernels want channels per group in blocks).
+  // Dense, or depthwise on whole blocks (oneDNN's grouped AVX2 kernels want those).
   const int64_t cin = x->shape[3], cout = y->shape[3];
-  return *group == 1 || (*group == cin && cin == cout);
+  return *group == 1 || (*group == cin && cin == cout && cin % kB == 0);
 }
 
 void to_blocked_conv(ir::Graph& g, ir::Node* f) {
@@ -95,16 +102,22 @@ void to_blocked_conv(ir::Graph& g, ir::Node* f) {
   f->attrs["layout"] = std::string("NCHW8c");
 }
 
-bool elementwise_unary(const ir::Node* n) {
-  static const std::unordered_set<std::string> ops = {
-      "Relu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Exp", "Log", "Sqrt", "Neg", "Abs",
-      "Erf", "Softplus", "Elu", "Selu", "Floor", "Ceil", "Round", "Reciprocal", "Sign", "Identity"};
-  return n->domain.empty() && ops.count(n->op_type);
+// Element-wise ops. On a padded tensor (channels not a multiple of 8) only those that keep
+// finite padding finite: the padding is read by the next convolution against zero weights,
+// and 0 * inf would poison real channels.
+bool elementwise_unary(const ir::Node* n, bool padded) {
+  static const std::unordered_set<std::string> finite = {
+      "Relu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "LeakyRelu", "Neg", "Abs", "Erf", "Floor", "Ceil",
+      "Round", "Sign", "Identity"};
+  static const std::unordered_set<std::string> others = {"Exp", "Log", "Sqrt", "Softplus", "Elu", "Selu", "Reciprocal"};
+  return n->domain.empty() && (finite.count(n->op_type) || (!padded && others.count(n->op_type)));
 }
 
-bool elementwise_binary(const ir::Node* n) {
-  static const std::unordered_set<std::string> ops = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
-  return ((n->domain.empty() && ops.count(n->op_type)) || is_ep(n, "ScaleAdd")) && n->inputs.size() == 2;
+bool elementwise_binary(const ir::Node* n, bool padded) {
+  static const std::unordered_set<std::string> finite = {"Add", "Sub", "Mul", "Max", "Min"};
+  if (n->inputs.size() != 2) return false;
+  if (is_ep(n, "ScaleAdd")) return true;
+  return n->domain.empty() && (finite.count(n->op_type) || (!padded && (n->op_type == "Div" || n->op_type == "Pow")));
 }
 
 // The blocked input of a FromBlocked whose output one node reads.
@@ -117,24 +130,25 @@ ir::Value* blocked_source(const ir::Value* v) {
 }
 
 // A constant broadcast against an NHWC [N, H, W, C] tensor, in the blocked layout: its NHWC
-// dims (ones prepended to rank 4) [a, b, c, d] become [a, C/8, b, c, 8] when d == C, or
-// [a, 1, b, c, 1] when d == 1. Null for anything else.
+// dims (ones prepended to rank 4) [a, b, c, d] become [a, ceil(C/8), b, c, 8] (zero padded)
+// when d == C, or [a, 1, b, c, 1] when d == 1. Null for anything else.
 std::shared_ptr<const Tensor> blocked_constant(const ir::Value* k, int64_t channels) {
   if (!k->is_constant() || k->shape.rank() > 4 || dtype_size(k->dtype) != 4) return nullptr;
   std::vector<int64_t> d(4 - k->shape.rank(), 1);
   for (int64_t x : k->shape.dims()) d.push_back(x);
   if (d[3] != 1 && d[3] != channels) return nullptr;
   const bool per_channel = d[3] == channels;
-  auto t = std::make_shared<Tensor>(k->dtype, per_channel ? Shape{d[0], channels / kB, d[1], d[2], kB}
+  auto t = std::make_shared<Tensor>(k->dtype, per_channel ? Shape{d[0], blocks(channels), d[1], d[2], kB}
                                                           : Shape{d[0], 1, d[1], d[2], 1});
   const uint32_t* src = static_cast<const uint32_t*>(k->constant->data());
   uint32_t* dst = static_cast<uint32_t*>(t->data());
+  std::memset(dst, 0, t->nbytes());
   for (int64_t a = 0; a < d[0]; ++a)
     for (int64_t b = 0; b < d[1]; ++b)
       for (int64_t c = 0; c < d[2]; ++c)
         for (int64_t ch = 0; ch < d[3]; ++ch) {
           const int64_t from = ((a * d[1] + b) * d[2] + c) * d[3] + ch;
-          const int64_t to = per_channel ? (((a * (channels / kB) + ch / kB) * d[1] + b) * d[2] + c) * kB + ch % kB
+          const int64_t to = per_channel ? (((a * blocks(channels) + ch / kB) * d[1] + b) * d[2] + c) * kB + ch % kB
                                          : (a * d[1] + b) * d[2] + c;
           dst[to] = src[from];
         }
@@ -156,7 +170,7 @@ ir::Value* blocked_resize_arg(ir::Graph& g, const ir::Value* s, bool sizes, int6
     if (s->dtype != DType::i64) return nullptr;
     const int64_t* v = s->constant->as<int64_t>();
     if (v[3] != channels) return nullptr;
-    const int64_t out[5] = {v[0], channels / kB, v[1], v[2], kB};
+    const int64_t out[5] = {v[0], blocks(channels), v[1], v[2], kB};
     std::copy(out, out + 5, t->as<int64_t>());
   } else {
     if (s->dtype != DType::f32) return nullptr;
@@ -177,10 +191,11 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
   const int64_t channels = c->outputs[0]->shape[3];
   std::vector<std::pair<size_t, ir::Value*>> rewires;  // input index -> new value
   std::map<std::string, ir::AttrValue> attrs = c->attrs;
-  if (elementwise_unary(c)) {
+  const bool pad = padded(c->outputs[0]);
+  if (elementwise_unary(c, pad)) {
     if (c->inputs[0] != tout) return false;
     rewires.push_back({0, xb});
-  } else if (elementwise_binary(c)) {
+  } else if (elementwise_binary(c, pad)) {
     for (size_t i = 0; i < 2; ++i) {
       ir::Value* in = c->inputs[i];
       if (in == tout) {
@@ -200,7 +215,7 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
     if (!axis.is_ok() || (*axis != 3 && *axis != -1)) return false;
     for (size_t i = 0; i < c->inputs.size(); ++i) {
       ir::Value* b = c->inputs[i] == tout ? xb : blocked_source(c->inputs[i]);
-      if (!b) return false;
+      if (!b || padded(c->inputs[i])) return false;  // whole blocks only
       rewires.push_back({i, b});
     }
     attrs["axis"] = int64_t{1};
@@ -251,7 +266,7 @@ bool split_shared(ir::Graph& g, ir::Node* t) {
   if (readers.size() + (out->is_graph_output ? 1 : 0) < 2) return false;
   for (size_t r = out->is_graph_output ? 0 : 1; r < readers.size(); ++r) {
     ir::Value* copy = new_value(g, out->name, out->dtype, out->shape);
-    add_layout_op(g, "FromBlocked", t->inputs[0], copy);
+    add_layout_op(g, "FromBlocked", t->inputs[0], copy);  // the same channels as `out`
     for (size_t i = 0; i < readers[r]->inputs.size(); ++i)
       if (readers[r]->inputs[i] == out) ir::set_input(readers[r], i, copy);
   }

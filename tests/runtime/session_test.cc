@@ -188,7 +188,8 @@ TEST(Session, TransposeMovesThroughSplittingReshape) {
 
 // A block of the layouts the blocked pass carries (passes/layout_blocked.cc): dense and
 // depthwise convs, a per-channel Add, squeeze-excite (GlobalAveragePool, 1x1 convs,
-// HardSigmoid, Mul), Concat along channels, MaxPool, nearest Resize, a residual Add. With
+// HardSigmoid, Mul), Concat along channels, MaxPool, nearest Resize, a residual Add, a
+// 12-channel tensor (padded to two blocks) between convs. With
 // blocked_layout "on" the whole block runs on nChw8c between one ToBlocked after the first
 // conv (3 input channels) and one FromBlocked before the last (4 output channels), and its
 // output matches the unoptimized reference session's.
@@ -227,7 +228,11 @@ onnx::ModelProto blocked_region_model() {
   add_node(m, "Add", {"pooled", "shift"}, {"shifted"}, "add_shift");
   auto* resize = add_node(m, "Resize", {"shifted", "", "scales"}, {"up"}, "resize");
   attr_string(resize, "mode", "nearest");
-  conv("up", "c2", 16, 32, 1, 1);
+  conv("up", "narrow", 12, 32, 1, 1);  // 12 channels: the second block half padding
+  add_node(m, "Sigmoid", {"narrow"}, {"narrow_s"}, "narrow_sigmoid");
+  add_node(m, "MaxPool", {"narrow_s"}, {"narrow_p"}, "narrow_pool");
+  attr_ints(m.mutable_graph()->mutable_node(m.graph().node_size() - 1), "kernel_shape", {1, 1});
+  conv("narrow_p", "c2", 16, 12, 3, 1);
   add_node(m, "Add", {"c2", "c1"}, {"res"}, "residual");
   conv("res", "y", 4, 16, 3, 1);
   add_output(m, "y", TP::FLOAT, {1, 4, 10, 12});
@@ -269,7 +274,7 @@ TEST(Session, BlockedLayoutRegionMatchesReference) {
     }
     if (std::string(mode) == "on") {
       EXPECT_EQ(layout_ops, "ToBlocked FromBlocked ");
-      EXPECT_EQ(blocked_convs, 5);  // c1, dw, se1, se2, c2 (c0 reads 3 channels, y writes 4)
+      EXPECT_EQ(blocked_convs, 6);  // c1, dw, se1, se2, narrow, c2 (c0 reads 3 channels, y writes 4)
     } else {
       EXPECT_EQ(layout_ops, "");
       EXPECT_EQ(blocked_convs, 0);

@@ -39,6 +39,8 @@ std::unique_ptr<Kernel> make_pow();  // constant scalar exponent only
 std::unique_ptr<Kernel> make_scale_add();
 // Its inner run: y[i] = a[i*sa] + a[i*sa] * b[i*sb], sa and sb each 0 or 1 (scale_add.cc).
 void scale_add_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n);
+// y[r, j] = a[r, j] + a[r, j] * b[j] over rows of n (a per-channel vector against blocked pixels).
+void scale_add_rows(const float* a, const float* b, float* y, int64_t rows, int64_t n);
 
 std::unique_ptr<Kernel> make_relu();
 std::unique_ptr<Kernel> make_sigmoid();

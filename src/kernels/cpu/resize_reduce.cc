@@ -83,17 +83,33 @@ class ResizeNearest final : public Kernel {
     char* y = static_cast<char*>(ctx.outputs[0].data);
     const size_t outer_rank = tables_.size() - inner_axes_;
     const size_t bytes = static_cast<size_t>(block_) * esize_;
-    int64_t count = 1;
-    for (size_t a = 0; a < outer_rank; ++a) count *= out_shape_[a];
-    const bool par = count > 1 && static_cast<int64_t>(count * bytes) >= kParallelBytes && omp_get_max_threads() > 1;
+    if (outer_rank == 0) {
+      std::memcpy(y, x, bytes);
+      return Status::ok();
+    }
+    // Rows along the last resized axis: its table walked with one offset computation per row.
+    const size_t last = outer_rank - 1;
+    const int64_t row_len = out_shape_[last];
+    const std::vector<int64_t>& cols = tables_[last];
+    int64_t rows = 1;
+    for (size_t a = 0; a < last; ++a) rows *= out_shape_[a];
+    const bool par = rows > 1 && static_cast<int64_t>(rows * row_len * bytes) >= kParallelBytes && omp_get_max_threads() > 1;
 #pragma omp parallel for if (par) schedule(static)
-    for (int64_t o = 0; o < count; ++o) {
-      int64_t off = 0, rest = o;
-      for (size_t a = outer_rank; a-- > 0;) {  // o's index along each resized axis
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t off = 0, rest = r;
+      for (size_t a = last; a-- > 0;) {  // r's index along each outer resized axis
         off += tables_[a][static_cast<size_t>(rest % out_shape_[a])] * in_strides_[a];
         rest /= out_shape_[a];
       }
-      std::memcpy(y + o * bytes, x + off * esize_, bytes);
+      const char* src = x + off * static_cast<int64_t>(esize_);
+      char* dst = y + r * row_len * static_cast<int64_t>(bytes);
+      const int64_t stride = in_strides_[last] * static_cast<int64_t>(esize_);
+      if (bytes == 32) {  // a block of 8 channels (blocked layout): a fixed-size copy
+        for (int64_t j = 0; j < row_len; ++j) std::memcpy(dst + j * 32, src + cols[static_cast<size_t>(j)] * stride, 32);
+      } else {
+        for (int64_t j = 0; j < row_len; ++j)
+          std::memcpy(dst + j * static_cast<int64_t>(bytes), src + cols[static_cast<size_t>(j)] * stride, bytes);
+      }
     }
     return Status::ok();
   }

@@ -23,4 +23,15 @@ void scale_add_run(const float* a, int64_t sa, const float* b, int64_t sb, float
   }
 }
 
+void scale_add_rows(const float* a, const float* b, float* y, int64_t rows, int64_t n) {
+  if (n == 8) {
+    for (int64_t r = 0; r < rows; ++r, a += 8, y += 8) {
+#pragma omp simd
+      for (int64_t i = 0; i < 8; ++i) y[i] = a[i] + a[i] * b[i];
+    }
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r, a += n, y += n) scale_add_run(a, 1, b, 1, y, n);
+}
+
 }  // namespace ep::kernels::cpu
