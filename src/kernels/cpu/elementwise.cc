@@ -48,17 +48,22 @@ inline void bin_run(const float* a, int64_t sa, const float* b, int64_t sb, floa
   }
 }
 
-// y[r, j] = a[r, j] op b[j] over `rows` rows of n: a per-channel vector against the pixels of
-// one channel block of a blocked activation (n = 8), where one call per row of 8 would cost
-// more than the arithmetic.
+// y[r, j] = a[r, j] op b[j] (or a[j] op b[r, j] when `a_repeats`) over `rows` rows of n: a
+// per-channel vector against the pixels of one channel block of a blocked activation
+// (n = 8), where one call per row of 8 would cost more than the arithmetic.
 template <Bin op>
-inline void bin_rows(const float* a, const float* b, float* y, int64_t rows, int64_t n) {
+inline void bin_rows(const float* a, const float* b, float* y, int64_t rows, int64_t n, bool a_repeats) {
   if constexpr (op == Bin::scale_add) {
-    scale_add_rows(a, b, y, rows, n);
-  } else if (n == 8) {
-    for (int64_t r = 0; r < rows; ++r) bin_run<op>(a + r * 8, 1, b, 1, y + r * 8, 8);
+    if (!a_repeats) {
+      scale_add_rows(a, b, y, rows, n);
+      return;
+    }
+  }
+  const int64_t sa = a_repeats ? 0 : n, sb = a_repeats ? n : 0;
+  if (n == 8) {
+    for (int64_t r = 0; r < rows; ++r) bin_run<op>(a + r * sa, 1, b + r * sb, 1, y + r * 8, 8);
   } else {
-    for (int64_t r = 0; r < rows; ++r) bin_run<op>(a + r * n, 1, b, 1, y + r * n, n);
+    for (int64_t r = 0; r < rows; ++r) bin_run<op>(a + r * sa, 1, b + r * sb, 1, y + r * n, n);
   }
 }
 
@@ -131,13 +136,14 @@ class BinaryKernel final : public Kernel {
   template <Bin op>
   void loop(const float* a, const float* b, float* y) const {
     const int64_t d0 = dims_[0], d1 = dims_[1], d2 = dims_[2], n = dims_[3];
-    if (n <= 16 && sa_[3] == 1 && sb_[3] == 1 && sa_[2] == n && sb_[2] == 0) {  // short runs, b repeated
+    const bool b_repeats = sa_[2] == n && sb_[2] == 0, a_repeats = sa_[2] == 0 && sb_[2] == n;
+    if (n <= 16 && sa_[3] == 1 && sb_[3] == 1 && (a_repeats || b_repeats)) {  // short runs, one repeated
       const int64_t blocks = d0 * d1;
       const bool par = blocks > 1 && blocks * d2 * n >= kParallelMin && omp_get_max_threads() > 1;
 #pragma omp parallel for if (par) schedule(static)
       for (int64_t o = 0; o < blocks; ++o) {
         const int64_t i0 = o / d1, i1 = o % d1;
-        bin_rows<op>(a + i0 * sa_[0] + i1 * sa_[1], b + i0 * sb_[0] + i1 * sb_[1], y + o * d2 * n, d2, n);
+        bin_rows<op>(a + i0 * sa_[0] + i1 * sa_[1], b + i0 * sb_[0] + i1 * sb_[1], y + o * d2 * n, d2, n, a_repeats);
       }
       return;
     }

@@ -185,6 +185,14 @@ class MeanKernel final : public Kernel {
         y[o] = static_cast<float>(s * inv);
         continue;
       }
+      if (inner_ == 8) {  // a channel block of a blocked activation: sums in registers
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t r = 0; r < reduced_; ++r)
+#pragma omp simd
+          for (int64_t i = 0; i < 8; ++i) s[i] += xo[r * 8 + i];
+        for (int64_t i = 0; i < 8; ++i) y[o * 8 + i] = static_cast<float>(s[i] * inv);
+        continue;
+      }
 #pragma omp parallel for if (chunks > 1) num_threads(chunks) schedule(static)
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t i0 = inner_ * c / chunks / 16 * 16, i1 = c + 1 == chunks ? inner_ : inner_ * (c + 1) / chunks / 16 * 16;
