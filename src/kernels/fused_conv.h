@@ -72,6 +72,10 @@ Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx);
 // Applies one post-op to a value (the reference semantics; `r` is the residual element).
 float apply_post_op(const PostOp& op, float x, float r);
 
+// Applies one post-op to `count` values in place (residual element i from r[i]): the same
+// formulas as apply_post_op, vectorised, exp by vexp (onednn/fused_conv.cc).
+void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t count);
+
 // ONNX QuantizeLinear's rounding: half to even, then saturation to u8 or i8.
 int32_t quantize_value(float x, float scale, int32_t zero, DType dtype);
 

@@ -26,8 +26,37 @@
 #include "kernels/fused_conv.h"
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/onednn_kernels.h"
+#include "kernels/onednn/winograd.h"
 
 namespace ep::kernels {
+
+void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t count) {
+  const float a = op.a, b = op.b;
+  switch (op.kind) {
+    case PostOpKind::relu:
+      for (int64_t i = 0; i < count; ++i) v[i] = v[i] > 0 ? v[i] : 0;
+      break;
+    case PostOpKind::clip:
+      for (int64_t i = 0; i < count; ++i) v[i] = std::min(std::max(v[i], a), b);
+      break;
+    case PostOpKind::linear:
+      for (int64_t i = 0; i < count; ++i) v[i] = a * v[i] + b;
+      break;
+    case PostOpKind::hard_swish:
+      for (int64_t i = 0; i < count; ++i) v[i] = v[i] * std::min(std::max(v[i] + 3.f, 0.f), 6.f) / 6.f;
+      break;
+    case PostOpKind::sigmoid:
+      for (int64_t i = 0; i < count; ++i) v[i] = 1.f / (1.f + vexp(-v[i]));
+      break;
+    case PostOpKind::swish:
+      for (int64_t i = 0; i < count; ++i) v[i] = v[i] / (1.f + vexp(-v[i]));
+      break;
+    case PostOpKind::residual:
+      for (int64_t i = 0; i < count; ++i) v[i] += r[i];
+      break;
+  }
+}
+
 namespace {
 
 using dnnl::memory;
@@ -81,6 +110,11 @@ class OnednnFusedConv final : public Kernel {
       char* scratch = static_cast<char*>(ctx.scratch);
       if (block_) {
         run_blocked(ctx);
+        return Status::ok();
+      }
+      if (use_wino43_) {
+        const float* r = residual_input_ >= 0 ? static_cast<const float*>(ctx.inputs[3].data) : nullptr;
+        wino43_.run(static_cast<const float*>(ctx.inputs[0].data), static_cast<float*>(ctx.outputs[0].data), r, ctx.scratch);
         return Status::ok();
       }
       if (convert_bytes_) {  // f32 input of a bf16 convolution
@@ -189,6 +223,15 @@ class OnednnFusedConv final : public Kernel {
            p.y_dtype == DType::f32 && p.r_dtype == DType::f32;
   }
 
+  // Where oneDNN has no Winograd kernel (CPUs without AVX-512): ours, for the shapes
+  // WinogradF43 takes with at least 16 channels each way (below that the matmuls are too
+  // thin to gain) and outputs of at least 8x8, unless the node asks for the direct algorithm.
+  bool winograd_f43_case(const PrepareContext& ctx) const {
+    auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
+    return algo.is_ok() && *algo == "auto" && onednn_prefers_blocked_layout() && WinogradF43::supports(p_) &&
+           p_.cin >= 16 && p_.cout >= 16 && p_.oh >= 8 && p_.ow >= 8;
+  }
+
   // f32 NHWC convolutions with a spatial kernel on a CPU without AVX-512: oneDNN's AVX2
   // direct kernels are much faster on nChw8c than on NHWC activations (Zen 1, one thread:
   // ResNet's 3x3 64->64 at 56x56 7.27 -> 6.04 ms, its stride-2 128->128 10.3 -> 6.2 ms; ONNX
@@ -281,39 +324,20 @@ class OnednnFusedConv final : public Kernel {
     });
   }
 
-  static void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t count) {
-    const float a = op.a, b = op.b;
-    switch (op.kind) {
-      case PostOpKind::relu:
-        for (int64_t i = 0; i < count; ++i) v[i] = v[i] > 0 ? v[i] : 0;
-        break;
-      case PostOpKind::clip:
-        for (int64_t i = 0; i < count; ++i) v[i] = std::min(std::max(v[i], a), b);
-        break;
-      case PostOpKind::linear:
-        for (int64_t i = 0; i < count; ++i) v[i] = a * v[i] + b;
-        break;
-      case PostOpKind::hard_swish:
-        for (int64_t i = 0; i < count; ++i) v[i] = v[i] * std::min(std::max(v[i] + 3.f, 0.f), 6.f) / 6.f;
-        break;
-      case PostOpKind::sigmoid:
-        for (int64_t i = 0; i < count; ++i) v[i] = 1.f / (1.f + vexp(-v[i]));
-        break;
-      case PostOpKind::swish:
-        for (int64_t i = 0; i < count; ++i) v[i] = v[i] / (1.f + vexp(-v[i]));
-        break;
-      case PostOpKind::residual:
-        for (int64_t i = 0; i < count; ++i) v[i] += r[i];
-        break;
-    }
-  }
-
   void build(PrepareContext& ctx) {
     dnnl::engine& eng = onednn::cpu_engine();
     FusedConvParams p = p_;
     const void* w_data = ctx.input(1).constant->data();
     const void* b_data = ctx.has_input(2) ? ctx.input(2).constant->data() : nullptr;
-    // Winograd where oneDNN has it (AVX-512), else the AVX2 direct kernels on nChw8c.
+    // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
+    // else the AVX2 direct kernels on nChw8c.
+    if (winograd_f43_case(ctx)) {
+      ctx.request_scratch(wino43_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
+      for (const PostOp& op : p.post_ops)
+        if (op.kind == PostOpKind::residual) residual_input_ = 3;
+      use_wino43_ = true;
+      return;
+    }
     const bool wino = winograd_case(ctx), blocked = blocked_direct_case(ctx);
     if (wino || blocked) {
       for (const PostOp& op : p.post_ops)
@@ -489,6 +513,8 @@ class OnednnFusedConv final : public Kernel {
   int residual_index_ = -1;
   bool sum_ = false;                  // the residual is a sum post-op: run() puts it in the output first
   int64_t block_ = 0;                 // 16 or 8: blocked activations (see build_blocked())
+  WinogradF43 wino43_;                // our Winograd (see winograd_f43_case())
+  bool use_wino43_ = false;
   int residual_input_ = -1;           // blocked path: the residual's input index, added in run()
   size_t blk_src_bytes_ = 0, blk_dst_bytes_ = 0;
   size_t scratch_bytes_ = 0;

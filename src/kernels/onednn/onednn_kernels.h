@@ -32,8 +32,11 @@ void onednn_override_vnni(std::optional<bool> has);
 // pair sums stay within 255 * 64 * 2 < 32768.
 bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count);
 
-// Whether oneDNN's f32 convolutions here run faster on nChw8c than on NHWC activations: on
-// CPUs without AVX-512 (its AVX2 kernels), see passes/layout_blocked.cc.
+// Whether this CPU's f32 convolutions take the AVX2 paths: nChw8c activations (oneDNN's
+// AVX2 kernels run faster on them than on NHWC, see passes/layout_blocked.cc) and our
+// Winograd (oneDNN's is AVX-512 only, see onednn/winograd.h). True without AVX-512. The
+// override is for tests (nullopt: ask oneDNN).
 bool onednn_prefers_blocked_layout();
+void onednn_override_blocked_layout(std::optional<bool> prefers);
 
 }  // namespace ep::kernels

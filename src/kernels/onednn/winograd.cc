@@ -1,0 +1,204 @@
+#include "kernels/onednn/winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "edgepipe/arena.h"
+
+namespace ep::kernels {
+namespace {
+
+using dnnl::memory;
+
+constexpr int64_t kLanes = 8;          // channels per vector: one AVX2 register of f32
+constexpr int64_t kChunkTiles = 96;    // tiles per matmul: V and M of a 64-channel layer ~1.7 MB
+
+// d[0..5] -> B^T d (one column of the 6x6 patch).
+inline void bt(const float* d, int64_t s, float* o, int64_t os) {
+  const float d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
+  o[0] = 4.f * d0 - 5.f * d2 + d4;
+  o[os] = -4.f * d1 - 4.f * d2 + d3 + d4;
+  o[2 * os] = 4.f * d1 - 4.f * d2 - d3 + d4;
+  o[3 * os] = -2.f * d1 - d2 + 2.f * d3 + d4;
+  o[4 * os] = 2.f * d1 - d2 - 2.f * d3 + d4;
+  o[5 * os] = 4.f * d1 - 5.f * d3 + d5;
+}
+
+// m[0..5] -> A^T m.
+inline void at(const float* m, int64_t s, float* o, int64_t os) {
+  const float m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s], m5 = m[5 * s];
+  o[0] = m0 + m1 + m2 + m3 + m4;
+  o[os] = m1 - m2 + 2.f * m3 - 2.f * m4;
+  o[2 * os] = m1 + m2 + 4.f * m3 + 4.f * m4;
+  o[3 * os] = m1 - m2 + 8.f * m3 - 8.f * m4 + m5;
+}
+
+// g[0..2] -> G g (in double: the weights are transformed once).
+inline void gt(const double* g, int64_t s, double* o, int64_t os) {
+  const double g0 = g[0], g1 = g[s], g2 = g[2 * s];
+  o[0] = g0 / 4;
+  o[os] = -(g0 + g1 + g2) / 6;
+  o[2 * os] = -(g0 - g1 + g2) / 6;
+  o[3 * os] = g0 / 24 + g1 / 12 + g2 / 6;
+  o[4 * os] = g0 / 24 - g1 / 12 + g2 / 6;
+  o[5 * os] = g2;
+}
+
+}  // namespace
+
+bool WinogradF43::supports(const FusedConvParams& p) {
+  return p.precision == ConvPrecision::f32 && !p.transposed && (p.nhwc || p.block == kLanes) && p.group == 1 &&
+         p.kh == 3 && p.kw == 3 && p.stride[0] == 1 && p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
+         p.cin % kLanes == 0 && p.cout % kLanes == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
+         p.r_dtype == DType::f32;
+}
+
+size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const float* b) {
+  p_ = p;
+  tiles_h_ = (p.oh + 3) / 4;
+  tiles_w_ = (p.ow + 3) / 4;
+  tiles_ = tiles_h_ * tiles_w_;
+  chunk_ = std::min(tiles_, kChunkTiles);
+  tail_tiles_ = tiles_ % chunk_;
+  // U[k][ci][co] = (G g G^T)[k] for g = w[co][ci].
+  u_.assign(static_cast<size_t>(36 * p.cin * p.cout), 0.f);
+  for (int64_t co = 0; co < p.cout; ++co)
+    for (int64_t ci = 0; ci < p.cin; ++ci) {
+      double g[9], tmp[18], u[36];
+      for (int i = 0; i < 9; ++i) g[i] = w[(co * p.cin + ci) * 9 + i];
+      for (int j = 0; j < 3; ++j) gt(g + j, 3, tmp + j, 3);  // columns: tmp [6][3]
+      for (int i = 0; i < 6; ++i) gt(tmp + i * 3, 1, u + i * 6, 1);  // rows: u [6][6]
+      for (int k = 0; k < 36; ++k) u_[static_cast<size_t>((k * p.cin + ci) * p.cout + co)] = static_cast<float>(u[k]);
+    }
+  bias_.assign(static_cast<size_t>(p.cout), 0.f);
+  if (b) std::copy(b, b + p.cout, bias_.begin());
+
+  dnnl::engine& eng = onednn::cpu_engine();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  auto make = [&](int64_t tiles, memory& src, memory& dst, onednn::ExecArgs& args) {
+    const memory::desc s_md({36, tiles, p.cin}, memory::data_type::f32, memory::format_tag::abc);
+    const memory::desc w_md({36, p.cin, p.cout}, memory::data_type::f32, memory::format_tag::abc);
+    const memory::desc d_md({36, tiles, p.cout}, memory::data_type::f32, memory::format_tag::abc);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s_md, w_md, d_md), attr, eng);
+    if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference matmul");
+    src = memory(s_md, eng, DNNL_MEMORY_NONE);
+    dst = memory(d_md, eng, DNNL_MEMORY_NONE);
+    if (!wei_) wei_ = memory(w_md, eng, u_.data());
+    std::unordered_map<int, memory> a = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei_}, {DNNL_ARG_DST, dst}};
+    const size_t pad = pd.scratchpad_desc().get_size();
+    memory scratch;
+    if (pad) {
+      scratch = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
+      a[DNNL_ARG_SCRATCHPAD] = scratch;
+    }
+    args = onednn::exec_args(a);
+    pad_bytes_ = std::max(pad_bytes_, pad);
+    return std::make_pair(dnnl::matmul(pd), scratch);
+  };
+  auto [full, full_pad] = make(chunk_, src_, dst_, full_args_);
+  full_ = full;
+  pad_ = full_pad;
+  if (tail_tiles_) {
+    auto [tail, tail_pad] = make(tail_tiles_, src_t_, dst_t_, tail_args_);
+    tail_ = tail;
+    pad_t_ = tail_pad;
+  }
+  v_bytes_ = arena_align(static_cast<size_t>(36 * chunk_ * p.cin) * sizeof(float));
+  m_bytes_ = arena_align(static_cast<size_t>(36 * chunk_ * p.cout) * sizeof(float));
+  return v_bytes_ + m_bytes_ + pad_bytes_;
+}
+
+int64_t WinogradF43::pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
+                                  int64_t width) const {
+  if (p_.block) return (((img * (channels / kLanes) + block) * height + h) * width + w) * kLanes;
+  return ((img * height + h) * width + w) * channels + block * kLanes;
+}
+
+void WinogradF43::input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const {
+  const FusedConvParams& p = p_;
+  const int64_t blocks = p.cin / kLanes, pos_stride = count * p.cin;  // V is [36][count][Cin]
+  const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
+#pragma omp parallel for collapse(2) if (par) schedule(static)
+  for (int64_t t = 0; t < count; ++t)
+    for (int64_t cb = 0; cb < blocks; ++cb) {
+      const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * 4 - p.pad_begin[0], ix0 = tile % tiles_w_ * 4 - p.pad_begin[1];
+      alignas(32) float d[6][6][kLanes], tmp[6][6][kLanes];
+      for (int64_t i = 0; i < 6; ++i)
+        for (int64_t j = 0; j < 6; ++j) {
+          const int64_t iy = iy0 + i, ix = ix0 + j;
+          if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) std::memset(d[i][j], 0, sizeof(d[i][j]));
+          else std::memcpy(d[i][j], x + pixel_offset(img, iy, ix, cb, p.cin, p.h, p.w), sizeof(d[i][j]));
+        }
+      for (int64_t j = 0; j < 6; ++j)
+#pragma omp simd
+        for (int64_t l = 0; l < kLanes; ++l) bt(&d[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
+      float* out = v + t * p.cin + cb * kLanes;
+      for (int64_t i = 0; i < 6; ++i)
+#pragma omp simd
+        for (int64_t l = 0; l < kLanes; ++l) bt(&tmp[i][0][l], kLanes, out + i * 6 * pos_stride + l, pos_stride);
+    }
+}
+
+void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y) const {
+  // Post-ops run after all tiles (run()); this writes conv + bias.
+  const FusedConvParams& p = p_;
+  const int64_t blocks = p.cout / kLanes, pos_stride = count * p.cout;  // M is [36][count][Cout]
+  const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
+#pragma omp parallel for collapse(2) if (par) schedule(static)
+  for (int64_t t = 0; t < count; ++t)
+    for (int64_t ob = 0; ob < blocks; ++ob) {
+      const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * 4, ox0 = tile % tiles_w_ * 4;
+      alignas(32) float mm[6][6][kLanes], tmp[4][6][kLanes], o[4][4][kLanes];
+      const float* src = m + t * p.cout + ob * kLanes;
+      for (int64_t k = 0; k < 36; ++k) std::memcpy(mm[k / 6][k % 6], src + k * pos_stride, sizeof(mm[0][0]));
+      for (int64_t j = 0; j < 6; ++j)
+#pragma omp simd
+        for (int64_t l = 0; l < kLanes; ++l) at(&mm[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
+      for (int64_t i = 0; i < 4; ++i)
+#pragma omp simd
+        for (int64_t l = 0; l < kLanes; ++l) at(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
+      const float* bias = bias_.data() + ob * kLanes;
+      for (int64_t i = 0; i < 4 && oy0 + i < p.oh; ++i)
+        for (int64_t j = 0; j < 4 && ox0 + j < p.ow; ++j) {
+          float* dst = y + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow);
+#pragma omp simd
+          for (int64_t l = 0; l < kLanes; ++l) dst[l] = o[i][j][l] + bias[l];
+        }
+    }
+}
+
+void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) const {
+  float* v = static_cast<float*>(scratch);
+  float* m = reinterpret_cast<float*>(static_cast<char*>(scratch) + v_bytes_);
+  void* pad = static_cast<char*>(scratch) + v_bytes_ + m_bytes_;
+  src_.set_data_handle(v);
+  dst_.set_data_handle(m);
+  if (pad_) pad_.set_data_handle(pad);
+  if (tail_tiles_) {
+    src_t_.set_data_handle(v);
+    dst_t_.set_data_handle(m);
+    if (pad_t_) pad_t_.set_data_handle(pad);
+  }
+  for (int64_t img = 0; img < p_.n; ++img)
+    for (int64_t t0 = 0; t0 < tiles_; t0 += chunk_) {
+      const int64_t count = std::min(chunk_, tiles_ - t0);
+      input_transform(x, img, t0, count, v);
+      onednn::execute(count == chunk_ ? full_ : tail_, count == chunk_ ? full_args_ : tail_args_);
+      output_transform(m, img, t0, count, y);
+    }
+  // The post-op chain over the output (one layout or the other: contiguous either way).
+  const int64_t total = p_.n * p_.oh * p_.ow * p_.cout, span = 4096;
+  if (p_.post_ops.empty()) return;
+  const int64_t spans = (total + span - 1) / span;
+  const bool par = spans > 1 && omp_get_max_threads() > 1;
+#pragma omp parallel for if (par) schedule(static)
+  for (int64_t s = 0; s < spans; ++s) {
+    const int64_t begin = s * span, count = std::min(span, total - begin);
+    for (const PostOp& op : p_.post_ops) apply_post_op_span(op, y + begin, r ? r + begin : nullptr, count);
+  }
+}
+
+}  // namespace ep::kernels

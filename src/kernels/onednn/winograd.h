@@ -1,0 +1,54 @@
+// Winograd F(4x4, 3x3) convolution for CPUs where oneDNN has none (its Winograd kernels are
+// AVX-512 only): f32 3x3 stride-1 undilated ungrouped convolutions with channels in
+// multiples of 8, on NHWC or nChw8c activations. Each 4x4 output tile is computed from a 6x6
+// input patch with 36 multiplications per input/output channel pair instead of 144:
+//   V = B^T d B (input transform, per tile and input channel),
+//   M[k] = V[k] U[k] for each of the 36 positions k (a batched matmul on oneDNN: tiles x Cin
+//          times Cin x Cout; U = G g G^T is transformed once, at prepare),
+//   Y = A^T M A (output transform) + bias, then the post-op chain over the output.
+// Transform matrices from Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks"
+// (2016). Tiles go through in chunks so that V and M stay in cache between the steps.
+// The rounding differs from a direct convolution's (transforms with factors up to 8): on the
+// order of 1e-6 relative to the output's magnitude for f32, checked by fused_conv_test.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "kernels/fused_conv.h"
+#include "kernels/onednn/context.h"
+
+namespace ep::kernels {
+
+class WinogradF43 {
+ public:
+  // Whether the shape is one this class computes (see the top of the file).
+  static bool supports(const FusedConvParams& p);
+
+  // Transforms the weights [Cout, Cin, 3, 3] and creates the matmul primitives; returns the
+  // scratch bytes run() needs. Throws dnnl::error where oneDNN declines.
+  size_t prepare(const FusedConvParams& p, const float* w, const float* b);
+
+  // x and y in p's layout (NHWC or NCHW8c); r the residual (same layout as y) or null;
+  // scratch of prepare()'s size. No allocation.
+  void run(const float* x, float* y, const float* r, void* scratch) const;
+
+ private:
+  void input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const;
+  void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y) const;
+  int64_t pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
+                       int64_t width) const;
+
+  FusedConvParams p_;
+  int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;  // per image
+  int64_t chunk_ = 0;                              // tiles per matmul
+  std::vector<float> u_;                           // [36][Cin][Cout]
+  std::vector<float> bias_;                        // [Cout], zeros without a bias
+  dnnl::matmul full_, tail_;
+  int64_t tail_tiles_ = 0;                         // tiles in the last chunk of an image (0: none)
+  dnnl::memory src_, wei_, dst_, src_t_, dst_t_, pad_, pad_t_;  // pad: oneDNN's scratchpads
+  onednn::ExecArgs full_args_, tail_args_;
+  size_t v_bytes_ = 0, m_bytes_ = 0, pad_bytes_ = 0;
+};
+
+}  // namespace ep::kernels
