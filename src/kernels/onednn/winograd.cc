@@ -13,7 +13,7 @@ namespace {
 using dnnl::memory;
 
 constexpr int64_t kLanes = 8;          // channels per vector: one AVX2 register of f32
-constexpr int64_t kChunkTiles = 96;    // tiles per matmul: V and M of a 64-channel layer ~1.7 MB
+constexpr int64_t kChunkTiles = 192;  // tiles per matmul: V and M of a 64-channel layer 1.8 MB each, in L3
 
 // d[0..5] -> B^T d (one column of the 6x6 patch).
 inline void bt(const float* d, int64_t s, float* o, int64_t os) {
