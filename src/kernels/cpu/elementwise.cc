@@ -223,15 +223,15 @@ class UnaryKernel final : public Kernel {
         break;
       case Un::clip:
 #pragma omp parallel for simd if (parallel: par)
-        for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(x[i], lo), hi);
+        for (int64_t i = 0; i < n; ++i) y[i] = vclamp(x[i], lo, hi);
         break;
       case Un::hard_sigmoid:
 #pragma omp parallel for simd if (parallel: par)
-        for (int64_t i = 0; i < n; ++i) y[i] = std::min(std::max(alpha * x[i] + beta, 0.f), 1.f);
+        for (int64_t i = 0; i < n; ++i) y[i] = vclamp(alpha * x[i] + beta, 0.f, 1.f);
         break;
       case Un::hard_swish:
 #pragma omp parallel for simd if (parallel: par)
-        for (int64_t i = 0; i < n; ++i) y[i] = x[i] * std::min(std::max(x[i] * (1.f / 6.f) + 0.5f, 0.f), 1.f);
+        for (int64_t i = 0; i < n; ++i) y[i] = x[i] * vclamp(x[i] * (1.f / 6.f) + 0.5f, 0.f, 1.f);
         break;
     }
     return Status::ok();

@@ -7,13 +7,17 @@
 
 namespace ep::kernels {
 
-// exp(x) in a form the vector loops below compile to AVX-512 (libm's expf is a call per
+// exp(x) in a form the vector loops below compile to AVX2 / AVX-512 (libm's expf is a call per
 // element unless -ffast-math): x = k ln2 + r with |r| <= ln2/2 (about: k is rounded to nearest) (ln2 split in two so k ln2 is
 // exact), e^r by its Taylor series to r^7/7! (the next term is below 2^-24 relative), and
 // 2^k put in the exponent bits. Relative error about 1e-7 over the clamped range; inputs are
 // clamped to [-87.3, 88.3] so 2^k stays a normal float (exp(-87.3) ~ 1e-38, exp(88.3) ~ 2e38).
 inline float vexp(float x) {
-  x = std::min(std::max(x, -87.3f), 88.3f);
+  // Ternaries, not std::min/max: those bind the literals to references, which inside an
+  // `omp simd` loop GCC keeps in memory ("no vectype"). Without AVX-512 the loop also needs
+  // -fno-trapping-math (CMakeLists.txt) to become blends: YOLOv5s' Sigmoid ran scalar on AVX2.
+  x = x < -87.3f ? -87.3f : x;
+  x = x > 88.3f ? 88.3f : x;
   // k = round(x / ln2) by adding and removing 1.5 * 2^23 (std::floor would keep the loop scalar).
   const float k = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   const float r = (x - k * 0.693145751953125f) - k * 1.42860682030941723212e-6f;
@@ -29,6 +33,12 @@ inline float vexp(float x) {
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;
+}
+
+// min(max(x, lo), hi) by value, for `omp simd` loops (see vexp).
+inline float vclamp(float x, float lo, float hi) {
+  x = x < lo ? lo : x;
+  return x > hi ? hi : x;
 }
 
 }  // namespace ep::kernels
