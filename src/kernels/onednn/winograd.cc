@@ -60,7 +60,9 @@ size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const floa
   tiles_h_ = (p.oh + 3) / 4;
   tiles_w_ = (p.ow + 3) / 4;
   tiles_ = tiles_h_ * tiles_w_;
-  chunk_ = std::min(tiles_, kChunkTiles);
+  // Chunks of at most kChunkTiles, as even as they go (196 tiles: 98 + 98, not 192 + 4).
+  const int64_t chunks = (tiles_ + kChunkTiles - 1) / kChunkTiles;
+  chunk_ = (tiles_ + chunks - 1) / chunks;
   tail_tiles_ = tiles_ % chunk_;
   // U[k][ci][co] = (G g G^T)[k] for g = w[co][ci].
   u_.assign(static_cast<size_t>(36 * p.cin * p.cout), 0.f);
