@@ -186,7 +186,7 @@ void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) c
   }
   for (int64_t img = 0; img < p_.n; ++img)
     for (int64_t t0 = 0; t0 < tiles_; t0 += chunk_) {
-      const int64_t count = std::min(chunk_, tiles_ - t0);
+      const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
       input_transform(x, img, t0, count, v);
       onednn::execute(count == chunk_ ? full_ : tail_, count == chunk_ ? full_args_ : tail_args_);
       output_transform(m, img, t0, count, y);
