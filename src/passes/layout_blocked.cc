@@ -204,6 +204,9 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
         rewires.push_back({i, b});
       } else if (in && !in->is_constant() && in->shape.numel() == 1) {
         continue;  // a runtime scalar broadcasts against any layout
+      } else if (in && !in->is_constant() && in->dtype == DType::f32 && in->shape.rank() == 4 && known(in->shape) &&
+                 in->shape[1] == 1 && in->shape[2] == 1 && in->shape[3] == channels) {
+        rewires.push_back({i, to_blocked(g, in)});  // one pixel (a squeeze-excite scale): a copy of C values
       } else if (auto k = in ? blocked_constant(in, channels) : nullptr) {
         rewires.push_back({i, constant_value(g, in, k)});
       } else {
