@@ -13,6 +13,7 @@ namespace {
 using dnnl::memory;
 
 constexpr int64_t kLanes = 8;          // channels per vector: one AVX2 register of f32
+constexpr int64_t kMinTilesPerWorker = 64;  // below this per thread the matmul splits instead
 constexpr int64_t kChunkTiles = 192;  // tiles per matmul: V and M of a 64-channel layer 1.8 MB each, in L3
 
 // d[0..5] -> B^T d (one column of the 6x6 patch).
@@ -60,8 +61,17 @@ size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const floa
   tiles_h_ = (p.oh + 3) / 4;
   tiles_w_ = (p.ow + 3) / 4;
   tiles_ = tiles_h_ * tiles_w_;
-  // Chunks of at most kChunkTiles, as even as they go (196 tiles: 98 + 98, not 192 + 4).
-  const int64_t chunks = (tiles_ + kChunkTiles - 1) / kChunkTiles;
+  // With several threads and enough tiles, each thread takes whole chunks (transforms and a
+  // single-threaded matmul on its own scratch): three fork-joins per chunk and the matmul's
+  // own split cost more there (ResNet's 56x56 layer scaled 1.55x on 2 threads). Layers with
+  // few tiles and many channels keep one chunk at a time, the matmul split across threads,
+  // so the transformed weights are read once.
+  const int64_t threads = omp_get_max_threads();
+  workers_ = threads > 1 && tiles_ * p.n >= threads * kMinTilesPerWorker ? threads : 1;
+  // Chunks of at most kChunkTiles, as even as they go (196 tiles: 98 + 98, not 192 + 4),
+  // and at least one per worker.
+  int64_t chunks = (tiles_ + kChunkTiles - 1) / kChunkTiles;
+  if (workers_ > 1 && p.n == 1) chunks = (std::max(chunks, workers_) + workers_ - 1) / workers_ * workers_;
   chunk_ = (tiles_ + chunks - 1) / chunks;
   tail_tiles_ = tiles_ % chunk_;
   // U[k][ci][co] = (G g G^T)[k] for g = w[co][ci].
@@ -80,37 +90,35 @@ size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const floa
   dnnl::engine& eng = onednn::cpu_engine();
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  auto make = [&](int64_t tiles, memory& src, memory& dst, onednn::ExecArgs& args) {
+  // One primitive per chunk size; per worker, its own memories (handles set per run) and
+  // arguments.
+  const memory::desc w_md({36, p.cin, p.cout}, memory::data_type::f32, memory::format_tag::abc);
+  wei_ = memory(w_md, eng, u_.data());
+  auto make = [&](int64_t tiles, Matmul& mm) {
     const memory::desc s_md({36, tiles, p.cin}, memory::data_type::f32, memory::format_tag::abc);
-    const memory::desc w_md({36, p.cin, p.cout}, memory::data_type::f32, memory::format_tag::abc);
     const memory::desc d_md({36, tiles, p.cout}, memory::data_type::f32, memory::format_tag::abc);
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s_md, w_md, d_md), attr, eng);
     if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference matmul");
-    src = memory(s_md, eng, DNNL_MEMORY_NONE);
-    dst = memory(d_md, eng, DNNL_MEMORY_NONE);
-    if (!wei_) wei_ = memory(w_md, eng, u_.data());
-    std::unordered_map<int, memory> a = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei_}, {DNNL_ARG_DST, dst}};
+    mm.prim = dnnl::matmul(pd);
     const size_t pad = pd.scratchpad_desc().get_size();
-    memory scratch;
-    if (pad) {
-      scratch = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
-      a[DNNL_ARG_SCRATCHPAD] = scratch;
-    }
-    args = onednn::exec_args(a);
     pad_bytes_ = std::max(pad_bytes_, pad);
-    return std::make_pair(dnnl::matmul(pd), scratch);
+    for (int64_t k = 0; k < workers_; ++k) {
+      Matmul::Worker wk{memory(s_md, eng, DNNL_MEMORY_NONE), memory(d_md, eng, DNNL_MEMORY_NONE), memory(), {}};
+      std::unordered_map<int, memory> a = {{DNNL_ARG_SRC, wk.src}, {DNNL_ARG_WEIGHTS, wei_}, {DNNL_ARG_DST, wk.dst}};
+      if (pad) {
+        wk.pad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
+        a[DNNL_ARG_SCRATCHPAD] = wk.pad;
+      }
+      wk.args = onednn::exec_args(a);
+      mm.workers.push_back(std::move(wk));
+    }
   };
-  auto [full, full_pad] = make(chunk_, src_, dst_, full_args_);
-  full_ = full;
-  pad_ = full_pad;
-  if (tail_tiles_) {
-    auto [tail, tail_pad] = make(tail_tiles_, src_t_, dst_t_, tail_args_);
-    tail_ = tail;
-    pad_t_ = tail_pad;
-  }
+  make(chunk_, full_);
+  if (tail_tiles_) make(tail_tiles_, tail_);
   v_bytes_ = arena_align(static_cast<size_t>(36 * chunk_ * p.cin) * sizeof(float));
   m_bytes_ = arena_align(static_cast<size_t>(36 * chunk_ * p.cout) * sizeof(float));
-  return v_bytes_ + m_bytes_ + pad_bytes_;
+  pad_bytes_ = arena_align(pad_bytes_);
+  return static_cast<size_t>(workers_) * (v_bytes_ + m_bytes_ + pad_bytes_);
 }
 
 int64_t WinogradF43::pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
@@ -172,25 +180,30 @@ void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int6
     }
 }
 
+void WinogradF43::run_chunk(const float* x, float* y, int64_t img, int64_t t0, int64_t worker, char* scratch) const {
+  const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
+  char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
+  float* v = reinterpret_cast<float*>(base);
+  float* m = reinterpret_cast<float*>(base + v_bytes_);
+  const Matmul::Worker& wk = (count == chunk_ ? full_ : tail_).workers[static_cast<size_t>(worker)];
+  wk.src.set_data_handle(v);
+  wk.dst.set_data_handle(m);
+  if (wk.pad) wk.pad.set_data_handle(base + v_bytes_ + m_bytes_);
+  input_transform(x, img, t0, count, v);
+  onednn::execute((count == chunk_ ? full_ : tail_).prim, wk.args);
+  output_transform(m, img, t0, count, y);
+}
+
 void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) const {
-  float* v = static_cast<float*>(scratch);
-  float* m = reinterpret_cast<float*>(static_cast<char*>(scratch) + v_bytes_);
-  void* pad = static_cast<char*>(scratch) + v_bytes_ + m_bytes_;
-  src_.set_data_handle(v);
-  dst_.set_data_handle(m);
-  if (pad_) pad_.set_data_handle(pad);
-  if (tail_tiles_) {
-    src_t_.set_data_handle(v);
-    dst_t_.set_data_handle(m);
-    if (pad_t_) pad_t_.set_data_handle(pad);
+  char* s = static_cast<char*>(scratch);
+  const int64_t per_image = (tiles_ + chunk_ - 1) / chunk_;
+  if (workers_ > 1) {  // whole chunks per thread; the transforms and matmul inside run on it alone
+#pragma omp parallel for schedule(static) num_threads(workers_)
+    for (int64_t item = 0; item < p_.n * per_image; ++item)
+      run_chunk(x, y, item / per_image, item % per_image * chunk_, omp_get_thread_num(), s);
+  } else {
+    for (int64_t item = 0; item < p_.n * per_image; ++item) run_chunk(x, y, item / per_image, item % per_image * chunk_, 0, s);
   }
-  for (int64_t img = 0; img < p_.n; ++img)
-    for (int64_t t0 = 0; t0 < tiles_; t0 += chunk_) {
-      const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
-      input_transform(x, img, t0, count, v);
-      onednn::execute(count == chunk_ ? full_ : tail_, count == chunk_ ? full_args_ : tail_args_);
-      output_transform(m, img, t0, count, y);
-    }
   // The post-op chain over the output (one layout or the other: contiguous either way).
   const int64_t total = p_.n * p_.oh * p_.ow * p_.cout, span = 4096;
   if (p_.post_ops.empty()) return;

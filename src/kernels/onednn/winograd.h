@@ -30,12 +30,13 @@ class WinogradF43 {
   size_t prepare(const FusedConvParams& p, const float* w, const float* b);
 
   // x and y in p's layout (NHWC or NCHW8c); r the residual (same layout as y) or null;
-  // scratch of prepare()'s size. No allocation.
+  // scratch of prepare()'s size (per worker thread: V, M, oneDNN's scratchpad). No allocation.
   void run(const float* x, float* y, const float* r, void* scratch) const;
 
  private:
   void input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const;
   void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y) const;
+  void run_chunk(const float* x, float* y, int64_t img, int64_t t0, int64_t worker, char* scratch) const;
   int64_t pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
                        int64_t width) const;
 
@@ -44,10 +45,20 @@ class WinogradF43 {
   int64_t chunk_ = 0;                              // tiles per matmul
   std::vector<float> u_;                           // [36][Cin][Cout]
   std::vector<float> bias_;                        // [Cout], zeros without a bias
-  dnnl::matmul full_, tail_;
+  // A matmul for one chunk size, and per worker thread the memories bound to its scratch
+  // (V, M, oneDNN's scratchpad) and the arguments built from them.
+  struct Matmul {
+    struct Worker {
+      dnnl::memory src, dst, pad;
+      onednn::ExecArgs args;
+    };
+    dnnl::matmul prim;
+    std::vector<Worker> workers;
+  };
+  Matmul full_, tail_;
   int64_t tail_tiles_ = 0;                         // tiles in the last chunk of an image (0: none)
-  dnnl::memory src_, wei_, dst_, src_t_, dst_t_, pad_, pad_t_;  // pad: oneDNN's scratchpads
-  onednn::ExecArgs full_args_, tail_args_;
+  int64_t workers_ = 1;                            // threads taking whole chunks (see prepare())
+  dnnl::memory wei_;
   size_t v_bytes_ = 0, m_bytes_ = 0, pad_bytes_ = 0;
 };
 
