@@ -131,9 +131,12 @@ void WinogradF43::input_transform(const float* x, int64_t img, int64_t t0, int64
   const FusedConvParams& p = p_;
   const int64_t blocks = p.cin / kLanes, pos_stride = count * p.cin;  // V is [36][count][Cin]
   const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
-#pragma omp parallel for collapse(2) if (par) schedule(static)
-  for (int64_t t = 0; t < count; ++t)
-    for (int64_t cb = 0; cb < blocks; ++cb) {
+  // Neighbouring iterations read neighbouring memory: in NHWC the channel blocks of a pixel,
+  // in NCHW8c the tiles of a block's plane.
+  const bool block_major = p.block != 0;
+#pragma omp parallel for if (par) schedule(static)
+  for (int64_t it = 0; it < count * blocks; ++it) {
+      const int64_t t = block_major ? it % count : it / blocks, cb = block_major ? it / count : it % blocks;
       const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * 4 - p.pad_begin[0], ix0 = tile % tiles_w_ * 4 - p.pad_begin[1];
       alignas(32) float d[6][6][kLanes], tmp[6][6][kLanes];
       for (int64_t i = 0; i < 6; ++i)
@@ -157,9 +160,10 @@ void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int6
   const FusedConvParams& p = p_;
   const int64_t blocks = p.cout / kLanes, pos_stride = count * p.cout;  // M is [36][count][Cout]
   const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
-#pragma omp parallel for collapse(2) if (par) schedule(static)
-  for (int64_t t = 0; t < count; ++t)
-    for (int64_t ob = 0; ob < blocks; ++ob) {
+  const bool block_major = p.block != 0;  // as in input_transform
+#pragma omp parallel for if (par) schedule(static)
+  for (int64_t it = 0; it < count * blocks; ++it) {
+      const int64_t t = block_major ? it % count : it / blocks, ob = block_major ? it / count : it % blocks;
       const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * 4, ox0 = tile % tiles_w_ * 4;
       alignas(32) float mm[6][6][kLanes], tmp[4][6][kLanes], o[4][4][kLanes];
       const float* src = m + t * p.cout + ob * kLanes;
