@@ -44,7 +44,7 @@ struct BenchArgs {
   double duration = 0;
   bool profile = false, json = false, steps = false;
   std::string conv_algorithm = "auto";
-  std::string blocked_layout = "auto";
+  std::string blocked_layout = "off";
   std::string backend = "auto";
   std::string precision = "fp32";
   std::string whole;  // PLAN_DIR only
@@ -206,9 +206,8 @@ Runner add_bench(CLI::App& app) {
   app.add_flag("--steps", a->steps, "List the steps in execution order after the rewrites (node, op, kernel, time, inputs -> outputs); with --json as step_list");
   app.add_option("--conv-algorithm", a->conv_algorithm, "auto (Winograd for fp32 3x3 stride-1 convolutions) or direct")
       ->check(CLI::IsMember({"auto", "direct"}));
-  app.add_option("--blocked-layout", a->blocked_layout,
-                 "auto (nChw8c activations between convolutions without AVX-512, else NHWC), on or off")
-      ->check(CLI::IsMember({"auto", "on", "off"}));
+  app.add_option("--blocked-layout", a->blocked_layout, "off (NHWC activations, the default) or on (oneDNN's nChw8c blocks)")
+      ->check(CLI::IsMember({"off", "on"}));
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
   app.add_option("--precision", a->precision, "fp32 or bf16 (QDQ models run int8 either way)")
       ->check(CLI::IsMember({"fp32", "bf16"}));

@@ -73,10 +73,11 @@ struct SessionOptions {
   // has one (2-2.5x faster here; rounding error of the same order as the direct kernel's),
   // "direct" never does.
   std::string conv_algorithm = "auto";
-  // Activations between f32 convolutions: "auto" keeps them in oneDNN's blocked nChw8c
-  // layout on CPUs without AVX-512 (its AVX2 kernels are 1.1-2.5x faster on it) and in NHWC
-  // elsewhere; "on" and "off" force the choice (passes/layout_blocked.cc).
-  std::string blocked_layout = "auto";
+  // Activations between f32 convolutions: "off" keeps them in NHWC; "on" in oneDNN's
+  // nChw8c blocks (passes/layout_blocked.cc). On an AVX2 CPU (Zen 1) blocked depthwise and
+  // 1x1 layers ran 0.1-0.4 ms faster each, Winograd layers slower, whole models 0-5% slower
+  // (bench/blocked_layout.sh, 2026-11-27), so NHWC is the default.
+  std::string blocked_layout = "off";
   // Intermediate tensors returned after the model's own outputs, in this order (calibration,
   // debugging). Marked before any rewrite, so fusions keep them; run() stays allocation-free.
   std::vector<std::string> extra_outputs;

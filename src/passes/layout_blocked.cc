@@ -1,7 +1,9 @@
-// Keeps activations in oneDNN's blocked layout nChw8c between convolutions, for CPUs
-// without AVX-512: there oneDNN's AVX2 kernels are 1.1-2.5x faster on nChw8c than on NHWC
-// (depthwise most, bench/onednn_layouts.sh), which is also how ONNX Runtime's NCHWc
-// transformer runs them. A blocked tensor is a 5-D value [N, ceil(C/8), H, W, 8] (channels
+// Keeps activations in oneDNN's blocked layout nChw8c between convolutions
+// (SessionOptions::blocked_layout "on"). Standalone, oneDNN's AVX2 kernels are 1.1-2.5x
+// faster on nChw8c than on NHWC (depthwise most, bench/onednn_layouts.sh), and ONNX Runtime's
+// NCHWc transformer runs them so; in-model on a Zen 1 the depthwise and 1x1 layers gained
+// 0.1-0.4 ms each but once 3x3 layers ran as Winograd convolutions whole models were 0-5%
+// slower than NHWC (bench/blocked_layout.sh, 2026-11-27), so it is off by default. A blocked tensor is a 5-D value [N, ceil(C/8), H, W, 8] (channels
 // past C are padding, zero where a ToBlocked or a constant wrote them), so element-wise
 // ops, Concat along channels, ReduceMean over the pixels, nearest Resize and MaxPool run on
 // it unchanged (with their axes, scales and constants moved to the 5-D layout).

@@ -31,7 +31,7 @@ Status fuse_conv(ir::Graph& g);
 // until they cancel, so chains of convolutions run without reorders (see layout_nhwc.cc).
 Status layout_nhwc(ir::Graph& g);
 
-// After layout_nhwc, for CPUs without AVX-512 (SessionOptions::blocked_layout): f32 NHWC
+// After layout_nhwc, with SessionOptions::blocked_layout "on": f32 NHWC
 // FusedConvs with channels in multiples of 8 run on nChw8c activations ([N, C/8, H, W, 8]),
 // kept blocked through element-wise ops, Concat, ReduceMean, Resize and MaxPool between them
 // (see layout_blocked.cc). Graphs with QuantizeLinear/DequantizeLinear are left alone.

@@ -339,8 +339,8 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     return invalid_argument("precision '", options.precision, "' is not one of fp32, bf16");
   if (options.conv_algorithm != "auto" && options.conv_algorithm != "direct")
     return invalid_argument("conv_algorithm '", options.conv_algorithm, "' is not one of auto, direct");
-  if (options.blocked_layout != "auto" && options.blocked_layout != "on" && options.blocked_layout != "off")
-    return invalid_argument("blocked_layout '", options.blocked_layout, "' is not one of auto, on, off");
+  if (options.blocked_layout != "on" && options.blocked_layout != "off")
+    return invalid_argument("blocked_layout '", options.blocked_layout, "' is not one of on, off");
   if (options.precision == "bf16" && options.backend != "ref") {
     std::string isa;
     if (!kernels::onednn_has_bf16(&isa))
@@ -367,10 +367,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     EP_RETURN_IF_ERROR(passes::fuse_conv(g));
     EP_RETURN_IF_ERROR(passes::layout_nhwc(g));
     if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
-    const bool blocked = options.blocked_layout == "on" ||
-                         (options.blocked_layout == "auto" && options.backend != "ref" &&
-                          kernels::onednn_prefers_blocked_layout());
-    if (blocked && options.precision == "fp32") EP_RETURN_IF_ERROR(passes::layout_blocked(g));
+    if (options.blocked_layout == "on" && options.precision == "fp32") EP_RETURN_IF_ERROR(passes::layout_blocked(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_qdq(g));
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g));
     // Last: the QDQ fusions above match single-reader chains that these rewrites would break.

@@ -306,12 +306,12 @@ TEST(FusedConv, WinogradF43MatchesReference) {
       {1, 16, 60, 58, 16, 3, 3, 1, 1, 1, 1, true, {3, 4}},  // 225 tiles: a chunk of 113 and a tail of 112
       {1, 24, 9, 17, 32, 3, 3, 1, 1, 1, 1, true, {7, 2, 5}},  // residual, clip, sigmoid
   };
-  kernels::onednn_override_blocked_layout(true);  // the AVX2 path on any CPU
+  kernels::onednn_override_without_avx512(true);  // the AVX2 path on any CPU
   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
     for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(380 + i), "auto");
   }
-  kernels::onednn_override_blocked_layout(std::nullopt);
+  kernels::onednn_override_without_avx512(std::nullopt);
 }
 
 // FusedConvTranspose: the reference against ONNX ConvTranspose's reference kernel (an

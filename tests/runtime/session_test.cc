@@ -465,7 +465,7 @@ TEST(Session, RejectsBadOptions) {
   opt.threads = 1;
   opt.blocked_layout = "sometimes";
   EXPECT_EQ(Session::create(*model, opt).status().code(), StatusCode::invalid_argument);
-  opt.blocked_layout = "auto";
+  opt.blocked_layout = "off";
   opt.input_shapes["nope"] = Shape{1};
   auto s = Session::create(*model, opt);
   ASSERT_FALSE(s.is_ok());

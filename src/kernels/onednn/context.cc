@@ -49,7 +49,7 @@ void execute(const dnnl::primitive& prim, const ExecArgs& args) {
 
 namespace ep::kernels {
 namespace {
-std::optional<bool> g_bf16_override, g_vnni_override, g_blocked_override;
+std::optional<bool> g_bf16_override, g_vnni_override, g_avx512_override;
 
 const char* isa_name(dnnl::cpu_isa isa) {
   switch (isa) {
@@ -82,12 +82,12 @@ bool onednn_has_vnni(std::string* isa) {
 
 void onednn_override_vnni(std::optional<bool> has) { g_vnni_override = has; }
 
-bool onednn_prefers_blocked_layout() {
-  if (g_blocked_override) return *g_blocked_override;
+bool onednn_without_avx512() {
+  if (g_avx512_override) return *g_avx512_override;
   return !onednn::isa_has(dnnl::cpu_isa::avx512_core);
 }
 
-void onednn_override_blocked_layout(std::optional<bool> prefers) { g_blocked_override = prefers; }
+void onednn_override_without_avx512(std::optional<bool> without) { g_avx512_override = without; }
 
 bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count) {
   if (onednn_has_vnni()) return true;

@@ -228,7 +228,7 @@ class OnednnFusedConv final : public Kernel {
   // thin to gain) and outputs of at least 8x8, unless the node asks for the direct algorithm.
   bool winograd_f43_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && onednn_prefers_blocked_layout() && WinogradF43::supports(p_) &&
+    return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradF43::supports(p_) &&
            p_.cin >= 16 && p_.cout >= 16 && p_.oh >= 8 && p_.ow >= 8;
   }
 
@@ -241,7 +241,7 @@ class OnednnFusedConv final : public Kernel {
   bool blocked_direct_case(const PrepareContext& ctx) const {
     const FusedConvParams& p = p_;
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && onednn_prefers_blocked_layout() && p.precision == ConvPrecision::f32 &&
+    return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && p.precision == ConvPrecision::f32 &&
            !p.transposed && p.nhwc && p.group == 1 && p.kh * p.kw > 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
            p.cin % 8 == 0 && p.cout % 8 == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
            p.r_dtype == DType::f32;

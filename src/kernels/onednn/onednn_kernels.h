@@ -32,11 +32,11 @@ void onednn_override_vnni(std::optional<bool> has);
 // pair sums stay within 255 * 64 * 2 < 32768.
 bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count);
 
-// Whether this CPU's f32 convolutions take the AVX2 paths: nChw8c activations (oneDNN's
-// AVX2 kernels run faster on them than on NHWC, see passes/layout_blocked.cc) and our
-// Winograd (oneDNN's is AVX-512 only, see onednn/winograd.h). True without AVX-512. The
-// override is for tests (nullopt: ask oneDNN).
-bool onednn_prefers_blocked_layout();
-void onednn_override_blocked_layout(std::optional<bool> prefers);
+// Whether oneDNN runs without AVX-512 here (its AVX2 kernels): f32 convolutions then take
+// edgepipe's AVX2 paths, its Winograd F(4x4,3x3) (oneDNN's is AVX-512 only, see
+// onednn/winograd.h) and nChw8c copies for direct spatial kernels. The override is for tests
+// (nullopt: ask oneDNN).
+bool onednn_without_avx512();
+void onednn_override_without_avx512(std::optional<bool> without);
 
 }  // namespace ep::kernels
