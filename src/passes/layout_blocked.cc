@@ -289,34 +289,21 @@ Status layout_blocked(ir::Graph& g) {
     if (candidate(n.get())) convs.push_back(n.get());
   if (convs.empty()) return Status::ok();
   for (ir::Node* f : convs) to_blocked_conv(g, f);
-  for (int round = 0; round < 100000; ++round) {
-    bool changed = false;
-    std::vector<ir::Node*> froms;
-    for (const auto& n : g.nodes())
-      if (is_ep(n.get(), "FromBlocked")) froms.push_back(n.get());
-    for (ir::Node* t : froms) {
-      ir::Value* out = t->outputs[0];
-      if (split_shared(g, t)) {
-        changed = true;
-        break;  // node pointers may be stale
-      }
-      if (out->is_graph_output || out->consumers.empty()) continue;
-      ir::Node* c = out->consumers[0];  // the only reader (split_shared above)
-      if (is_ep(c, "ToBlocked") && !c->outputs[0]->is_graph_output) {  // back to where it came from
-        g.replace_all_uses(c->outputs[0], t->inputs[0]);
-        g.erase_node(c);
-        g.erase_node(t);
-        changed = true;
-        break;
-      }
-      if (push_through(g, t, c)) {
-        g.erase_node(t);
-        changed = true;
-        break;
-      }
+  rewrite_until_settled(g, [](const ir::Node* n) { return is_ep(n, "FromBlocked"); }, [&](ir::Node* t) {
+    ir::Value* out = t->outputs[0];
+    if (split_shared(g, t)) return true;
+    if (out->is_graph_output || out->consumers.empty()) return false;
+    ir::Node* c = out->consumers[0];  // the only reader (split_shared above)
+    if (is_ep(c, "ToBlocked") && !c->outputs[0]->is_graph_output) {  // back to where it came from
+      g.replace_all_uses(c->outputs[0], t->inputs[0]);
+      g.erase_node(c);
+      g.erase_node(t);
+      return true;
     }
-    if (!changed) break;
-  }
+    if (!push_through(g, t, c)) return false;
+    g.erase_node(t);
+    return true;
+  });
   EP_RETURN_IF_ERROR(eliminate_dead_code(g));
   return g.topological_sort();
 }

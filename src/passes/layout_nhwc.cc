@@ -321,33 +321,18 @@ Status layout_nhwc(ir::Graph& g) {
     }
   if (convs.empty()) return Status::ok();
   for (ir::Node* f : convs) to_nhwc(g, f);
-  for (int round = 0; round < 10000; ++round) {
-    bool changed = false;
-    std::vector<ir::Node*> transposes;
-    for (const auto& n : g.nodes())
-      if (is_op(n.get(), "Transpose")) transposes.push_back(n.get());
-    for (ir::Node* t : transposes) {
-      if (cancel_pair(g, t)) {
-        changed = true;
-        break;  // node pointers may be stale
-      }
-      if (merge_pair(g, t) || split_shared(g, t)) {
-        changed = true;
-        break;
-      }
-      ir::Value* out = t->outputs[0];
-      if (!out->is_graph_output && out->consumers.size() == 1 && push_through_reshape(g, t, out->consumers[0])) {
-        changed = true;
-        break;
-      }
-      if (!out->is_graph_output && out->consumers.size() == 1 && push_through(g, t, out->consumers[0])) {
+  rewrite_until_settled(
+      g, [](const ir::Node* n) { return is_op(n, "Transpose"); },
+      [&](ir::Node* t) {
+        if (cancel_pair(g, t) || merge_pair(g, t) || split_shared(g, t)) return true;
+        ir::Value* out = t->outputs[0];
+        if (out->is_graph_output || out->consumers.size() != 1) return false;
+        if (push_through_reshape(g, t, out->consumers[0])) return true;
+        if (!push_through(g, t, out->consumers[0])) return false;
         g.erase_node(t);
-        changed = true;
-        break;
-      }
-    }
-    if (!changed) break;
-  }
+        return true;
+      },
+      10000);
   EP_RETURN_IF_ERROR(eliminate_dead_code(g));
   return g.topological_sort();
 }

@@ -31,6 +31,22 @@ Status fuse_conv(ir::Graph& g);
 // until they cancel, so chains of convolutions run without reorders (see layout_nhwc.cc).
 Status layout_nhwc(ir::Graph& g);
 
+// The layout passes' loop: collects the nodes `is_target` picks, then offers each to
+// `rewrite` until one call rewrites something (node pointers may then be stale), and starts
+// over; stops when a round rewrites nothing, or after `max_rounds`.
+template <typename IsTarget, typename Rewrite>
+void rewrite_until_settled(ir::Graph& g, IsTarget&& is_target, Rewrite&& rewrite, int max_rounds = 100000) {
+  for (int round = 0; round < max_rounds; ++round) {
+    std::vector<ir::Node*> targets;
+    for (const auto& n : g.nodes())
+      if (is_target(n.get())) targets.push_back(n.get());
+    bool changed = false;
+    for (ir::Node* t : targets)
+      if ((changed = rewrite(t))) break;
+    if (!changed) return;
+  }
+}
+
 // After layout_nhwc, with SessionOptions::blocked_layout "on": f32 NHWC
 // FusedConvs with channels in multiples of 8 run on nChw8c activations ([N, C/8, H, W, 8]),
 // kept blocked through element-wise ops, Concat, ReduceMean, Resize and MaxPool between them
