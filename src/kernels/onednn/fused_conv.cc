@@ -6,11 +6,13 @@
 // kernels (2-2.5x faster than its direct kernels on this CPU, error of the same order). They
 // only take nChw16c activations and no post-ops but ReLU and sum, so run() copies the NHWC
 // input into a blocked scratch buffer, and copies the result back to NHWC applying the whole
-// post-op chain on the way (bench/conv_algorithm.sh compares the two per model). Without
-// AVX-512, spatial f32 convolutions take the same route through nChw8c for oneDNN's AVX2
-// direct kernels (see blocked_direct_case()), unless the layout pass kept the activations in
-// nChw8c between convolutions (layout NCHW8c; passes/layout_blocked.cc): then the primitive
-// reads and writes them in place.
+// post-op chain on the way (bench/conv_algorithm.sh compares the two per model). oneDNN has
+// Winograd kernels only with AVX-512; without it, edgepipe's own F(4x4,3x3) on oneDNN's
+// matmul takes those convolutions (onednn/winograd.h), and other spatial f32 convolutions
+// take the copy route through nChw8c for oneDNN's AVX2 direct kernels (see
+// blocked_direct_case()), unless the layout pass kept the activations in nChw8c between
+// convolutions (layout NCHW8c; passes/layout_blocked.cc): then the primitive reads and
+// writes them in place.
 // int8: u8/s8 input with a runtime source zero point, s8 weights with per-channel output
 // scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
 // post-ops on the dequantized values, and requantization as a last linear post-op.

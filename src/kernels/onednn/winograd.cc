@@ -136,23 +136,23 @@ void WinogradF43::input_transform(const float* x, int64_t img, int64_t t0, int64
   const bool block_major = p.block != 0;
 #pragma omp parallel for if (par) schedule(static)
   for (int64_t it = 0; it < count * blocks; ++it) {
-      const int64_t t = block_major ? it % count : it / blocks, cb = block_major ? it / count : it % blocks;
-      const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * 4 - p.pad_begin[0], ix0 = tile % tiles_w_ * 4 - p.pad_begin[1];
-      alignas(32) float d[6][6][kLanes], tmp[6][6][kLanes];
-      for (int64_t i = 0; i < 6; ++i)
-        for (int64_t j = 0; j < 6; ++j) {
-          const int64_t iy = iy0 + i, ix = ix0 + j;
-          if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) std::memset(d[i][j], 0, sizeof(d[i][j]));
-          else std::memcpy(d[i][j], x + pixel_offset(img, iy, ix, cb, p.cin, p.h, p.w), sizeof(d[i][j]));
-        }
-      for (int64_t j = 0; j < 6; ++j)
+    const int64_t t = block_major ? it % count : it / blocks, cb = block_major ? it / count : it % blocks;
+    const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * 4 - p.pad_begin[0], ix0 = tile % tiles_w_ * 4 - p.pad_begin[1];
+    alignas(32) float d[6][6][kLanes], tmp[6][6][kLanes];
+    for (int64_t i = 0; i < 6; ++i)
+      for (int64_t j = 0; j < 6; ++j) {
+        const int64_t iy = iy0 + i, ix = ix0 + j;
+        if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) std::memset(d[i][j], 0, sizeof(d[i][j]));
+        else std::memcpy(d[i][j], x + pixel_offset(img, iy, ix, cb, p.cin, p.h, p.w), sizeof(d[i][j]));
+      }
+    for (int64_t j = 0; j < 6; ++j)
 #pragma omp simd
-        for (int64_t l = 0; l < kLanes; ++l) bt(&d[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
-      float* out = v + t * p.cin + cb * kLanes;
-      for (int64_t i = 0; i < 6; ++i)
+      for (int64_t l = 0; l < kLanes; ++l) bt(&d[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
+    float* out = v + t * p.cin + cb * kLanes;
+    for (int64_t i = 0; i < 6; ++i)
 #pragma omp simd
-        for (int64_t l = 0; l < kLanes; ++l) bt(&tmp[i][0][l], kLanes, out + i * 6 * pos_stride + l, pos_stride);
-    }
+      for (int64_t l = 0; l < kLanes; ++l) bt(&tmp[i][0][l], kLanes, out + i * 6 * pos_stride + l, pos_stride);
+  }
 }
 
 void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y) const {
@@ -163,25 +163,25 @@ void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int6
   const bool block_major = p.block != 0;  // as in input_transform
 #pragma omp parallel for if (par) schedule(static)
   for (int64_t it = 0; it < count * blocks; ++it) {
-      const int64_t t = block_major ? it % count : it / blocks, ob = block_major ? it / count : it % blocks;
-      const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * 4, ox0 = tile % tiles_w_ * 4;
-      alignas(32) float mm[6][6][kLanes], tmp[4][6][kLanes], o[4][4][kLanes];
-      const float* src = m + t * p.cout + ob * kLanes;
-      for (int64_t k = 0; k < 36; ++k) std::memcpy(mm[k / 6][k % 6], src + k * pos_stride, sizeof(mm[0][0]));
-      for (int64_t j = 0; j < 6; ++j)
+    const int64_t t = block_major ? it % count : it / blocks, ob = block_major ? it / count : it % blocks;
+    const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * 4, ox0 = tile % tiles_w_ * 4;
+    alignas(32) float mm[6][6][kLanes], tmp[4][6][kLanes], o[4][4][kLanes];
+    const float* src = m + t * p.cout + ob * kLanes;
+    for (int64_t k = 0; k < 36; ++k) std::memcpy(mm[k / 6][k % 6], src + k * pos_stride, sizeof(mm[0][0]));
+    for (int64_t j = 0; j < 6; ++j)
 #pragma omp simd
-        for (int64_t l = 0; l < kLanes; ++l) at(&mm[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
-      for (int64_t i = 0; i < 4; ++i)
+      for (int64_t l = 0; l < kLanes; ++l) at(&mm[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
+    for (int64_t i = 0; i < 4; ++i)
 #pragma omp simd
-        for (int64_t l = 0; l < kLanes; ++l) at(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
-      const float* bias = bias_.data() + ob * kLanes;
-      for (int64_t i = 0; i < 4 && oy0 + i < p.oh; ++i)
-        for (int64_t j = 0; j < 4 && ox0 + j < p.ow; ++j) {
-          float* dst = y + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow);
+      for (int64_t l = 0; l < kLanes; ++l) at(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
+    const float* bias = bias_.data() + ob * kLanes;
+    for (int64_t i = 0; i < 4 && oy0 + i < p.oh; ++i)
+      for (int64_t j = 0; j < 4 && ox0 + j < p.ow; ++j) {
+        float* dst = y + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow);
 #pragma omp simd
-          for (int64_t l = 0; l < kLanes; ++l) dst[l] = o[i][j][l] + bias[l];
-        }
-    }
+        for (int64_t l = 0; l < kLanes; ++l) dst[l] = o[i][j][l] + bias[l];
+      }
+  }
 }
 
 void WinogradF43::run_chunk(const float* x, float* y, int64_t img, int64_t t0, int64_t worker, char* scratch) const {
@@ -199,14 +199,15 @@ void WinogradF43::run_chunk(const float* x, float* y, int64_t img, int64_t t0, i
 }
 
 void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) const {
-  char* s = static_cast<char*>(scratch);
+  char* base = static_cast<char*>(scratch);
   const int64_t per_image = (tiles_ + chunk_ - 1) / chunk_;
   if (workers_ > 1) {  // whole chunks per thread; the transforms and matmul inside run on it alone
 #pragma omp parallel for schedule(static) num_threads(workers_)
     for (int64_t item = 0; item < p_.n * per_image; ++item)
-      run_chunk(x, y, item / per_image, item % per_image * chunk_, omp_get_thread_num(), s);
+      run_chunk(x, y, item / per_image, item % per_image * chunk_, omp_get_thread_num(), base);
   } else {
-    for (int64_t item = 0; item < p_.n * per_image; ++item) run_chunk(x, y, item / per_image, item % per_image * chunk_, 0, s);
+    for (int64_t item = 0; item < p_.n * per_image; ++item)
+      run_chunk(x, y, item / per_image, item % per_image * chunk_, 0, base);
   }
   // The post-op chain over the output (one layout or the other: contiguous either way).
   const int64_t total = p_.n * p_.oh * p_.ow * p_.cout, span = 4096;
