@@ -47,10 +47,11 @@ void rewrite_until_settled(ir::Graph& g, IsTarget&& is_target, Rewrite&& rewrite
   }
 }
 
-// After layout_nhwc, with SessionOptions::blocked_layout "on": f32 NHWC
-// FusedConvs with channels in multiples of 8 run on nChw8c activations ([N, C/8, H, W, 8]),
-// kept blocked through element-wise ops, Concat, ReduceMean, Resize and MaxPool between them
-// (see layout_blocked.cc). Graphs with QuantizeLinear/DequantizeLinear are left alone.
+// After layout_nhwc, with SessionOptions::blocked_layout "on": f32 NHWC FusedConvs with at
+// least 8 channels each way run on nChw8c activations ([N, ceil(C/8), H, W, 8], the last
+// block padded), kept blocked through element-wise ops, Concat, ReduceMean, Resize and
+// MaxPool between them (see layout_blocked.cc). Graphs with QuantizeLinear/DequantizeLinear
+// are left alone.
 Status layout_blocked(ir::Graph& g);
 
 // NHWC graph inputs and outputs (SessionOptions::nhwc_io, see nhwc_io.cc). begin: before

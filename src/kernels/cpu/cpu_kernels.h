@@ -60,7 +60,7 @@ std::unique_ptr<Kernel> make_max_pool();
 // edgepipe.MaxPool: ONNX MaxPool's attributes plus `layout` (NCHW, NHWC or NCHW8c), made by
 // the layout passes. Its plain window loops are also its reference kernel.
 std::unique_ptr<Kernel> make_max_pool_layout();
-// edgepipe.ToBlocked / edgepipe.FromBlocked: NHWC <-> [N, C/B, H, W, B] (blocked_layout.cc),
+// edgepipe.ToBlocked / edgepipe.FromBlocked: NHWC <-> [N, ceil(C/B), H, W, B] (blocked_layout.cc),
 // made by passes/layout_blocked.cc; their own reference.
 std::unique_ptr<Kernel> make_to_blocked();
 std::unique_ptr<Kernel> make_from_blocked();
