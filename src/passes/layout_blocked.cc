@@ -5,8 +5,8 @@
 // 0.1-0.4 ms each but once 3x3 layers ran as Winograd convolutions whole models were 0-5%
 // slower than NHWC (bench/blocked_layout.sh, 2026-11-27), so it is off by default. A blocked tensor is a 5-D value [N, ceil(C/8), H, W, 8] (channels
 // past C are padding, zero where a ToBlocked or a constant wrote them), so element-wise
-// ops, Concat along channels, ReduceMean over the pixels, nearest Resize and MaxPool run on
-// it unchanged (with their axes, scales and constants moved to the 5-D layout).
+// ops, Concat along channels, ReduceMean over the pixels, nearest Resize, MaxPool and AveragePool
+// run on it unchanged (with their axes, scales and constants moved to the 5-D layout).
 //
 // After layout_nhwc, same method: every NHWC f32 FusedConv with at least 8 channels each way
 // (dense, or depthwise on multiples of 8) switches to layout NCHW8c between an edgepipe.ToBlocked of its input
@@ -247,7 +247,7 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
       if (!s) return false;
       rewires.push_back({i, s});
     }
-  } else if (is_ep(c, "MaxPool") && c->inputs[0] == tout) {
+  } else if ((is_ep(c, "MaxPool") || is_ep(c, "AveragePool")) && c->inputs[0] == tout) {
     auto layout = c->attr_string("layout", std::string("NCHW"));
     if (!layout.is_ok() || *layout != "NHWC") return false;
     attrs["layout"] = std::string("NCHW8c");

@@ -1,7 +1,7 @@
 // Runs convolutions in NHWC and keeps activations in NHWC between them.
 // Every NCHW FusedConv becomes NHWC wrapped in Transposes (to NHWC before, back after);
 // then the Transposes are pushed through layout-agnostic ops (element-wise, Concat,
-// Resize, GlobalAveragePool as ReduceMean) and cancelled where a "back" meets a "to".
+// Resize, MaxPool, AveragePool, GlobalAveragePool as ReduceMean) and cancelled where a "back" meets a "to".
 // What remains are the Transposes at the graph's edges and around ops that need NCHW.
 #include <algorithm>
 #include <cstring>
@@ -184,10 +184,10 @@ bool push_through(ir::Graph& g, ir::Node* t, ir::Node* c) {
       kv->constant = k;
       rewires.push_back({i, kv});
     }
-  } else if (is_op(c, "MaxPool") && c->inputs[0] == tout && rank == 4 && perm == Perm{0, 3, 1, 2} &&
-             (c->outputs.size() == 1 || !c->outputs[1])) {
-    // edgepipe.MaxPool takes the same attributes plus the layout; its kernel declines
-    // nothing it was given here (checked below by preparing it).
+  } else if ((is_op(c, "MaxPool") || is_op(c, "AveragePool")) && c->inputs[0] == tout && rank == 4 &&
+             perm == Perm{0, 3, 1, 2} && (c->outputs.size() == 1 || !c->outputs[1])) {
+    // edgepipe.MaxPool / AveragePool take the same attributes plus the layout; their kernel
+    // declines nothing it was given here (checked below by preparing it).
     auto ap = c->attr_string("auto_pad", std::string("NOTSET"));
     auto cm = c->attr_int("ceil_mode", 0);
     auto dl = c->attr_ints("dilations", Perm{1, 1});

@@ -348,51 +348,68 @@ TEST(CpuKernels, SoftmaxLastAxis) {
   compare_backends(t, {&x}, seed, false);  // not the last axis: declined
 }
 
-TEST(CpuKernels, MaxPoolBothLayouts) {
+TEST(CpuKernels, PoolsBothLayouts) {
   struct Case {
     Shape in;
-    int64_t k, s, p;
+    int64_t kh, kw, s, p;
   };
   uint32_t seed = 900;
-  // The last case (1.6 MB, SPPF's pool at 40x40) is split across threads when two are set.
+  // The last case (1.6 MB, SPPF's pool at 40x40) is split across threads when two are set;
+  // 8 channels take the one-register path, the 3x2 window is the recognizer's AveragePool; a
+  // 4-pixel pad around a 3x3 window has windows that lie wholly in the padding.
   for (int threads : {1, 2})
-  for (const Case& c : {Case{{1, 8, 20, 20}, 5, 1, 2}, Case{{2, 3, 17, 13}, 3, 2, 1}, Case{{1, 16, 9, 9}, 2, 2, 0},
-                        Case{{1, 256, 40, 40}, 5, 1, 2}}) {
-    omp_set_num_threads(threads);
-    NodeUnderTest onnx("MaxPool", 1);
-    onnx.attr("kernel_shape", std::vector<int64_t>{c.k, c.k}).attr("strides", std::vector<int64_t>{c.s, c.s})
-        .attr("pads", std::vector<int64_t>{c.p, c.p, c.p, c.p});
-    const Tensor x = random_tensor(c.in, seed++);
-    compare_backends(onnx, {&x}, seed);
-    // NHWC: the same window over transposed data.
-    auto want = kernels::evaluate_node(*onnx.node, std::vector<const Tensor*>{&x}, "ref");
-    ASSERT_TRUE(want.is_ok());
-    NodeUnderTest t("MaxPool", 1, 1, 1);
-    t.node->domain = "edgepipe";
-    t.node->attrs = onnx.node->attrs;
-    t.attr("layout", std::string("NHWC"));
-    const Shape& s = c.in;
-    Tensor xt(DType::f32, Shape{s[0], s[2], s[3], s[1]});
-    for (int64_t n = 0; n < s[0]; ++n)
-      for (int64_t ch = 0; ch < s[1]; ++ch)
-        for (int64_t h = 0; h < s[2]; ++h)
-          for (int64_t w = 0; w < s[3]; ++w)
-            xt.as<float>()[((n * s[2] + h) * s[3] + w) * s[1] + ch] = x.as<float>()[((n * s[1] + ch) * s[2] + h) * s[3] + w];
-    auto got = kernels::evaluate_node(*t.node, std::vector<const Tensor*>{&xt}, "ref");
-    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-    const Tensor& y = want.value()[0];
-    const Shape& ys = y.shape();
-    for (int64_t n = 0; n < ys[0]; ++n)
-      for (int64_t ch = 0; ch < ys[1]; ++ch)
-        for (int64_t h = 0; h < ys[2]; ++h)
-          for (int64_t w = 0; w < ys[3]; ++w)
-            ASSERT_EQ(got.value()[0].as<float>()[((n * ys[2] + h) * ys[3] + w) * ys[1] + ch],
-                      y.as<float>()[((n * ys[1] + ch) * ys[2] + h) * ys[3] + w]);
+    for (const char* op : {"MaxPool", "AveragePool"})
+      for (int64_t include_pad : {0, 1})
+        for (const Case& c : {Case{{1, 8, 20, 20}, 5, 5, 1, 2}, Case{{2, 3, 17, 13}, 3, 3, 2, 1},
+                              Case{{1, 16, 9, 9}, 2, 2, 2, 0}, Case{{1, 24, 3, 80}, 3, 2, 0, 0},
+                              Case{{1, 4, 6, 6}, 3, 3, 1, 4}, Case{{1, 256, 40, 40}, 5, 5, 1, 2}}) {
+          const bool avg = std::string(op) == "AveragePool";
+          if (!avg && include_pad) continue;
+          SCOPED_TRACE(std::string(op) + " include_pad " + std::to_string(include_pad) + " threads " + std::to_string(threads));
+          omp_set_num_threads(threads);
+          NodeUnderTest onnx(op, 1);
+          const int64_t sh = c.s ? c.s : c.kh, sw = c.s ? c.s : c.kw;  // stride 0: the window's size
+          onnx.attr("kernel_shape", std::vector<int64_t>{c.kh, c.kw}).attr("strides", std::vector<int64_t>{sh, sw})
+              .attr("pads", std::vector<int64_t>{c.p, c.p, c.p, c.p});
+          if (avg) onnx.attr("count_include_pad", include_pad);
+          const Tensor x = random_tensor(c.in, seed++);
+          compare_backends(onnx, {&x}, seed);
+          // NHWC: the same window over transposed data.
+          auto want = kernels::evaluate_node(*onnx.node, std::vector<const Tensor*>{&x}, "ref");
+          ASSERT_TRUE(want.is_ok());
+          NodeUnderTest t(op, 1, 1, 1);
+          t.node->domain = "edgepipe";
+          t.node->attrs = onnx.node->attrs;
+          t.attr("layout", std::string("NHWC"));
+          const Shape& s = c.in;
+          Tensor xt(DType::f32, Shape{s[0], s[2], s[3], s[1]});
+          for (int64_t n = 0; n < s[0]; ++n)
+            for (int64_t ch = 0; ch < s[1]; ++ch)
+              for (int64_t h = 0; h < s[2]; ++h)
+                for (int64_t w = 0; w < s[3]; ++w)
+                  xt.as<float>()[((n * s[2] + h) * s[3] + w) * s[1] + ch] = x.as<float>()[((n * s[1] + ch) * s[2] + h) * s[3] + w];
+          auto got = kernels::evaluate_node(*t.node, std::vector<const Tensor*>{&xt}, "ref");
+          ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+          const Tensor& y = want.value()[0];
+          const Shape& ys = y.shape();
+          for (int64_t n = 0; n < ys[0]; ++n)
+            for (int64_t ch = 0; ch < ys[1]; ++ch)
+              for (int64_t h = 0; h < ys[2]; ++h)
+                for (int64_t w = 0; w < ys[3]; ++w) {
+                  const float g = got.value()[0].as<float>()[((n * ys[2] + h) * ys[3] + w) * ys[1] + ch];
+                  const float r = y.as<float>()[((n * ys[1] + ch) * ys[2] + h) * ys[3] + w];
+                  if (avg)  // float sums against the reference's double
+                    ASSERT_NEAR(g, r, 1e-6);
+                  else
+                    ASSERT_EQ(g, r);
+                }
+        }
+  for (const char* op : {"MaxPool", "AveragePool"}) {
+    NodeUnderTest ceil(op, 1);
+    ceil.attr("kernel_shape", std::vector<int64_t>{3, 3}).attr("ceil_mode", int64_t{1});
+    const Tensor x = random_tensor(Shape{1, 2, 8, 8}, seed);
+    compare_backends(ceil, {&x}, seed, false);  // ceil_mode: declined
   }
-  NodeUnderTest ceil("MaxPool", 1);
-  ceil.attr("kernel_shape", std::vector<int64_t>{3, 3}).attr("ceil_mode", int64_t{1});
-  const Tensor x = random_tensor(Shape{1, 2, 8, 8}, seed);
-  compare_backends(ceil, {&x}, seed, false);  // ceil_mode: declined
   omp_set_num_threads(1);
 }
 

@@ -57,9 +57,11 @@ std::unique_ptr<Kernel> make_concat();  // any dtype, split across threads
 std::unique_ptr<Kernel> make_slice();   // contiguous innermost reads, split across threads
 std::unique_ptr<Kernel> make_softmax();
 std::unique_ptr<Kernel> make_max_pool();
-// edgepipe.MaxPool: ONNX MaxPool's attributes plus `layout` (NCHW, NHWC or NCHW8c), made by
-// the layout passes. Its plain window loops are also its reference kernel.
+std::unique_ptr<Kernel> make_average_pool();
+// edgepipe.MaxPool / edgepipe.AveragePool: the ONNX op's attributes plus `layout` (NCHW, NHWC
+// or NCHW8c), made by the layout passes. Their plain window loops are also their reference.
 std::unique_ptr<Kernel> make_max_pool_layout();
+std::unique_ptr<Kernel> make_average_pool_layout();
 // edgepipe.ToBlocked / edgepipe.FromBlocked: NHWC <-> [N, ceil(C/B), H, W, B] (blocked_layout.cc),
 // made by passes/layout_blocked.cc; their own reference.
 std::unique_ptr<Kernel> make_to_blocked();

@@ -1,8 +1,7 @@
-// Softmax over the innermost axis (the classifier and CTC heads): max-subtracted exp with
-// libmvec SIMD, accumulated in float per row.
-#include <cmath>
-
+// Softmax over the innermost axis (the classifier and CTC heads): max-subtracted exp
+// (vexp, vectorised), accumulated in float per row.
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vexp.h"
 
 namespace ep::kernels::cpu {
 namespace {
@@ -34,12 +33,14 @@ class SoftmaxLastAxis final : public Kernel {
       const float* xr = x + r * cols;
       float* yr = y + r * cols;
       float m = xr[0];
+#pragma omp simd reduction(max : m)
       for (int64_t c = 1; c < cols; ++c) m = xr[c] > m ? xr[c] : m;
       float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
       for (int64_t c = 0; c < cols; ++c) {
-        yr[c] = std::exp(xr[c] - m);
-        sum += yr[c];
+        const float e = vexp(xr[c] - m);
+        yr[c] = e;
+        sum += e;
       }
       const float inv = 1.f / sum;
 #pragma omp simd

@@ -1,6 +1,9 @@
-// 2-D MaxPool in NCHW (the ONNX op's fast path) or NHWC / NCHW8c (edgepipe.MaxPool, made by
-// the layout passes): plain window loops, f32, explicit pads, floor rounding, no Indices output.
-// Output rows are split across the calling thread's OpenMP team for large inputs.
+// 2-D MaxPool and AveragePool in NCHW (the ONNX ops' fast path) or NHWC / NCHW8c
+// (edgepipe.MaxPool / edgepipe.AveragePool, made by the layout passes): plain window loops,
+// f32, explicit pads, floor rounding, no dilation, no Indices output. AveragePool divides by
+// the taps inside the input, or by the whole window with count_include_pad (with floor
+// rounding every window lies inside the padded input). Output rows are split across the
+// calling thread's OpenMP team for large inputs.
 #include <omp.h>
 
 #include <algorithm>
@@ -11,9 +14,12 @@
 namespace ep::kernels::cpu {
 namespace {
 
-class MaxPool2d final : public Kernel {
+enum class Pool { max, average };
+
+template <Pool P>
+class Pool2d final : public Kernel {
  public:
-  explicit MaxPool2d(bool internal) : internal_(internal) {}
+  explicit Pool2d(bool internal) : internal_(internal) {}
 
   Status prepare(PrepareContext& ctx) override {
     const ir::Node& n = ctx.node();
@@ -33,10 +39,12 @@ class MaxPool2d final : public Kernel {
     EP_ASSIGN_OR_RETURN(std::vector<int64_t> s, n.attr_ints("strides", std::vector<int64_t>{1, 1}));
     EP_ASSIGN_OR_RETURN(std::vector<int64_t> d, n.attr_ints("dilations", std::vector<int64_t>{1, 1}));
     EP_ASSIGN_OR_RETURN(std::vector<int64_t> p, n.attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0}));
+    EP_ASSIGN_OR_RETURN(int64_t include_pad, n.attr_int("count_include_pad", 0));
     if ((auto_pad != "NOTSET" && auto_pad != "VALID") || ceil_mode != 0 || k.size() != 2 || s.size() != 2 ||
         d != std::vector<int64_t>{1, 1} || p.size() != 4)
-      return ctx.unsupported_error("fast MaxPool covers explicit pads, floor rounding, no dilation");
+      return ctx.unsupported_error("fast pooling covers explicit pads, floor rounding, no dilation");
     if (auto_pad == "VALID") p = {0, 0, 0, 0};
+    include_pad_ = include_pad != 0;
     // NCHW8c [N, C/8, H, W, 8] pools as N*C/8 NHWC images of 8 channels.
     c_ = blocked ? 8 : nhwc_ ? x.shape[3] : x.shape[1];
     h_ = blocked || !nhwc_ ? x.shape[2] : x.shape[1];
@@ -57,7 +65,6 @@ class MaxPool2d final : public Kernel {
   Status run(const RunContext& ctx) noexcept override {
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
-    constexpr float kLow = -std::numeric_limits<float>::infinity();
     const bool par = n_ * oh_ > 1 && n_ * c_ * h_ * w_ * 4 >= kParallelBytes && omp_get_max_threads() > 1;
 #pragma omp parallel for collapse(2) if (par) schedule(static)
     for (int64_t n = 0; n < n_; ++n)
@@ -65,32 +72,41 @@ class MaxPool2d final : public Kernel {
         const int64_t h0 = std::max<int64_t>(oh * sh_ - pt_, 0), h1 = std::min(oh * sh_ - pt_ + kh_, h_);
         for (int64_t ow = 0; ow < ow_; ++ow) {
           const int64_t w0 = std::max<int64_t>(ow * sw_ - pl_, 0), w1 = std::min(ow * sw_ - pl_ + kw_, w_);
-          if (nhwc_ && c_ == 8) {  // a channel block of NCHW8c: the running max in one register
+          // A window wholly in the padding averages nothing: 0, as the reference kernel gives.
+          const int64_t taps = include_pad_ ? kh_ * kw_ : std::max<int64_t>(h1 - h0, 0) * std::max<int64_t>(w1 - w0, 0);
+          const float scale = taps > 0 ? 1.f / static_cast<float>(taps) : 0.f;
+          // ... and its max is the lowest float, as in the reference kernel and ONNX Runtime.
+          const bool empty = h1 <= h0 || w1 <= w0;
+          if (nhwc_ && c_ == 8) {  // a channel block of NCHW8c: the running value in one register
             float m[8];
-            std::fill(m, m + 8, kLow);
+            std::fill(m, m + 8, kStart);
             for (int64_t ih = h0; ih < h1; ++ih)
               for (int64_t iw = w0; iw < w1; ++iw) {
                 const float* in = x + ((n * h_ + ih) * w_ + iw) * 8;
 #pragma omp simd
-                for (int64_t c = 0; c < 8; ++c) m[c] = std::max(m[c], in[c]);
+                for (int64_t c = 0; c < 8; ++c) m[c] = step(m[c], in[c]);
               }
-            std::copy(m, m + 8, y + ((n * oh_ + oh) * ow_ + ow) * 8);
+            float* out = y + ((n * oh_ + oh) * ow_ + ow) * 8;
+#pragma omp simd
+            for (int64_t c = 0; c < 8; ++c) out[c] = finish(m[c], scale, empty);
           } else if (nhwc_) {  // vectorised over channels
             float* out = y + ((n * oh_ + oh) * ow_ + ow) * c_;
-            std::fill(out, out + c_, kLow);
+            std::fill(out, out + c_, kStart);
             for (int64_t ih = h0; ih < h1; ++ih)
               for (int64_t iw = w0; iw < w1; ++iw) {
                 const float* in = x + ((n * h_ + ih) * w_ + iw) * c_;
 #pragma omp simd
-                for (int64_t c = 0; c < c_; ++c) out[c] = std::max(out[c], in[c]);
+                for (int64_t c = 0; c < c_; ++c) out[c] = step(out[c], in[c]);
               }
+#pragma omp simd
+            for (int64_t c = 0; c < c_; ++c) out[c] = finish(out[c], scale, empty);
           } else {
             for (int64_t c = 0; c < c_; ++c) {
               const float* in = x + (n * c_ + c) * h_ * w_;
-              float m = kLow;
+              float m = kStart;
               for (int64_t ih = h0; ih < h1; ++ih)
-                for (int64_t iw = w0; iw < w1; ++iw) m = std::max(m, in[ih * w_ + iw]);
-              y[((n * c_ + c) * oh_ + oh) * ow_ + ow] = m;
+                for (int64_t iw = w0; iw < w1; ++iw) m = step(m, in[ih * w_ + iw]);
+              y[((n * c_ + c) * oh_ + oh) * ow_ + ow] = finish(m, scale, empty);
             }
           }
         }
@@ -99,14 +115,26 @@ class MaxPool2d final : public Kernel {
   }
 
  private:
+  static constexpr float kStart = P == Pool::max ? -std::numeric_limits<float>::infinity() : 0.f;
+  static float step(float acc, float v) {
+    if constexpr (P == Pool::max) return acc < v ? v : acc;  // as std::max: a NaN tap is skipped
+    return acc + v;
+  }
+  static float finish(float acc, float scale, bool empty) {
+    if constexpr (P == Pool::max) return empty ? std::numeric_limits<float>::lowest() : acc;
+    return acc * scale;
+  }
+
   bool internal_;
-  bool nhwc_ = false;
+  bool nhwc_ = false, include_pad_ = false;
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, kh_ = 1, kw_ = 1, sh_ = 1, sw_ = 1, pt_ = 0, pl_ = 0, oh_ = 0, ow_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Kernel> make_max_pool() { return std::make_unique<MaxPool2d>(false); }
-std::unique_ptr<Kernel> make_max_pool_layout() { return std::make_unique<MaxPool2d>(true); }
+std::unique_ptr<Kernel> make_max_pool() { return std::make_unique<Pool2d<Pool::max>>(false); }
+std::unique_ptr<Kernel> make_max_pool_layout() { return std::make_unique<Pool2d<Pool::max>>(true); }
+std::unique_ptr<Kernel> make_average_pool() { return std::make_unique<Pool2d<Pool::average>>(false); }
+std::unique_ptr<Kernel> make_average_pool_layout() { return std::make_unique<Pool2d<Pool::average>>(true); }
 
 }  // namespace ep::kernels::cpu
