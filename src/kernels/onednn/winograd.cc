@@ -155,8 +155,10 @@ void WinogradF43::input_transform(const float* x, int64_t img, int64_t t0, int64
   }
 }
 
-void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y) const {
-  // Post-ops run after all tiles (run()); this writes conv + bias.
+void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y,
+                                   const float* r) const {
+  // Conv + bias, then the post-op chain on the tile (residual taps gathered beside it), then
+  // the tile's pixels inside the output are written.
   const FusedConvParams& p = p_;
   const int64_t blocks = p.cout / kLanes, pos_stride = count * p.cout;  // M is [36][count][Cout]
   const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
@@ -165,7 +167,7 @@ void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int6
   for (int64_t it = 0; it < count * blocks; ++it) {
     const int64_t t = block_major ? it % count : it / blocks, ob = block_major ? it / count : it % blocks;
     const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * 4, ox0 = tile % tiles_w_ * 4;
-    alignas(32) float mm[6][6][kLanes], tmp[4][6][kLanes], o[4][4][kLanes];
+    alignas(32) float mm[6][6][kLanes], tmp[4][6][kLanes], o[4][4][kLanes], res[4][4][kLanes];
     const float* src = m + t * p.cout + ob * kLanes;
     for (int64_t k = 0; k < 36; ++k) std::memcpy(mm[k / 6][k % 6], src + k * pos_stride, sizeof(mm[0][0]));
     for (int64_t j = 0; j < 6; ++j)
@@ -175,16 +177,28 @@ void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int6
 #pragma omp simd
       for (int64_t l = 0; l < kLanes; ++l) at(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
     const float* bias = bias_.data() + ob * kLanes;
-    for (int64_t i = 0; i < 4 && oy0 + i < p.oh; ++i)
-      for (int64_t j = 0; j < 4 && ox0 + j < p.ow; ++j) {
-        float* dst = y + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow);
+    for (int64_t i = 0; i < 4; ++i)
+      for (int64_t j = 0; j < 4; ++j)
 #pragma omp simd
-        for (int64_t l = 0; l < kLanes; ++l) dst[l] = o[i][j][l] + bias[l];
+        for (int64_t l = 0; l < kLanes; ++l) o[i][j][l] += bias[l];
+    const int64_t rows = std::min<int64_t>(4, p.oh - oy0), cols = std::min<int64_t>(4, p.ow - ox0);
+    if (!p.post_ops.empty()) {
+      if (r) {  // pixels past the output's edge add zero (they are not written)
+        std::memset(res, 0, sizeof(res));
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            std::memcpy(res[i][j], r + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow), sizeof(res[i][j]));
       }
+      for (const PostOp& op : p.post_ops) apply_post_op_span(op, &o[0][0][0], r ? &res[0][0][0] : nullptr, 16 * kLanes);
+    }
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        std::memcpy(y + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow), o[i][j], sizeof(o[i][j]));
   }
 }
 
-void WinogradF43::run_chunk(const float* x, float* y, int64_t img, int64_t t0, int64_t worker, char* scratch) const {
+void WinogradF43::run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
+                            char* scratch) const {
   const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
   char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
   float* v = reinterpret_cast<float*>(base);
@@ -195,7 +209,7 @@ void WinogradF43::run_chunk(const float* x, float* y, int64_t img, int64_t t0, i
   if (wk.pad) wk.pad.set_data_handle(base + v_bytes_ + m_bytes_);
   input_transform(x, img, t0, count, v);
   onednn::execute((count == chunk_ ? full_ : tail_).prim, wk.args);
-  output_transform(m, img, t0, count, y);
+  output_transform(m, img, t0, count, y, r);
 }
 
 void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) const {
@@ -204,20 +218,10 @@ void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) c
   if (workers_ > 1) {  // whole chunks per thread; the transforms and matmul inside run on it alone
 #pragma omp parallel for schedule(static) num_threads(workers_)
     for (int64_t item = 0; item < p_.n * per_image; ++item)
-      run_chunk(x, y, item / per_image, item % per_image * chunk_, omp_get_thread_num(), base);
+      run_chunk(x, y, r, item / per_image, item % per_image * chunk_, omp_get_thread_num(), base);
   } else {
     for (int64_t item = 0; item < p_.n * per_image; ++item)
-      run_chunk(x, y, item / per_image, item % per_image * chunk_, 0, base);
-  }
-  // The post-op chain over the output (one layout or the other: contiguous either way).
-  const int64_t total = p_.n * p_.oh * p_.ow * p_.cout, span = 4096;
-  if (p_.post_ops.empty()) return;
-  const int64_t spans = (total + span - 1) / span;
-  const bool par = spans > 1 && omp_get_max_threads() > 1;
-#pragma omp parallel for if (par) schedule(static)
-  for (int64_t s = 0; s < spans; ++s) {
-    const int64_t begin = s * span, count = std::min(span, total - begin);
-    for (const PostOp& op : p_.post_ops) apply_post_op_span(op, y + begin, r ? r + begin : nullptr, count);
+      run_chunk(x, y, r, item / per_image, item % per_image * chunk_, 0, base);
   }
 }
 

@@ -5,7 +5,8 @@
 //   V = B^T d B (input transform, per tile and input channel),
 //   M[k] = V[k] U[k] for each of the 36 positions k (a batched matmul on oneDNN: tiles x Cin
 //          times Cin x Cout; U = G g G^T is transformed once, at prepare),
-//   Y = A^T M A (output transform) + bias, then the post-op chain over the output.
+//   Y = A^T M A (output transform) + bias, then the post-op chain on each 4x4 tile while it is
+//       in registers (a pass over the whole output afterwards read it back from memory).
 // Transform matrices from Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks"
 // (2016). Tiles go through in chunks so that V and M stay in cache between the steps.
 // The rounding differs from a direct convolution's (transforms with factors up to 8): up to
@@ -36,8 +37,9 @@ class WinogradF43 {
 
  private:
   void input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const;
-  void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y) const;
-  void run_chunk(const float* x, float* y, int64_t img, int64_t t0, int64_t worker, char* scratch) const;
+  void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y, const float* r) const;
+  void run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
+                 char* scratch) const;
   int64_t pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
                        int64_t width) const;
 
