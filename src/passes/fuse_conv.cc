@@ -3,7 +3,8 @@
 //   2. BatchNormalization and per-channel or scalar Mul/Add right after a conv with no
 //      post-ops are folded into its weights and bias;
 //   3. activations (Relu, Clip, HardSigmoid, HardSwish, Sigmoid, x*sigmoid(x),
-//      x*clip(x+3,0,6)/6), scalar affines and residual Adds become post-ops.
+//      x*clip(x+3,0,6)/6), scalar affines and residual Adds become post-ops; a one-input
+//      activation also from behind Reshapes and Transposes (YOLOv5's detect head).
 // Each rewrite needs the conv output to have one reader (the pattern's) and not be a graph output.
 #include <algorithm>
 #include <cmath>
@@ -353,10 +354,57 @@ std::optional<std::pair<std::vector<ir::Node*>, ir::Value*>> match_hard_swish(ir
   return std::make_pair(std::vector<ir::Node*>{add, clip, mul, scale}, scale->outputs[0]);
 }
 
+// The post-ops of a one-input activation node, or nothing for any other node.
+std::optional<std::vector<PostOp>> activation_post_ops(const ir::Node* r) {
+  if (is_op(r, "Relu")) return std::vector<PostOp>{{PostOpKind::relu}};
+  if (is_op(r, "Sigmoid")) return std::vector<PostOp>{{PostOpKind::sigmoid}};
+  if (is_op(r, "HardSwish")) return std::vector<PostOp>{{PostOpKind::hard_swish}};
+  if (is_op(r, "Clip")) {
+    auto b = clip_bounds(r);
+    if (b) return std::vector<PostOp>{{PostOpKind::clip, b->first, b->second}};
+  }
+  if (is_op(r, "HardSigmoid")) {
+    auto alpha = r->attr_float("alpha", 0.2f), beta = r->attr_float("beta", 0.5f);
+    if (alpha.is_ok() && beta.is_ok())
+      return std::vector<PostOp>{{PostOpKind::linear, *alpha, *beta}, {PostOpKind::clip, 0.f, 1.f}};
+  }
+  return std::nullopt;
+}
+
+// An activation after a chain of data movements (Reshape, Transpose, Squeeze, Unsqueeze,
+// Flatten), each read only by the next: conv -> Reshape -> Transpose -> Sigmoid in YOLOv5's
+// detect head. An element-wise function commutes with moving the elements, so it becomes a
+// post-op and the last movement writes the activation's output.
+bool try_fuse_past_movement(ir::Graph& g, ir::Node* f, std::vector<PostOp>& ops) {
+  ir::Node* last = nullptr;
+  for (ir::Node* r = sole_reader(f->outputs[0]); r; r = sole_reader(r->outputs[0])) {
+    const bool movement = is_op(r, "Reshape") || is_op(r, "Transpose") || is_op(r, "Squeeze") ||
+                          is_op(r, "Unsqueeze") || is_op(r, "Flatten");
+    if (movement && r->outputs.size() == 1 && r->inputs[0] == (last ? last->outputs[0] : f->outputs[0])) {
+      last = r;
+      continue;
+    }
+    if (!last || r->outputs.size() != 1 || r->inputs.empty() || r->inputs[0] != last->outputs[0]) return false;
+    auto act = activation_post_ops(r);
+    if (!act) return false;
+    ops.insert(ops.end(), act->begin(), act->end());
+    write_post_ops(f, ops);
+    ir::Value* moved = last->outputs[0];
+    ir::Value* out = r->outputs[0];
+    g.erase_node(r);
+    moved->producer = nullptr;
+    last->outputs[0] = out;
+    out->producer = last;
+    return true;
+  }
+  return false;
+}
+
 // Tries to turn what reads the conv's output into a post-op.
 bool try_fuse_post_op(ir::Graph& g, ir::Node* f) {
   ir::Value* y = f->outputs[0];
   std::vector<PostOp> ops = read_post_ops(f);
+  if (try_fuse_past_movement(g, f, ops)) return true;
   if (auto hs = match_hard_swish(y)) {
     ops.push_back({PostOpKind::hard_swish});
     write_post_ops(f, ops);
