@@ -314,6 +314,25 @@ TEST(FusedConv, WinogradF43MatchesReference) {
   kernels::onednn_override_without_avx512(std::nullopt);
 }
 
+// 1x1 convolutions with swish or sigmoid on the AVX2 path go through ChunkedPointwise:
+// chunks of 256 pixels at 160 output channels (full chunks and a tail, over two images),
+// 320 at 128 (five chunks: two workers at 2 threads), every post-op kind after the costly one.
+TEST(FusedConv, ChunkedPointwiseMatchesReference) {
+  const std::vector<ConvCase> cases = {
+      {1, 32, 20, 30, 160, 1, 1, 1, 1, 1, 0, true, {6, 7}},     // 600 pixels: 2 chunks + 88
+      {2, 24, 15, 17, 160, 1, 1, 1, 1, 1, 0, true, {5}},        // 510 pixels across the images
+      {1, 16, 40, 40, 128, 1, 1, 1, 1, 1, 0, true, {7, 2, 5}},  // residual, clip, sigmoid
+      {1, 40, 16, 20, 48, 1, 1, 1, 1, 1, 0, true, {3, 6, 4}},   // linear, swish, hard swish
+  };
+  kernels::onednn_override_without_avx512(true);  // the AVX2 path on any CPU
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(420 + i), "auto");
+  }
+  omp_set_num_threads(1);
+  kernels::onednn_override_without_avx512(std::nullopt);
+}
+
 // FusedConvTranspose: the reference against ONNX ConvTranspose's reference kernel (an
 // independent implementation), then oneDNN against the reference, in both layouts.
 TEST(FusedConv, TransposedMatchesConvTransposeAndOnednn) {

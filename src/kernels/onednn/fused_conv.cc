@@ -26,6 +26,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vexp.h"
 #include "kernels/fused_conv.h"
+#include "kernels/onednn/chunked_pointwise.h"
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/winograd.h"
@@ -48,11 +49,23 @@ void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t coun
       for (int64_t i = 0; i < count; ++i) v[i] = v[i] * std::min(std::max(v[i] + 3.f, 0.f), 6.f) / 6.f;
       break;
     case PostOpKind::sigmoid:
-      for (int64_t i = 0; i < count; ++i) v[i] = 1.f / (1.f + vexp(-v[i]));
+    case PostOpKind::swish: {
+      const bool swish = op.kind == PostOpKind::swish;
+      int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+      // Two vectors per step (vexp8); the numerator is x for swish, 1 for sigmoid.
+      const __m256 one = _mm256_set1_ps(1.f), zero = _mm256_setzero_ps();
+      for (; i + 16 <= count; i += 16) {
+        const __m256 x0 = _mm256_loadu_ps(v + i), x1 = _mm256_loadu_ps(v + i + 8);
+        const __m256 d0 = _mm256_add_ps(one, vexp8(_mm256_sub_ps(zero, x0)));
+        const __m256 d1 = _mm256_add_ps(one, vexp8(_mm256_sub_ps(zero, x1)));
+        _mm256_storeu_ps(v + i, _mm256_div_ps(swish ? x0 : one, d0));
+        _mm256_storeu_ps(v + i + 8, _mm256_div_ps(swish ? x1 : one, d1));
+      }
+#endif
+      for (; i < count; ++i) v[i] = (swish ? v[i] : 1.f) / (1.f + vexp(-v[i]));
       break;
-    case PostOpKind::swish:
-      for (int64_t i = 0; i < count; ++i) v[i] = v[i] / (1.f + vexp(-v[i]));
-      break;
+    }
     case PostOpKind::residual:
       for (int64_t i = 0; i < count; ++i) v[i] += r[i];
       break;
@@ -80,7 +93,9 @@ class OnednnFusedConv final : public Kernel {
     EP_ASSIGN_OR_RETURN(p_, prepare_fused_conv(ctx));
     if (cpu::fused_conv_runs_as_gemv(p_) && ctx.input(1).constant)
       return ctx.unsupported_error("1x1 convolutions at 1x1 output run on the cpu GEMV");
-    if (cpu::fused_conv_runs_as_pointwise(p_) && ctx.input(1).constant && (!ctx.has_input(2) || ctx.input(2).constant))
+    // (The AVX-512 pointwise kernel; with the AVX2 path forced, ChunkedPointwise instead.)
+    if (cpu::fused_conv_runs_as_pointwise(p_) && !onednn_without_avx512() && ctx.input(1).constant &&
+        (!ctx.has_input(2) || ctx.input(2).constant))
       return ctx.unsupported_error("narrow 1x1 NHWC convolutions run on the cpu pointwise kernel");
     EP_RETURN_IF_ERROR(normalize_post_ops(ctx));
     // Weights and bias must be known now to be reordered once.
@@ -112,6 +127,11 @@ class OnednnFusedConv final : public Kernel {
       char* scratch = static_cast<char*>(ctx.scratch);
       if (block_) {
         run_blocked(ctx);
+        return Status::ok();
+      }
+      if (use_chunked_) {
+        const float* r = residual_input_ >= 0 ? static_cast<const float*>(ctx.inputs[3].data) : nullptr;
+        chunked_.run(static_cast<const float*>(ctx.inputs[0].data), static_cast<float*>(ctx.outputs[0].data), r, ctx.scratch);
         return Status::ok();
       }
       if (use_wino43_) {
@@ -228,6 +248,14 @@ class OnednnFusedConv final : public Kernel {
   // Where oneDNN has no Winograd kernel (CPUs without AVX-512): ours, for the shapes
   // WinogradF43 takes with at least 16 channels each way (below that the matmuls are too
   // thin to gain) and outputs of at least 8x8, unless the node asks for the direct algorithm.
+  // 1x1 convolutions with a swish or sigmoid on a CPU without AVX-512: oneDNN's AVX2 post-op
+  // is the slow part (chunked_pointwise.h). Not measured on AVX-512 CPUs: left to oneDNN.
+  bool chunked_pointwise_case(const PrepareContext& ctx) const {
+    auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
+    return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && ChunkedPointwise::supports(p_) &&
+           p_.n * p_.h * p_.w >= 256;
+  }
+
   bool winograd_f43_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradF43::supports(p_) &&
@@ -333,6 +361,13 @@ class OnednnFusedConv final : public Kernel {
     const void* b_data = ctx.has_input(2) ? ctx.input(2).constant->data() : nullptr;
     // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
     // else the AVX2 direct kernels on nChw8c.
+    if (chunked_pointwise_case(ctx)) {
+      ctx.request_scratch(chunked_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
+      for (const PostOp& op : p.post_ops)
+        if (op.kind == PostOpKind::residual) residual_input_ = 3;
+      use_chunked_ = true;
+      return;
+    }
     if (winograd_f43_case(ctx)) {
       ctx.request_scratch(wino43_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
       for (const PostOp& op : p.post_ops)
@@ -517,6 +552,8 @@ class OnednnFusedConv final : public Kernel {
   int64_t block_ = 0;                 // 16 or 8: blocked activations (see build_blocked())
   WinogradF43 wino43_;                // our Winograd (see winograd_f43_case())
   bool use_wino43_ = false;
+  ChunkedPointwise chunked_;          // see chunked_pointwise_case()
+  bool use_chunked_ = false;
   int residual_input_ = -1;           // blocked path: the residual's input index, added in run()
   size_t blk_src_bytes_ = 0, blk_dst_bytes_ = 0;
   size_t scratch_bytes_ = 0;

@@ -1,0 +1,129 @@
+#include "kernels/onednn/chunked_pointwise.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "edgepipe/arena.h"
+
+namespace ep::kernels {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+constexpr int64_t kChunkOutBytes = 160 * 1024;  // a chunk's output: in L2 (512 KB on a Zen 1) with its input
+constexpr int64_t kMinChunk = 64;
+// Every chunk reads all the weights again: with 160 KB chunks YOLOv5s' layers with 128 KB
+// of weights and more (256 -> 128 at 40x40 and up) ran 5-15% slower at 2 threads, so a
+// chunk's output is at least twice the weights (one chunk, the whole output, for SPPF's
+// 1024 -> 512 at 20x20).
+constexpr int64_t kWeightsPerChunk = 2;
+
+bool costly_post_op(const PostOp& o) { return o.kind == PostOpKind::swish || o.kind == PostOpKind::sigmoid; }
+
+}  // namespace
+
+bool ChunkedPointwise::supports(const FusedConvParams& p) {
+  return p.precision == ConvPrecision::f32 && !p.transposed && p.nhwc && p.block == 0 && p.group == 1 && p.kh == 1 &&
+         p.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pad_begin[0] == 0 && p.pad_begin[1] == 0 &&
+         p.pad_end[0] == 0 && p.pad_end[1] == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
+         p.r_dtype == DType::f32 && std::any_of(p.post_ops.begin(), p.post_ops.end(), costly_post_op);
+}
+
+void ChunkedPointwise::build(int64_t pixels, Conv& conv) {
+  using C = dnnl::convolution_forward;
+  dnnl::engine& eng = onednn::cpu_engine();
+  const FusedConvParams& p = p_;
+  const memory::desc src_md({1, p.cin, 1, pixels}, dt::f32, tag::nhwc), dst_md({1, p.cout, 1, pixels}, dt::f32, tag::nhwc);
+  const memory::desc w_any({p.cout, p.cin, 1, 1}, dt::f32, tag::any), b_md({p.cout}, dt::f32, tag::a);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const C::primitive_desc pd(C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                     w_any, b_md, dst_md, {1, 1}, {0, 0}, {0, 0}),
+                             attr, eng);
+  if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference convolution");
+  if (pd.weights_desc() != weights_.get_desc()) throw dnnl::error(dnnl_unimplemented, "chunk weights layout differs");
+  conv.prim = C(pd);
+  pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
+  for (int64_t k = 0; k < workers_; ++k) {
+    Conv::Worker wk{memory(src_md, eng, DNNL_MEMORY_NONE), memory(dst_md, eng, DNNL_MEMORY_NONE), memory(), {}};
+    std::unordered_map<int, memory> a = {
+        {DNNL_ARG_SRC, wk.src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, wk.dst}};
+    if (pd.scratchpad_desc().get_size()) {
+      wk.pad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
+      a[DNNL_ARG_SCRATCHPAD] = wk.pad;
+    }
+    wk.args = onednn::exec_args(a);
+    conv.workers.push_back(std::move(wk));
+  }
+}
+
+size_t ChunkedPointwise::prepare(const FusedConvParams& p, const float* w, const float* b) {
+  p_ = p;
+  pixels_ = p.n * p.h * p.w;
+  const int64_t out_bytes = std::max(kChunkOutBytes, kWeightsPerChunk * p.cin * p.cout * 4);
+  chunk_ = std::max(kMinChunk, out_bytes / (p.cout * 4) / 16 * 16);
+  chunk_ = std::min(chunk_, pixels_);
+  const int64_t chunks = pixels_ / chunk_;
+  tail_ = pixels_ % chunk_;
+  const int64_t threads = omp_get_max_threads();
+  workers_ = threads > 1 && chunks >= 2 * threads ? threads : 1;
+
+  dnnl::engine& eng = onednn::cpu_engine();
+  // The weights' layout for the full chunk's primitive; the tail's must match (checked).
+  {
+    using C = dnnl::convolution_forward;
+    const memory::desc src_md({1, p.cin, 1, chunk_}, dt::f32, tag::nhwc), dst_md({1, p.cout, 1, chunk_}, dt::f32, tag::nhwc);
+    const memory::desc w_any({p.cout, p.cin, 1, 1}, dt::f32, tag::any), b_md({p.cout}, dt::f32, tag::a);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const C::primitive_desc pd(C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                       w_any, b_md, dst_md, {1, 1}, {0, 0}, {0, 0}),
+                               attr, eng);
+    weights_ = memory(pd.weights_desc(), eng);
+    memory user_w({{p.cout, p.cin, 1, 1}, dt::f32, tag::oihw}, eng, const_cast<float*>(w));
+    dnnl::reorder(user_w, weights_).execute(onednn::thread_stream(), user_w, weights_);
+    onednn::thread_stream().wait();
+    bias_ = memory(b_md, eng);
+    float* bias = static_cast<float*>(bias_.get_data_handle());
+    for (int64_t o = 0; o < p.cout; ++o) bias[o] = b ? b[o] : 0.f;
+  }
+  build(chunk_, full_);
+  if (tail_) build(tail_, tail_conv_);
+  pad_bytes_ = arena_align(pad_bytes_);
+  return static_cast<size_t>(workers_) * pad_bytes_;
+}
+
+void ChunkedPointwise::run_chunk(const float* x, float* y, const float* r, int64_t p0, int64_t worker,
+                                 char* scratch) const {
+  const int64_t count = std::min(chunk_, pixels_ - p0);
+  const Conv::Worker& wk = (count == chunk_ ? full_ : tail_conv_).workers[static_cast<size_t>(worker)];
+  wk.src.set_data_handle(const_cast<float*>(x + p0 * p_.cin));
+  float* out = y + p0 * p_.cout;
+  wk.dst.set_data_handle(out);
+  if (wk.pad) wk.pad.set_data_handle(scratch + static_cast<size_t>(worker) * pad_bytes_);
+  onednn::execute((count == chunk_ ? full_ : tail_conv_).prim, wk.args);
+  const float* res = r ? r + p0 * p_.cout : nullptr;
+  // One worker: the convolution used the whole team, so does the chain (in spans of 4096).
+  const int64_t total = count * p_.cout, span = 4096, spans = (total + span - 1) / span;
+#pragma omp parallel for if (workers_ == 1 && spans > 1 && omp_get_max_threads() > 1) schedule(static)
+  for (int64_t s = 0; s < spans; ++s) {
+    const int64_t begin = s * span, n = std::min(span, total - begin);
+    for (const PostOp& op : p_.post_ops) apply_post_op_span(op, out + begin, res ? res + begin : nullptr, n);
+  }
+}
+
+void ChunkedPointwise::run(const float* x, float* y, const float* r, void* scratch) const {
+  char* base = static_cast<char*>(scratch);
+  const int64_t items = (pixels_ + chunk_ - 1) / chunk_;
+  if (workers_ > 1) {  // whole chunks per thread; the convolution inside runs on it alone
+#pragma omp parallel for schedule(static) num_threads(workers_)
+    for (int64_t i = 0; i < items; ++i) run_chunk(x, y, r, i * chunk_, omp_get_thread_num(), base);
+  } else {
+    for (int64_t i = 0; i < items; ++i) run_chunk(x, y, r, i * chunk_, 0, base);
+  }
+}
+
+}  // namespace ep::kernels
