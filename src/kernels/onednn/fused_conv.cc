@@ -134,9 +134,12 @@ class OnednnFusedConv final : public Kernel {
         chunked_.run(static_cast<const float*>(ctx.inputs[0].data), static_cast<float*>(ctx.outputs[0].data), r, ctx.scratch);
         return Status::ok();
       }
-      if (use_wino43_) {
+      if (use_wino43_ || use_wino23_) {
         const float* r = residual_input_ >= 0 ? static_cast<const float*>(ctx.inputs[3].data) : nullptr;
-        wino43_.run(static_cast<const float*>(ctx.inputs[0].data), static_cast<float*>(ctx.outputs[0].data), r, ctx.scratch);
+        const auto* x = static_cast<const float*>(ctx.inputs[0].data);
+        auto* y = static_cast<float*>(ctx.outputs[0].data);
+        if (use_wino43_) wino43_.run(x, y, r, ctx.scratch);
+        else wino23_.run(x, y, r, ctx.scratch);
         return Status::ok();
       }
       if (convert_bytes_) {  // f32 input of a bf16 convolution
@@ -262,6 +265,14 @@ class OnednnFusedConv final : public Kernel {
            p_.cin >= 16 && p_.cout >= 16 && p_.oh >= 8 && p_.ow >= 8;
   }
 
+  // Outputs from 4x4 to under 8x8 take F(2x2, 3x3): ResNet-50's 7x7 layers (16 tiles of 4x4
+  // instead of 4 of 6x6, 16 products per channel pair instead of the direct 49 * 9 / 16).
+  bool winograd_f23_case(const PrepareContext& ctx) const {
+    auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
+    return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradF23::supports(p_) &&
+           p_.cin >= 16 && p_.cout >= 16 && std::min(p_.oh, p_.ow) >= 4 && std::min(p_.oh, p_.ow) < 8;
+  }
+
   // f32 NHWC convolutions with a spatial kernel on a CPU without AVX-512: oneDNN's AVX2
   // direct kernels are much faster on nChw8c than on NHWC activations (Zen 1, one thread:
   // ResNet's 3x3 64->64 at 56x56 7.27 -> 6.04 ms, its stride-2 128->128 10.3 -> 6.2 ms; ONNX
@@ -368,11 +379,14 @@ class OnednnFusedConv final : public Kernel {
       use_chunked_ = true;
       return;
     }
-    if (winograd_f43_case(ctx)) {
-      ctx.request_scratch(wino43_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
+    if (winograd_f43_case(ctx) || winograd_f23_case(ctx)) {
+      use_wino43_ = winograd_f43_case(ctx);
+      use_wino23_ = !use_wino43_;
+      const auto* w = static_cast<const float*>(w_data);
+      const auto* b = static_cast<const float*>(b_data);
+      ctx.request_scratch(use_wino43_ ? wino43_.prepare(p, w, b) : wino23_.prepare(p, w, b));
       for (const PostOp& op : p.post_ops)
         if (op.kind == PostOpKind::residual) residual_input_ = 3;
-      use_wino43_ = true;
       return;
     }
     const bool wino = winograd_case(ctx), blocked = blocked_direct_case(ctx);
@@ -551,7 +565,8 @@ class OnednnFusedConv final : public Kernel {
   bool sum_ = false;                  // the residual is a sum post-op: run() puts it in the output first
   int64_t block_ = 0;                 // 16 or 8: blocked activations (see build_blocked())
   WinogradF43 wino43_;                // our Winograd (see winograd_f43_case())
-  bool use_wino43_ = false;
+  WinogradF23 wino23_;                // ... for small outputs (winograd_f23_case())
+  bool use_wino43_ = false, use_wino23_ = false;
   ChunkedPointwise chunked_;          // see chunked_pointwise_case()
   bool use_chunked_ = false;
   int residual_input_ = -1;           // blocked path: the residual's input index, added in run()

@@ -17,7 +17,7 @@ constexpr int64_t kMinTilesPerWorker = 64;  // below this per thread the matmul 
 constexpr int64_t kChunkTiles = 192;  // tiles per matmul: V and M of a 64-channel layer 1.8 MB each, in L3
 
 // d[0..5] -> B^T d (one column of the 6x6 patch).
-inline void bt(const float* d, int64_t s, float* o, int64_t os) {
+inline void bt4(const float* d, int64_t s, float* o, int64_t os) {
   const float d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
   o[0] = 4.f * d0 - 5.f * d2 + d4;
   o[os] = -4.f * d1 - 4.f * d2 + d3 + d4;
@@ -28,7 +28,7 @@ inline void bt(const float* d, int64_t s, float* o, int64_t os) {
 }
 
 // m[0..5] -> A^T m.
-inline void at(const float* m, int64_t s, float* o, int64_t os) {
+inline void at4(const float* m, int64_t s, float* o, int64_t os) {
   const float m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s], m5 = m[5 * s];
   o[0] = m0 + m1 + m2 + m3 + m4;
   o[os] = m1 - m2 + 2.f * m3 - 2.f * m4;
@@ -37,7 +37,7 @@ inline void at(const float* m, int64_t s, float* o, int64_t os) {
 }
 
 // g[0..2] -> G g (in double: the weights are transformed once).
-inline void gt(const double* g, int64_t s, double* o, int64_t os) {
+inline void gt4(const double* g, int64_t s, double* o, int64_t os) {
   const double g0 = g[0], g1 = g[s], g2 = g[2 * s];
   o[0] = g0 / 4;
   o[os] = -(g0 + g1 + g2) / 6;
@@ -47,19 +47,61 @@ inline void gt(const double* g, int64_t s, double* o, int64_t os) {
   o[5 * os] = g2;
 }
 
+
+// F(2x2, 3x3): d[0..3] -> B^T d, m[0..3] -> A^T m, g[0..2] -> G g.
+inline void bt2(const float* d, int64_t s, float* o, int64_t os) {
+  const float d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+  o[0] = d0 - d2;
+  o[os] = d1 + d2;
+  o[2 * os] = d2 - d1;
+  o[3 * os] = d1 - d3;
+}
+
+inline void at2(const float* m, int64_t s, float* o, int64_t os) {
+  const float m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s];
+  o[0] = m0 + m1 + m2;
+  o[os] = m1 - m2 - m3;
+}
+
+inline void gt2(const double* g, int64_t s, double* o, int64_t os) {
+  const double g0 = g[0], g1 = g[s], g2 = g[2 * s];
+  o[0] = g0;
+  o[os] = (g0 + g1 + g2) / 2;
+  o[2 * os] = (g0 - g1 + g2) / 2;
+  o[3 * os] = g2;
+}
+
+template <int M>
+inline void bt(const float* d, int64_t s, float* o, int64_t os) {
+  if constexpr (M == 4) bt4(d, s, o, os);
+  else bt2(d, s, o, os);
+}
+template <int M>
+inline void at(const float* m, int64_t s, float* o, int64_t os) {
+  if constexpr (M == 4) at4(m, s, o, os);
+  else at2(m, s, o, os);
+}
+template <int M>
+inline void gt(const double* g, int64_t s, double* o, int64_t os) {
+  if constexpr (M == 4) gt4(g, s, o, os);
+  else gt2(g, s, o, os);
+}
+
 }  // namespace
 
-bool WinogradF43::supports(const FusedConvParams& p) {
+template <int M>
+bool Winograd<M>::supports(const FusedConvParams& p) {
   return p.precision == ConvPrecision::f32 && !p.transposed && (p.nhwc || p.block == kLanes) && p.group == 1 &&
          p.kh == 3 && p.kw == 3 && p.stride[0] == 1 && p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
          p.cin % kLanes == 0 && p.cout % kLanes == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
          p.r_dtype == DType::f32;
 }
 
-size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const float* b) {
+template <int M>
+size_t Winograd<M>::prepare(const FusedConvParams& p, const float* w, const float* b) {
   p_ = p;
-  tiles_h_ = (p.oh + 3) / 4;
-  tiles_w_ = (p.ow + 3) / 4;
+  tiles_h_ = (p.oh + M - 1) / M;
+  tiles_w_ = (p.ow + M - 1) / M;
   tiles_ = tiles_h_ * tiles_w_;
   // With several threads and enough tiles, each thread takes whole chunks (transforms and a
   // single-threaded matmul on its own scratch): three fork-joins per chunk and the matmul's
@@ -75,14 +117,14 @@ size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const floa
   chunk_ = (tiles_ + chunks - 1) / chunks;
   tail_tiles_ = tiles_ % chunk_;
   // U[k][ci][co] = (G g G^T)[k] for g = w[co][ci].
-  u_.assign(static_cast<size_t>(36 * p.cin * p.cout), 0.f);
+  u_.assign(static_cast<size_t>(kT * p.cin * p.cout), 0.f);
   for (int64_t co = 0; co < p.cout; ++co)
     for (int64_t ci = 0; ci < p.cin; ++ci) {
-      double g[9], tmp[18], u[36];
+      double g[9], tmp[kA * 3], u[kT];
       for (int i = 0; i < 9; ++i) g[i] = w[(co * p.cin + ci) * 9 + i];
-      for (int j = 0; j < 3; ++j) gt(g + j, 3, tmp + j, 3);  // columns: tmp [6][3]
-      for (int i = 0; i < 6; ++i) gt(tmp + i * 3, 1, u + i * 6, 1);  // rows: u [6][6]
-      for (int k = 0; k < 36; ++k) u_[static_cast<size_t>((k * p.cin + ci) * p.cout + co)] = static_cast<float>(u[k]);
+      for (int j = 0; j < 3; ++j) gt<M>(g + j, 3, tmp + j, 3);  // columns: tmp [A][3]
+      for (int i = 0; i < kA; ++i) gt<M>(tmp + i * 3, 1, u + i * kA, 1);  // rows: u [A][A]
+      for (int k = 0; k < kT; ++k) u_[static_cast<size_t>((k * p.cin + ci) * p.cout + co)] = static_cast<float>(u[k]);
     }
   bias_.assign(static_cast<size_t>(p.cout), 0.f);
   if (b) std::copy(b, b + p.cout, bias_.begin());
@@ -92,18 +134,18 @@ size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const floa
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   // One primitive per chunk size; per worker, its own memories (handles set per run) and
   // arguments.
-  const memory::desc w_md({36, p.cin, p.cout}, memory::data_type::f32, memory::format_tag::abc);
+  const memory::desc w_md({kT, p.cin, p.cout}, memory::data_type::f32, memory::format_tag::abc);
   wei_ = memory(w_md, eng, u_.data());
   auto make = [&](int64_t tiles, Matmul& mm) {
-    const memory::desc s_md({36, tiles, p.cin}, memory::data_type::f32, memory::format_tag::abc);
-    const memory::desc d_md({36, tiles, p.cout}, memory::data_type::f32, memory::format_tag::abc);
+    const memory::desc s_md({kT, tiles, p.cin}, memory::data_type::f32, memory::format_tag::abc);
+    const memory::desc d_md({kT, tiles, p.cout}, memory::data_type::f32, memory::format_tag::abc);
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s_md, w_md, d_md), attr, eng);
     if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference matmul");
     mm.prim = dnnl::matmul(pd);
     const size_t pad = pd.scratchpad_desc().get_size();
     pad_bytes_ = std::max(pad_bytes_, pad);
     for (int64_t k = 0; k < workers_; ++k) {
-      Matmul::Worker wk{memory(s_md, eng, DNNL_MEMORY_NONE), memory(d_md, eng, DNNL_MEMORY_NONE), memory(), {}};
+      typename Matmul::Worker wk{memory(s_md, eng, DNNL_MEMORY_NONE), memory(d_md, eng, DNNL_MEMORY_NONE), memory(), {}};
       std::unordered_map<int, memory> a = {{DNNL_ARG_SRC, wk.src}, {DNNL_ARG_WEIGHTS, wei_}, {DNNL_ARG_DST, wk.dst}};
       if (pad) {
         wk.pad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
@@ -115,21 +157,23 @@ size_t WinogradF43::prepare(const FusedConvParams& p, const float* w, const floa
   };
   make(chunk_, full_);
   if (tail_tiles_) make(tail_tiles_, tail_);
-  v_bytes_ = arena_align(static_cast<size_t>(36 * chunk_ * p.cin) * sizeof(float));
-  m_bytes_ = arena_align(static_cast<size_t>(36 * chunk_ * p.cout) * sizeof(float));
+  v_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cin) * sizeof(float));
+  m_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cout) * sizeof(float));
   pad_bytes_ = arena_align(pad_bytes_);
   return static_cast<size_t>(workers_) * (v_bytes_ + m_bytes_ + pad_bytes_);
 }
 
-int64_t WinogradF43::pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
+template <int M>
+int64_t Winograd<M>::pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
                                   int64_t width) const {
   if (p_.block) return (((img * (channels / kLanes) + block) * height + h) * width + w) * kLanes;
   return ((img * height + h) * width + w) * channels + block * kLanes;
 }
 
-void WinogradF43::input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const {
+template <int M>
+void Winograd<M>::input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const {
   const FusedConvParams& p = p_;
-  const int64_t blocks = p.cin / kLanes, pos_stride = count * p.cin;  // V is [36][count][Cin]
+  const int64_t blocks = p.cin / kLanes, pos_stride = count * p.cin;  // V is [A*A][count][Cin]
   const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
   // Neighbouring iterations read neighbouring memory: in NHWC the channel blocks of a pixel,
   // in NCHW8c the tiles of a block's plane.
@@ -137,51 +181,52 @@ void WinogradF43::input_transform(const float* x, int64_t img, int64_t t0, int64
 #pragma omp parallel for if (par) schedule(static)
   for (int64_t it = 0; it < count * blocks; ++it) {
     const int64_t t = block_major ? it % count : it / blocks, cb = block_major ? it / count : it % blocks;
-    const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * 4 - p.pad_begin[0], ix0 = tile % tiles_w_ * 4 - p.pad_begin[1];
-    alignas(32) float d[6][6][kLanes], tmp[6][6][kLanes];
-    for (int64_t i = 0; i < 6; ++i)
-      for (int64_t j = 0; j < 6; ++j) {
+    const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * M - p.pad_begin[0], ix0 = tile % tiles_w_ * M - p.pad_begin[1];
+    alignas(32) float d[kA][kA][kLanes], tmp[kA][kA][kLanes];
+    for (int64_t i = 0; i < kA; ++i)
+      for (int64_t j = 0; j < kA; ++j) {
         const int64_t iy = iy0 + i, ix = ix0 + j;
         if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) std::memset(d[i][j], 0, sizeof(d[i][j]));
         else std::memcpy(d[i][j], x + pixel_offset(img, iy, ix, cb, p.cin, p.h, p.w), sizeof(d[i][j]));
       }
-    for (int64_t j = 0; j < 6; ++j)
+    for (int64_t j = 0; j < kA; ++j)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) bt(&d[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
+      for (int64_t l = 0; l < kLanes; ++l) bt<M>(&d[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
     float* out = v + t * p.cin + cb * kLanes;
-    for (int64_t i = 0; i < 6; ++i)
+    for (int64_t i = 0; i < kA; ++i)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) bt(&tmp[i][0][l], kLanes, out + i * 6 * pos_stride + l, pos_stride);
+      for (int64_t l = 0; l < kLanes; ++l) bt<M>(&tmp[i][0][l], kLanes, out + i * kA * pos_stride + l, pos_stride);
   }
 }
 
-void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y,
+template <int M>
+void Winograd<M>::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y,
                                    const float* r) const {
   // Conv + bias, then the post-op chain on the tile (residual taps gathered beside it), then
   // the tile's pixels inside the output are written.
   const FusedConvParams& p = p_;
-  const int64_t blocks = p.cout / kLanes, pos_stride = count * p.cout;  // M is [36][count][Cout]
+  const int64_t blocks = p.cout / kLanes, pos_stride = count * p.cout;  // the products are [A*A][count][Cout]
   const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
   const bool block_major = p.block != 0;  // as in input_transform
 #pragma omp parallel for if (par) schedule(static)
   for (int64_t it = 0; it < count * blocks; ++it) {
     const int64_t t = block_major ? it % count : it / blocks, ob = block_major ? it / count : it % blocks;
-    const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * 4, ox0 = tile % tiles_w_ * 4;
-    alignas(32) float mm[6][6][kLanes], tmp[4][6][kLanes], o[4][4][kLanes], res[4][4][kLanes];
+    const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * M, ox0 = tile % tiles_w_ * M;
+    alignas(32) float mm[kA][kA][kLanes], tmp[M][kA][kLanes], o[M][M][kLanes], res[M][M][kLanes];
     const float* src = m + t * p.cout + ob * kLanes;
-    for (int64_t k = 0; k < 36; ++k) std::memcpy(mm[k / 6][k % 6], src + k * pos_stride, sizeof(mm[0][0]));
-    for (int64_t j = 0; j < 6; ++j)
+    for (int64_t k = 0; k < kT; ++k) std::memcpy(mm[k / kA][k % kA], src + k * pos_stride, sizeof(mm[0][0]));
+    for (int64_t j = 0; j < kA; ++j)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) at(&mm[0][j][l], 6 * kLanes, &tmp[0][j][l], 6 * kLanes);
-    for (int64_t i = 0; i < 4; ++i)
+      for (int64_t l = 0; l < kLanes; ++l) at<M>(&mm[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
+    for (int64_t i = 0; i < M; ++i)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) at(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
+      for (int64_t l = 0; l < kLanes; ++l) at<M>(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
     const float* bias = bias_.data() + ob * kLanes;
-    for (int64_t i = 0; i < 4; ++i)
-      for (int64_t j = 0; j < 4; ++j)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < M; ++j)
 #pragma omp simd
         for (int64_t l = 0; l < kLanes; ++l) o[i][j][l] += bias[l];
-    const int64_t rows = std::min<int64_t>(4, p.oh - oy0), cols = std::min<int64_t>(4, p.ow - ox0);
+    const int64_t rows = std::min<int64_t>(M, p.oh - oy0), cols = std::min<int64_t>(M, p.ow - ox0);
     if (!p.post_ops.empty()) {
       if (r) {  // pixels past the output's edge add zero (they are not written)
         std::memset(res, 0, sizeof(res));
@@ -189,7 +234,7 @@ void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int6
           for (int64_t j = 0; j < cols; ++j)
             std::memcpy(res[i][j], r + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow), sizeof(res[i][j]));
       }
-      for (const PostOp& op : p.post_ops) apply_post_op_span(op, &o[0][0][0], r ? &res[0][0][0] : nullptr, 16 * kLanes);
+      for (const PostOp& op : p.post_ops) apply_post_op_span(op, &o[0][0][0], r ? &res[0][0][0] : nullptr, M * M * kLanes);
     }
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j)
@@ -197,13 +242,14 @@ void WinogradF43::output_transform(const float* m, int64_t img, int64_t t0, int6
   }
 }
 
-void WinogradF43::run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
+template <int M>
+void Winograd<M>::run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
                             char* scratch) const {
   const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
   char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
   float* v = reinterpret_cast<float*>(base);
   float* m = reinterpret_cast<float*>(base + v_bytes_);
-  const Matmul::Worker& wk = (count == chunk_ ? full_ : tail_).workers[static_cast<size_t>(worker)];
+  const typename Matmul::Worker& wk = (count == chunk_ ? full_ : tail_).workers[static_cast<size_t>(worker)];
   wk.src.set_data_handle(v);
   wk.dst.set_data_handle(m);
   if (wk.pad) wk.pad.set_data_handle(base + v_bytes_ + m_bytes_);
@@ -212,7 +258,8 @@ void WinogradF43::run_chunk(const float* x, float* y, const float* r, int64_t im
   output_transform(m, img, t0, count, y, r);
 }
 
-void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) const {
+template <int M>
+void Winograd<M>::run(const float* x, float* y, const float* r, void* scratch) const {
   char* base = static_cast<char*>(scratch);
   const int64_t per_image = (tiles_ + chunk_ - 1) / chunk_;
   if (workers_ > 1) {  // whole chunks per thread; the transforms and matmul inside run on it alone
@@ -224,5 +271,8 @@ void WinogradF43::run(const float* x, float* y, const float* r, void* scratch) c
       run_chunk(x, y, r, item / per_image, item % per_image * chunk_, 0, base);
   }
 }
+
+template class Winograd<4>;
+template class Winograd<2>;
 
 }  // namespace ep::kernels

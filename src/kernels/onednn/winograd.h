@@ -22,7 +22,11 @@
 
 namespace ep::kernels {
 
-class WinogradF43 {
+// F(M x M, 3x3): M = 4 (6x6 input tiles, 36 products) or M = 2 (4x4 tiles, 16 products, for
+// outputs under 8x8 such as ResNet's 7x7 layers, where 4x4 tiles would leave few rows per
+// matmul and mostly padding).
+template <int M>
+class Winograd {
  public:
   // Whether the shape is one this class computes (see the top of the file).
   static bool supports(const FusedConvParams& p);
@@ -36,6 +40,7 @@ class WinogradF43 {
   void run(const float* x, float* y, const float* r, void* scratch) const;
 
  private:
+  static constexpr int64_t kA = M + 2, kT = kA * kA;  // input tile side, products per tile
   void input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const;
   void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y, const float* r) const;
   void run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
@@ -46,7 +51,7 @@ class WinogradF43 {
   FusedConvParams p_;
   int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;  // per image
   int64_t chunk_ = 0;                              // tiles per matmul
-  std::vector<float> u_;                           // [36][Cin][Cout]
+  std::vector<float> u_;                           // [(M+2)^2][Cin][Cout]
   std::vector<float> bias_;                        // [Cout], zeros without a bias
   // A matmul for one chunk size, and per worker thread the memories bound to its scratch
   // (V, M, oneDNN's scratchpad) and the arguments built from them.
@@ -64,5 +69,8 @@ class WinogradF43 {
   dnnl::memory wei_;
   size_t v_bytes_ = 0, m_bytes_ = 0, pad_bytes_ = 0;
 };
+
+using WinogradF43 = Winograd<4>;
+using WinogradF23 = Winograd<2>;
 
 }  // namespace ep::kernels
