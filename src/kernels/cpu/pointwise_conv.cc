@@ -25,6 +25,7 @@
 #include <omp.h>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/vexp.h"
 #include "kernels/fused_conv.h"
 
 #if defined(__AVX512F__)
@@ -43,30 +44,11 @@ constexpr int64_t kLanes = 16;
 constexpr int64_t kBlockRows = 24;  // a multiple of every MR below
 constexpr int64_t kMaxPanelWidth = 4 * kLanes;
 
-// exp(x) as in vexp.h, on 16 lanes: x = k ln2 + r, e^r by its Taylor polynomial to r^7,
-// 2^k by scalef. Inputs clamped to [-87.3, 88.3].
-inline __m512 exp16(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(1.42860682030941723212e-6f), r);
-  __m512 p = _mm512_set1_ps(1.f / 5040.f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 720.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 120.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 24.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f / 6.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.f));
-  return _mm512_scalef_ps(p, k);
-}
-
 // 1 / (1 + exp(-x)); the division is exact IEEE (a reciprocal estimate would move the
 // result by an ulp, and the detector's f64 agreement has little room).
 inline __m512 sigmoid16(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+  return _mm512_div_ps(one, _mm512_add_ps(one, vexp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
 }
 
 struct Epilogue {
@@ -134,7 +116,7 @@ void tile(const float* a, int64_t lda, const float* b, const float* bias, int64_
       case PostOpKind::sigmoid: for_tile<MR, NV>(acc, [](__m512 v) { return sigmoid16(v); }); break;
       case PostOpKind::swish:
         for_tile<MR, NV>(acc, [](__m512 v) {
-          return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+          return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), vexp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
         });
         break;
       case PostOpKind::residual:

@@ -32,20 +32,26 @@ bool ChunkedPointwise::supports(const FusedConvParams& p) {
          p.r_dtype == DType::f32 && std::any_of(p.post_ops.begin(), p.post_ops.end(), costly_post_op);
 }
 
-void ChunkedPointwise::build(int64_t pixels, Conv& conv) {
+// A 1x1 convolution over a run of `pixels` NHWC pixels, bias only, user scratchpad.
+dnnl::convolution_forward::primitive_desc ChunkedPointwise::describe(int64_t pixels) const {
   using C = dnnl::convolution_forward;
-  dnnl::engine& eng = onednn::cpu_engine();
   const FusedConvParams& p = p_;
   const memory::desc src_md({1, p.cin, 1, pixels}, dt::f32, tag::nhwc), dst_md({1, p.cout, 1, pixels}, dt::f32, tag::nhwc);
   const memory::desc w_any({p.cout, p.cin, 1, 1}, dt::f32, tag::any), b_md({p.cout}, dt::f32, tag::a);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  const C::primitive_desc pd(C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-                                     w_any, b_md, dst_md, {1, 1}, {0, 0}, {0, 0}),
-                             attr, eng);
+  return C::primitive_desc(C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                   w_any, b_md, dst_md, {1, 1}, {0, 0}, {0, 0}),
+                           attr, onednn::cpu_engine());
+}
+
+void ChunkedPointwise::build(int64_t pixels, Conv& conv) {
+  dnnl::engine& eng = onednn::cpu_engine();
+  const auto pd = describe(pixels);
+  const memory::desc src_md = pd.src_desc(), dst_md = pd.dst_desc();
   if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference convolution");
   if (pd.weights_desc() != weights_.get_desc()) throw dnnl::error(dnnl_unimplemented, "chunk weights layout differs");
-  conv.prim = C(pd);
+  conv.prim = dnnl::convolution_forward(pd);
   pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
   for (int64_t k = 0; k < workers_; ++k) {
     Conv::Worker wk{memory(src_md, eng, DNNL_MEMORY_NONE), memory(dst_md, eng, DNNL_MEMORY_NONE), memory(), {}};
@@ -74,19 +80,12 @@ size_t ChunkedPointwise::prepare(const FusedConvParams& p, const float* w, const
   dnnl::engine& eng = onednn::cpu_engine();
   // The weights' layout for the full chunk's primitive; the tail's must match (checked).
   {
-    using C = dnnl::convolution_forward;
-    const memory::desc src_md({1, p.cin, 1, chunk_}, dt::f32, tag::nhwc), dst_md({1, p.cout, 1, chunk_}, dt::f32, tag::nhwc);
-    const memory::desc w_any({p.cout, p.cin, 1, 1}, dt::f32, tag::any), b_md({p.cout}, dt::f32, tag::a);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const C::primitive_desc pd(C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-                                       w_any, b_md, dst_md, {1, 1}, {0, 0}, {0, 0}),
-                               attr, eng);
+    const auto pd = describe(chunk_);
     weights_ = memory(pd.weights_desc(), eng);
     memory user_w({{p.cout, p.cin, 1, 1}, dt::f32, tag::oihw}, eng, const_cast<float*>(w));
     dnnl::reorder(user_w, weights_).execute(onednn::thread_stream(), user_w, weights_);
     onednn::thread_stream().wait();
-    bias_ = memory(b_md, eng);
+    bias_ = memory(pd.bias_desc(), eng);
     float* bias = static_cast<float*>(bias_.get_data_handle());
     for (int64_t o = 0; o < p.cout; ++o) bias[o] = b ? b[o] : 0.f;
   }

@@ -38,6 +38,7 @@ class ChunkedPointwise {
     dnnl::convolution_forward prim;
     std::vector<Worker> workers;
   };
+  dnnl::convolution_forward::primitive_desc describe(int64_t pixels) const;
   void build(int64_t pixels, Conv& conv);
   void run_chunk(const float* x, float* y, const float* r, int64_t p0, int64_t worker, char* scratch) const;
 
