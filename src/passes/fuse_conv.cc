@@ -424,21 +424,8 @@ bool try_fuse_post_op(ir::Graph& g, ir::Node* f) {
   }
   ir::Node* r = sole_reader(y);
   if (!r || !r->outputs[0] || r->outputs.size() != 1 || r->inputs.empty() || r->outputs[0]->shape != y->shape) return false;
-  if (is_op(r, "Relu")) {
-    ops.push_back({PostOpKind::relu});
-  } else if (is_op(r, "Clip") && r->inputs[0] == y) {
-    auto b = clip_bounds(r);
-    if (!b) return false;
-    ops.push_back({PostOpKind::clip, b->first, b->second});
-  } else if (is_op(r, "HardSigmoid")) {
-    auto alpha = r->attr_float("alpha", 0.2f), beta = r->attr_float("beta", 0.5f);
-    if (!alpha.is_ok() || !beta.is_ok()) return false;
-    ops.push_back({PostOpKind::linear, *alpha, *beta});
-    ops.push_back({PostOpKind::clip, 0.f, 1.f});
-  } else if (is_op(r, "HardSwish")) {
-    ops.push_back({PostOpKind::hard_swish});
-  } else if (is_op(r, "Sigmoid")) {
-    ops.push_back({PostOpKind::sigmoid});
+  if (auto act = r->inputs[0] == y ? activation_post_ops(r) : std::nullopt) {
+    ops.insert(ops.end(), act->begin(), act->end());
   } else if (is_op(r, "Mul") || is_op(r, "Add") || (is_op(r, "Div") && r->inputs[0] == y) ||
              (is_op(r, "Sub") && r->inputs[0] == y)) {
     ir::Value* other = other_operand(r, y);

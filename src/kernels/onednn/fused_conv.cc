@@ -7,8 +7,10 @@
 // only take nChw16c activations and no post-ops but ReLU and sum, so run() copies the NHWC
 // input into a blocked scratch buffer, and copies the result back to NHWC applying the whole
 // post-op chain on the way (bench/conv_algorithm.sh compares the two per model). oneDNN has
-// Winograd kernels only with AVX-512; without it, edgepipe's own F(4x4,3x3) on oneDNN's
-// matmul takes those convolutions (onednn/winograd.h), and other spatial f32 convolutions
+// Winograd kernels only with AVX-512; without it, edgepipe's own F(4x4,3x3) and, for
+// outputs under 8x8, F(2x2,3x3) on oneDNN's matmul take those convolutions
+// (onednn/winograd.h), 1x1 convolutions ending in swish or sigmoid run in pixel chunks with
+// the chain applied in cache (onednn/chunked_pointwise.h), and other spatial f32 convolutions
 // take the copy route through nChw8c for oneDNN's AVX2 direct kernels (see
 // blocked_direct_case()), unless the layout pass kept the activations in nChw8c between
 // convolutions (layout NCHW8c; passes/layout_blocked.cc): then the primitive reads and
