@@ -297,9 +297,10 @@ TEST(FusedConv, BlockedDirectMatchesReference) {
 
 // Without AVX-512, 3x3 stride-1 convolutions with channels in multiples of 8 run on our
 // Winograd (kernels/onednn/winograd.h), F(4x4, 3x3) for outputs of at least 8x8 and
-// F(2x2, 3x3) from 4x4 to under 8x8: output sizes that are not multiples of the tile
-// (partial tiles), padding 0 and 1, two images, more tiles than one matmul chunk, every
-// post-op and the residual.
+// F(2x2, 3x3) from 4x4 to under 8x8, and stride-2 ones with 64 channels and 256 output
+// pixels on its stride-2 form: output sizes that are not multiples of the tile (partial
+// tiles), padding 0 and 1, two images, more tiles than one matmul chunk, every post-op and
+// the residual.
 TEST(FusedConv, WinogradTilesMatchReference) {
   const std::vector<ConvCase> cases = {
       {1, 16, 10, 9, 24, 3, 3, 1, 1, 1, 1, true, {6, 7}},   // 10x9: partial tiles; swish then residual
@@ -310,6 +311,10 @@ TEST(FusedConv, WinogradTilesMatchReference) {
       {1, 32, 7, 7, 48, 3, 3, 1, 1, 1, 1, true, {7, 1}},     // ResNet's layer4 shape: residual, relu
       {2, 16, 5, 6, 24, 3, 3, 1, 1, 1, 1, true, {6}},        // odd rows: partial tiles, two images
       {1, 16, 8, 9, 16, 3, 3, 1, 1, 1, 0, true, {3, 4}},     // unpadded 6x7
+      // Stride 2
+      {1, 64, 33, 35, 64, 3, 3, 1, 2, 1, 1, true, {6, 7}},   // 17x18: partial tiles; swish then residual
+      {2, 64, 34, 34, 72, 3, 3, 1, 2, 1, 0, true, {1}},      // unpadded 16x16, two images
+      {2, 64, 64, 64, 64, 3, 3, 1, 2, 1, 1, true, {7, 5}},   // 64 tiles per image: chunk and tail, two workers
   };
   kernels::onednn_override_without_avx512(true);  // the AVX2 path on any CPU
   for (int threads : {1, 2}) {

@@ -8,8 +8,8 @@
 // input into a blocked scratch buffer, and copies the result back to NHWC applying the whole
 // post-op chain on the way (bench/conv_algorithm.sh compares the two per model). oneDNN has
 // Winograd kernels only with AVX-512; without it, edgepipe's own F(4x4,3x3) and, for
-// outputs under 8x8, F(2x2,3x3) on oneDNN's matmul take those convolutions
-// (onednn/winograd.h), 1x1 convolutions ending in swish or sigmoid run in pixel chunks with
+// outputs under 8x8, F(2x2,3x3) on oneDNN's matmul take those convolutions, and its stride-2
+// form the wider 3x3 stride-2 ones (onednn/winograd.h), 1x1 convolutions ending in swish or sigmoid run in pixel chunks with
 // the chain applied in cache (onednn/chunked_pointwise.h), and other spatial f32 convolutions
 // take the copy route through nChw8c for oneDNN's AVX2 direct kernels (see
 // blocked_direct_case()), unless the layout pass kept the activations in nChw8c between
@@ -136,12 +136,13 @@ class OnednnFusedConv final : public Kernel {
         chunked_.run(static_cast<const float*>(ctx.inputs[0].data), static_cast<float*>(ctx.outputs[0].data), r, ctx.scratch);
         return Status::ok();
       }
-      if (use_wino43_ || use_wino23_) {
+      if (use_wino43_ || use_wino23_ || use_winos2_) {
         const float* r = residual_input_ >= 0 ? static_cast<const float*>(ctx.inputs[3].data) : nullptr;
         const auto* x = static_cast<const float*>(ctx.inputs[0].data);
         auto* y = static_cast<float*>(ctx.outputs[0].data);
         if (use_wino43_) wino43_.run(x, y, r, ctx.scratch);
-        else wino23_.run(x, y, r, ctx.scratch);
+        else if (use_wino23_) wino23_.run(x, y, r, ctx.scratch);
+        else winos2_.run(x, y, r, ctx.scratch);
         return Status::ok();
       }
       if (convert_bytes_) {  // f32 input of a bf16 convolution
@@ -275,6 +276,19 @@ class OnednnFusedConv final : public Kernel {
            p_.cin >= 16 && p_.cout >= 16 && std::min(p_.oh, p_.ow) >= 4 && std::min(p_.oh, p_.ow) < 8;
   }
 
+  // Stride-2 3x3 convolutions (WinogradS2: 81 products per 4x4 output tile instead of 144)
+  // with at least 64 channels each way and 256 output pixels. Zen 1, one thread, against the
+  // direct kernel through nChw8c: YOLOv5s' 128 -> 256 at 40x40 26.9 -> 19.5 ms, 256 -> 512 at
+  // 20x20 26.0 -> 19.6, ResNet-50's 128 -> 128 at 28x28 7.1 -> 5.5; but 32 -> 64 at 160x160
+  // 31.3 -> 36.3 (the transforms, 81 values per tile and channel, outweigh a 32-deep
+  // product) and 256 -> 256 at 14x14 6.7 -> 7.3 (16 tiles per matmul reading 81/9 times the
+  // direct kernel's weights).
+  bool winograd_s2_case(const PrepareContext& ctx) const {
+    auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
+    return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradS2::supports(p_) &&
+           p_.cin >= 64 && p_.cout >= 64 && p_.oh * p_.ow >= 256;
+  }
+
   // f32 NHWC convolutions with a spatial kernel on a CPU without AVX-512: oneDNN's AVX2
   // direct kernels are much faster on nChw8c than on NHWC activations (Zen 1, one thread:
   // ResNet's 3x3 64->64 at 56x56 7.27 -> 6.04 ms, its stride-2 128->128 10.3 -> 6.2 ms; ONNX
@@ -381,12 +395,15 @@ class OnednnFusedConv final : public Kernel {
       use_chunked_ = true;
       return;
     }
-    if (winograd_f43_case(ctx) || winograd_f23_case(ctx)) {
+    if (winograd_f43_case(ctx) || winograd_f23_case(ctx) || winograd_s2_case(ctx)) {
       use_wino43_ = winograd_f43_case(ctx);
-      use_wino23_ = !use_wino43_;
+      use_wino23_ = winograd_f23_case(ctx);
+      use_winos2_ = !use_wino43_ && !use_wino23_;
       const auto* w = static_cast<const float*>(w_data);
       const auto* b = static_cast<const float*>(b_data);
-      ctx.request_scratch(use_wino43_ ? wino43_.prepare(p, w, b) : wino23_.prepare(p, w, b));
+      ctx.request_scratch(use_wino43_   ? wino43_.prepare(p, w, b)
+                          : use_wino23_ ? wino23_.prepare(p, w, b)
+                                        : winos2_.prepare(p, w, b));
       for (const PostOp& op : p.post_ops)
         if (op.kind == PostOpKind::residual) residual_input_ = 3;
       return;
@@ -568,7 +585,8 @@ class OnednnFusedConv final : public Kernel {
   int64_t block_ = 0;                 // 16 or 8: blocked activations (see build_blocked())
   WinogradF43 wino43_;                // our Winograd (see winograd_f43_case())
   WinogradF23 wino23_;                // ... for small outputs (winograd_f23_case())
-  bool use_wino43_ = false, use_wino23_ = false;
+  WinogradS2 winos2_;                 // ... for stride 2 (winograd_s2_case())
+  bool use_wino43_ = false, use_wino23_ = false, use_winos2_ = false;
   ChunkedPointwise chunked_;          // see chunked_pointwise_case()
   bool use_chunked_ = false;
   int residual_input_ = -1;           // blocked path: the residual's input index, added in run()

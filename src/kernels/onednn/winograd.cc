@@ -71,34 +71,69 @@ inline void gt2(const double* g, int64_t s, double* o, int64_t os) {
   o[3 * os] = g2;
 }
 
-template <int M>
+// Stride 2 (see winograd.h): along one axis, 9 samples -> 9 positions, the F(4, 2) transform
+// of the even samples then the odd samples as they are.
+inline void bts2(const float* d, int64_t s, float* o, int64_t os) {
+  const float e0 = d[0], e1 = d[2 * s], e2 = d[4 * s], e3 = d[6 * s], e4 = d[8 * s];
+  o[0] = 2.f * e0 - e1 - 2.f * e2 + e3;
+  o[os] = -2.f * e1 - e2 + e3;
+  o[2 * os] = 2.f * e1 - 3.f * e2 + e3;
+  o[3 * os] = e3 - e1;
+  o[4 * os] = 2.f * e1 - e2 - 2.f * e3 + e4;
+  for (int i = 0; i < 4; ++i) o[(5 + i) * os] = d[(2 * i + 1) * s];
+}
+
+// m[0..8] -> 4 outputs: A^T of F(4, 2) on the first 5, plus the odd products.
+inline void ats2(const float* m, int64_t s, float* o, int64_t os) {
+  const float m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s];
+  o[0] = m0 + m1 + m2 + m3 + m[5 * s];
+  o[os] = m1 - m2 + 2.f * m3 + m[6 * s];
+  o[2 * os] = m1 + m2 + 4.f * m3 + m[7 * s];
+  o[3 * os] = m1 - m2 + 8.f * m3 + m4 + m[8 * s];
+}
+
+// taps g[0..2] -> 9: G of F(4, 2) on (g0, g2), then g1 for each odd position.
+inline void gts2(const double* g, int64_t s, double* o, int64_t os) {
+  const double g0 = g[0], g1 = g[s], g2 = g[2 * s];
+  o[0] = g0 / 2;
+  o[os] = -(g0 + g2) / 2;
+  o[2 * os] = (g2 - g0) / 6;
+  o[3 * os] = (g0 + 2 * g2) / 6;
+  o[4 * os] = g2;
+  for (int i = 0; i < 4; ++i) o[(5 + i) * os] = g1;
+}
+
+template <int M, int S>
 inline void bt(const float* d, int64_t s, float* o, int64_t os) {
-  if constexpr (M == 4) bt4(d, s, o, os);
+  if constexpr (S == 2) bts2(d, s, o, os);
+  else if constexpr (M == 4) bt4(d, s, o, os);
   else bt2(d, s, o, os);
 }
-template <int M>
+template <int M, int S>
 inline void at(const float* m, int64_t s, float* o, int64_t os) {
-  if constexpr (M == 4) at4(m, s, o, os);
+  if constexpr (S == 2) ats2(m, s, o, os);
+  else if constexpr (M == 4) at4(m, s, o, os);
   else at2(m, s, o, os);
 }
-template <int M>
+template <int M, int S>
 inline void gt(const double* g, int64_t s, double* o, int64_t os) {
-  if constexpr (M == 4) gt4(g, s, o, os);
+  if constexpr (S == 2) gts2(g, s, o, os);
+  else if constexpr (M == 4) gt4(g, s, o, os);
   else gt2(g, s, o, os);
 }
 
 }  // namespace
 
-template <int M>
-bool Winograd<M>::supports(const FusedConvParams& p) {
+template <int M, int S>
+bool Winograd<M, S>::supports(const FusedConvParams& p) {
   return p.precision == ConvPrecision::f32 && !p.transposed && (p.nhwc || p.block == kLanes) && p.group == 1 &&
-         p.kh == 3 && p.kw == 3 && p.stride[0] == 1 && p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
+         p.kh == 3 && p.kw == 3 && p.stride[0] == S && p.stride[1] == S && p.dilation[0] == 1 && p.dilation[1] == 1 &&
          p.cin % kLanes == 0 && p.cout % kLanes == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
          p.r_dtype == DType::f32;
 }
 
-template <int M>
-size_t Winograd<M>::prepare(const FusedConvParams& p, const float* w, const float* b) {
+template <int M, int S>
+size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const float* b) {
   p_ = p;
   tiles_h_ = (p.oh + M - 1) / M;
   tiles_w_ = (p.ow + M - 1) / M;
@@ -112,7 +147,8 @@ size_t Winograd<M>::prepare(const FusedConvParams& p, const float* w, const floa
   workers_ = threads > 1 && tiles_ * p.n >= threads * kMinTilesPerWorker ? threads : 1;
   // Chunks of at most kChunkTiles, as even as they go (196 tiles: 98 + 98, not 192 + 4),
   // and at least one per worker.
-  int64_t chunks = (tiles_ + kChunkTiles - 1) / kChunkTiles;
+  const int64_t chunk_tiles = kChunkTiles * 36 / std::max<int64_t>(kT, 36);  // stride 2: V and M per tile 81/36 larger
+  int64_t chunks = (tiles_ + chunk_tiles - 1) / chunk_tiles;
   if (workers_ > 1 && p.n == 1) chunks = (std::max(chunks, workers_) + workers_ - 1) / workers_ * workers_;
   chunk_ = (tiles_ + chunks - 1) / chunks;
   tail_tiles_ = tiles_ % chunk_;
@@ -122,8 +158,8 @@ size_t Winograd<M>::prepare(const FusedConvParams& p, const float* w, const floa
     for (int64_t ci = 0; ci < p.cin; ++ci) {
       double g[9], tmp[kA * 3], u[kT];
       for (int i = 0; i < 9; ++i) g[i] = w[(co * p.cin + ci) * 9 + i];
-      for (int j = 0; j < 3; ++j) gt<M>(g + j, 3, tmp + j, 3);  // columns: tmp [A][3]
-      for (int i = 0; i < kA; ++i) gt<M>(tmp + i * 3, 1, u + i * kA, 1);  // rows: u [A][A]
+      for (int j = 0; j < 3; ++j) gt<M, S>(g + j, 3, tmp + j, 3);  // columns: tmp [A][3]
+      for (int i = 0; i < kA; ++i) gt<M, S>(tmp + i * 3, 1, u + i * kA, 1);  // rows: u [A][A]
       for (int k = 0; k < kT; ++k) u_[static_cast<size_t>((k * p.cin + ci) * p.cout + co)] = static_cast<float>(u[k]);
     }
   bias_.assign(static_cast<size_t>(p.cout), 0.f);
@@ -163,15 +199,15 @@ size_t Winograd<M>::prepare(const FusedConvParams& p, const float* w, const floa
   return static_cast<size_t>(workers_) * (v_bytes_ + m_bytes_ + pad_bytes_);
 }
 
-template <int M>
-int64_t Winograd<M>::pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
+template <int M, int S>
+int64_t Winograd<M, S>::pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
                                   int64_t width) const {
   if (p_.block) return (((img * (channels / kLanes) + block) * height + h) * width + w) * kLanes;
   return ((img * height + h) * width + w) * channels + block * kLanes;
 }
 
-template <int M>
-void Winograd<M>::input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const {
+template <int M, int S>
+void Winograd<M, S>::input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const {
   const FusedConvParams& p = p_;
   const int64_t blocks = p.cin / kLanes, pos_stride = count * p.cin;  // V is [A*A][count][Cin]
   const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
@@ -181,7 +217,8 @@ void Winograd<M>::input_transform(const float* x, int64_t img, int64_t t0, int64
 #pragma omp parallel for if (par) schedule(static)
   for (int64_t it = 0; it < count * blocks; ++it) {
     const int64_t t = block_major ? it % count : it / blocks, cb = block_major ? it / count : it % blocks;
-    const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * M - p.pad_begin[0], ix0 = tile % tiles_w_ * M - p.pad_begin[1];
+    const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * M * S - p.pad_begin[0],
+                ix0 = tile % tiles_w_ * M * S - p.pad_begin[1];
     alignas(32) float d[kA][kA][kLanes], tmp[kA][kA][kLanes];
     for (int64_t i = 0; i < kA; ++i)
       for (int64_t j = 0; j < kA; ++j) {
@@ -191,16 +228,16 @@ void Winograd<M>::input_transform(const float* x, int64_t img, int64_t t0, int64
       }
     for (int64_t j = 0; j < kA; ++j)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) bt<M>(&d[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
+      for (int64_t l = 0; l < kLanes; ++l) bt<M, S>(&d[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
     float* out = v + t * p.cin + cb * kLanes;
     for (int64_t i = 0; i < kA; ++i)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) bt<M>(&tmp[i][0][l], kLanes, out + i * kA * pos_stride + l, pos_stride);
+      for (int64_t l = 0; l < kLanes; ++l) bt<M, S>(&tmp[i][0][l], kLanes, out + i * kA * pos_stride + l, pos_stride);
   }
 }
 
-template <int M>
-void Winograd<M>::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y,
+template <int M, int S>
+void Winograd<M, S>::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y,
                                    const float* r) const {
   // Conv + bias, then the post-op chain on the tile (residual taps gathered beside it), then
   // the tile's pixels inside the output are written.
@@ -217,10 +254,10 @@ void Winograd<M>::output_transform(const float* m, int64_t img, int64_t t0, int6
     for (int64_t k = 0; k < kT; ++k) std::memcpy(mm[k / kA][k % kA], src + k * pos_stride, sizeof(mm[0][0]));
     for (int64_t j = 0; j < kA; ++j)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) at<M>(&mm[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
+      for (int64_t l = 0; l < kLanes; ++l) at<M, S>(&mm[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
     for (int64_t i = 0; i < M; ++i)
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) at<M>(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
+      for (int64_t l = 0; l < kLanes; ++l) at<M, S>(&tmp[i][0][l], kLanes, &o[i][0][l], kLanes);
     const float* bias = bias_.data() + ob * kLanes;
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < M; ++j)
@@ -242,8 +279,8 @@ void Winograd<M>::output_transform(const float* m, int64_t img, int64_t t0, int6
   }
 }
 
-template <int M>
-void Winograd<M>::run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
+template <int M, int S>
+void Winograd<M, S>::run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
                             char* scratch) const {
   const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
   char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
@@ -258,8 +295,8 @@ void Winograd<M>::run_chunk(const float* x, float* y, const float* r, int64_t im
   output_transform(m, img, t0, count, y, r);
 }
 
-template <int M>
-void Winograd<M>::run(const float* x, float* y, const float* r, void* scratch) const {
+template <int M, int S>
+void Winograd<M, S>::run(const float* x, float* y, const float* r, void* scratch) const {
   char* base = static_cast<char*>(scratch);
   const int64_t per_image = (tiles_ + chunk_ - 1) / chunk_;
   if (workers_ > 1) {  // whole chunks per thread; the transforms and matmul inside run on it alone
@@ -274,5 +311,6 @@ void Winograd<M>::run(const float* x, float* y, const float* r, void* scratch) c
 
 template class Winograd<4>;
 template class Winograd<2>;
+template class Winograd<4, 2>;
 
 }  // namespace ep::kernels

@@ -1,5 +1,5 @@
 // Winograd F(4x4, 3x3) convolution for CPUs where oneDNN has none (its Winograd kernels are
-// AVX-512 only): f32 3x3 stride-1 undilated ungrouped convolutions with channels in
+// AVX-512 only): f32 3x3 stride-1 (and stride-2, see S below) undilated ungrouped convolutions with channels in
 // multiples of 8, on NHWC or nChw8c activations. Each 4x4 output tile is computed from a 6x6
 // input patch with 36 multiplications per input/output channel pair instead of 144:
 //   V = B^T d B (input transform, per tile and input channel),
@@ -25,7 +25,14 @@ namespace ep::kernels {
 // F(M x M, 3x3): M = 4 (6x6 input tiles, 36 products) or M = 2 (4x4 tiles, 16 products, for
 // outputs under 8x8 such as ResNet's 7x7 layers, where 4x4 tiles would leave few rows per
 // matmul and mostly padding).
-template <int M>
+// S = 2: stride-2 3x3 convolutions, 4x4 output tiles from 9x9 input patches. Along each axis
+// the 9 samples s0..s8 of a tile split by parity: y_t = w0 s_2t + w2 s_2t+2 + w1 s_2t+1, an
+// F(4, 2) correlation of the even samples with (w0, w2) (5 products, points 0, 1, -1, 2, inf)
+// beside the odd samples times w1 (4 products). That pair is again a bilinear algorithm
+// y = A^T[(G g) o (B^T d)] with 9 positions, so it nests in 2D like any Winograd algorithm:
+// 81 products per 16 outputs instead of 144 (the even-even quarter is F(4x4, 2x2), the
+// odd-odd quarter the direct w1,1 products).
+template <int M, int S = 1>
 class Winograd {
  public:
   // Whether the shape is one this class computes (see the top of the file).
@@ -40,7 +47,7 @@ class Winograd {
   void run(const float* x, float* y, const float* r, void* scratch) const;
 
  private:
-  static constexpr int64_t kA = M + 2, kT = kA * kA;  // input tile side, products per tile
+  static constexpr int64_t kA = S == 1 ? M + 2 : 2 * M + 1, kT = kA * kA;  // input tile side, products per tile
   void input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const;
   void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y, const float* r) const;
   void run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
@@ -51,7 +58,7 @@ class Winograd {
   FusedConvParams p_;
   int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;  // per image
   int64_t chunk_ = 0;                              // tiles per matmul
-  std::vector<float> u_;                           // [(M+2)^2][Cin][Cout]
+  std::vector<float> u_;                           // [kT][Cin][Cout]
   std::vector<float> bias_;                        // [Cout], zeros without a bias
   // A matmul for one chunk size, and per worker thread the memories bound to its scratch
   // (V, M, oneDNN's scratchpad) and the arguments built from them.
@@ -72,5 +79,6 @@ class Winograd {
 
 using WinogradF43 = Winograd<4>;
 using WinogradF23 = Winograd<2>;
+using WinogradS2 = Winograd<4, 2>;  // stride 2
 
 }  // namespace ep::kernels
