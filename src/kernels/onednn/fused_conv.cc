@@ -278,11 +278,11 @@ class OnednnFusedConv final : public Kernel {
 
   // Stride-2 3x3 convolutions (WinogradS2: 81 products per 4x4 output tile instead of 144)
   // with at least 64 channels each way and 256 output pixels. Zen 1, one thread, against the
-  // direct kernel through nChw8c: YOLOv5s' 128 -> 256 at 40x40 26.9 -> 19.5 ms, 256 -> 512 at
-  // 20x20 26.0 -> 19.6, ResNet-50's 128 -> 128 at 28x28 7.1 -> 5.5; but 32 -> 64 at 160x160
-  // 31.3 -> 36.3 (the transforms, 81 values per tile and channel, outweigh a 32-deep
-  // product) and 256 -> 256 at 14x14 6.7 -> 7.3 (16 tiles per matmul reading 81/9 times the
-  // direct kernel's weights).
+  // direct kernel through nChw8c: YOLOv5s' 64 -> 128 at 80x80 28.4 -> 23.0 ms, 128 -> 256 at
+  // 40x40 26.9 -> 18.8, 256 -> 512 at 20x20 26.0 -> 17.7, ResNet-50's 128 -> 128 at 28x28
+  // 7.1 -> 5.0; but 32 -> 64 at 160x160 31.8 -> 32.9 (the transforms, 81 values per tile and
+  // channel, outweigh a 32-deep product), 256 -> 256 at 14x14 6.5 -> 7.7 and 512 -> 512 at
+  // 7x7 7.4 -> 13.3 (few tiles per matmul, each reading 4x the direct kernel's weights).
   bool winograd_s2_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradS2::supports(p_) &&

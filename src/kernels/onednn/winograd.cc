@@ -132,12 +132,47 @@ bool Winograd<M, S>::supports(const FusedConvParams& p) {
          p.r_dtype == DType::f32;
 }
 
+// S = 1: position i * kA + j, one weight each. S = 2, with 0-4 the even positions of an axis
+// and 5-8 the odd ones: even-even (25, own weights), then even-odd grouped by the even row i
+// (4 positions each, weight 25 + i), odd-even grouped by the even column j (weight 30 + j),
+// odd-odd (16 positions, weight 35).
+template <int M, int S>
+int64_t Winograd<M, S>::position(int64_t i, int64_t j) {
+  if constexpr (S == 1) {
+    return i * kA + j;
+  } else {
+    if (i < 5 && j < 5) return i * 5 + j;
+    if (i < 5) return 25 + i * 4 + (j - 5);
+    if (j < 5) return 45 + j * 4 + (i - 5);
+    return 65 + (i - 5) * 4 + (j - 5);
+  }
+}
+
+template <int M, int S>
+int64_t Winograd<M, S>::weight_index(int64_t i, int64_t j) {
+  if constexpr (S == 1) {
+    return i * kA + j;
+  } else {
+    if (i < 5 && j < 5) return i * 5 + j;
+    if (i < 5) return 25 + i;
+    if (j < 5) return 30 + j;
+    return 35;
+  }
+}
+
+template <int M, int S>
+std::vector<typename Winograd<M, S>::Group> Winograd<M, S>::groups() {
+  if constexpr (S == 1) return {{0, kT, 1, 0}};
+  else return {{0, 25, 1, 0}, {25, 10, 4, 25}, {65, 1, 16, 35}};
+}
+
 template <int M, int S>
 size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const float* b) {
   p_ = p;
   tiles_h_ = (p.oh + M - 1) / M;
   tiles_w_ = (p.ow + M - 1) / M;
   tiles_ = tiles_h_ * tiles_w_;
+  groups_ = groups();
   // With several threads and enough tiles, each thread takes whole chunks (transforms and a
   // single-threaded matmul on its own scratch): three fork-joins per chunk and the matmul's
   // own split cost more there (ResNet's 56x56 layer scaled 1.55x on 2 threads). Layers with
@@ -152,15 +187,17 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
   if (workers_ > 1 && p.n == 1) chunks = (std::max(chunks, workers_) + workers_ - 1) / workers_ * workers_;
   chunk_ = (tiles_ + chunks - 1) / chunks;
   tail_tiles_ = tiles_ % chunk_;
-  // U[k][ci][co] = (G g G^T)[k] for g = w[co][ci].
-  u_.assign(static_cast<size_t>(kT * p.cin * p.cout), 0.f);
+  // U[weight_index(i, j)][ci][co] = (G g G^T)[i][j] for g = w[co][ci].
+  u_.assign(static_cast<size_t>(kU * p.cin * p.cout), 0.f);
   for (int64_t co = 0; co < p.cout; ++co)
     for (int64_t ci = 0; ci < p.cin; ++ci) {
       double g[9], tmp[kA * 3], u[kT];
       for (int i = 0; i < 9; ++i) g[i] = w[(co * p.cin + ci) * 9 + i];
       for (int j = 0; j < 3; ++j) gt<M, S>(g + j, 3, tmp + j, 3);  // columns: tmp [A][3]
       for (int i = 0; i < kA; ++i) gt<M, S>(tmp + i * 3, 1, u + i * kA, 1);  // rows: u [A][A]
-      for (int k = 0; k < kT; ++k) u_[static_cast<size_t>((k * p.cin + ci) * p.cout + co)] = static_cast<float>(u[k]);
+      for (int64_t i = 0; i < kA; ++i)  // (positions sharing a weight write the same value)
+        for (int64_t j = 0; j < kA; ++j)
+          u_[static_cast<size_t>((weight_index(i, j) * p.cin + ci) * p.cout + co)] = static_cast<float>(u[i * kA + j]);
     }
   bias_.assign(static_cast<size_t>(p.cout), 0.f);
   if (b) std::copy(b, b + p.cout, bias_.begin());
@@ -168,27 +205,33 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
   dnnl::engine& eng = onednn::cpu_engine();
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  // One primitive per chunk size; per worker, its own memories (handles set per run) and
-  // arguments.
-  const memory::desc w_md({kT, p.cin, p.cout}, memory::data_type::f32, memory::format_tag::abc);
-  wei_ = memory(w_md, eng, u_.data());
+  using tag = memory::format_tag;
+  const auto f32 = memory::data_type::f32;
+  wei_.clear();
+  for (const Group& g : groups_)
+    wei_.emplace_back(memory::desc({g.batch, p.cin, p.cout}, f32, tag::abc), eng, u_.data() + g.u0 * p.cin * p.cout);
+  // Per chunk size, one primitive per group; per worker, its own memories (handles set per
+  // run) and arguments.
   auto make = [&](int64_t tiles, Matmul& mm) {
-    const memory::desc s_md({kT, tiles, p.cin}, memory::data_type::f32, memory::format_tag::abc);
-    const memory::desc d_md({kT, tiles, p.cout}, memory::data_type::f32, memory::format_tag::abc);
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s_md, w_md, d_md), attr, eng);
-    if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference matmul");
-    mm.prim = dnnl::matmul(pd);
-    const size_t pad = pd.scratchpad_desc().get_size();
-    pad_bytes_ = std::max(pad_bytes_, pad);
-    for (int64_t k = 0; k < workers_; ++k) {
-      typename Matmul::Worker wk{memory(s_md, eng, DNNL_MEMORY_NONE), memory(d_md, eng, DNNL_MEMORY_NONE), memory(), {}};
-      std::unordered_map<int, memory> a = {{DNNL_ARG_SRC, wk.src}, {DNNL_ARG_WEIGHTS, wei_}, {DNNL_ARG_DST, wk.dst}};
-      if (pad) {
-        wk.pad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
-        a[DNNL_ARG_SCRATCHPAD] = wk.pad;
+    mm.workers.resize(static_cast<size_t>(workers_));
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+      const Group& g = groups_[gi];
+      const memory::desc s_md({g.batch, g.rows * tiles, p.cin}, f32, tag::abc);
+      const memory::desc d_md({g.batch, g.rows * tiles, p.cout}, f32, tag::abc);
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s_md, wei_[gi].get_desc(), d_md), attr, eng);
+      if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference matmul");
+      mm.prims.emplace_back(pd);
+      const size_t pad = pd.scratchpad_desc().get_size();
+      pad_bytes_ = std::max(pad_bytes_, pad);
+      for (typename Matmul::Worker& wk : mm.workers) {
+        wk.src.push_back(memory(s_md, eng, DNNL_MEMORY_NONE));
+        wk.dst.push_back(memory(d_md, eng, DNNL_MEMORY_NONE));
+        wk.pad.emplace_back(pad ? memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE) : memory());
+        std::unordered_map<int, memory> a = {
+            {DNNL_ARG_SRC, wk.src.back()}, {DNNL_ARG_WEIGHTS, wei_[gi]}, {DNNL_ARG_DST, wk.dst.back()}};
+        if (pad) a[DNNL_ARG_SCRATCHPAD] = wk.pad.back();
+        wk.args.push_back(onednn::exec_args(a));
       }
-      wk.args = onednn::exec_args(a);
-      mm.workers.push_back(std::move(wk));
     }
   };
   make(chunk_, full_);
@@ -230,9 +273,12 @@ void Winograd<M, S>::input_transform(const float* x, int64_t img, int64_t t0, in
 #pragma omp simd
       for (int64_t l = 0; l < kLanes; ++l) bt<M, S>(&d[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
     float* out = v + t * p.cin + cb * kLanes;
-    for (int64_t i = 0; i < kA; ++i)
+    for (int64_t i = 0; i < kA; ++i) {
+      alignas(32) float row[kA][kLanes];
 #pragma omp simd
-      for (int64_t l = 0; l < kLanes; ++l) bt<M, S>(&tmp[i][0][l], kLanes, out + i * kA * pos_stride + l, pos_stride);
+      for (int64_t l = 0; l < kLanes; ++l) bt<M, S>(&tmp[i][0][l], kLanes, &row[0][l], kLanes);
+      for (int64_t j = 0; j < kA; ++j) std::memcpy(out + position(i, j) * pos_stride, row[j], sizeof(row[j]));
+    }
   }
 }
 
@@ -251,7 +297,8 @@ void Winograd<M, S>::output_transform(const float* m, int64_t img, int64_t t0, i
     const int64_t tile = t0 + t, oy0 = tile / tiles_w_ * M, ox0 = tile % tiles_w_ * M;
     alignas(32) float mm[kA][kA][kLanes], tmp[M][kA][kLanes], o[M][M][kLanes], res[M][M][kLanes];
     const float* src = m + t * p.cout + ob * kLanes;
-    for (int64_t k = 0; k < kT; ++k) std::memcpy(mm[k / kA][k % kA], src + k * pos_stride, sizeof(mm[0][0]));
+    for (int64_t i = 0; i < kA; ++i)
+      for (int64_t j = 0; j < kA; ++j) std::memcpy(mm[i][j], src + position(i, j) * pos_stride, sizeof(mm[i][j]));
     for (int64_t j = 0; j < kA; ++j)
 #pragma omp simd
       for (int64_t l = 0; l < kLanes; ++l) at<M, S>(&mm[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
@@ -286,12 +333,16 @@ void Winograd<M, S>::run_chunk(const float* x, float* y, const float* r, int64_t
   char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
   float* v = reinterpret_cast<float*>(base);
   float* m = reinterpret_cast<float*>(base + v_bytes_);
-  const typename Matmul::Worker& wk = (count == chunk_ ? full_ : tail_).workers[static_cast<size_t>(worker)];
-  wk.src.set_data_handle(v);
-  wk.dst.set_data_handle(m);
-  if (wk.pad) wk.pad.set_data_handle(base + v_bytes_ + m_bytes_);
+  const Matmul& mm = count == chunk_ ? full_ : tail_;
+  const typename Matmul::Worker& wk = mm.workers[static_cast<size_t>(worker)];
   input_transform(x, img, t0, count, v);
-  onednn::execute((count == chunk_ ? full_ : tail_).prim, wk.args);
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const int64_t pos0 = groups_[gi].pos0;
+    wk.src[gi].set_data_handle(v + pos0 * count * p_.cin);
+    wk.dst[gi].set_data_handle(m + pos0 * count * p_.cout);
+    if (wk.pad[gi]) wk.pad[gi].set_data_handle(base + v_bytes_ + m_bytes_);
+    onednn::execute(mm.prims[gi], wk.args[gi]);
+  }
   output_transform(m, img, t0, count, y, r);
 }
 

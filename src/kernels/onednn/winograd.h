@@ -31,7 +31,10 @@ namespace ep::kernels {
 // beside the odd samples times w1 (4 products). That pair is again a bilinear algorithm
 // y = A^T[(G g) o (B^T d)] with 9 positions, so it nests in 2D like any Winograd algorithm:
 // 81 products per 16 outputs instead of 144 (the even-even quarter is F(4x4, 2x2), the
-// odd-odd quarter the direct w1,1 products).
+// odd-odd quarter the direct w1,1 products). Only 36 of the 81 transformed weights differ:
+// a position odd along an axis has the same weight at all 4 odd positions there. The
+// positions sharing one are stored next to each other, so they go through one matmul with
+// 4 or 16 times the rows: the transformed weights are 4x the direct ones, as for F(4x4, 3x3).
 template <int M, int S = 1>
 class Winograd {
  public:
@@ -48,6 +51,18 @@ class Winograd {
 
  private:
   static constexpr int64_t kA = S == 1 ? M + 2 : 2 * M + 1, kT = kA * kA;  // input tile side, products per tile
+  static constexpr int64_t kU = S == 1 ? kT : 36;  // distinct transformed weights per channel pair
+  // Where the product at (row, column) position (i, j) of a tile is kept in V and M, and which
+  // transformed weight it takes (see the top of the file).
+  static int64_t position(int64_t i, int64_t j);
+  static int64_t weight_index(int64_t i, int64_t j);
+  // Positions pos0 .. pos0 + batch * rows - 1 as a batched matmul: batch items of `rows` times
+  // the chunk's tiles, each times the weights u0 + item.
+  struct Group {
+    int64_t pos0, batch, rows, u0;
+  };
+  static std::vector<Group> groups();
+
   void input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const;
   void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y, const float* r) const;
   void run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
@@ -58,22 +73,23 @@ class Winograd {
   FusedConvParams p_;
   int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;  // per image
   int64_t chunk_ = 0;                              // tiles per matmul
-  std::vector<float> u_;                           // [kT][Cin][Cout]
+  std::vector<float> u_;                           // [kU][Cin][Cout]
   std::vector<float> bias_;                        // [Cout], zeros without a bias
-  // A matmul for one chunk size, and per worker thread the memories bound to its scratch
-  // (V, M, oneDNN's scratchpad) and the arguments built from them.
+  std::vector<Group> groups_;
+  // The matmuls (one per group) for one chunk size, and per worker thread the memories bound
+  // to its scratch (V, M, oneDNN's scratchpad) and the arguments built from them.
   struct Matmul {
     struct Worker {
-      dnnl::memory src, dst, pad;
-      onednn::ExecArgs args;
+      std::vector<dnnl::memory> src, dst, pad;  // per group (pad: null where none)
+      std::vector<onednn::ExecArgs> args;
     };
-    dnnl::matmul prim;
+    std::vector<dnnl::matmul> prims;
     std::vector<Worker> workers;
   };
   Matmul full_, tail_;
   int64_t tail_tiles_ = 0;                         // tiles in the last chunk of an image (0: none)
   int64_t workers_ = 1;                            // threads taking whole chunks (see prepare())
-  dnnl::memory wei_;
+  std::vector<dnnl::memory> wei_;                  // per group, into u_
   size_t v_bytes_ = 0, m_bytes_ = 0, pad_bytes_ = 0;
 };
 
