@@ -277,16 +277,16 @@ class OnednnFusedConv final : public Kernel {
   }
 
   // Stride-2 3x3 convolutions (WinogradS2: 81 products per 4x4 output tile instead of 144)
-  // with at least 64 channels each way and 256 output pixels. Zen 1, one thread, against the
-  // direct kernel through nChw8c: YOLOv5s' 64 -> 128 at 80x80 28.4 -> 23.0 ms, 128 -> 256 at
-  // 40x40 26.9 -> 18.8, 256 -> 512 at 20x20 26.0 -> 17.7, ResNet-50's 128 -> 128 at 28x28
-  // 7.1 -> 5.0; but 32 -> 64 at 160x160 31.8 -> 32.9 (the transforms, 81 values per tile and
-  // channel, outweigh a 32-deep product), 256 -> 256 at 14x14 6.5 -> 7.7 and 512 -> 512 at
-  // 7x7 7.4 -> 13.3 (few tiles per matmul, each reading 4x the direct kernel's weights).
+  // with at least 64 channels each way and 16 tiles. Zen 1, one thread, against the direct
+  // kernel through nChw8c: YOLOv5s' 64 -> 128 at 80x80 28.4 -> 23.0 ms, 128 -> 256 at 40x40
+  // 26.9 -> 18.8, 256 -> 512 at 20x20 26.0 -> 17.7, ResNet-50's 128 -> 128 at 28x28 7.1 -> 5.0,
+  // 256 -> 256 at 14x14 (16 tiles) 6.6 -> 6.1; but 32 -> 64 at 160x160 31.8 -> 32.9 (the
+  // transforms, 81 values per tile and channel, outweigh a 32-deep product) and 512 -> 512 at
+  // 7x7 (4 tiles) 7.4 -> 10.0 (each matmul row reads 4x the direct kernel's weights).
   bool winograd_s2_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradS2::supports(p_) &&
-           p_.cin >= 64 && p_.cout >= 64 && p_.oh * p_.ow >= 256;
+           p_.cin >= 64 && p_.cout >= 64 && (p_.oh + 3) / 4 * ((p_.ow + 3) / 4) >= 16;
   }
 
   // f32 NHWC convolutions with a spatial kernel on a CPU without AVX-512: oneDNN's AVX2
