@@ -343,6 +343,24 @@ TEST(FusedConv, ChunkedPointwiseMatchesReference) {
   kernels::onednn_override_without_avx512(std::nullopt);
 }
 
+// Spatial convolutions ending in swish or sigmoid outside the nChw8c route (input channels
+// not a multiple of 8) go through BandedConv on the AVX2 path: YOLOv5's stem shape (6x6
+// stride 2, pad 2) in bands of 10 rows with a 5-row tail that reaches the bottom padding, and
+// a 3x3 layer over two images (two workers at 2 threads) with the residual before a sigmoid.
+TEST(FusedConv, BandedMatchesReference) {
+  const std::vector<ConvCase> cases = {
+      {1, 3, 130, 256, 32, 6, 6, 1, 2, 1, 2, true, {6}},    // 65x128 output: 6 bands of 10 + 5
+      {2, 5, 64, 64, 64, 3, 3, 1, 1, 1, 1, true, {7, 5}},   // residual, sigmoid
+  };
+  kernels::onednn_override_without_avx512(true);  // the AVX2 path on any CPU
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (size_t i = 0; i < cases.size(); ++i) run_case(cases[i], static_cast<uint32_t>(440 + i), "auto");
+  }
+  omp_set_num_threads(1);
+  kernels::onednn_override_without_avx512(std::nullopt);
+}
+
 // FusedConvTranspose: the reference against ONNX ConvTranspose's reference kernel (an
 // independent implementation), then oneDNN against the reference, in both layouts.
 TEST(FusedConv, TransposedMatchesConvTransposeAndOnednn) {
