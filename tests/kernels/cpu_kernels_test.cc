@@ -354,7 +354,9 @@ TEST(CpuKernels, PoolsBothLayouts) {
     int64_t kh, kw, s, p;
   };
   uint32_t seed = 900;
-  // The last case (1.6 MB, SPPF's pool at 40x40) is split across threads when two are set;
+  // Stride-1 max windows of 9 taps and more take the separable two-pass kernel (the 5x5 and
+  // the all-padding 3x3 cases). The last case (1.6 MB, SPPF's pool at 40x40) is split across
+  // threads when two are set;
   // 8 channels take the one-register path, the 3x2 window is the recognizer's AveragePool; a
   // 4-pixel pad around a 3x3 window has windows that lie wholly in the padding.
   for (int threads : {1, 2})
