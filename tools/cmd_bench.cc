@@ -204,7 +204,7 @@ Runner add_bench(CLI::App& app) {
   app.add_flag("--profile", a->profile, "Per-node time table, sorted by time");
   app.add_flag("--json", a->json, "Print one JSON object");
   app.add_flag("--steps", a->steps, "List the steps in execution order after the rewrites (node, op, kernel, time, inputs -> outputs); with --json as step_list");
-  app.add_option("--conv-algorithm", a->conv_algorithm, "auto (Winograd for fp32 3x3 stride-1 convolutions) or direct")
+  app.add_option("--conv-algorithm", a->conv_algorithm, "auto (Winograd for fp32 3x3 stride-1 convolutions, and on CPUs without AVX-512 the wider stride-2 ones) or direct")
       ->check(CLI::IsMember({"auto", "direct"}));
   app.add_option("--blocked-layout", a->blocked_layout, "off (NHWC activations, the default) or on (oneDNN's nChw8c blocks)")
       ->check(CLI::IsMember({"off", "on"}));
