@@ -78,6 +78,12 @@ int main(int argc, char** argv) {
       {"det dw 3x3 96ch @80", 96, 96, 80, 3, 1, 96},
       {"det dw 3x3 s2 48ch @160", 48, 48, 160, 3, 2, 48},
       {"det dw 5x5 384ch @20", 384, 384, 20, 5, 1, 384},
+      {"MobileNetV3 dw 3x3 s2 64ch @112", 64, 64, 112, 3, 2, 64},
+      {"MobileNetV3 dw 3x3 72ch @56", 72, 72, 56, 3, 1, 72},
+      {"MobileNetV3 dw 5x5 s2 72ch @56", 72, 72, 56, 5, 2, 72},
+      {"MobileNetV3 dw 5x5 120ch @28", 120, 120, 28, 5, 1, 120},
+      {"MobileNetV3 dw 3x3 240ch s2 @28", 240, 240, 28, 3, 2, 240},
+      {"MobileNetV3 dw 5x5 672ch s2 @14", 672, 672, 14, 5, 2, 672},
   };
   std::printf("| layer | NHWC ms | %s ms | NHWC / blocked | oneDNN kernels |\n|---|---:|---:|---:|---|\n",
               avx512 ? "nChw16c" : "nChw8c");
