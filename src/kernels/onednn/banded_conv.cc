@@ -56,18 +56,9 @@ size_t BandedConv::conv_for(const BandShape& s) {
   }
   Conv conv{s, dnnl::convolution_forward(pd), {}};
   pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
-  for (int64_t k = 0; k < workers_; ++k) {
-    Conv::Worker wk{memory(pd.src_desc(), eng, DNNL_MEMORY_NONE), memory(pd.dst_desc(), eng, DNNL_MEMORY_NONE),
-                    memory(), {}};
-    std::unordered_map<int, memory> a = {
-        {DNNL_ARG_SRC, wk.src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, wk.dst}};
-    if (pd.scratchpad_desc().get_size()) {
-      wk.pad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
-      a[DNNL_ARG_SCRATCHPAD] = wk.pad;
-    }
-    wk.args = onednn::exec_args(a);
-    conv.workers.push_back(std::move(wk));
-  }
+  for (int64_t k = 0; k < workers_; ++k)
+    conv.workers.push_back(onednn::run_memories(pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(),
+                                                {{DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}}));
   convs_.push_back(std::move(conv));
   return convs_.size() - 1;
 }
@@ -100,7 +91,7 @@ void BandedConv::run_band(const float* x, float* y, const float* r, int64_t item
   const int64_t img = item / static_cast<int64_t>(bands_.size());
   const Band& band = bands_[static_cast<size_t>(item) % bands_.size()];
   const Conv& conv = convs_[band.conv];
-  const Conv::Worker& wk = conv.workers[static_cast<size_t>(worker)];
+  const onednn::RunMemories& wk = conv.workers[static_cast<size_t>(worker)];
   wk.src.set_data_handle(const_cast<float*>(x + (img * p.h + band.in_row0) * p.w * p.cin));
   const int64_t out0 = (img * p.oh + band.row0) * p.ow * p.cout;
   wk.dst.set_data_handle(y + out0);

@@ -38,13 +38,9 @@ class BandedConv {
     bool operator==(const BandShape&) const = default;
   };
   struct Conv {
-    struct Worker {
-      dnnl::memory src, dst, pad;
-      onednn::ExecArgs args;
-    };
     BandShape shape;
     dnnl::convolution_forward prim;
-    std::vector<Worker> workers;
+    std::vector<onednn::RunMemories> workers;
   };
   struct Band {
     int64_t row0, in_row0;  // first output row, first input row read

@@ -46,24 +46,15 @@ dnnl::convolution_forward::primitive_desc ChunkedPointwise::describe(int64_t pix
 }
 
 void ChunkedPointwise::build(int64_t pixels, Conv& conv) {
-  dnnl::engine& eng = onednn::cpu_engine();
   const auto pd = describe(pixels);
   const memory::desc src_md = pd.src_desc(), dst_md = pd.dst_desc();
   if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference convolution");
   if (pd.weights_desc() != weights_.get_desc()) throw dnnl::error(dnnl_unimplemented, "chunk weights layout differs");
   conv.prim = dnnl::convolution_forward(pd);
   pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
-  for (int64_t k = 0; k < workers_; ++k) {
-    Conv::Worker wk{memory(src_md, eng, DNNL_MEMORY_NONE), memory(dst_md, eng, DNNL_MEMORY_NONE), memory(), {}};
-    std::unordered_map<int, memory> a = {
-        {DNNL_ARG_SRC, wk.src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, wk.dst}};
-    if (pd.scratchpad_desc().get_size()) {
-      wk.pad = memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE);
-      a[DNNL_ARG_SCRATCHPAD] = wk.pad;
-    }
-    wk.args = onednn::exec_args(a);
-    conv.workers.push_back(std::move(wk));
-  }
+  for (int64_t k = 0; k < workers_; ++k)
+    conv.workers.push_back(onednn::run_memories(src_md, dst_md, pd.scratchpad_desc(),
+                                                {{DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}}));
 }
 
 size_t ChunkedPointwise::prepare(const FusedConvParams& p, const float* w, const float* b) {
@@ -98,7 +89,7 @@ size_t ChunkedPointwise::prepare(const FusedConvParams& p, const float* w, const
 void ChunkedPointwise::run_chunk(const float* x, float* y, const float* r, int64_t p0, int64_t worker,
                                  char* scratch) const {
   const int64_t count = std::min(chunk_, pixels_ - p0);
-  const Conv::Worker& wk = (count == chunk_ ? full_ : tail_conv_).workers[static_cast<size_t>(worker)];
+  const onednn::RunMemories& wk = (count == chunk_ ? full_ : tail_conv_).workers[static_cast<size_t>(worker)];
   wk.src.set_data_handle(const_cast<float*>(x + p0 * p_.cin));
   float* out = y + p0 * p_.cout;
   wk.dst.set_data_handle(out);

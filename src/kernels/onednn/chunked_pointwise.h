@@ -31,12 +31,8 @@ class ChunkedPointwise {
 
  private:
   struct Conv {
-    struct Worker {
-      dnnl::memory src, dst, pad;
-      onednn::ExecArgs args;
-    };
     dnnl::convolution_forward prim;
-    std::vector<Worker> workers;
+    std::vector<onednn::RunMemories> workers;
   };
   dnnl::convolution_forward::primitive_desc describe(int64_t pixels) const;
   void build(int64_t pixels, Conv& conv);

@@ -25,6 +25,20 @@ ExecArgs exec_args(const std::unordered_map<int, dnnl::memory>& args) {
   return r;
 }
 
+RunMemories run_memories(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+                         const dnnl::memory::desc& scratchpad, std::unordered_map<int, dnnl::memory> fixed) {
+  RunMemories m{dnnl::memory(src, cpu_engine(), DNNL_MEMORY_NONE), dnnl::memory(dst, cpu_engine(), DNNL_MEMORY_NONE),
+                dnnl::memory(), {}};
+  fixed[DNNL_ARG_SRC] = m.src;
+  fixed[DNNL_ARG_DST] = m.dst;
+  if (scratchpad.get_size()) {
+    m.pad = dnnl::memory(scratchpad, cpu_engine(), DNNL_MEMORY_NONE);
+    fixed[DNNL_ARG_SCRATCHPAD] = m.pad;
+  }
+  m.args = exec_args(fixed);
+  return m;
+}
+
 namespace {
 std::atomic<int> g_executing{0};
 }  // namespace

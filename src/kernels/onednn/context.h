@@ -14,6 +14,15 @@ dnnl::stream& thread_stream();
 // into a fresh vector on every call, which would allocate in run().
 using ExecArgs = std::vector<dnnl_exec_arg_t>;
 ExecArgs exec_args(const std::unordered_map<int, dnnl::memory>& args);
+// A primitive's memories whose data handles are set per run (src, dst, and the scratchpad
+// where it has one: null otherwise) and its arguments with the fixed ones (weights, bias),
+// built once: one per worker thread that runs the primitive on its own.
+struct RunMemories {
+  dnnl::memory src, dst, pad;
+  ExecArgs args;
+};
+RunMemories run_memories(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+                         const dnnl::memory::desc& scratchpad, std::unordered_map<int, dnnl::memory> fixed);
 // Executes on this thread's stream; throws dnnl::error like the C++ API.
 void execute(const dnnl::primitive& prim, const ExecArgs& args);
 

@@ -221,17 +221,9 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
       const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s_md, wei_[gi].get_desc(), d_md), attr, eng);
       if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference matmul");
       mm.prims.emplace_back(pd);
-      const size_t pad = pd.scratchpad_desc().get_size();
-      pad_bytes_ = std::max(pad_bytes_, pad);
-      for (typename Matmul::Worker& wk : mm.workers) {
-        wk.src.push_back(memory(s_md, eng, DNNL_MEMORY_NONE));
-        wk.dst.push_back(memory(d_md, eng, DNNL_MEMORY_NONE));
-        wk.pad.emplace_back(pad ? memory(pd.scratchpad_desc(), eng, DNNL_MEMORY_NONE) : memory());
-        std::unordered_map<int, memory> a = {
-            {DNNL_ARG_SRC, wk.src.back()}, {DNNL_ARG_WEIGHTS, wei_[gi]}, {DNNL_ARG_DST, wk.dst.back()}};
-        if (pad) a[DNNL_ARG_SCRATCHPAD] = wk.pad.back();
-        wk.args.push_back(onednn::exec_args(a));
-      }
+      pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
+      for (std::vector<onednn::RunMemories>& wk : mm.workers)
+        wk.push_back(onednn::run_memories(s_md, d_md, pd.scratchpad_desc(), {{DNNL_ARG_WEIGHTS, wei_[gi]}}));
     }
   };
   make(chunk_, full_);
@@ -334,14 +326,14 @@ void Winograd<M, S>::run_chunk(const float* x, float* y, const float* r, int64_t
   float* v = reinterpret_cast<float*>(base);
   float* m = reinterpret_cast<float*>(base + v_bytes_);
   const Matmul& mm = count == chunk_ ? full_ : tail_;
-  const typename Matmul::Worker& wk = mm.workers[static_cast<size_t>(worker)];
+  const std::vector<onednn::RunMemories>& wk = mm.workers[static_cast<size_t>(worker)];
   input_transform(x, img, t0, count, v);
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     const int64_t pos0 = groups_[gi].pos0;
-    wk.src[gi].set_data_handle(v + pos0 * count * p_.cin);
-    wk.dst[gi].set_data_handle(m + pos0 * count * p_.cout);
-    if (wk.pad[gi]) wk.pad[gi].set_data_handle(base + v_bytes_ + m_bytes_);
-    onednn::execute(mm.prims[gi], wk.args[gi]);
+    wk[gi].src.set_data_handle(v + pos0 * count * p_.cin);
+    wk[gi].dst.set_data_handle(m + pos0 * count * p_.cout);
+    if (wk[gi].pad) wk[gi].pad.set_data_handle(base + v_bytes_ + m_bytes_);
+    onednn::execute(mm.prims[gi], wk[gi].args);
   }
   output_transform(m, img, t0, count, y, r);
 }

@@ -79,12 +79,8 @@ class Winograd {
   // The matmuls (one per group) for one chunk size, and per worker thread the memories bound
   // to its scratch (V, M, oneDNN's scratchpad) and the arguments built from them.
   struct Matmul {
-    struct Worker {
-      std::vector<dnnl::memory> src, dst, pad;  // per group (pad: null where none)
-      std::vector<onednn::ExecArgs> args;
-    };
     std::vector<dnnl::matmul> prims;
-    std::vector<Worker> workers;
+    std::vector<std::vector<onednn::RunMemories>> workers;  // [worker][group]
   };
   Matmul full_, tail_;
   int64_t tail_tiles_ = 0;                         // tiles in the last chunk of an image (0: none)
