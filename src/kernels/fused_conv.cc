@@ -1,9 +1,18 @@
 #include "kernels/fused_conv.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace ep::kernels {
+
+bool has_post_op(const std::vector<PostOp>& ops, PostOpKind kind) {
+  return std::any_of(ops.begin(), ops.end(), [kind](const PostOp& o) { return o.kind == kind; });
+}
+
+bool has_exp_post_op(const std::vector<PostOp>& ops) {
+  return has_post_op(ops, PostOpKind::swish) || has_post_op(ops, PostOpKind::sigmoid);
+}
 
 float apply_post_op(const PostOp& op, float x, float r) {
   switch (op.kind) {

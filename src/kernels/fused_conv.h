@@ -69,6 +69,11 @@ struct FusedConvParams {
 // Validates inputs and attributes and computes the output shape (set on ctx).
 Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx);
 
+// Whether the chain holds a post-op of this kind; whether it holds an exp (swish, sigmoid),
+// the post-ops oneDNN's AVX2 kernels run slowly and edgepipe's own paths take.
+bool has_post_op(const std::vector<PostOp>& ops, PostOpKind kind);
+bool has_exp_post_op(const std::vector<PostOp>& ops);
+
 // Applies one post-op to a value (the reference semantics; `r` is the residual element).
 float apply_post_op(const PostOp& op, float x, float r);
 

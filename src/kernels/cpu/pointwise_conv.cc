@@ -281,10 +281,7 @@ bool fused_conv_runs_as_pointwise(const FusedConvParams& p) {
   // oneDNN's swish and logistic post-ops cost 10-30% of a narrow layer; with none of them
   // its brgemm kernels match or beat this one (measured on MobileNetV3, ResNet-50 and the
   // PP-OCRv4 detector), and below 32 input channels the product is bound by the stores.
-  const bool exp_post_op = std::any_of(p.post_ops.begin(), p.post_ops.end(), [](const PostOp& o) {
-    return o.kind == PostOpKind::swish || o.kind == PostOpKind::sigmoid;
-  });
-  return shape && exp_post_op && p.cin >= 32;
+  return shape && has_exp_post_op(p.post_ops) && p.cin >= 32;
 #else
   (void)p;
   return false;

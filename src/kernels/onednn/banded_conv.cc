@@ -15,15 +15,13 @@ using dt = memory::data_type;
 
 constexpr int64_t kBandOutBytes = 160 * 1024;  // a band's output: in L2 (512 KB on a Zen 1)
 
-bool costly_post_op(const PostOp& o) { return o.kind == PostOpKind::swish || o.kind == PostOpKind::sigmoid; }
-
 }  // namespace
 
 bool BandedConv::supports(const FusedConvParams& p) {
   return p.precision == ConvPrecision::f32 && !p.transposed && p.nhwc && p.block == 0 && p.group == 1 &&
          p.kh * p.kw > 1 && p.dilation[0] == 1 && p.dilation[1] == 1 && p.pad_begin[0] < p.kh &&
          p.pad_end[0] < p.kh && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 && p.r_dtype == DType::f32 &&
-         std::any_of(p.post_ops.begin(), p.post_ops.end(), costly_post_op);
+         has_exp_post_op(p.post_ops);
 }
 
 // A convolution over one band's input rows, bias only, user scratchpad.

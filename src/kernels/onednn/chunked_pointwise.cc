@@ -21,15 +21,13 @@ constexpr int64_t kMinChunk = 64;
 // 1024 -> 512 at 20x20).
 constexpr int64_t kWeightsPerChunk = 2;
 
-bool costly_post_op(const PostOp& o) { return o.kind == PostOpKind::swish || o.kind == PostOpKind::sigmoid; }
-
 }  // namespace
 
 bool ChunkedPointwise::supports(const FusedConvParams& p) {
   return p.precision == ConvPrecision::f32 && !p.transposed && p.nhwc && p.block == 0 && p.group == 1 && p.kh == 1 &&
          p.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pad_begin[0] == 0 && p.pad_begin[1] == 0 &&
          p.pad_end[0] == 0 && p.pad_end[1] == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
-         p.r_dtype == DType::f32 && std::any_of(p.post_ops.begin(), p.post_ops.end(), costly_post_op);
+         p.r_dtype == DType::f32 && has_exp_post_op(p.post_ops);
 }
 
 // A 1x1 convolution over a run of `pixels` NHWC pixels, bias only, user scratchpad.

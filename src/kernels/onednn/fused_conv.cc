@@ -9,11 +9,11 @@
 // post-op chain on the way (bench/conv_algorithm.sh compares the two per model). oneDNN has
 // Winograd kernels only with AVX-512; without it, edgepipe's own F(4x4,3x3) and, for
 // outputs under 8x8, F(2x2,3x3) on oneDNN's matmul take those convolutions, and its stride-2
-// form the wider 3x3 stride-2 ones (onednn/winograd.h), 1x1 convolutions ending in swish or sigmoid run in pixel chunks with
-// the chain applied in cache (onednn/chunked_pointwise.h), spatial ones ending in swish or
-// sigmoid with input channels off the multiples of 8 in bands of rows, the chain applied to
-// each band (onednn/banded_conv.h), and other spatial f32 convolutions
-// take the copy route through nChw8c for oneDNN's AVX2 direct kernels (see
+// form the wider 3x3 stride-2 ones (onednn/winograd.h), 1x1 convolutions ending in swish or
+// sigmoid run in pixel chunks with the chain applied in cache (onednn/chunked_pointwise.h),
+// spatial ones ending in swish or sigmoid with input channels off the multiples of 8 in bands
+// of rows, the chain applied to each band (onednn/banded_conv.h), and other spatial f32
+// convolutions take the copy route through nChw8c for oneDNN's AVX2 direct kernels (see
 // blocked_direct_case()), unless the layout pass kept the activations in nChw8c between
 // convolutions (layout NCHW8c; passes/layout_blocked.cc): then the primitive reads and
 // writes them in place.
@@ -401,12 +401,13 @@ class OnednnFusedConv final : public Kernel {
     FusedConvParams p = p_;
     const void* w_data = ctx.input(1).constant->data();
     const void* b_data = ctx.has_input(2) ? ctx.input(2).constant->data() : nullptr;
+    // The paths below that run the chain themselves read the residual from input 3.
+    const bool has_residual = has_post_op(p.post_ops, PostOpKind::residual);
     // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
     // else the AVX2 direct kernels on nChw8c.
     if (chunked_pointwise_case(ctx)) {
       ctx.request_scratch(chunked_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
-      for (const PostOp& op : p.post_ops)
-        if (op.kind == PostOpKind::residual) residual_input_ = 3;
+      if (has_residual) residual_input_ = 3;
       use_chunked_ = true;
       return;
     }
@@ -419,15 +420,13 @@ class OnednnFusedConv final : public Kernel {
       ctx.request_scratch(use_wino43_   ? wino43_.prepare(p, w, b)
                           : use_wino23_ ? wino23_.prepare(p, w, b)
                                         : winos2_.prepare(p, w, b));
-      for (const PostOp& op : p.post_ops)
-        if (op.kind == PostOpKind::residual) residual_input_ = 3;
+      if (has_residual) residual_input_ = 3;
       return;
     }
     if (banded_case(ctx)) {
       try {
         ctx.request_scratch(banded_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
-        for (const PostOp& op : p.post_ops)
-          if (op.kind == PostOpKind::residual) residual_input_ = 3;
+        if (has_residual) residual_input_ = 3;
         use_banded_ = true;
         return;
       } catch (const dnnl::error&) {  // one primitive for the whole output, below
@@ -435,8 +434,7 @@ class OnednnFusedConv final : public Kernel {
     }
     const bool wino = winograd_case(ctx), blocked = blocked_direct_case(ctx);
     if (wino || blocked) {
-      for (const PostOp& op : p.post_ops)
-        if (op.kind == PostOpKind::residual) residual_input_ = 3;
+      if (has_residual) residual_input_ = 3;
       if (wino && build_blocked(ctx, w_data, b_data, dnnl::algorithm::convolution_winograd, 16)) return;
       if (blocked && build_blocked(ctx, w_data, b_data, dnnl::algorithm::convolution_direct, 8)) return;
       residual_input_ = -1;
