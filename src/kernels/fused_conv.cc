@@ -14,6 +14,10 @@ bool has_exp_post_op(const std::vector<PostOp>& ops) {
   return has_post_op(ops, PostOpKind::swish) || has_post_op(ops, PostOpKind::sigmoid);
 }
 
+bool has_slow_avx2_post_op(const std::vector<PostOp>& ops) {
+  return has_exp_post_op(ops) || has_post_op(ops, PostOpKind::hard_swish);
+}
+
 float apply_post_op(const PostOp& op, float x, float r) {
   switch (op.kind) {
     case PostOpKind::relu: return x > 0 ? x : 0;

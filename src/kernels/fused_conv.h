@@ -69,10 +69,13 @@ struct FusedConvParams {
 // Validates inputs and attributes and computes the output shape (set on ctx).
 Result<FusedConvParams> prepare_fused_conv(PrepareContext& ctx);
 
-// Whether the chain holds a post-op of this kind; whether it holds an exp (swish, sigmoid),
-// the post-ops oneDNN's AVX2 kernels run slowly and edgepipe's own paths take.
+// Whether the chain holds a post-op of this kind; whether it holds an exp (swish, sigmoid);
+// whether it holds a post-op oneDNN 2.6's AVX2 kernels run slowly (an exp, or hard_swish:
+// ~0.7 ns per output value on a Zen 1 where ReLU costs nothing), which edgepipe's own AVX2
+// paths apply in cache instead (ChunkedPointwise, BandedConv).
 bool has_post_op(const std::vector<PostOp>& ops, PostOpKind kind);
 bool has_exp_post_op(const std::vector<PostOp>& ops);
+bool has_slow_avx2_post_op(const std::vector<PostOp>& ops);
 
 // Applies one post-op to a value (the reference semantics; `r` is the residual element).
 float apply_post_op(const PostOp& op, float x, float r);

@@ -333,6 +333,8 @@ TEST(FusedConv, ChunkedPointwiseMatchesReference) {
       {2, 24, 15, 17, 160, 1, 1, 1, 1, 1, 0, true, {5}},        // 510 pixels across the images
       {1, 16, 40, 40, 128, 1, 1, 1, 1, 1, 0, true, {7, 2, 5}},  // residual, clip, sigmoid
       {1, 40, 16, 20, 48, 1, 1, 1, 1, 1, 0, true, {3, 6, 4}},   // linear, swish, hard swish
+      {1, 24, 30, 41, 72, 1, 1, 1, 1, 1, 0, true, {4}},         // hard swish alone: 1230 pixels, 2 chunks + 94
+      {1, 16, 24, 24, 48, 1, 1, 1, 1, 1, 0, true, {7, 4}},      // residual, then hard swish
   };
   kernels::onednn_override_without_avx512(true);  // the AVX2 path on any CPU
   for (int threads : {1, 2}) {
@@ -343,14 +345,19 @@ TEST(FusedConv, ChunkedPointwiseMatchesReference) {
   kernels::onednn_override_without_avx512(std::nullopt);
 }
 
-// Spatial convolutions ending in swish or sigmoid outside the nChw8c route (input channels
-// not a multiple of 8) go through BandedConv on the AVX2 path: YOLOv5's stem shape (6x6
-// stride 2, pad 2) in bands of 10 rows with a 5-row tail that reaches the bottom padding, and
-// a 3x3 layer over two images (two workers at 2 threads) with the residual before a sigmoid.
+// Spatial convolutions ending in swish, sigmoid or hard swish outside the nChw8c route (input
+// channels not a multiple of 8) go through BandedConv on the AVX2 path: YOLOv5's stem shape
+// (6x6 stride 2, pad 2) in bands of 10 rows with a 5-row tail that reaches the bottom padding,
+// a 3x3 layer over two images (two workers at 2 threads) with the residual before a sigmoid,
+// MobileNetV3's stem shape with hard swish (3x3 stride 2, bands of 45 and 11 rows), and a 5x5
+// layer over two images with a clip, hard swish and linear chain (bands of 51, 51 and 18 rows
+// each at 1 thread, 4 of 30 at 2; two rows of padding at the top and bottom).
 TEST(FusedConv, BandedMatchesReference) {
   const std::vector<ConvCase> cases = {
-      {1, 3, 130, 256, 32, 6, 6, 1, 2, 1, 2, true, {6}},    // 65x128 output: 6 bands of 10 + 5
-      {2, 5, 64, 64, 64, 3, 3, 1, 1, 1, 1, true, {7, 5}},   // residual, sigmoid
+      {1, 3, 130, 256, 32, 6, 6, 1, 2, 1, 2, true, {6}},       // 65x128 output: 6 bands of 10 + 5
+      {2, 5, 64, 64, 64, 3, 3, 1, 1, 1, 1, true, {7, 5}},      // residual, sigmoid
+      {1, 3, 112, 112, 16, 3, 3, 1, 2, 1, 1, true, {4}},       // hard swish
+      {2, 12, 120, 40, 20, 5, 5, 1, 1, 1, 2, true, {2, 4, 3}},  // clip, hard swish, linear
   };
   kernels::onednn_override_without_avx512(true);  // the AVX2 path on any CPU
   for (int threads : {1, 2}) {

@@ -21,7 +21,7 @@ bool BandedConv::supports(const FusedConvParams& p) {
   return p.precision == ConvPrecision::f32 && !p.transposed && p.nhwc && p.block == 0 && p.group == 1 &&
          p.kh * p.kw > 1 && p.dilation[0] == 1 && p.dilation[1] == 1 && p.pad_begin[0] < p.kh &&
          p.pad_end[0] < p.kh && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 && p.r_dtype == DType::f32 &&
-         has_exp_post_op(p.post_ops);
+         has_slow_avx2_post_op(p.post_ops);
 }
 
 // A convolution over one band's input rows, bias only, user scratchpad.
@@ -63,9 +63,19 @@ size_t BandedConv::conv_for(const BandShape& s) {
 
 size_t BandedConv::prepare(const FusedConvParams& p, const float* w, const float* b) {
   p_ = p;
-  const int64_t rows = std::clamp<int64_t>(kBandOutBytes / (p.ow * p.cout * 4), 1, p.oh);
-  const int64_t per_image = (p.oh + rows - 1) / rows, threads = omp_get_max_threads();
-  workers_ = threads > 1 && p.n * per_image >= 2 * threads ? threads : 1;
+  const int64_t threads = omp_get_max_threads();
+  int64_t rows = std::clamp<int64_t>(kBandOutBytes / (p.ow * p.cout * 4), 1, p.oh);
+  int64_t per_image = (p.oh + rows - 1) / rows;
+  if (threads > 1) {
+    // Each thread takes whole bands, with its own convolution and chain (one parallel region;
+    // a whole-team convolution then a whole-team chain is two): bands of equal rows, per image
+    // a multiple of `threads` or at least threads / N.
+    const int64_t want = p.n >= threads ? per_image : std::max(per_image, (threads + p.n - 1) / p.n);
+    const int64_t bands = std::min(p.oh, (want + threads - 1) / threads * threads);
+    rows = (p.oh + bands - 1) / bands;
+    per_image = (p.oh + rows - 1) / rows;
+  }
+  workers_ = threads > 1 && p.n * per_image >= threads ? threads : 1;
   for (int64_t r0 = 0; r0 < p.oh; r0 += rows) {
     const int64_t count = std::min(rows, p.oh - r0);
     const int64_t first = r0 * p.stride[0] - p.pad_begin[0], last = (r0 + count - 1) * p.stride[0] - p.pad_begin[0] + p.kh - 1;

@@ -1,13 +1,16 @@
-// f32 NHWC convolutions with a spatial kernel ending in swish or sigmoid that no other AVX2
-// path of fused_conv.cc takes (YOLOv5's stem: 6x6 stride 2, 3 -> 32 channels, not a multiple
-// of 8 for the nChw8c copy route): oneDNN 2.6's AVX2 swish/logistic post-ops cost ~2.3 ns
-// per output value on a Zen 1, more than a third of that layer. The output goes through in
-// bands of rows, each a convolution over just the input rows it needs (with the image's own
-// top or bottom padding where the band touches an edge, none inside), and the chain is
-// applied to the band while it is in cache (apply_post_op_span, 1.4 ns per value). A band's
-// output is about 160 KB; with several threads each takes whole bands, its own memories and
-// scratchpad. Only a few band shapes occur (first, middle, last, a shorter tail): one
-// primitive each, all sharing the weights reordered once.
+// f32 NHWC convolutions with a spatial kernel ending in swish, sigmoid or hard swish that no
+// other AVX2 path of fused_conv.cc takes (YOLOv5's stem: 6x6 stride 2, 3 -> 32 channels, not
+// a multiple of 8 for the nChw8c copy route; MobileNetV3's, 3 -> 16 with hard swish):
+// oneDNN 2.6's AVX2 swish/logistic post-ops cost ~2.3 ns per output value on a Zen 1, more
+// than a third of that layer, its hard swish ~0.7 ns. The output goes through in bands of
+// rows, each a convolution over just the input rows it needs (with the image's own top or
+// bottom padding where the band touches an edge, none inside), and the chain is applied to
+// the band while it is in cache (apply_post_op_span: swish 1.4 ns per value, hard swish
+// 0.25). A band's output is about 160 KB; with several threads the bands per image are a
+// multiple of the thread count (at least one band per thread), of equal rows, and each
+// thread takes whole bands with its own memories and scratchpad. Only a few band shapes
+// occur (first, middle, last, a shorter tail): one primitive each, all sharing the weights
+// reordered once.
 #pragma once
 
 #include <vector>

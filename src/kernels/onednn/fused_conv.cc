@@ -9,18 +9,21 @@
 // post-op chain on the way (bench/conv_algorithm.sh compares the two per model). oneDNN has
 // Winograd kernels only with AVX-512; without it, edgepipe's own F(4x4,3x3) and, for
 // outputs under 8x8, F(2x2,3x3) on oneDNN's matmul take those convolutions, and its stride-2
-// form the wider 3x3 stride-2 ones (onednn/winograd.h), 1x1 convolutions ending in swish or
-// sigmoid run in pixel chunks with the chain applied in cache (onednn/chunked_pointwise.h),
-// spatial ones ending in swish or sigmoid with input channels off the multiples of 8 in bands
-// of rows, the chain applied to each band (onednn/banded_conv.h), and other spatial f32
-// convolutions take the copy route through nChw8c for oneDNN's AVX2 direct kernels (see
-// blocked_direct_case()), unless the layout pass kept the activations in nChw8c between
-// convolutions (layout NCHW8c; passes/layout_blocked.cc): then the primitive reads and
-// writes them in place.
+// form the wider 3x3 stride-2 ones (onednn/winograd.h), 1x1 convolutions ending in swish,
+// sigmoid or hard swish run in pixel chunks with the chain applied in cache
+// (onednn/chunked_pointwise.h), spatial ones ending in those with input channels off the
+// multiples of 8 in bands of rows, the chain applied to each band (onednn/banded_conv.h),
+// and other spatial f32 convolutions take the copy route through nChw8c for oneDNN's AVX2
+// direct kernels (see blocked_direct_case()), unless the layout pass kept the activations in
+// nChw8c between convolutions (layout NCHW8c; passes/layout_blocked.cc): then the primitive
+// reads and writes them in place. Depthwise convolutions keep oneDNN's own post-ops: in bands
+// with the chain applied after (hard swish) the detector's were slower in-model (16 channels
+// at 320x320 2.12 -> 2.32 ms).
 // int8: u8/s8 input with a runtime source zero point, s8 weights with per-channel output
 // scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
 // post-ops on the dequantized values, and requantization as a last linear post-op.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <set>
 #include <unordered_map>
@@ -50,9 +53,24 @@ void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t coun
     case PostOpKind::linear:
       for (int64_t i = 0; i < count; ++i) v[i] = a * v[i] + b;
       break;
-    case PostOpKind::hard_swish:
-      for (int64_t i = 0; i < count; ++i) v[i] = v[i] * std::min(std::max(v[i] + 3.f, 0.f), 6.f) / 6.f;
+    case PostOpKind::hard_swish: {
+      // x * clip(x / 6 + 1/2, 0, 1): one FMA where x * clip(x + 3, 0, 6) / 6 takes an add, a
+      // multiply and a division (the division alone was most of the cost on a Zen 1); within
+      // a few ulps of the reference.
+      constexpr float sixth = 1.f / 6.f;
+      int64_t i = 0;
+#if defined(__AVX2__) && defined(__FMA__)
+      const __m256 k = _mm256_set1_ps(sixth), half = _mm256_set1_ps(0.5f), zero = _mm256_setzero_ps(),
+                   one = _mm256_set1_ps(1.f);
+      for (; i + 8 <= count; i += 8) {
+        const __m256 x = _mm256_loadu_ps(v + i);
+        const __m256 c = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(x, k, half), zero), one);
+        _mm256_storeu_ps(v + i, _mm256_mul_ps(x, c));
+      }
+#endif
+      for (; i < count; ++i) v[i] = v[i] * std::min(std::max(std::fma(v[i], sixth, 0.5f), 0.f), 1.f);
       break;
+    }
     case PostOpKind::sigmoid:
     case PostOpKind::swish: {
       const bool swish = op.kind == PostOpKind::swish;
@@ -260,12 +278,14 @@ class OnednnFusedConv final : public Kernel {
   // Where oneDNN has no Winograd kernel (CPUs without AVX-512): ours, for the shapes
   // WinogradF43 takes with at least 16 channels each way (below that the matmuls are too
   // thin to gain) and outputs of at least 8x8, unless the node asks for the direct algorithm.
-  // 1x1 convolutions with a swish or sigmoid on a CPU without AVX-512: oneDNN's AVX2 post-op
-  // is the slow part (chunked_pointwise.h). Not measured on AVX-512 CPUs: left to oneDNN.
+  // 1x1 convolutions with a swish, sigmoid or hard swish on a CPU without AVX-512: oneDNN's
+  // AVX2 post-op is the slow part (chunked_pointwise.h); with hard swish alone at any size
+  // (Zen 1, one thread: MobileNetV3's 112 -> 672 at 14x14 0.86 -> 0.83 ms, the detector's
+  // 16 -> 32 at 320x320 5.23 -> 5.03). Not measured on AVX-512 CPUs: left to oneDNN.
   bool chunked_pointwise_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && ChunkedPointwise::supports(p_) &&
-           p_.n * p_.h * p_.w >= 256;
+           (p_.n * p_.h * p_.w >= 256 || !has_exp_post_op(p_.post_ops));
   }
 
   bool winograd_f43_case(const PrepareContext& ctx) const {
@@ -311,12 +331,14 @@ class OnednnFusedConv final : public Kernel {
   }
 
   // Spatial convolutions ending in swish or sigmoid that the nChw8c route does not take, with
-  // at least 1 MB of output, on a CPU without AVX-512 (banded_conv.h). Zen 1, one thread:
-  // YOLOv5s' stem (6x6 stride 2, 3 -> 32 at 320x320) 25.9 -> 23.6 ms (2 threads: 13.4 -> 12.6).
+  // at least 1 MB of output, or in hard swish at any size, on a CPU without AVX-512
+  // (banded_conv.h). Zen 1, one thread: YOLOv5s' stem (6x6 stride 2, 3 -> 32 at 320x320) 25.9
+  // -> 23.6 ms (2 threads: 13.4 -> 12.6), MobileNetV3's (3x3 stride 2, 3 -> 16, hard swish)
+  // 0.46 -> 0.41 ms.
   bool banded_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && BandedConv::supports(p_) &&
-           !blocked_direct_case(ctx) && p_.n * p_.oh * p_.ow * p_.cout * 4 >= (1 << 20);
+           !blocked_direct_case(ctx) && (p_.n * p_.oh * p_.ow * p_.cout * 4 >= (1 << 20) || !has_exp_post_op(p_.post_ops));
   }
 
   // Creates a primitive on blocked activations (nChw16c for Winograd, nChw8c for the AVX2
