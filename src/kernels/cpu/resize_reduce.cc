@@ -1,7 +1,12 @@
 // Nearest-neighbour Resize through per-axis index tables, copying whole unresized inner
 // blocks (the channels of an NHWC tensor) at once; ReduceMean over a contiguous run of
-// axes and GlobalAveragePool, accumulating in double like the reference kernels.
+// axes and GlobalAveragePool, accumulating in double like the reference kernels (over
+// channels, in float within blocks of 64 rows first).
 #include <omp.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -123,7 +128,12 @@ class ResizeNearest final : public Kernel {
 };
 
 // Mean over [outer, reduced, inner] views: ReduceMean with contiguous axes, GlobalAveragePool.
+// Over channels (inner > 8) each block of kRowBlock rows is summed in float, 32 or 8 channels
+// at a time in registers, and the block sums are added in double: the double adds of every row
+// (a conversion and half-width vectors) made the detector's 160x160x96 mean 1.26 ms.
 class MeanKernel final : public Kernel {
+  static constexpr int64_t kRowBlock = 64;
+
  public:
   explicit MeanKernel(bool global_pool) : global_pool_(global_pool) {}
 
@@ -197,10 +207,39 @@ class MeanKernel final : public Kernel {
       for (int64_t c = 0; c < chunks; ++c) {
         const int64_t i0 = inner_ * c / chunks / 16 * 16, i1 = c + 1 == chunks ? inner_ : inner_ * (c + 1) / chunks / 16 * 16;
         for (int64_t i = i0; i < i1; ++i) acc[i] = 0;
-        for (int64_t r = 0; r < reduced_; ++r) {
-          const float* row = xo + r * inner_;
-#pragma omp simd
-          for (int64_t i = i0; i < i1; ++i) acc[i] += row[i];
+        for (int64_t r0 = 0; r0 < reduced_; r0 += kRowBlock) {
+          const int64_t r1 = std::min(reduced_, r0 + kRowBlock);
+          int64_t i = i0;
+#if defined(__AVX2__)
+          for (; i + 32 <= i1; i += 32) {  // 32 channels' float sums in registers
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            for (int64_t r = r0; r < r1; ++r) {
+              const float* row = xo + r * inner_ + i;
+              s0 = _mm256_add_ps(s0, _mm256_loadu_ps(row));
+              s1 = _mm256_add_ps(s1, _mm256_loadu_ps(row + 8));
+              s2 = _mm256_add_ps(s2, _mm256_loadu_ps(row + 16));
+              s3 = _mm256_add_ps(s3, _mm256_loadu_ps(row + 24));
+            }
+            alignas(32) float part[32];
+            _mm256_store_ps(part, s0);
+            _mm256_store_ps(part + 8, s1);
+            _mm256_store_ps(part + 16, s2);
+            _mm256_store_ps(part + 24, s3);
+            for (int64_t j = 0; j < 32; ++j) acc[i + j] += part[j];
+          }
+          for (; i + 8 <= i1; i += 8) {  // 8 at a time
+            __m256 s0 = _mm256_setzero_ps();
+            for (int64_t r = r0; r < r1; ++r) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(xo + r * inner_ + i));
+            alignas(32) float part[8];
+            _mm256_store_ps(part, s0);
+            for (int64_t j = 0; j < 8; ++j) acc[i + j] += part[j];
+          }
+#endif
+          for (; i < i1; ++i) {
+            float part = 0;
+            for (int64_t r = r0; r < r1; ++r) part += xo[r * inner_ + i];
+            acc[i] += part;
+          }
         }
         for (int64_t i = i0; i < i1; ++i) y[o * inner_ + i] = static_cast<float>(acc[i] * inv);
       }
