@@ -99,10 +99,15 @@ Status quantize(const QuantizeArgs& a) {
   std::cout << rep.to_text();
   std::cout << "wrote " << a.output << "\n";
   std::string isa;
-  if (!a.reduce_range && !kernels::onednn_has_vnni(&isa))
-    std::cout << "note: this CPU (" << isa << ") has no VNNI: its int8 convolutions are exact only for 7-bit weights, "
-              << "so the convolutions of this model run in float here; --reduce-range writes weights that run int8 "
-              << "on any CPU (ONNX Runtime's reduce_range)\n";
+  if (!kernels::onednn_has_vnni(&isa)) {
+    if (!a.reduce_range)
+      std::cout << "note: this CPU (" << isa << ") has no VNNI: its int8 convolutions are exact only for 7-bit weights, "
+                << "so the convolutions of this model run in float here; --reduce-range writes weights that run int8 "
+                << "on any CPU (ONNX Runtime's reduce_range)\n";
+    std::cout << "note: without VNNI int8 convolutions are not faster than float ones (on an AVX2 Zen 1 the QDQ "
+              << "detector took 1.30x the float detector's time, docs/precision.md): the speed-up needs a CPU with "
+              << "VNNI (AVX512_VNNI or AVX_VNNI)\n";
+  }
   if (!a.report.empty()) {
     std::ofstream f(a.report, std::ios::trunc);
     if (!(f << rep.to_json() << "\n")) return io_error("--report '", a.report, "': cannot write");
