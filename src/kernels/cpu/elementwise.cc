@@ -231,7 +231,7 @@ class UnaryKernel final : public Kernel {
         break;
       case Un::hard_swish:
 #pragma omp parallel for simd if (parallel: par)
-        for (int64_t i = 0; i < n; ++i) y[i] = x[i] * vclamp(x[i] * (1.f / 6.f) + 0.5f, 0.f, 1.f);
+        for (int64_t i = 0; i < n; ++i) y[i] = vhard_swish(x[i]);
         break;
     }
     return Status::ok();

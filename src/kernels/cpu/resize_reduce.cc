@@ -127,6 +127,21 @@ class ResizeNearest final : public Kernel {
   int64_t block_ = 1;
 };
 
+#if defined(__AVX2__)
+// acc[i, i + 8V) += the float sums of rows [r0, r1) of x (rows `inner` apart) over those
+// channels, in V registers.
+template <int V>
+void add_block_sums(const float* x, int64_t inner, int64_t r0, int64_t r1, int64_t i, double* acc) {
+  __m256 s[V];
+  for (int v = 0; v < V; ++v) s[v] = _mm256_setzero_ps();
+  for (int64_t r = r0; r < r1; ++r)
+    for (int v = 0; v < V; ++v) s[v] = _mm256_add_ps(s[v], _mm256_loadu_ps(x + r * inner + i + 8 * v));
+  alignas(32) float part[8 * V];
+  for (int v = 0; v < V; ++v) _mm256_store_ps(part + 8 * v, s[v]);
+  for (int j = 0; j < 8 * V; ++j) acc[i + j] += part[j];
+}
+#endif
+
 // Mean over [outer, reduced, inner] views: ReduceMean with contiguous axes, GlobalAveragePool.
 // Over channels (inner > 8) each block of kRowBlock rows is summed in float, 32 or 8 channels
 // at a time in registers, and the block sums are added in double: the double adds of every row
@@ -211,29 +226,8 @@ class MeanKernel final : public Kernel {
           const int64_t r1 = std::min(reduced_, r0 + kRowBlock);
           int64_t i = i0;
 #if defined(__AVX2__)
-          for (; i + 32 <= i1; i += 32) {  // 32 channels' float sums in registers
-            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            for (int64_t r = r0; r < r1; ++r) {
-              const float* row = xo + r * inner_ + i;
-              s0 = _mm256_add_ps(s0, _mm256_loadu_ps(row));
-              s1 = _mm256_add_ps(s1, _mm256_loadu_ps(row + 8));
-              s2 = _mm256_add_ps(s2, _mm256_loadu_ps(row + 16));
-              s3 = _mm256_add_ps(s3, _mm256_loadu_ps(row + 24));
-            }
-            alignas(32) float part[32];
-            _mm256_store_ps(part, s0);
-            _mm256_store_ps(part + 8, s1);
-            _mm256_store_ps(part + 16, s2);
-            _mm256_store_ps(part + 24, s3);
-            for (int64_t j = 0; j < 32; ++j) acc[i + j] += part[j];
-          }
-          for (; i + 8 <= i1; i += 8) {  // 8 at a time
-            __m256 s0 = _mm256_setzero_ps();
-            for (int64_t r = r0; r < r1; ++r) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(xo + r * inner_ + i));
-            alignas(32) float part[8];
-            _mm256_store_ps(part, s0);
-            for (int64_t j = 0; j < 8; ++j) acc[i + j] += part[j];
-          }
+          for (; i + 32 <= i1; i += 32) add_block_sums<4>(xo, inner_, r0, r1, i, acc);  // 4 chains of adds
+          for (; i + 8 <= i1; i += 8) add_block_sums<1>(xo, inner_, r0, r1, i, acc);
 #endif
           for (; i < i1; ++i) {
             float part = 0;

@@ -45,6 +45,10 @@ inline float vclamp(float x, float lo, float hi) {
   return x > hi ? hi : x;
 }
 
+// Hard swish as x * clip(x / 6 + 1/2, 0, 1): one multiply-add where x * clip(x + 3, 0, 6) / 6
+// takes a division (most of the cost on a Zen 1); within a few ulps of the reference.
+inline float vhard_swish(float x) { return x * vclamp(x * (1.f / 6.f) + 0.5f, 0.f, 1.f); }
+
 #if defined(__AVX2__) && defined(__FMA__)
 // vexp on 8 lanes in AVX2 intrinsics: the same clamps, reduction and polynomial, with
 // vmaxps/vminps and vroundps where GCC if-converts vexp's clamps into blends and, behind a

@@ -23,7 +23,6 @@
 // scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
 // post-ops on the dequantized values, and requantization as a last linear post-op.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <set>
 #include <unordered_map>
@@ -54,13 +53,11 @@ void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t coun
       for (int64_t i = 0; i < count; ++i) v[i] = a * v[i] + b;
       break;
     case PostOpKind::hard_swish: {
-      // x * clip(x / 6 + 1/2, 0, 1): one FMA where x * clip(x + 3, 0, 6) / 6 takes an add, a
-      // multiply and a division (the division alone was most of the cost on a Zen 1); within
-      // a few ulps of the reference.
-      constexpr float sixth = 1.f / 6.f;
+      // vhard_swish's form (no division); written out for AVX2, where the `omp simd` loop of
+      // it measured 0.59 ns per value against 0.25.
       int64_t i = 0;
 #if defined(__AVX2__) && defined(__FMA__)
-      const __m256 k = _mm256_set1_ps(sixth), half = _mm256_set1_ps(0.5f), zero = _mm256_setzero_ps(),
+      const __m256 k = _mm256_set1_ps(1.f / 6.f), half = _mm256_set1_ps(0.5f), zero = _mm256_setzero_ps(),
                    one = _mm256_set1_ps(1.f);
       for (; i + 8 <= count; i += 8) {
         const __m256 x = _mm256_loadu_ps(v + i);
@@ -68,7 +65,7 @@ void apply_post_op_span(const PostOp& op, float* v, const float* r, int64_t coun
         _mm256_storeu_ps(v + i, _mm256_mul_ps(x, c));
       }
 #endif
-      for (; i < count; ++i) v[i] = v[i] * std::min(std::max(std::fma(v[i], sixth, 0.5f), 0.f), 1.f);
+      for (; i < count; ++i) v[i] = vhard_swish(v[i]);
       break;
     }
     case PostOpKind::sigmoid:
