@@ -91,6 +91,19 @@ int main(int argc, char** argv) {
   Header v2 = ok;
   v2.set_version(2);
   write(dir, "bad_version", {v2.SerializeAsString(), std::string(200, '\1')});
+  // Tensors in a sender's shared memory: a well-formed reference to no segment, bad fields.
+  Header shm = infer({1, 2, 5, 5});
+  auto* ref = shm.mutable_tensors(0)->mutable_shm();
+  ref->set_pid(1);
+  ref->set_fd(3);
+  ref->set_token(std::string(32, 'c'));
+  ref->set_offset(64);
+  write(dir, "infer_shm_no_segment", {shm.SerializeAsString(), ""});
+  write(dir, "bad_shm_with_bytes", {shm.SerializeAsString(), std::string(200, '\1')});
+  Header shm_bad = shm;
+  shm_bad.mutable_tensors(0)->mutable_shm()->set_token("../../etc/passwd");
+  shm_bad.mutable_tensors(0)->mutable_shm()->set_offset(3);
+  write(dir, "bad_shm_token", {shm_bad.SerializeAsString(), ""});
   write(dir, "bad_header_bytes", {"\x0a\xff\xff\xff\xff\x0f garbage", "x"});
   write(dir, "bad_empty", {});
   std::printf("wrote the wire corpus to %s\n", dir.c_str());

@@ -1,6 +1,8 @@
 // `edgepipe node`, `edgepipe keygen`, `edgepipe node-bench`: the distribution layer's commands.
 #include <chrono>
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -26,11 +28,13 @@ struct NodeArgs {
   dist::NodeOptions opt;
   std::string ready_file;
   size_t max_message_mb = 1024;
+  bool no_shm = false;
 };
 
 Status node(NodeArgs& a) {
   a.opt.limits.max_tensor_bytes = a.max_message_mb << 20;
   a.opt.limits.max_model_bytes = a.max_message_mb << 20;
+  a.opt.accept_shm = !a.no_shm;
   dist::malloc_keep_large_buffers();
   std::signal(SIGINT, on_node_signal);
   std::signal(SIGTERM, on_node_signal);
@@ -70,17 +74,18 @@ Status node_bench(NodeBenchArgs& a) {
   auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
   if (a.json) {
     nlohmann::json j = {{"shape", a.shape}, {"dtype", "f32"}, {"bytes", r.bytes}, {"endpoint", r.endpoint},
-                        {"curve", a.opt.curve}, {"iterations", r.hop_ns.size()}, {"min_ms", ms(r.min_ns)},
+                        {"curve", a.opt.curve}, {"shm", a.opt.shm}, {"iterations", r.hop_ns.size()}, {"min_ms", ms(r.min_ns)},
                         {"p50_ms", ms(r.p50_ns)}, {"p90_ms", ms(r.p90_ns)}, {"p99_ms", ms(r.p99_ns)},
                         {"max_ms", ms(r.max_ns)}, {"misaligned", r.misaligned}};
     std::cout << j.dump() << "\n";
     return Status::ok();
   }
-  std::printf("hop: %s f32 (%zu bytes) over %s%s, %zu iterations\n", a.shape.c_str(), r.bytes, r.endpoint.c_str(),
-              a.opt.curve ? " with CURVE" : "", r.hop_ns.size());
-  std::printf("send -> received and validated: min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms  (%.2f GB/s at p50)\n",
-              ms(r.min_ns), ms(r.p50_ns), ms(r.p90_ns), ms(r.p99_ns), ms(r.max_ns),
-              static_cast<double>(r.bytes) / static_cast<double>(r.p50_ns));
+  std::printf("hop: %s f32 (%zu bytes) over %s%s%s, %zu iterations\n", a.shape.c_str(), r.bytes, r.endpoint.c_str(),
+              a.opt.curve ? " with CURVE" : "", a.opt.shm ? ", tensor in shared memory" : "", r.hop_ns.size());
+  std::printf("send -> received and validated: min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms", ms(r.min_ns),
+              ms(r.p50_ns), ms(r.p90_ns), ms(r.p99_ns), ms(r.max_ns));
+  if (a.opt.shm) std::printf("  (the tensor stays in place)\n");
+  else std::printf("  (%.2f GB/s at p50)\n", static_cast<double>(r.bytes) / static_cast<double>(r.p50_ns));
   if (r.misaligned) std::printf("%d frames arrived misaligned for f32 (a node copies those)\n", r.misaligned);
   return Status::ok();
 }
@@ -89,7 +94,7 @@ struct CallArgs {
   dist::ClientOptions opt;
   std::string server_key_file, model, output_dir;
   std::vector<std::string> inputs, route;
-  bool status = false, json = false;
+  bool status = false, json = false, shm = false;
   int pings = 8;
 };
 
@@ -130,6 +135,16 @@ Status call(CallArgs& a) {
   if (!a.server_key_file.empty()) {
     EP_ASSIGN_OR_RETURN(a.opt.server_key, dist::key_read(a.server_key_file));
   }
+  if (a.shm) {
+    // A segment the size of the inputs (each 64-byte aligned).
+    for (const std::string& arg : a.inputs) {
+      std::error_code ec;
+      const size_t eq = arg.find('=');
+      const auto bytes = eq == std::string::npos ? 0 : std::filesystem::file_size(arg.substr(eq + 1), ec);
+      a.opt.shm_bytes += (ec ? 0 : static_cast<size_t>(bytes)) + 64;
+    }
+    if (a.opt.shm_bytes == 0) a.opt.shm_bytes = 4096;
+  }
   EP_ASSIGN_OR_RETURN(dist::Client client, dist::Client::connect(a.opt));
   if (a.status && a.json) {
     EP_ASSIGN_OR_RETURN(dist::wire::NodeStatus s, client.status());
@@ -156,7 +171,14 @@ Status call(CallArgs& a) {
     if (eq == std::string::npos || eq == 0) return invalid_argument("--input '", arg, "': expected NAME=FILE.npy");
     EP_ASSIGN_OR_RETURN(Tensor t, npy_read(arg.substr(eq + 1)));
     tensors.push_back(std::move(t));
-    inputs.push_back({arg.substr(0, eq), tensors.back().view()});
+    TensorView v = tensors.back().view();
+    if (a.opt.shm_bytes > 0) {
+      // Into the shared segment: the node reads it there instead of from a frame.
+      EP_ASSIGN_OR_RETURN(TensorView s, client.shm_tensor(v.dtype, v.shape));
+      std::memcpy(s.data, v.data, v.nbytes());
+      v = s;
+    }
+    inputs.push_back({arg.substr(0, eq), v});
   }
   EP_ASSIGN_OR_RETURN(std::vector<dist::wire::Hop> route, parse_route(a.route));
   EP_ASSIGN_OR_RETURN(dist::ClockOffset offset, client.clock_offset(a.pings));
@@ -189,6 +211,7 @@ Runner add_node_call(CLI::App& app) {
   app.add_option("--server-key", a->opt.server_key, "The first node's public key (Z85): CURVE");
   app.add_option("--server-key-file", a->server_key_file, "... read from a file (public.key)");
   app.add_option("--keys", a->opt.keys_dir, "This client's keypair folder");
+  app.add_flag("--shm", a->shm, "Send the inputs through shared memory (a node on this host)");
   app.add_option("--timeout-ms", a->opt.timeout_ms, "Wait this long for the reply")->check(CLI::Range(1, 3600000));
   app.add_flag("--status", a->status, "Print the node's status");
   app.add_flag("--json", a->json, "With --status: print it as one JSON object (wire.proto's field names)");
@@ -213,6 +236,7 @@ Runner add_node(CLI::App& app) {
   app.add_option("--name", a->opt.name, "Name in hop stamps and status (default: the endpoint)");
   app.add_option("--threads", a->opt.threads, "Threads per session")->check(CLI::Range(1, 1024));
   app.add_flag("--allow-plaintext", a->opt.allow_plaintext, "Serve a non-local address without CURVE");
+  app.add_flag("--no-shm", a->no_shm, "Refuse tensors in a same-host client's shared memory (accepted on ipc:// and loopback binds)");
   app.add_option("--max-message-mb", a->max_message_mb, "Largest tensor or model frame accepted")->check(CLI::Range(1, 16384));
   app.add_option("--forward-timeout-ms", a->opt.forward_timeout_ms, "Wait for a next hop's reply")->check(CLI::Range(1, 3600000));
   app.add_option("--ready-file", a->ready_file, "Once serving, write the endpoint and public key here");
@@ -242,6 +266,7 @@ Runner add_node_bench(CLI::App& app) {
   app.add_option("--address", a->opt.address, "Receiver address (default tcp://127.0.0.1:*)");
   app.add_flag("--curve", a->opt.curve, "Encrypt with CURVE");
   app.add_option("--socket-buffer", a->opt.socket_buffer_bytes, "SO_SNDBUF/SO_RCVBUF bytes (default: the kernel's)");
+  app.add_flag("--shm", a->opt.shm, "Send the tensor through a shared memory segment (same host), only its reference over the socket");
   app.add_flag("--json", a->json, "Print one JSON object");
   return [a]() {
     Status st = node_bench(*a);

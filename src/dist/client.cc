@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "dist/node.h"
+#include "dist/shm.h"
 #include "dist/transport.h"
 
 namespace ep::dist {
@@ -15,6 +16,7 @@ struct Client::Impl {
   std::optional<KeyPair> keys;
   uint64_t next_frame_id = 1;
   std::string where;
+  std::unique_ptr<ShmSegment> segment;  // inputs by reference (ClientOptions::shm_bytes)
 
   // A fresh DEALER connected to the node. Called again after a timeout: closing the old one
   // (linger 0) discards what it still queued for a node that is gone, so a node that comes
@@ -98,6 +100,11 @@ Result<Client> Client::connect(const ClientOptions& options) {
     EP_ASSIGN_OR_RETURN(KeyPair k, keypair_read(options.keys_dir));
     impl->keys = k;
   }
+  if (options.shm_bytes > 0) {
+    auto segment = ShmSegment::create(options.shm_bytes);
+    if (!segment.is_ok()) return segment.status().with_context(impl->where);
+    impl->segment = std::move(*segment);
+  }
   EP_RETURN_IF_ERROR(impl->open_socket());
   return Client(std::move(impl));
 }
@@ -113,12 +120,25 @@ Result<Reply> Client::infer(const std::string& model, const std::vector<NamedVie
   for (const wire::Hop& hop : route) *h.add_route() = hop;
   Frames data;
   for (const NamedView& in : inputs) {
-    set_meta(h.add_tensors(), in.name, in.view);
+    wire::TensorMeta* meta = h.add_tensors();
+    set_meta(meta, in.name, in.view);
+    if (impl_->segment && impl_->segment->contains(in.view.data, in.view.nbytes())) {
+      impl_->segment->describe(in.view.data, meta->mutable_shm());  // the node reads it in place
+      data.emplace_back();
+      continue;
+    }
     // Borrowed: the caller's buffer must outlive the send, so it is copied once here.
     // (The node's own sends hand libzmq ownership instead.)
     data.emplace_back(in.view.data, in.view.nbytes());
   }
   return impl_->call_decoded(h, std::move(data));
+}
+
+Result<TensorView> Client::shm_tensor(DType dtype, const Shape& shape) {
+  if (!impl_->segment) return invalid_argument(impl_->where, ": no shared memory segment (ClientOptions::shm_bytes is 0)");
+  auto v = impl_->segment->allocate(dtype, shape);
+  if (!v.is_ok()) return v.status().with_context(impl_->where);
+  return v;
 }
 
 Result<wire::NodeStatus> Client::status() {

@@ -1,6 +1,7 @@
 // A client of an edgepipe node (docs/protocol.md): INFER along an optional route, STATUS,
 // PING (clock offset), LOAD. One DEALER socket, one request at a time; replies are matched
-// by frame id and stale ones dropped. Result tensors point into the received frames.
+// by frame id and stale ones dropped. Result tensors point into the received frames. Inputs
+// can be placed in a shared memory segment for a node on the same host (shm_tensor).
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,9 @@ struct ClientOptions {
   std::string keys_dir;         // this client's keypair; "" with a server key: an ephemeral one
   int timeout_ms = 5000;        // no reply by then: io_error
   WireLimits limits;
+  // > 0: a shared memory segment of this many bytes for inputs (Client::shm_tensor), for a
+  // node on the same host (docs/protocol.md, "Shared memory on one host").
+  size_t shm_bytes = 0;
 };
 
 struct NamedView {
@@ -53,7 +57,14 @@ class Client {
   Client& operator=(Client&&) noexcept;
   ~Client();
 
+  // A tensor in this client's shared memory segment (ClientOptions::shm_bytes), valid while
+  // the client lives: fill it and pass it to infer(), which then sends only its reference
+  // (no copy; a node on the same host reads it in place). Write it again only after infer()
+  // returned: a request that timed out may still be read by the node.
+  Result<TensorView> shm_tensor(DType dtype, const Shape& shape);
+
   // Runs `model` on the node, then each hop of `route` in turn; the last one's outputs return.
+  // Inputs in the shared memory segment go by reference, the others are copied into frames.
   Result<Reply> infer(const std::string& model, const std::vector<NamedView>& inputs,
                       const std::vector<wire::Hop>& route = {});
   Result<wire::NodeStatus> status();

@@ -2,7 +2,8 @@
 // socket until the receiver has the whole message decoded and validated, with a TensorView
 // into the received frame (what a node gives its session). Sender and receiver are two
 // threads of this process, so both stamps come from one clock. The sender waits for a small
-// acknowledgement before the next frame, so hops never queue behind each other.
+// acknowledgement before the next frame, so hops never queue behind each other (and, with
+// shared memory, before it writes the next tensor over the last one).
 #pragma once
 
 #include <cstdint>
@@ -19,8 +20,12 @@ struct HopBenchOptions {
   int warmup = 20;
   int iterations = 200;
   std::string address = "tcp://127.0.0.1:*";
-  bool curve = false;
-  int socket_buffer_bytes = 0;  // SO_SNDBUF / SO_RCVBUF; 0: the kernel's default  // encrypt (an allow-listed keypair, a ZAP handler as a node has)
+  bool curve = false;            // encrypt (an allow-listed keypair, a ZAP handler as a node has)
+  int socket_buffer_bytes = 0;  // SO_SNDBUF / SO_RCVBUF; 0: the kernel's default
+  // The tensor in the sender's shared memory segment (dist/shm.h), only its reference in the
+  // header: the same-host path. The receiver still decodes and validates, and maps the
+  // segment on the first hop (kept mapped after).
+  bool shm = false;
 };
 
 struct HopBenchResult {

@@ -18,6 +18,7 @@
 #include "dist/checkpoint.h"
 #include "dist/clock_offset.h"
 #include "dist/model_host.h"
+#include "dist/shm.h"
 #include "dist/transport.h"
 
 namespace ep::dist {
@@ -110,6 +111,7 @@ struct Node::Impl {
   int64_t started_ns = 0, busy_ns = 0;
   uint64_t requests = 0, errors = 0;
   std::unique_ptr<Gossip> gossip;  // model updates; null with refuse_load
+  std::unique_ptr<ShmMapper> shm;  // same-host senders' segments; null unless accepted
 
   explicit Impl(NodeOptions o) : opt(std::move(o)), host(opt.threads, opt.memory_limit_bytes, opt.clock) {}
 
@@ -165,6 +167,7 @@ Status Node::Impl::setup() {
     }
     public_key = keys->public_key;
   }
+  if (opt.accept_shm && local) shm = std::make_unique<ShmMapper>();
   if (opt.refuse_load && !opt.gossip.peers.empty())
     return invalid_argument("node ", opt.bind, ": --peers (model updates by gossip) and --no-load contradict each other");
   host.set_keep_bytes(!opt.refuse_load);
@@ -362,7 +365,7 @@ void Node::Impl::on_request() {
   zmq::message_t& rid = f[0];
   const std::string from = "from " + peer_address(f[1]);
   const std::vector<Frame> spans = frame_spans(f, 1);
-  auto decoded = decode(spans, opt.limits, from);
+  auto decoded = decode(spans, opt.limits, from, shm.get());
   ++requests;
   if (!decoded.is_ok()) {
     ++errors;

@@ -48,6 +48,9 @@ struct NodeOptions {
   std::function<void(int64_t stalled_ms)> on_stall;
   std::string models_dir;      // *.onnx loaded at start
   bool allow_plaintext = false;  // serve a non-local address without CURVE (not recommended)
+  // INFER tensors in a same-host sender's shared memory (docs/protocol.md, "Shared memory on
+  // one host"): accepted when this is on and the bind address is local (ipc://, loopback).
+  bool accept_shm = true;
   int threads = 1;             // per session
   size_t memory_limit_bytes = size_t{4} << 30;
   WireLimits limits;

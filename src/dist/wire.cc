@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "dist/shm.h"
+
 namespace ep::dist {
 
 namespace {
@@ -42,6 +44,12 @@ Result<size_t> tensor_bytes(const wire::TensorMeta& m, size_t index, const WireL
   }
   if (bytes > limits.max_tensor_bytes)
     return resource_exhausted(where, " '", m.name(), "': ", bytes, " bytes, limit ", limits.max_tensor_bytes);
+  if (m.has_shm()) {
+    Status st = validate_shm_ref(m.shm());
+    if (!st.is_ok()) return st.with_context(where + " '" + m.name() + "'");
+    if (m.shm().offset() % esize != 0)
+      return invalid_argument(where, " '", m.name(), "': shm.offset ", m.shm().offset(), " is not a multiple of the element size ", esize);
+  }
   return bytes;
 }
 
@@ -133,7 +141,7 @@ Status validate_header(const wire::Header& h, const WireLimits& limits) {
   return Status::ok();
 }
 
-Result<Decoded> decode(std::span<const Frame> frames, const WireLimits& limits, const std::string& where) {
+Result<Decoded> decode(std::span<const Frame> frames, const WireLimits& limits, const std::string& where, ShmMapper* shm) {
   auto fail = [&](const Status& st) { return where.empty() ? st : st.with_context("message " + where); };
   if (frames.empty()) return fail(invalid_argument("no frames"));
   if (frames[0].size() > limits.max_header_bytes)
@@ -160,12 +168,24 @@ Result<Decoded> decode(std::span<const Frame> frames, const WireLimits& limits, 
     const wire::TensorMeta& m = h.tensors(i);
     auto bytes = tensor_bytes(m, static_cast<size_t>(i), limits);
     if (!bytes.is_ok()) return fail(bytes.status());
-    const Frame& f = frames[static_cast<size_t>(i) + 1];
-    if (f.size() != *bytes)
-      return fail(invalid_argument("tensor '", m.name(), "': frame ", i + 1, " has ", f.size(), " bytes, header says ", *bytes));
+    Frame f = frames[static_cast<size_t>(i) + 1];
     total += *bytes;
     if (total > limits.max_total_bytes)
       return fail(resource_exhausted("tensors total more than ", limits.max_total_bytes, " bytes"));
+    if (m.has_shm()) {
+      // The bytes are in the sender's segment; its frame carries nothing.
+      if (!f.empty())
+        return fail(invalid_argument("tensor '", m.name(), "': frame ", i + 1, " has ", f.size(), " bytes, but the tensor is in shared memory"));
+      if (!shm)
+        return fail(unsupported("tensor '", m.name(), "' is in the sender's shared memory, which this receiver does not accept"));
+      std::shared_ptr<const void> keep;
+      auto span = shm->resolve(m.shm(), *bytes, &keep);
+      if (!span.is_ok()) return fail(span.status().with_context("tensor '" + m.name() + "'"));
+      f = *span;
+      d.keep.push_back(std::move(keep));
+    } else if (f.size() != *bytes) {
+      return fail(invalid_argument("tensor '", m.name(), "': frame ", i + 1, " has ", f.size(), " bytes, header says ", *bytes));
+    }
     TensorView v;
     v.dtype = static_cast<DType>(static_cast<int>(m.dtype()));
     v.shape = Shape(std::vector<int64_t>(m.dims().begin(), m.dims().end()));

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -42,11 +43,16 @@ struct Decoded {
   wire::Header header;
   std::vector<TensorView> tensors;  // one per header.tensors, pointing into the frames
   std::vector<std::string> names;
+  std::vector<std::shared_ptr<const void>> keep;  // the shared memory mappings the views point into
 };
 
+class ShmMapper;
+
 // Parses frame 0 and checks the header against the frames that follow. `where` names the
-// sender in errors ("from tcp://...").
-Result<Decoded> decode(std::span<const Frame> frames, const WireLimits& limits, const std::string& where = "");
+// sender in errors ("from tcp://..."). Tensors in a sender's shared memory (TensorMeta.shm)
+// are resolved through `shm`; without one they are refused.
+Result<Decoded> decode(std::span<const Frame> frames, const WireLimits& limits, const std::string& where = "",
+                       ShmMapper* shm = nullptr);
 // Field checks alone (kind, names, dtypes, shapes, route, stamps), without frames.
 Status validate_header(const wire::Header& h, const WireLimits& limits);
 

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -79,6 +80,19 @@ TEST(NodeProcess, TwoNodesChainTwoModelsLikeOneProcess) {
   EXPECT_EQ(r->header.hops(1).node(), "B");
   EXPECT_TRUE(r->header.hops(1).clock_offset_known());
 
+  // The input in this process's shared memory: node A (another process) reads it in place.
+  o.shm_bytes = x.nbytes();
+  auto cs = Client::connect(o);
+  ASSERT_TRUE(cs.is_ok()) << cs.status().to_string();
+  auto in = cs->shm_tensor(x.dtype(), x.shape());
+  ASSERT_TRUE(in.is_ok()) << in.status().to_string();
+  std::memcpy(in->data, x.data(), x.nbytes());
+  auto rs = cs->infer("stage1", {{"X", *in}}, {hop});
+  ASSERT_TRUE(rs.is_ok()) << rs.status().to_string();
+  ASSERT_EQ(rs->tensors.size(), 1u);
+  ASSERT_EQ(rs->tensors[0].view.nbytes(), want[0].nbytes());
+  EXPECT_EQ(std::memcmp(rs->tensors[0].view.data, want[0].data(), want[0].nbytes()), 0);
+
   EXPECT_EQ(a.stop(), 0);
   EXPECT_EQ(b.stop(), 0);
 }
@@ -99,6 +113,15 @@ TEST(NodeProcess, NodeCallSendsNpyAlongARouteAndWritesTheResult) {
   const auto want = testing::run_local(tmp.path / "models", {"stage1", "stage2"}, x.clone());
   ASSERT_EQ(z->nbytes(), want[0].nbytes());
   EXPECT_EQ(std::memcmp(z->data(), want[0].data(), want[0].nbytes()), 0);
+  // The same through shared memory (--shm): the same result.
+  std::filesystem::create_directories(tmp.path / "shm");
+  const std::string shm_cmd = std::string(EP_EDGEPIPE_BIN) + " node-call " + a.endpoint + " --shm --model stage1 --input X=" +
+                              tmp.str("x.npy") + " --route " + b.endpoint + "=stage2 --output-dir " + tmp.str("shm");
+  ASSERT_EQ(std::system(shm_cmd.c_str()), 0) << shm_cmd;
+  auto zs = npy_read(tmp.str("shm/Z.npy"));
+  ASSERT_TRUE(zs.is_ok()) << zs.status().to_string();
+  ASSERT_EQ(zs->nbytes(), want[0].nbytes());
+  EXPECT_EQ(std::memcmp(zs->data(), want[0].data(), want[0].nbytes()), 0);
   EXPECT_EQ(a.stop(), 0);
   EXPECT_EQ(b.stop(), 0);
 }

@@ -108,6 +108,49 @@ TEST_F(Fixture, ServesAModelLikeALocalSession) {
   EXPECT_LE(hop.run_end_ns(), hop.send_ns());
 }
 
+TEST_F(Fixture, ReadsInputsFromAClientsSharedMemoryLikeFrames) {
+  auto node = start_node(options());
+  ClientOptions o;
+  o.address = node->endpoint();
+  o.shm_bytes = x.nbytes() + 64;
+  auto c = Client::connect(o);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  auto in = c->shm_tensor(x.dtype(), x.shape());
+  ASSERT_TRUE(in.is_ok()) << in.status().to_string();
+  std::memcpy(in->data, x.data(), x.nbytes());
+  const auto want = testing::run_local(tmp.path / "models", {"stage1"}, x.clone());
+  auto r = c->infer("stage1", {{"X", *in}});
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  expect_same(r->tensors[0], want[0]);
+  // The node reads the segment as it is now: a second input written in place is the one run.
+  Tensor x2 = x.clone();
+  for (int64_t i = 0; i < x2.numel(); ++i) x2.as<float>()[i] = 0.5f - x2.as<float>()[i];
+  std::memcpy(in->data, x2.data(), x2.nbytes());
+  auto r2 = c->infer("stage1", {{"X", *in}});
+  ASSERT_TRUE(r2.is_ok()) << r2.status().to_string();
+  expect_same(r2->tensors[0], testing::run_local(tmp.path / "models", {"stage1"}, x2.clone())[0]);
+  // More than the segment holds: a clear error, nothing sent.
+  auto full = c->shm_tensor(DType::f32, Shape{1 << 20});
+  ASSERT_FALSE(full.is_ok());
+  EXPECT_NE(full.status().message().find("shared memory segment"), std::string::npos) << full.status().to_string();
+
+  // A node told not to accept them answers with an error naming the tensor.
+  NodeOptions no = options();
+  no.accept_shm = false;
+  auto closed = start_node(no);
+  o.address = closed->endpoint();
+  o.shm_bytes = x.nbytes();
+  auto c2 = Client::connect(o);
+  ASSERT_TRUE(c2.is_ok());
+  auto in2 = c2->shm_tensor(x.dtype(), x.shape());
+  ASSERT_TRUE(in2.is_ok());
+  auto refused = c2->infer("stage1", {{"X", *in2}});
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().message().find("tensor 'X' is in the sender's shared memory"), std::string::npos)
+      << refused.status().to_string();
+  EXPECT_TRUE(log.wait_for("does not accept")) << log.all();
+}
+
 TEST_F(Fixture, ReportsStatusLoadsModelsAndAnswersPings) {
   auto node = start_node(options());
   Client c = connect(node->endpoint());

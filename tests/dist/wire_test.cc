@@ -1,11 +1,19 @@
-// The wire decoder validates every field and size; clock offsets; the link model's schedule.
+// The wire decoder validates every field and size; tensors in a same-host sender's shared
+// memory; clock offsets; the link model's schedule.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 
 #include "dist/client.h"
 #include "dist/clock_offset.h"
 #include "dist/link_emulator.h"
+#include "dist/shm.h"
 #include "dist/wire.h"
 
 namespace ep::dist {
@@ -113,6 +121,171 @@ TEST(Wire, ErrorsCarryTheirStatusCode) {
   const Status st = error_status(e);
   EXPECT_EQ(st.code(), StatusCode::invalid_argument);
   EXPECT_EQ(st.message(), "model 'm': bad");
+}
+
+// A message whose tensor "x" (f32 [2, 3]) is a reference into `ref`'s segment.
+struct ShmMessage {
+  wire::Header header = make_header(wire::INFER, 9);
+  std::string head;
+  explicit ShmMessage(const wire::ShmRef& ref, std::vector<int64_t> dims = {2, 3}) {
+    header.set_model("m");
+    auto* t = header.add_tensors();
+    t->set_name("x");
+    t->set_dtype(wire::F32);
+    for (int64_t d : dims) t->add_dims(d);
+    *t->mutable_shm() = ref;
+  }
+  Result<Decoded> decode_with(ShmMapper* mapper, std::string frame = "") {
+    head = header.SerializeAsString();
+    std::vector<Frame> frames{Frame(reinterpret_cast<const uint8_t*>(head.data()), head.size()),
+                              Frame(reinterpret_cast<const uint8_t*>(frame.data()), frame.size())};
+    return decode(frames, {}, "from test", mapper);
+  }
+};
+
+void expect_shm_error(const wire::ShmRef& ref, const std::string& fragment, std::vector<int64_t> dims = {2, 3}) {
+  ShmMapper mapper;
+  ShmMessage m(ref, dims);
+  auto d = m.decode_with(&mapper);
+  ASSERT_FALSE(d.is_ok()) << "accepted, expected an error with '" << fragment << "'";
+  EXPECT_NE(d.status().message().find(fragment), std::string::npos) << d.status().to_string();
+}
+
+TEST(Shm, TensorsDecodeInPlaceFromTheSendersSegment) {
+  auto seg = ShmSegment::create(1000);
+  ASSERT_TRUE(seg.is_ok()) << seg.status().to_string();
+  auto v = (*seg)->allocate(DType::f32, Shape{2, 3});
+  ASSERT_TRUE(v.is_ok());
+  auto w = (*seg)->allocate(DType::f32, Shape{2, 3});  // a second one: a nonzero offset
+  ASSERT_TRUE(w.is_ok());
+  for (int i = 0; i < 6; ++i) static_cast<float*>(w->data)[i] = 1.5f * static_cast<float>(i);
+  wire::ShmRef ref;
+  (*seg)->describe(w->data, &ref);
+  EXPECT_EQ(ref.offset() % 64, 0u);
+  EXPECT_GT(ref.offset(), 0u);
+  ShmMapper mapper;
+  ShmMessage m(ref);
+  auto d = m.decode_with(&mapper);
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  ASSERT_EQ(d->tensors.size(), 1u);
+  EXPECT_EQ(d->tensors[0].shape, (Shape{2, 3}));
+  const float* got = static_cast<const float*>(d->tensors[0].data);
+  EXPECT_NE(got, static_cast<const float*>(w->data));  // the receiver's own read-only mapping
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(got[i], 1.5f * static_cast<float>(i));
+  static_cast<float*>(w->data)[5] = -7.f;  // shared, not copied
+  EXPECT_EQ(got[5], -7.f);
+  EXPECT_EQ(d->keep.size(), 1u);
+  // The mapping is kept for the next message, and outlives the mapper while a message holds it.
+  auto d2 = m.decode_with(&mapper);
+  ASSERT_TRUE(d2.is_ok());
+  EXPECT_EQ(d2->tensors[0].data, d->tensors[0].data);
+  EXPECT_EQ(mapper.mapped(), 1u);
+}
+
+TEST(Shm, ASegmentOfAnotherProcessIsReadInPlace) {
+  int to_child[2], to_parent[2];
+  ASSERT_EQ(pipe(to_child), 0);
+  ASSERT_EQ(pipe(to_parent), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The sender: a segment with 0..11, its reference to the parent, then wait to be told to go.
+    auto seg = ShmSegment::create(4096);
+    if (!seg.is_ok()) _exit(2);
+    auto v = (*seg)->allocate(DType::f32, Shape{3, 4});
+    for (int i = 0; i < 12; ++i) static_cast<float*>(v->data)[i] = static_cast<float>(i) + 0.25f;
+    wire::ShmRef ref;
+    (*seg)->describe(v->data, &ref);
+    const std::string bytes = ref.SerializeAsString();
+    const uint32_t n = static_cast<uint32_t>(bytes.size());
+    if (write(to_parent[1], &n, 4) != 4 || write(to_parent[1], bytes.data(), n) != static_cast<ssize_t>(n)) _exit(3);
+    char go;
+    if (read(to_child[0], &go, 1) != 1) _exit(4);
+    _exit(0);
+  }
+  uint32_t n = 0;
+  ASSERT_EQ(read(to_parent[0], &n, 4), 4);
+  std::string bytes(n, '\0');
+  ASSERT_EQ(read(to_parent[0], bytes.data(), n), static_cast<ssize_t>(n));
+  wire::ShmRef ref;
+  ASSERT_TRUE(ref.ParseFromString(bytes));
+  EXPECT_EQ(ref.pid(), child);
+  ShmMapper mapper;
+  ShmMessage m(ref, {3, 4});
+  auto d = m.decode_with(&mapper);
+  ASSERT_TRUE(d.is_ok()) << d.status().to_string();
+  const float* got = static_cast<const float*>(d->tensors[0].data);
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(got[i], static_cast<float>(i) + 0.25f);
+  ASSERT_EQ(write(to_child[1], "g", 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // The sender is gone; the mapping the message holds still reads.
+  EXPECT_EQ(got[11], 11.25f);
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) close(fd);
+}
+
+TEST(Shm, RefusesEveryBadReference) {
+  auto seg = ShmSegment::create(4096);
+  ASSERT_TRUE(seg.is_ok());
+  auto v = (*seg)->allocate(DType::f32, Shape{2, 3});
+  ASSERT_TRUE(v.is_ok());
+  wire::ShmRef good;
+  (*seg)->describe(v->data, &good);
+  {  // No mapper: the receiver does not take them.
+    ShmMessage m(good);
+    auto d = m.decode_with(nullptr);
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("tensor 'x' is in the sender's shared memory, which this receiver does not accept"),
+              std::string::npos) << d.status().to_string();
+  }
+  {  // Bytes in the frame as well as a reference.
+    ShmMapper mapper;
+    ShmMessage m(good);
+    auto d = m.decode_with(&mapper, std::string(24, '\1'));
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("frame 1 has 24 bytes, but the tensor is in shared memory"), std::string::npos)
+        << d.status().to_string();
+  }
+  auto with = [&](auto change) {
+    wire::ShmRef r = good;
+    change(r);
+    return r;
+  };
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_pid(0); }), "shm.pid 0");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_pid(-5); }), "shm.pid -5");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_fd(-1); }), "shm.fd -1");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_token("abc"); }), "shm.token has 3 characters");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_token(std::string(32, 'A')); }), "shm.token is not lowercase hex");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_offset(r.offset() + 2); }), "not a multiple of the element size");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_offset(4096 - 20); }), "run past the segment's 4096 bytes");
+  expect_shm_error(good, "run past the segment's 4096 bytes", {1000, 2});
+  // A token that is not this segment's, a descriptor that is not a segment, a process that is not there.
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_token(std::string(32, 'f')); }), "is not the segment edgepipe-ffff");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_fd(0); }), "is not the segment");
+  expect_shm_error(with([](wire::ShmRef& r) { r.set_pid((int64_t{1} << 22) - 1); }), "is not the segment");
+  {  // A FIFO behind the descriptor is never opened (an open would block without a writer).
+    const std::string fifo = (std::filesystem::temp_directory_path() / ("ep_shm_fifo_" + std::to_string(getpid()))).string();
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+    const int fd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+    ASSERT_GE(fd, 0);
+    expect_shm_error(with([&](wire::ShmRef& r) { r.set_fd(fd); }), "is not the segment");
+    close(fd);
+    unlink(fifo.c_str());
+  }
+  {  // The right name but no seals: its owner could shrink it under the mapping.
+    const std::string token(32, 'a');
+    const int fd = memfd_create(("edgepipe-" + token).c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ftruncate(fd, 4096), 0);
+    expect_shm_error(with([&](wire::ShmRef& r) { r.set_fd(fd), r.set_token(token), r.set_offset(0); }),
+                     "is not a sealed edgepipe segment");
+    close(fd);
+  }
+  // An allocation past the end is refused by the sender too.
+  auto big = (*seg)->allocate(DType::f32, Shape{2000});
+  ASSERT_FALSE(big.is_ok());
+  EXPECT_NE(big.status().message().find("8000 bytes asked"), std::string::npos) << big.status().to_string();
 }
 
 TEST(ClockOffset, RecoversAKnownOffsetFromTheFastestExchange) {
