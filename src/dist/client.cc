@@ -134,6 +134,10 @@ Result<Reply> Client::infer(const std::string& model, const std::vector<NamedVie
   return impl_->call_decoded(h, std::move(data));
 }
 
+void Client::shm_release() {
+  if (impl_->segment) impl_->segment->release_to(0);
+}
+
 Result<TensorView> Client::shm_tensor(DType dtype, const Shape& shape) {
   if (!impl_->segment) return invalid_argument(impl_->where, ": no shared memory segment (ClientOptions::shm_bytes is 0)");
   auto v = impl_->segment->allocate(dtype, shape);

@@ -62,6 +62,8 @@ class Client {
   // (no copy; a node on the same host reads it in place). Write it again only after infer()
   // returned: a request that timed out may still be read by the node.
   Result<TensorView> shm_tensor(DType dtype, const Shape& shape);
+  // Releases every shm_tensor() at once (their views must not be used after).
+  void shm_release();
 
   // Runs `model` on the node, then each hop of `route` in turn; the last one's outputs return.
   // Inputs in the shared memory segment go by reference, the others are copied into frames.

@@ -70,18 +70,29 @@ Status single_output(const Result<dist::Reply>& reply, const std::string& where,
 
 class RemoteRunner final : public ModelRunner {
  public:
-  RemoteRunner(dist::Client client, std::string model, std::string where)
-      : ModelRunner(std::move(where)), client_(std::move(client)), model_(std::move(model)) {}
+  RemoteRunner(dist::Client client, std::string model, std::string where, bool shm)
+      : ModelRunner(std::move(where)), client_(std::move(client)), model_(std::move(model)), shm_(shm) {}
 
   Status run(const TensorView& input, std::vector<float>& output, Shape* output_shape, bool* created) override {
     *created = false;
+    TensorView send = input;
+    if (shm_) {
+      // The previous call has its reply: its bytes in the segment may be written over.
+      client_.shm_release();
+      auto in = client_.shm_tensor(input.dtype, input.shape);
+      if (in.is_ok()) {
+        std::memcpy(in->data, input.data, input.nbytes());
+        send = *in;
+      }  // larger than the segment: in a frame
+    }
     // One input, matched by position on the node: the name is informational.
-    return single_output(client_.infer(model_, {{"input", input}}), where(), output, output_shape);
+    return single_output(client_.infer(model_, {{"input", send}}), where(), output, output_shape);
   }
 
  private:
   dist::Client client_;
   std::string model_;
+  bool shm_;
 };
 
 // The same model on several redundant nodes: each call goes to a healthy one (dist::Balancer).
@@ -126,6 +137,7 @@ Result<std::unique_ptr<ModelRunner>> remote_runner(const RemoteModelOptions& o, 
   co.keys_dir = o.keys_dir;
   co.timeout_ms = o.timeout_ms;
   co.server_key = o.server_key;
+  if (o.shm) co.shm_bytes = o.shm_bytes;
   if (!o.server_key.empty() && !dist::key_is_z85(o.server_key)) {
     auto k = dist::key_read(o.server_key);
     if (!k.is_ok()) return k.status().with_context(where + ": server_key");
@@ -167,7 +179,7 @@ Result<std::unique_ptr<ModelRunner>> remote_runner(const RemoteModelOptions& o, 
     for (const auto& m : status->models()) served = served || m.name() == name;
     if (!served) return invalid_argument(where, ": the node does not serve this model (set load: true to send it)");
   }
-  return std::unique_ptr<ModelRunner>(new RemoteRunner(std::move(client).value(), name, where));
+  return std::unique_ptr<ModelRunner>(new RemoteRunner(std::move(client).value(), name, where, o.shm));
 }
 
 }  // namespace ep::pipeline

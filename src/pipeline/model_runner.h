@@ -24,6 +24,10 @@ struct RemoteModelOptions {
   int timeout_ms = 5000;   // no answer by then: the call fails naming the node
   int heartbeat_ms = 100;          // redundant nodes: PING period
   int heartbeat_timeout_ms = 300;  // redundant nodes: silent this long is dead
+  // The input through a shared memory segment (one node on this host: ipc:// or loopback;
+  // docs/protocol.md): one copy into it instead of three on the way through the socket.
+  bool shm = false;
+  size_t shm_bytes = size_t{64} << 20;  // inputs larger than this go in frames
 };
 
 class ModelRunner {

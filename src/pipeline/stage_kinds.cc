@@ -7,6 +7,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "dist/keys.h"
 #include "pipeline/annotate.h"
 #include "pipeline/crop.h"
 #include "pipeline/detections.h"
@@ -28,7 +29,8 @@ const std::map<std::string, std::vector<ParamSpec>>& stage_kind_params() {
                                   {"keys", T::string, "this pipeline's client keypair folder (CURVE)"},
                                   {"model", T::string, "the name the node serves it under (default: the file's stem)"},
                                   {"load", T::boolean, "send the model file to the node when the stage opens (default true)"},
-                                  {"timeout_ms", T::integer, "a call unanswered by then fails, naming the node"}}};
+                                  {"timeout_ms", T::integer, "a call unanswered by then fails, naming the node"},
+                                  {"shm", T::boolean, "a node on this host: the input through shared memory (default false)"}}};
   static const std::map<std::string, std::vector<ParamSpec>> kinds = {
       {"text_detect",
        {{"model", T::string, "DBNet detector (.onnx)"}, node,
@@ -124,6 +126,10 @@ Result<std::optional<RemoteModelOptions>> remote_of(const nlohmann::json& p, con
   r.heartbeat_timeout_ms = static_cast<int>(param<int64_t>(n, "heartbeat_timeout_ms", r.heartbeat_timeout_ms));
   if (r.heartbeat_ms < 1 || r.heartbeat_timeout_ms <= r.heartbeat_ms || r.heartbeat_timeout_ms > 600000)
     return invalid_argument("stage '", stage, "': node.heartbeat_timeout_ms must exceed node.heartbeat_ms (>= 1)");
+  r.shm = param<bool>(n, "shm", false);
+  if (r.shm && (count != 1 || !dist::address_is_local(r.address)))
+    return invalid_argument("stage '", stage, "': node.shm needs one node on this host (ipc:// or tcp://127.*), not '",
+                            r.address, "'");
   return std::optional<RemoteModelOptions>(std::move(r));
 }
 

@@ -135,7 +135,14 @@ TEST(RemoteStage, OcrWithItsModelsOnANodeAnswersAsInProcess) {
   size_t texts = 0;
   for (const auto& [id, t] : want) texts += t.size();
   EXPECT_GT(texts, 5u);
-  // Both models ran on the node, loaded there by the stages.
+  // The same with the inputs through shared memory (the node is on this host).
+  const std::string shm = "    node: {address: " + node->endpoint() + ", shm: true}\n";
+  auto remote_shm = run(d, "remote_shm", ocr_yaml(5, shm, shm), log);
+  ASSERT_TRUE(remote_shm.is_ok()) << remote_shm.status().to_string() << "\n" << log.str();
+  EXPECT_EQ(remote_shm->report.completed, 5);
+  EXPECT_EQ(texts_by_frame(d.str("remote_shm.jsonl")), want);
+  // Both models ran on the node, loaded there by the stages (each run LOADs them again, which
+  // restarts their counts: these are the shared memory run's).
   dist::ClientOptions co;
   co.address = node->endpoint();
   auto client = dist::Client::connect(co);
@@ -162,6 +169,10 @@ TEST(RemoteStage, ANodeThatDoesNotAnswerIsAnErrorNamingIt) {
   auto bad = run(d, "bad", ocr_yaml(2, "    node: {address: 10.0.0.2:5555}\n", ""), log);
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.status().to_string().find("node.address '10.0.0.2:5555'"), std::string::npos) << bad.status().to_string();
+  // Shared memory only with a node on this host.
+  auto far = run(d, "far", ocr_yaml(2, "    node: {address: tcp://10.0.0.2:5555, shm: true}\n", ""), log);
+  ASSERT_FALSE(far.is_ok());
+  EXPECT_NE(far.status().to_string().find("node.shm needs one node on this host"), std::string::npos) << far.status().to_string();
 }
 
 TEST(RemoteStage, WhenTheNodeDiesTheLocalFallbackAnswers) {
