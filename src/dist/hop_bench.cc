@@ -43,6 +43,7 @@ int64_t pct(std::vector<int64_t> v, double q) {
 Result<HopBenchResult> hop_bench(const HopBenchOptions& o) {
   EP_ASSIGN_OR_RETURN(int64_t numel, checked_numel(o.shape));
   if (o.iterations < 1 || o.warmup < 0) return invalid_argument("hop bench: iterations must be >= 1, warmup >= 0");
+  if (numel < 1) return invalid_argument("hop bench: the shape ", o.shape.to_string(), " has no elements");
   HopBenchResult r;
   r.bytes = static_cast<size_t>(numel) * 4;
   WireLimits limits;
