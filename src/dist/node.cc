@@ -339,6 +339,7 @@ void Node::Impl::fill_status(wire::NodeStatus* s) {
   s->set_node(opt.name);
   s->set_edgepipe_version("0.1.0");
   s->set_protocol_version(kProtocolVersion);
+  s->set_accepts_shm(shm != nullptr);
   host.fill_status(s);
   if (gossip) gossip->fill_status(s->mutable_gossip());
   for (auto& m : *s->mutable_models()) {

@@ -166,6 +166,14 @@ Result<std::unique_ptr<ModelRunner>> remote_runner(const RemoteModelOptions& o, 
   }
   auto client = dist::Client::connect(co);
   if (!client.is_ok()) return client.status().with_context(where);
+  if (o.shm) {
+    // Refused at open rather than on the first frame.
+    auto status = client->status();
+    if (!status.is_ok()) return status.status().with_context(where);
+    if (!status->accepts_shm())
+      return invalid_argument(where, ": node.shm is set, but the node does not accept shared memory (started with --no-shm, or ",
+                              "bound to an address off the machine)");
+  }
   if (o.load) {
     std::ifstream f(model_path, std::ios::binary);
     if (!f) return io_error(where, ": cannot read the model file '", model_path, "' to load it");

@@ -144,6 +144,8 @@ TEST_F(Fixture, ReadsInputsFromAClientsSharedMemoryLikeFrames) {
   ASSERT_TRUE(c2.is_ok());
   auto in2 = c2->shm_tensor(x.dtype(), x.shape());
   ASSERT_TRUE(in2.is_ok());
+  EXPECT_FALSE(c2->status()->accepts_shm());
+  EXPECT_TRUE(c->status()->accepts_shm());
   auto refused = c2->infer("stage1", {{"X", *in2}});
   ASSERT_FALSE(refused.is_ok());
   EXPECT_NE(refused.status().message().find("tensor 'X' is in the sender's shared memory"), std::string::npos)

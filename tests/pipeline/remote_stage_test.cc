@@ -141,6 +141,18 @@ TEST(RemoteStage, OcrWithItsModelsOnANodeAnswersAsInProcess) {
   ASSERT_TRUE(remote_shm.is_ok()) << remote_shm.status().to_string() << "\n" << log.str();
   EXPECT_EQ(remote_shm->report.completed, 5);
   EXPECT_EQ(texts_by_frame(d.str("remote_shm.jsonl")), want);
+  {  // A node that does not accept shared memory: the stage fails to open, naming it.
+    dist::NodeOptions no;
+    no.log = [](const std::string&) {};
+    no.accept_shm = false;
+    auto closed = dist::Node::start(no);
+    ASSERT_TRUE(closed.is_ok());
+    const std::string at_closed = "    node: {address: " + (*closed)->endpoint() + ", shm: true}\n";
+    auto refused = run(d, "refused_shm", ocr_yaml(1, at_closed, ""), log);
+    ASSERT_FALSE(refused.is_ok());
+    EXPECT_NE(refused.status().to_string().find("the node does not accept shared memory"), std::string::npos)
+        << refused.status().to_string();
+  }
   // Both models ran on the node, loaded there by the stages (each run LOADs them again, which
   // restarts their counts: these are the shared memory run's).
   dist::ClientOptions co;
