@@ -155,10 +155,10 @@ Status call(CallArgs& a) {
     std::printf("%s\n", text.c_str());
   } else if (a.status) {
     EP_ASSIGN_OR_RETURN(dist::wire::NodeStatus s, client.status());
-    std::printf("node %s (protocol %u): %llu requests, %llu errors, %llu in flight, busy %.1f%%\n", s.node().c_str(),
+    std::printf("node %s (protocol %u): %llu requests, %llu errors, %llu in flight, busy %.1f%%%s\n", s.node().c_str(),
                 s.protocol_version(), static_cast<unsigned long long>(s.requests()),
                 static_cast<unsigned long long>(s.errors()), static_cast<unsigned long long>(s.in_flight()),
-                100 * s.busy_fraction());
+                100 * s.busy_fraction(), s.accepts_shm() ? ", takes shared memory" : "");
     for (const auto& m : s.models())
       std::printf("  %-32s %s  %llu requests  run p50 %.3f ms  p99 %.3f ms\n", m.name().c_str(), m.version().c_str(),
                   static_cast<unsigned long long>(m.requests()), m.run_p50_ns() / 1e6, m.run_p99_ns() / 1e6);
