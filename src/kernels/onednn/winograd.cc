@@ -7,6 +7,11 @@
 
 #include "edgepipe/arena.h"
 
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define EP_WINOGRAD_SMALL 1
+#endif
+
 namespace ep::kernels {
 namespace {
 
@@ -15,6 +20,45 @@ using dnnl::memory;
 constexpr int64_t kLanes = 8;          // channels per vector: one AVX2 register of f32
 constexpr int64_t kMinTilesPerWorker = 64;  // below this per thread the matmul splits instead
 constexpr int64_t kChunkTiles = 192;  // tiles per matmul: V and M of a 64-channel layer 1.8 MB each, in L3
+
+#if defined(EP_WINOGRAD_SMALL)
+// MR rows of a position's product, 8*NV output channels: c[i][.] = sum_k a[i][k] b[k][.], the
+// panel b (K x 8*NV) read once, in order, straight from the packed weights.
+template <int MR, int NV>
+void small_tile(const float* a, int64_t lda, const float* b, int64_t k_count, float* c, int64_t ldc) {
+  __m256 acc[MR][NV];
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < k_count; ++k) {
+    __m256 bk[NV];
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) bk[j] = _mm256_loadu_ps(b + (k * NV + j) * 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i * lda + k);
+#pragma GCC unroll 2
+      for (int j = 0; j < NV; ++j) acc[i][j] = _mm256_fmadd_ps(ai, bk[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) _mm256_storeu_ps(c + i * ldc + j * 8, acc[i][j]);
+}
+
+// All `rows` rows of one panel: 6 at a time, then the rest.
+template <int NV>
+void small_panel(const float* a, int64_t lda, int64_t rows, const float* b, int64_t k_count, float* c, int64_t ldc) {
+  using Fn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t);
+  static constexpr Fn kTail[] = {nullptr, small_tile<1, NV>, small_tile<2, NV>, small_tile<3, NV>, small_tile<4, NV>,
+                                 small_tile<5, NV>};
+  int64_t i = 0;
+  for (; i + 6 <= rows; i += 6) small_tile<6, NV>(a + i * lda, lda, b, k_count, c + i * ldc, ldc);
+  if (i < rows) kTail[rows - i](a + i * lda, lda, b, k_count, c + i * ldc, ldc);
+}
+#endif
 
 // d[0..5] -> B^T d (one column of the 6x6 patch).
 inline void bt4(const float* d, int64_t s, float* o, int64_t os) {
@@ -201,6 +245,26 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
     }
   bias_.assign(static_cast<size_t>(p.cout), 0.f);
   if (b) std::copy(b, b + p.cout, bias_.begin());
+#if defined(EP_WINOGRAD_SMALL)
+  small_ = M == 2 && S == 1 && workers_ == 1 && tiles_ <= kSmallTiles;
+#endif
+  if (small_) {
+    // Panels of 16 output channels (the last of 8 when Cout is an odd multiple of 8), each
+    // Cin x width contiguous; then U itself is not kept.
+    packed_.assign(u_.size(), 0.f);
+    for (int64_t u = 0; u < kU; ++u)
+      for (int64_t col = 0; col < p.cout; col += 16) {
+        const int64_t width = std::min<int64_t>(16, p.cout - col);
+        float* dst = packed_.data() + u * p.cin * p.cout + col * p.cin;
+        for (int64_t ci = 0; ci < p.cin; ++ci)
+          std::copy_n(u_.data() + (u * p.cin + ci) * p.cout + col, width, dst + ci * width);
+      }
+    std::vector<float>().swap(u_);
+    v_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cin) * sizeof(float));
+    m_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cout) * sizeof(float));
+    pad_bytes_ = 0;
+    return v_bytes_ + m_bytes_;
+  }
 
   dnnl::engine& eng = onednn::cpu_engine();
   dnnl::primitive_attr attr;
@@ -319,12 +383,38 @@ void Winograd<M, S>::output_transform(const float* m, int64_t img, int64_t t0, i
 }
 
 template <int M, int S>
+void Winograd<M, S>::small_matmul(const float* v, float* m, int64_t count) const {
+#if defined(EP_WINOGRAD_SMALL)
+  // M[k] = V[k] U[k] for each position k: one item per (position, panel of 16 channels).
+  const int64_t cin = p_.cin, cout = p_.cout, panels = (cout + 15) / 16;
+  const bool par = omp_get_max_threads() > 1 && kT * panels > 1;
+#pragma omp parallel for if (par) schedule(static)
+  for (int64_t item = 0; item < kT * panels; ++item) {
+    const int64_t k = item / panels, col = item % panels * 16;
+    const float* a = v + k * count * cin;
+    const float* b = packed_.data() + k * cin * cout + col * cin;
+    float* c = m + k * count * cout + col;
+    if (cout - col >= 16) small_panel<2>(a, cin, count, b, cin, c, cout);
+    else small_panel<1>(a, cin, count, b, cin, c, cout);
+  }
+#else
+  (void)v, (void)m, (void)count;
+#endif
+}
+
+template <int M, int S>
 void Winograd<M, S>::run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
                             char* scratch) const {
   const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
   char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
   float* v = reinterpret_cast<float*>(base);
   float* m = reinterpret_cast<float*>(base + v_bytes_);
+  if (small_) {
+    input_transform(x, img, t0, count, v);
+    small_matmul(v, m, count);
+    output_transform(m, img, t0, count, y, r);
+    return;
+  }
   const Matmul& mm = count == chunk_ ? full_ : tail_;
   const std::vector<onednn::RunMemories>& wk = mm.workers[static_cast<size_t>(worker)];
   input_transform(x, img, t0, count, v);

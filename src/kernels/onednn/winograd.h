@@ -70,7 +70,18 @@ class Winograd {
   int64_t pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
                        int64_t width) const;
 
+  // F(2x2) with few tiles per image (ResNet's 7x7 layers: 16): each position's matmul has
+  // only that many rows, and oneDNN's packs the weights again on every call (layer4's
+  // 16 x [16x512 x 512x512] took 4.9 ms, 27 GFLOP/s); a register-tiled kernel reads them
+  // pre-packed instead (small_matmul in winograd.cc): layer4's 3x3 layers 5.1 -> 4.5 ms at
+  // 1 thread, 3.0 -> 2.7 at 2 (Zen 1, in-model, alternated). F(4x4) at 14x14 (16 tiles,
+  // 256 channels) measured no faster, so it keeps oneDNN's. AVX2 with FMA only.
+  static constexpr int64_t kSmallTiles = 24;
+  void small_matmul(const float* v, float* m, int64_t count) const;
+
   FusedConvParams p_;
+  bool small_ = false;
+  std::vector<float> packed_;                      // small_: [kU][Cout/16 panels][Cin][16], a last panel of 8
   int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;  // per image
   int64_t chunk_ = 0;                              // tiles per matmul
   std::vector<float> u_;                           // [kU][Cin][Cout]
