@@ -409,21 +409,19 @@ void Winograd<M, S>::run_chunk(const float* x, float* y, const float* r, int64_t
   char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
   float* v = reinterpret_cast<float*>(base);
   float* m = reinterpret_cast<float*>(base + v_bytes_);
-  if (small_) {
-    input_transform(x, img, t0, count, v);
-    small_matmul(v, m, count);
-    output_transform(m, img, t0, count, y, r);
-    return;
-  }
-  const Matmul& mm = count == chunk_ ? full_ : tail_;
-  const std::vector<onednn::RunMemories>& wk = mm.workers[static_cast<size_t>(worker)];
   input_transform(x, img, t0, count, v);
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    const int64_t pos0 = groups_[gi].pos0;
-    wk[gi].src.set_data_handle(v + pos0 * count * p_.cin);
-    wk[gi].dst.set_data_handle(m + pos0 * count * p_.cout);
-    if (wk[gi].pad) wk[gi].pad.set_data_handle(base + v_bytes_ + m_bytes_);
-    onednn::execute(mm.prims[gi], wk[gi].args);
+  if (small_) {
+    small_matmul(v, m, count);
+  } else {
+    const Matmul& mm = count == chunk_ ? full_ : tail_;
+    const std::vector<onednn::RunMemories>& wk = mm.workers[static_cast<size_t>(worker)];
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+      const int64_t pos0 = groups_[gi].pos0;
+      wk[gi].src.set_data_handle(v + pos0 * count * p_.cin);
+      wk[gi].dst.set_data_handle(m + pos0 * count * p_.cout);
+      if (wk[gi].pad) wk[gi].pad.set_data_handle(base + v_bytes_ + m_bytes_);
+      onednn::execute(mm.prims[gi], wk[gi].args);
+    }
   }
   output_transform(m, img, t0, count, y, r);
 }
