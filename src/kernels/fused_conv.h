@@ -30,6 +30,14 @@ namespace ep::kernels {
 inline constexpr char kFusedConvDomain[] = "edgepipe";
 inline constexpr char kFusedConvOp[] = "FusedConv";
 inline constexpr char kFusedConvTransposeOp[] = "FusedConvTranspose";
+// edgepipe.FusedConvDepthwise: a 1x1 FusedConv and the depthwise FusedConv that alone reads
+// its output, as one node (passes/fuse_pointwise_depthwise.cc makes it). Inputs: X, W, B
+// (optional) of the 1x1, then W, B (optional) of the depthwise; attributes: the 1x1's as
+// FusedConv has them, the depthwise's with the prefix "dw_". Output: the depthwise's. Its
+// meaning is the two FusedConvs in turn, and that is its reference kernel; the fast one runs
+// them in bands of rows so the 1x1's output stays in cache (onednn/pointwise_depthwise.h).
+inline constexpr char kFusedConvDepthwiseOp[] = "FusedConvDepthwise";
+inline constexpr char kDepthwiseAttrPrefix[] = "dw_";
 
 enum class PostOpKind : int64_t {
   relu = 1,       // max(x, 0)
@@ -89,5 +97,7 @@ int32_t quantize_value(float x, float scale, int32_t zero, DType dtype);
 
 std::unique_ptr<Kernel> make_ref_fused_conv();
 std::unique_ptr<Kernel> make_onednn_fused_conv();
+std::unique_ptr<Kernel> make_ref_fused_conv_depthwise();
+std::unique_ptr<Kernel> make_onednn_fused_conv_depthwise();
 
 }  // namespace ep::kernels

@@ -181,6 +181,8 @@ const KernelDef kRegistry[] = {
     {"FusedConv", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
     {"FusedConvTranspose", "edgepipe", 1, 1, "ref", make_ref_fused_conv},
     {"FusedConvTranspose", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
+    {"FusedConvDepthwise", "edgepipe", 1, 1, "ref", make_ref_fused_conv_depthwise},
+    {"FusedConvDepthwise", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv_depthwise},
     {"MatMul", "", kMin, kMax, "onednn", make_onednn_matmul},
     {"Gemm", "", kMin, kMax, "onednn", make_onednn_gemm},
 

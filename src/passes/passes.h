@@ -91,6 +91,11 @@ Status promote_to_f64(ir::Graph& g);
 // becomes edgepipe.ScaleAdd(x, s): x + x * s in one pass, bit-identical.
 Status fold_scale_residual(ir::Graph& g);
 
+// A 1x1 f32 NHWC FusedConv read only by a depthwise FusedConv becomes one
+// edgepipe.FusedConvDepthwise when the tensor between them is large (see
+// fuse_pointwise_depthwise.cc); on CPUs without AVX-512, where it was measured.
+Status fuse_pointwise_depthwise(ir::Graph& g);
+
 // Merges nodes with the same op, inputs and attributes into the first of them (random
 // generators excepted); the twins' consumers read the first's outputs.
 Status eliminate_common_subexpressions(ir::Graph& g);

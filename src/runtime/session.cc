@@ -373,6 +373,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     // Last: the QDQ fusions above match single-reader chains that these rewrites would break.
     EP_RETURN_IF_ERROR(passes::fold_scale_residual(g));
     EP_RETURN_IF_ERROR(passes::eliminate_common_subexpressions(g));
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_pointwise_depthwise(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())
         if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp)

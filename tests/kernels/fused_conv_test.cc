@@ -6,6 +6,7 @@
 #include "kernel_test_util.h"
 #include "kernels/onednn/context.h"
 #include "kernels/onednn/onednn_kernels.h"
+#include "kernels/onednn/pointwise_depthwise.h"
 
 namespace ep::testing {
 namespace {
@@ -417,6 +418,144 @@ TEST(FusedConv, RejectsBadAttributes) {
   auto out = t.run({&x, &w, &b});
   ASSERT_FALSE(out.is_ok());
   EXPECT_NE(out.status().message().find("group 3"), std::string::npos) << out.status().message();
+}
+
+}  // namespace
+}  // namespace ep::testing
+
+namespace ep::testing {
+namespace {
+
+// A 1x1 FusedConv then a 3x3 depthwise FusedConv reading its output, NHWC.
+struct PairCase {
+  int64_t cin, c, h, w, stride;
+  std::vector<int64_t> pw_ops, dw_ops;
+  bool dw_bias;
+  int64_t k = 3;  // depthwise kernel, padding k / 2
+};
+
+void pair_attrs(NodeUnderTest& t, const std::string& prefix, int64_t group, int64_t stride, int64_t pad,
+                const std::vector<int64_t>& ops) {
+  std::vector<float> params;
+  for (int64_t k : ops) {  // clip to [0, 6] (ReLU6), linear 0.5x + 0.25
+    params.push_back(k == 2 ? 0.f : 0.5f);
+    params.push_back(k == 2 ? 6.f : 0.25f);
+  }
+  t.attr(prefix + "group", group)
+      .attr(prefix + "strides", std::vector<int64_t>{stride, stride})
+      .attr(prefix + "dilations", std::vector<int64_t>{1, 1})
+      .attr(prefix + "pads", std::vector<int64_t>{pad, pad, pad, pad})
+      .attr(prefix + "layout", std::string("NHWC"))
+      .attr(prefix + "post_ops", ops)
+      .attr(prefix + "post_op_params", params);
+}
+
+struct PairTensors {
+  Tensor x, w, b, wd, bd;
+};
+
+PairTensors pair_tensors(const PairCase& c, uint32_t seed) {
+  return {random_tensor(Shape{1, c.h, c.w, c.cin}, seed), random_tensor(Shape{c.c, c.cin, 1, 1}, seed + 1),
+          random_tensor(Shape{c.c}, seed + 2), random_tensor(Shape{c.c, 1, c.k, c.k}, seed + 3),
+          random_tensor(Shape{c.c}, seed + 4)};
+}
+
+// The oracle: the two reference FusedConvs in turn.
+Tensor pair_reference(const PairCase& c, const PairTensors& t) {
+  NodeUnderTest pw("FusedConv", 3, 1, 1), dw("FusedConv", c.dw_bias ? 3 : 2, 1, 1);
+  pw.node->domain = dw.node->domain = "edgepipe";
+  pair_attrs(pw, "", 1, 1, 0, c.pw_ops);
+  pair_attrs(dw, "", c.c, c.stride, c.k / 2, c.dw_ops);
+  auto mid = kernels::evaluate_node(*pw.node, std::vector<const Tensor*>{&t.x, &t.w, &t.b}, "ref");
+  EXPECT_TRUE(mid.is_ok()) << mid.status().to_string();
+  std::vector<const Tensor*> dw_in = {&mid.value()[0], &t.wd};
+  if (c.dw_bias) dw_in.push_back(&t.bd);
+  auto y = kernels::evaluate_node(*dw.node, dw_in, "ref");
+  EXPECT_TRUE(y.is_ok()) << y.status().to_string();
+  return std::move(y.value()[0]);
+}
+
+const std::vector<PairCase>& pair_cases() {
+  static const std::vector<PairCase> cases = {
+      // Several bands each (~256 KB of expanded rows per band), and a few small ones.
+      {16, 64, 80, 78, 2, {1}, {1}, true},     // MobileNetV3's features.2 form
+      {16, 64, 75, 73, 1, {2}, {2}, false},    // ReLU6 both sides (MobileNetV2), no depthwise bias
+      {8, 24, 128, 120, 2, {}, {3}, true},     // no chain before, an affine after
+      {24, 72, 14, 14, 1, {1}, {1}, true},     // one band
+      {6, 40, 60, 50, 1, {4}, {4, 3}, true},   // hard swish: applied to each band in cache
+      {5, 12, 7, 9, 2, {3, 1}, {}, true},      // odd sizes
+      {8, 48, 40, 36, 2, {1}, {4}, true, 5},   // 5x5 stride 2 (MobileNetV3's features.4)
+      {8, 48, 41, 36, 1, {4}, {1}, true, 5},   // 5x5 stride 1
+  };
+  return cases;
+}
+
+// edgepipe.FusedConvDepthwise means the two FusedConvs in turn: its reference kernel gives
+// exactly their result, the fast kernel (one oneDNN primitive, or the pair composed) gives
+// it within f32 rounding.
+TEST(FusedConvDepthwise, MatchesTheTwoConvolutions) {
+  uint32_t seed = 900;
+  for (const PairCase& c : pair_cases()) {
+    SCOPED_TRACE("cin " + std::to_string(c.cin) + " c " + std::to_string(c.c) + " stride " + std::to_string(c.stride));
+    const PairTensors t = pair_tensors(c, seed += 10);
+    const Tensor want = pair_reference(c, t);
+    NodeUnderTest fused("FusedConvDepthwise", c.dw_bias ? 5 : 4, 1, 1);
+    fused.node->domain = "edgepipe";
+    pair_attrs(fused, "", 1, 1, 0, c.pw_ops);
+    pair_attrs(fused, "dw_", c.c, c.stride, c.k / 2, c.dw_ops);
+    std::vector<const Tensor*> ins = {&t.x, &t.w, &t.b, &t.wd};
+    if (c.dw_bias) ins.push_back(&t.bd);
+    auto ref = kernels::evaluate_node(*fused.node, ins, "ref");
+    ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+    expect_close(ref.value()[0], want, 0, 0);
+    auto fast = kernels::evaluate_node(*fused.node, ins, "onednn");
+    ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+    expect_close(fast.value()[0], want, 1e-5, 1e-5);
+  }
+}
+
+// The banded pair itself (onednn/pointwise_depthwise.h) at 1 and 2 threads, on every case
+// with a band size that splits the image into several bands (and parts).
+TEST(FusedConvDepthwise, BandsMatchTheTwoConvolutions) {
+  const int threads = omp_get_max_threads();
+  uint32_t seed = 950;
+  for (int t : {1, 2}) {
+    omp_set_num_threads(t);
+    for (const PairCase& c : pair_cases()) {
+      SCOPED_TRACE("threads " + std::to_string(t) + " cin " + std::to_string(c.cin) + " c " + std::to_string(c.c) +
+                   " stride " + std::to_string(c.stride));
+      const PairTensors tensors = pair_tensors(c, seed += 10);
+      auto params = [](const std::vector<int64_t>& ops) {
+        std::vector<kernels::PostOp> r;
+        for (int64_t k : ops)
+          r.push_back(k == 2 ? kernels::PostOp{kernels::PostOpKind::clip, 0.f, 6.f}
+                             : kernels::PostOp{static_cast<kernels::PostOpKind>(k), 0.5f, 0.25f});
+        return r;
+      };
+      kernels::FusedConvParams pw, dw;
+      pw.nhwc = dw.nhwc = true;
+      pw.n = dw.n = 1;
+      pw.cin = c.cin, pw.h = pw.oh = dw.h = c.h, pw.w = pw.ow = dw.w = c.w, pw.cout = dw.cin = dw.cout = c.c;
+      pw.kh = pw.kw = 1;
+      pw.post_ops = params(c.pw_ops);
+      dw.group = c.c, dw.kh = dw.kw = c.k;
+      dw.stride[0] = dw.stride[1] = c.stride;
+      for (int i = 0; i < 2; ++i) dw.pad_begin[i] = dw.pad_end[i] = c.k / 2;
+      dw.oh = (c.h + 2 * (c.k / 2) - c.k) / c.stride + 1, dw.ow = (c.w + 2 * (c.k / 2) - c.k) / c.stride + 1;
+      dw.post_ops = params(c.dw_ops);
+      ASSERT_TRUE(kernels::PointwiseDepthwise::supports(pw, dw));
+      kernels::PointwiseDepthwise p;
+      const size_t bytes = p.prepare(pw, dw, tensors.w.as<float>(), tensors.b.as<float>(), tensors.wd.as<float>(),
+                                     c.dw_bias ? tensors.bd.as<float>() : nullptr);
+      EXPECT_EQ(p.workers(), std::min<int64_t>(t, dw.oh));
+      const Tensor want = pair_reference(c, tensors);
+      Tensor got(DType::f32, want.shape());
+      Tensor scratch(DType::u8, Shape{static_cast<int64_t>(std::max<size_t>(bytes, 64))});
+      p.run(tensors.x.as<float>(), got.as<float>(), scratch.data());
+      expect_close(got, want, 1e-5, 1e-5);
+    }
+  }
+  omp_set_num_threads(threads);
 }
 
 }  // namespace

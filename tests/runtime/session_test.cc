@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "edgepipe/session.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "onnx/import.h"
 #include "onnx/model_builder.h"
 
@@ -282,6 +283,78 @@ TEST(Session, BlockedLayoutRegionMatchesReference) {
       EXPECT_EQ(blocked_convs, 4);  // c1, dw, narrow, c2 (c0 reads 3 channels, y writes 4, se1 4)
     } else {
       EXPECT_EQ(to_blocked + from_blocked + blocked_convs, 0);
+    }
+  }
+}
+
+// An inverted-residual head: 1x1 16 -> 64 + BatchNorm + ReLU6 (Clip), then a 3x3 stride-2
+// depthwise + ReLU, then a 1x1 projection. The expanded tensor (64 x 96 x 100, 2.5 MB) is
+// over the pass's threshold: on CPUs without AVX-512 the first two run as one
+// edgepipe.FusedConvDepthwise step, in bands; the result matches the reference session.
+TEST(Session, ExpandAndDepthwiseRunAsOneStep) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "x", {1, 16, 96, 100});
+  auto conv = [&](const std::string& in, const std::string& out, int64_t cout, int64_t cin_g, int64_t k,
+                  int64_t group, int64_t stride) {
+    add_init(m, out + "_w", {cout, cin_g, k, k});
+    add_init(m, out + "_b", {cout});
+    auto* c = add_node(m, "Conv", {in, out + "_w", out + "_b"}, {out}, out);
+    attr_ints(c, "kernel_shape", {k, k});
+    attr_ints(c, "pads", {k / 2, k / 2, k / 2, k / 2});
+    attr_ints(c, "strides", {stride, stride});
+    attr_int(c, "group", group);
+  };
+  conv("x", "expand", 64, 16, 1, 1, 1);
+  for (const char* t : {"bn_scale", "bn_bias", "bn_mean", "bn_var"}) add_init(m, t, {64});
+  auto* var = m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 1);
+  for (int i = 0; i < 64; ++i) var->set_float_data(i, 0.5f + 0.1f * static_cast<float>(i % 5));
+  add_node(m, "BatchNormalization", {"expand", "bn_scale", "bn_bias", "bn_mean", "bn_var"}, {"bn"}, "bn");
+  add_init(m, "lo", {}, 1);
+  add_init(m, "hi", {}, 1);
+  m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 2)->set_float_data(0, 0.f);
+  m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 1)->set_float_data(0, 6.f);
+  add_node(m, "Clip", {"bn", "lo", "hi"}, {"e"}, "relu6");
+  conv("e", "dw", 64, 1, 3, 64, 2);
+  add_node(m, "Relu", {"dw"}, {"d"}, "relu");
+  conv("d", "y", 24, 64, 1, 1, 1);
+  add_output(m, "y", TP::FLOAT, {1, 24, 48, 50});
+  const std::string bytes = serialize(m);
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  std::vector<Tensor> in;
+  in.emplace_back(DType::f32, Shape{1, 16, 96, 100});
+  for (int64_t i = 0; i < in[0].numel(); ++i) in[0].as<float>()[i] = static_cast<float>((i * 7) % 23) * 0.09f - 1.f;
+  SessionOptions ref_opt;
+  ref_opt.backend = "ref";
+  ref_opt.optimize = false;
+  auto ref = Session::create(*model, ref_opt);
+  ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+  auto want = ref->run(in);
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  for (int threads : {1, 2}) {
+    SessionOptions opt;
+    opt.profile = true;
+    opt.threads = threads;
+    auto session = Session::create(*model, opt);
+    ASSERT_TRUE(session.is_ok()) << session.status().to_string();
+    auto got = session->run(in);
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    ASSERT_EQ(got->at(0).shape(), want->at(0).shape());
+    float scale = 1.f;
+    for (int64_t i = 0; i < want->at(0).numel(); ++i) scale = std::max(scale, std::fabs(want->at(0).as<float>()[i]));
+    for (int64_t i = 0; i < want->at(0).numel(); ++i)
+      ASSERT_NEAR(got->at(0).as<float>()[i], want->at(0).as<float>()[i], 2e-5f * scale) << threads << "T at " << i;
+    int fused = 0, convs = 0;
+    for (const OpProfile& p : session->profile()) {
+      fused += p.op == "FusedConvDepthwise";
+      convs += p.op == "FusedConv";
+    }
+    if (kernels::onednn_without_avx512()) {
+      EXPECT_EQ(fused, 1);
+      EXPECT_EQ(convs, 1);  // the projection
+    } else {
+      EXPECT_EQ(fused + convs, 3);
     }
   }
 }
