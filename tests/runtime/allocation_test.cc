@@ -92,6 +92,42 @@ TEST(Allocation, Int8AndBf16RunsAllocateNothing) {
   EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << "bf16";
 }
 
+// An expand 1x1 and a stride-2 depthwise over 2.5 MB of expanded tensor: one
+// edgepipe.FusedConvDepthwise step in bands on CPUs without AVX-512 (the run moves shared rows
+// within its scratch and binds per-band memories, all made in prepare).
+TEST(Allocation, ExpandDepthwiseBandsAllocateNothing) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "x", {1, 16, 96, 100});
+  add_init(m, "we", {64, 16, 1, 1});
+  add_init(m, "be", {64});
+  attr_ints(add_node(m, "Conv", {"x", "we", "be"}, {"e"}, "expand"), "kernel_shape", {1, 1});
+  add_node(m, "Relu", {"e"}, {"er"}, "relu");
+  add_init(m, "wd", {64, 1, 3, 3});
+  add_init(m, "bd", {64});
+  auto* dw = add_node(m, "Conv", {"er", "wd", "bd"}, {"y"}, "dw");
+  attr_ints(dw, "kernel_shape", {3, 3});
+  attr_ints(dw, "pads", {1, 1, 1, 1});
+  attr_ints(dw, "strides", {2, 2});
+  attr_int(dw, "group", 64);
+  add_output(m, "y", TP::FLOAT, {1, 64, 48, 50});
+  const std::string bytes = serialize(m);
+  auto model = Model::load_from_memory(bytes.data(), bytes.size());
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  for (int threads : {1, 2}) {
+    SessionOptions opt;
+    opt.threads = threads;
+    opt.profile = true;
+    if (kernels::onednn_without_avx512()) {
+      auto session = Session::create(*model, opt);
+      ASSERT_TRUE(session.is_ok()) << session.status().to_string();
+      ASSERT_EQ(session->profile().size(), 3u);  // the layout transposes and the fused step
+      EXPECT_EQ(session->profile()[1].op, "FusedConvDepthwise");
+    }
+    EXPECT_EQ(allocations_in_steady_run(*model, opt), 0) << threads << " thread(s)";
+  }
+}
+
 // The real detector: every node on the oneDNN or fast CPU kernels.
 TEST(Allocation, DetectorRunAllocatesNothing) {
   const std::string path = std::string(EP_SOURCE_DIR) + "/models/ch_PP-OCRv4_det_infer.onnx";
