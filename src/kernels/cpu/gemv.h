@@ -1,8 +1,9 @@
 // Products of a few rows with a constant matrix: y[m, :] = a[m, :] * B for m < 4. At one row
 // this is bound by reading B (MobileNetV3's classifier streams 10 MB of weights for 2.5
 // MFLOP), and oneDNN 2.6's matmul and 1x1 convolution read it at ~10 GB/s where the L3
-// delivers ~90. B is packed once into panels of 64 columns, each panel K x 64 contiguous,
-// so a run reads it front to back exactly once with the partial sums in registers. Blocks of
+// delivers ~90. B is packed once into panels of 16 columns, each panel K x 16 contiguous,
+// and a run reads four neighbouring panels side by side (four streams: faster from memory
+// than one), each exactly once, with the partial sums in registers. Blocks of
 // 16 products are summed in f32 and the blocks in double, rounded once with the bias added:
 // closer to the f64 oracle than a plain f32 sum, at the speed of one.
 // Used by the cpu MatMul/Gemm kernels and the cpu FusedConv for 1x1 convolutions at 1x1
@@ -18,7 +19,8 @@ namespace ep::kernels::cpu {
 class PackedGemv {
  public:
   static constexpr int64_t kMaxRows = 4;
-  static constexpr int64_t kPanel = 64;
+  static constexpr int64_t kPanel = 16;
+  static constexpr int64_t kGroup = 4;  // panels read side by side
 
   // B(k, j) = b[k * stride_k + j * stride_j] for k < K, j < N; bias[j] (N values) or none.
   void pack(const float* b, int64_t k, int64_t n, int64_t stride_k, int64_t stride_j, const float* bias = nullptr);
@@ -31,7 +33,7 @@ class PackedGemv {
 
  private:
   int64_t k_ = 0, n_ = 0, panels_ = 0;
-  Tensor packed_;  // [panels, K, 64], columns past N zero
+  Tensor packed_;  // [panels, K, 16], columns past N zero
   Tensor bias_;    // [panels * 64], zero where there is none
 };
 
