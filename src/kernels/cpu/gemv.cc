@@ -22,7 +22,7 @@ constexpr int64_t G = PackedGemv::kGroup;
 constexpr int64_t kFold = 16;
 
 // out[g * P + j] = sum_k a[k] * panel_g[k * P + j] + bias[g * P + j] for one row and the
-// `count` (<= G) consecutive panels from `panels`: FMAs into f32 vector registers (enough
+// C (<= G) consecutive panels from `panels`: FMAs into f32 vector registers (enough
 // independent chains to hide the FMA latency), every kFold steps widened and added to double
 // totals, rounded once with the bias at the end. The panels are read side by side, G streams
 // at once: one stream of 64-column panels reached ~11 GB/s from memory on a Zen 1 core, four
@@ -30,62 +30,45 @@ constexpr int64_t kFold = 16;
 // layers 0.11 -> 0.07, with the caches holding dirty lines as in-model). Summing every
 // product in double, as this did before that, made the loop compute-bound with AVX2, whose
 // doubles are 4 to a register.
-void group_row(const float* a, int64_t K, const float* panels, int64_t count, const float* bias, float* out) {
+// The panel count C (1..G) is a template argument so each loop over the panels unrolls.
+template <int64_t C>
+void group_row(const float* a, int64_t K, const float* panels, const float* bias, float* out) {
   // The double totals live in L1: the registers hold the f32 parts.
-  alignas(64) double total[G * P];
-  alignas(64) float part[G * P];
-  for (int64_t j = 0; j < count * P; ++j) total[j] = bias[j];
+  alignas(64) double total[C * P];
+  alignas(64) float part[C * P];
+  for (int64_t j = 0; j < C * P; ++j) total[j] = bias[j];
   const int64_t stride = K * P;  // from one panel to the next
   for (int64_t k0 = 0; k0 < K; k0 += kFold) {
     const int64_t k1 = std::min(K, k0 + kFold);
 #if defined(__AVX512F__)
-    __m512 acc[G];
-    for (int64_t g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
-    if (count == G) {
-      for (int64_t k = k0; k < k1; ++k) {
-        const __m512 ak = _mm512_set1_ps(a[k]);
-        const float* pk = panels + k * P;
-        for (int64_t g = 0; g < G; ++g) acc[g] = _mm512_fmadd_ps(ak, _mm512_load_ps(pk + g * stride), acc[g]);
-      }
-    } else {
-      for (int64_t k = k0; k < k1; ++k) {
-        const __m512 ak = _mm512_set1_ps(a[k]);
-        const float* pk = panels + k * P;
-        for (int64_t g = 0; g < count; ++g) acc[g] = _mm512_fmadd_ps(ak, _mm512_load_ps(pk + g * stride), acc[g]);
-      }
+    __m512 acc[C];
+    for (int64_t g = 0; g < C; ++g) acc[g] = _mm512_setzero_ps();
+    for (int64_t k = k0; k < k1; ++k) {
+      const __m512 ak = _mm512_set1_ps(a[k]);
+      const float* pk = panels + k * P;
+      for (int64_t g = 0; g < C; ++g) acc[g] = _mm512_fmadd_ps(ak, _mm512_load_ps(pk + g * stride), acc[g]);
     }
-    for (int64_t g = 0; g < count; ++g) _mm512_store_ps(part + g * P, acc[g]);
+    for (int64_t g = 0; g < C; ++g) _mm512_store_ps(part + g * P, acc[g]);
 #elif defined(__AVX2__) && defined(__FMA__)
-    __m256 acc[2 * G];
-    for (int64_t i = 0; i < 2 * G; ++i) acc[i] = _mm256_setzero_ps();
-    if (count == G) {  // the common case, unrolled by the compiler
-      for (int64_t k = k0; k < k1; ++k) {
-        const __m256 ak = _mm256_set1_ps(a[k]);
-        const float* pk = panels + k * P;
-        for (int64_t g = 0; g < G; ++g) {
-          acc[2 * g] = _mm256_fmadd_ps(ak, _mm256_load_ps(pk + g * stride), acc[2 * g]);
-          acc[2 * g + 1] = _mm256_fmadd_ps(ak, _mm256_load_ps(pk + g * stride + 8), acc[2 * g + 1]);
-        }
-      }
-    } else {
-      for (int64_t k = k0; k < k1; ++k) {
-        const __m256 ak = _mm256_set1_ps(a[k]);
-        const float* pk = panels + k * P;
-        for (int64_t g = 0; g < count; ++g) {
-          acc[2 * g] = _mm256_fmadd_ps(ak, _mm256_load_ps(pk + g * stride), acc[2 * g]);
-          acc[2 * g + 1] = _mm256_fmadd_ps(ak, _mm256_load_ps(pk + g * stride + 8), acc[2 * g + 1]);
-        }
+    __m256 acc[2 * C];
+    for (int64_t i = 0; i < 2 * C; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t k = k0; k < k1; ++k) {
+      const __m256 ak = _mm256_set1_ps(a[k]);
+      const float* pk = panels + k * P;
+      for (int64_t g = 0; g < C; ++g) {
+        acc[2 * g] = _mm256_fmadd_ps(ak, _mm256_load_ps(pk + g * stride), acc[2 * g]);
+        acc[2 * g + 1] = _mm256_fmadd_ps(ak, _mm256_load_ps(pk + g * stride + 8), acc[2 * g + 1]);
       }
     }
-    for (int64_t g = 0; g < count; ++g) {
+    for (int64_t g = 0; g < C; ++g) {
       _mm256_store_ps(part + g * P, acc[2 * g]);
       _mm256_store_ps(part + g * P + 8, acc[2 * g + 1]);
     }
 #else
-    for (int64_t j = 0; j < count * P; ++j) part[j] = 0.f;
+    for (int64_t j = 0; j < C * P; ++j) part[j] = 0.f;
     for (int64_t k = k0; k < k1; ++k) {
       const float ak = a[k];
-      for (int64_t g = 0; g < count; ++g) {
+      for (int64_t g = 0; g < C; ++g) {
         const float* pk = panels + g * stride + k * P;
         float* pg = part + g * P;
 #pragma omp simd
@@ -94,10 +77,14 @@ void group_row(const float* a, int64_t K, const float* panels, int64_t count, co
     }
 #endif
 #pragma omp simd
-    for (int64_t j = 0; j < count * P; ++j) total[j] += part[j];
+    for (int64_t j = 0; j < C * P; ++j) total[j] += part[j];
   }
-  for (int64_t j = 0; j < count * P; ++j) out[j] = static_cast<float>(total[j]);
+  for (int64_t j = 0; j < C * P; ++j) out[j] = static_cast<float>(total[j]);
 }
+
+using GroupRow = void (*)(const float*, int64_t, const float*, const float*, float*);
+constexpr GroupRow kGroupRow[G + 1] = {nullptr, group_row<1>, group_row<2>, group_row<3>, group_row<4>};
+static_assert(G == 4, "kGroupRow lists one group_row per panel count");
 
 }  // namespace
 
@@ -130,7 +117,7 @@ void PackedGemv::run(const float* a, int64_t rows, float* y) const noexcept {
     const int64_t j0 = p0 * P, width = std::min(count * P, N - j0);
     for (int64_t r = 0; r < rows; ++r) {  // rows after the first read the group from L2
       alignas(64) float out[G * P];
-      group_row(a + r * K, K, packed + p0 * K * P, count, bias + j0, out);
+      kGroupRow[count](a + r * K, K, packed + p0 * K * P, bias + j0, out);
       std::memcpy(y + r * N + j0, out, static_cast<size_t>(width) * sizeof(float));
     }
   }
