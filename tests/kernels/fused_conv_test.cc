@@ -432,6 +432,7 @@ struct PairCase {
   std::vector<int64_t> pw_ops, dw_ops;
   bool dw_bias;
   int64_t k = 3;  // depthwise kernel, padding k / 2
+  int64_t n = 1;  // images
 };
 
 void pair_attrs(NodeUnderTest& t, const std::string& prefix, int64_t group, int64_t stride, int64_t pad,
@@ -455,7 +456,7 @@ struct PairTensors {
 };
 
 PairTensors pair_tensors(const PairCase& c, uint32_t seed) {
-  return {random_tensor(Shape{1, c.h, c.w, c.cin}, seed), random_tensor(Shape{c.c, c.cin, 1, 1}, seed + 1),
+  return {random_tensor(Shape{c.n, c.h, c.w, c.cin}, seed), random_tensor(Shape{c.c, c.cin, 1, 1}, seed + 1),
           random_tensor(Shape{c.c}, seed + 2), random_tensor(Shape{c.c, 1, c.k, c.k}, seed + 3),
           random_tensor(Shape{c.c}, seed + 4)};
 }
@@ -486,6 +487,7 @@ const std::vector<PairCase>& pair_cases() {
       {5, 12, 7, 9, 2, {3, 1}, {}, true},      // odd sizes
       {8, 48, 40, 36, 2, {1}, {4}, true, 5},   // 5x5 stride 2 (MobileNetV3's features.4)
       {8, 48, 41, 36, 1, {4}, {1}, true, 5},   // 5x5 stride 1
+      {16, 64, 40, 38, 2, {1}, {1}, true, 3, 3},  // three images
   };
   return cases;
 }
@@ -534,7 +536,7 @@ TEST(FusedConvDepthwise, BandsMatchTheTwoConvolutions) {
       };
       kernels::FusedConvParams pw, dw;
       pw.nhwc = dw.nhwc = true;
-      pw.n = dw.n = 1;
+      pw.n = dw.n = c.n;
       pw.cin = c.cin, pw.h = pw.oh = dw.h = c.h, pw.w = pw.ow = dw.w = c.w, pw.cout = dw.cin = dw.cout = c.c;
       pw.kh = pw.kw = 1;
       pw.post_ops = params(c.pw_ops);
@@ -547,7 +549,7 @@ TEST(FusedConvDepthwise, BandsMatchTheTwoConvolutions) {
       kernels::PointwiseDepthwise p;
       const size_t bytes = p.prepare(pw, dw, tensors.w.as<float>(), tensors.b.as<float>(), tensors.wd.as<float>(),
                                      c.dw_bias ? tensors.bd.as<float>() : nullptr);
-      EXPECT_EQ(p.workers(), std::min<int64_t>(t, dw.oh));
+      EXPECT_EQ(p.workers(), std::min<int64_t>(t, c.n * std::max<int64_t>(1, std::min<int64_t>((t + c.n - 1) / c.n, dw.oh))));
       const Tensor want = pair_reference(c, tensors);
       Tensor got(DType::f32, want.shape());
       Tensor scratch(DType::u8, Shape{static_cast<int64_t>(std::max<size_t>(bytes, 64))});
