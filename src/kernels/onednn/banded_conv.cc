@@ -43,20 +43,10 @@ dnnl::convolution_forward::primitive_desc BandedConv::describe(const BandShape& 
 size_t BandedConv::conv_for(const BandShape& s) {
   for (size_t i = 0; i < convs_.size(); ++i)
     if (convs_[i].shape == s) return i;
-  dnnl::engine& eng = onednn::cpu_engine();
   const auto pd = describe(s);
-  if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference convolution");
-  if (!weights_) {  // the first primitive picks the weights' layout; the others must match
-    weights_ = memory(pd.weights_desc(), eng);
-    bias_ = memory(pd.bias_desc(), eng);
-  } else if (pd.weights_desc() != weights_.get_desc()) {
-    throw dnnl::error(dnnl_unimplemented, "band weights layout differs");
-  }
-  Conv conv{s, dnnl::convolution_forward(pd), {}};
+  onednn::SharedWeightsConv shared = onednn::shared_weights_conv(pd, weights_, bias_, workers_);
+  Conv conv{s, std::move(shared.prim), std::move(shared.workers)};
   pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
-  for (int64_t k = 0; k < workers_; ++k)
-    conv.workers.push_back(onednn::run_memories(pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(),
-                                                {{DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}}));
   convs_.push_back(std::move(conv));
   return convs_.size() - 1;
 }

@@ -39,6 +39,22 @@ RunMemories run_memories(const dnnl::memory::desc& src, const dnnl::memory::desc
   return m;
 }
 
+SharedWeightsConv shared_weights_conv(const dnnl::convolution_forward::primitive_desc& pd, dnnl::memory& weights,
+                                      dnnl::memory& bias, int64_t workers) {
+  if (is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference convolution");
+  if (!weights) {
+    weights = dnnl::memory(pd.weights_desc(), cpu_engine());
+    bias = dnnl::memory(pd.bias_desc(), cpu_engine());
+  } else if (pd.weights_desc() != weights.get_desc()) {
+    throw dnnl::error(dnnl_unimplemented, "weights layout differs between the shapes");
+  }
+  SharedWeightsConv conv{dnnl::convolution_forward(pd), {}};
+  for (int64_t k = 0; k < workers; ++k)
+    conv.workers.push_back(run_memories(pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(),
+                                        {{DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}}));
+  return conv;
+}
+
 namespace {
 std::atomic<int> g_executing{0};
 }  // namespace

@@ -23,6 +23,18 @@ struct RunMemories {
 };
 RunMemories run_memories(const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
                          const dnnl::memory::desc& scratchpad, std::unordered_map<int, dnnl::memory> fixed);
+// One of several convolution primitives over the same weights (the band shapes of
+// BandedConv and PointwiseDepthwise): the first to come creates `weights` and `bias` in the
+// layout it picked, later ones must pick the same. Returns the primitive and one
+// RunMemories per worker bound to those weights; throws dnnl::error when the layouts differ
+// or oneDNN would run its reference kernel.
+struct SharedWeightsConv {
+  dnnl::convolution_forward prim;
+  std::vector<RunMemories> workers;
+};
+SharedWeightsConv shared_weights_conv(const dnnl::convolution_forward::primitive_desc& pd, dnnl::memory& weights,
+                                      dnnl::memory& bias, int64_t workers);
+
 // Executes on this thread's stream; throws dnnl::error like the C++ API.
 void execute(const dnnl::primitive& prim, const ExecArgs& args);
 

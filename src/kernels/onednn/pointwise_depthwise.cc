@@ -78,18 +78,9 @@ size_t PointwiseDepthwise::pw_prim(int64_t rows) {
   const C::primitive_desc pd(C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src,
                                      w_any, b_md, dst, {1, 1}, {0, 0}, {0, 0}),
                              make_attr(p.post_ops, pw_chain_in_prim_), onednn::cpu_engine());
-  if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference 1x1 convolution");
-  if (!w_) {  // the first primitive picks the weights' layout; the others must match
-    w_ = memory(pd.weights_desc(), onednn::cpu_engine());
-    b_ = memory(pd.bias_desc(), onednn::cpu_engine());
-  } else if (pd.weights_desc() != w_.get_desc()) {
-    throw dnnl::error(dnnl_unimplemented, "1x1 band weights layout differs");
-  }
-  Prim prim{rows, rows, 0, 0, C(pd), {}};
+  onednn::SharedWeightsConv conv = onednn::shared_weights_conv(pd, w_, b_, workers_);
+  Prim prim{rows, rows, 0, 0, std::move(conv.prim), std::move(conv.workers)};
   pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
-  for (int64_t k = 0; k < workers_; ++k)
-    prim.workers.push_back(
-        onednn::run_memories(pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(), {{DNNL_ARG_WEIGHTS, w_}, {DNNL_ARG_BIAS, b_}}));
   pw_prims_.push_back(std::move(prim));
   return pw_prims_.size() - 1;
 }
@@ -107,18 +98,9 @@ size_t PointwiseDepthwise::dw_prim(int64_t rows, int64_t in_rows, int64_t pad_to
       C::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src, w_any, b_md, dst,
               {p.stride[0], p.stride[1]}, {pad_top, p.pad_begin[1]}, {pad_bottom, p.pad_end[1]}),
       make_attr(p.post_ops, dw_chain_in_prim_), onednn::cpu_engine());
-  if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference depthwise");
-  if (!wd_) {
-    wd_ = memory(pd.weights_desc(), onednn::cpu_engine());
-    bd_ = memory(pd.bias_desc(), onednn::cpu_engine());
-  } else if (pd.weights_desc() != wd_.get_desc()) {
-    throw dnnl::error(dnnl_unimplemented, "depthwise band weights layout differs");
-  }
-  Prim prim{rows, in_rows, pad_top, pad_bottom, C(pd), {}};
+  onednn::SharedWeightsConv conv = onednn::shared_weights_conv(pd, wd_, bd_, workers_);
+  Prim prim{rows, in_rows, pad_top, pad_bottom, std::move(conv.prim), std::move(conv.workers)};
   pad_bytes_ = std::max(pad_bytes_, pd.scratchpad_desc().get_size());
-  for (int64_t k = 0; k < workers_; ++k)
-    prim.workers.push_back(onednn::run_memories(pd.src_desc(), pd.dst_desc(), pd.scratchpad_desc(),
-                                                {{DNNL_ARG_WEIGHTS, wd_}, {DNNL_ARG_BIAS, bd_}}));
   dw_prims_.push_back(std::move(prim));
   return dw_prims_.size() - 1;
 }
