@@ -7,8 +7,10 @@
 
 #include "edgepipe/arena.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX2__)
 #include <immintrin.h>
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
 #define EP_WINOGRAD_SMALL 1
 #endif
 
@@ -59,6 +61,35 @@ void small_panel(const float* a, int64_t lda, int64_t rows, const float* b, int6
   if (i < rows) kTail[rows - i](a + i * lda, lda, b, k_count, c + i * ldc, ldc);
 }
 #endif
+
+// kLanes values at element offset i of an f32 or bf16 array, and back.
+inline void load_lanes(const void* src, DType dt, int64_t i, float* d) {
+  if (dt == DType::bf16) {
+    const uint16_t* s = static_cast<const uint16_t*>(src) + i;
+#if defined(__AVX2__)
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+    _mm256_storeu_ps(d, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
+#else
+    for (int64_t l = 0; l < kLanes; ++l) d[l] = bf16_to_f32(s[l]);
+#endif
+  } else {
+    std::memcpy(d, static_cast<const float*>(src) + i, kLanes * sizeof(float));
+  }
+}
+
+inline void store_lanes(const float* s, void* dst, DType dt, int64_t i) {
+  if (dt == DType::bf16) {
+    uint16_t* d = static_cast<uint16_t*>(dst) + i;
+#if defined(__AVX512BF16__) && defined(__AVX512VL__)
+    const __m128bh h = _mm256_cvtneps_pbh(_mm256_loadu_ps(s));  // round to nearest even, as f32_to_bf16
+    std::memcpy(d, &h, sizeof(h));
+#else
+    for (int64_t l = 0; l < kLanes; ++l) d[l] = f32_to_bf16(s[l]);
+#endif
+  } else {
+    std::memcpy(static_cast<float*>(dst) + i, s, kLanes * sizeof(float));
+  }
+}
 
 // d[0..5] -> B^T d (one column of the 6x6 patch).
 inline void bt4(const float* d, int64_t s, float* o, int64_t os) {
@@ -170,10 +201,14 @@ inline void gt(const double* g, int64_t s, double* o, int64_t os) {
 
 template <int M, int S>
 bool Winograd<M, S>::supports(const FusedConvParams& p) {
-  return p.precision == ConvPrecision::f32 && !p.transposed && (p.nhwc || p.block == kLanes) && p.group == 1 &&
-         p.kh == 3 && p.kw == 3 && p.stride[0] == S && p.stride[1] == S && p.dilation[0] == 1 && p.dilation[1] == 1 &&
-         p.cin % kLanes == 0 && p.cout % kLanes == 0 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
-         p.r_dtype == DType::f32;
+  const auto f32_or_bf16 = [](DType d) { return d == DType::f32 || d == DType::bf16; };
+  const bool f32 = p.precision == ConvPrecision::f32 && p.x_dtype == DType::f32 && p.y_dtype == DType::f32 &&
+                   p.r_dtype == DType::f32;
+  const bool bf16 = p.precision == ConvPrecision::bf16 && S == 1 && p.nhwc && f32_or_bf16(p.x_dtype) &&
+                    f32_or_bf16(p.y_dtype) && f32_or_bf16(p.r_dtype);
+  return (f32 || bf16) && !p.transposed && (p.nhwc || p.block == kLanes) && p.group == 1 && p.kh == 3 && p.kw == 3 &&
+         p.stride[0] == S && p.stride[1] == S && p.dilation[0] == 1 && p.dilation[1] == 1 && p.cin % kLanes == 0 &&
+         p.cout % kLanes == 0;
 }
 
 // S = 1: position i * kA + j, one weight each. S = 2, with 0-4 the even positions of an axis
@@ -245,8 +280,18 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
     }
   bias_.assign(static_cast<size_t>(p.cout), 0.f);
   if (b) std::copy(b, b + p.cout, bias_.begin());
+  bf16_ = p.precision == ConvPrecision::bf16;
+  if (bf16_) {
+    u_bf16_.resize(u_.size());
+    std::transform(u_.begin(), u_.end(), u_bf16_.begin(), f32_to_bf16);
+    std::vector<float>().swap(u_);
+  }
+  const size_t v_elem = bf16_ ? sizeof(uint16_t) : sizeof(float);
+#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
+  fast16_ = bf16_ && S == 1 && p.nhwc && p.cin % 16 == 0;
+#endif
 #if defined(EP_WINOGRAD_SMALL)
-  small_ = M == 2 && S == 1 && workers_ == 1 && tiles_ <= kSmallTiles;
+  small_ = M == 2 && S == 1 && workers_ == 1 && tiles_ <= kSmallTiles && !bf16_;
 #endif
   if (small_) {
     // Panels of 16 output channels (the last of 8 when Cout is an odd multiple of 8), each
@@ -270,17 +315,20 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   using tag = memory::format_tag;
-  const auto f32 = memory::data_type::f32;
+  const auto f32 = memory::data_type::f32, in_dt = bf16_ ? memory::data_type::bf16 : f32;
   wei_.clear();
-  for (const Group& g : groups_)
-    wei_.emplace_back(memory::desc({g.batch, p.cin, p.cout}, f32, tag::abc), eng, u_.data() + g.u0 * p.cin * p.cout);
+  for (const Group& g : groups_) {
+    void* u = bf16_ ? static_cast<void*>(u_bf16_.data() + g.u0 * p.cin * p.cout)
+                    : static_cast<void*>(u_.data() + g.u0 * p.cin * p.cout);
+    wei_.emplace_back(memory::desc({g.batch, p.cin, p.cout}, in_dt, tag::abc), eng, u);
+  }
   // Per chunk size, one primitive per group; per worker, its own memories (handles set per
   // run) and arguments.
   auto make = [&](int64_t tiles, Matmul& mm) {
     mm.workers.resize(static_cast<size_t>(workers_));
     for (size_t gi = 0; gi < groups_.size(); ++gi) {
       const Group& g = groups_[gi];
-      const memory::desc s_md({g.batch, g.rows * tiles, p.cin}, f32, tag::abc);
+      const memory::desc s_md({g.batch, g.rows * tiles, p.cin}, in_dt, tag::abc);
       const memory::desc d_md({g.batch, g.rows * tiles, p.cout}, f32, tag::abc);
       const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(s_md, wei_[gi].get_desc(), d_md), attr, eng);
       if (onednn::is_reference_impl(pd.impl_info_str())) throw dnnl::error(dnnl_unimplemented, "reference matmul");
@@ -292,7 +340,7 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
   };
   make(chunk_, full_);
   if (tail_tiles_) make(tail_tiles_, tail_);
-  v_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cin) * sizeof(float));
+  v_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cin) * v_elem);
   m_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cout) * sizeof(float));
   pad_bytes_ = arena_align(pad_bytes_);
   return static_cast<size_t>(workers_) * (v_bytes_ + m_bytes_ + pad_bytes_);
@@ -306,7 +354,7 @@ int64_t Winograd<M, S>::pixel_offset(int64_t img, int64_t h, int64_t w, int64_t 
 }
 
 template <int M, int S>
-void Winograd<M, S>::input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const {
+void Winograd<M, S>::input_transform(const void* x, int64_t img, int64_t t0, int64_t count, void* v) const {
   const FusedConvParams& p = p_;
   const int64_t blocks = p.cin / kLanes, pos_stride = count * p.cin;  // V is [A*A][count][Cin]
   const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
@@ -323,24 +371,110 @@ void Winograd<M, S>::input_transform(const float* x, int64_t img, int64_t t0, in
       for (int64_t j = 0; j < kA; ++j) {
         const int64_t iy = iy0 + i, ix = ix0 + j;
         if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) std::memset(d[i][j], 0, sizeof(d[i][j]));
-        else std::memcpy(d[i][j], x + pixel_offset(img, iy, ix, cb, p.cin, p.h, p.w), sizeof(d[i][j]));
+        else load_lanes(x, p.x_dtype, pixel_offset(img, iy, ix, cb, p.cin, p.h, p.w), d[i][j]);
       }
     for (int64_t j = 0; j < kA; ++j)
 #pragma omp simd
       for (int64_t l = 0; l < kLanes; ++l) bt<M, S>(&d[0][j][l], kA * kLanes, &tmp[0][j][l], kA * kLanes);
-    float* out = v + t * p.cin + cb * kLanes;
+    const int64_t out = t * p.cin + cb * kLanes;
     for (int64_t i = 0; i < kA; ++i) {
       alignas(32) float row[kA][kLanes];
 #pragma omp simd
       for (int64_t l = 0; l < kLanes; ++l) bt<M, S>(&tmp[i][0][l], kLanes, &row[0][l], kLanes);
-      for (int64_t j = 0; j < kA; ++j) std::memcpy(out + position(i, j) * pos_stride, row[j], sizeof(row[j]));
+      for (int64_t j = 0; j < kA; ++j)
+        store_lanes(row[j], v, bf16_ ? DType::bf16 : DType::f32, out + position(i, j) * pos_stride);
     }
   }
 }
 
+#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
+// B^T d over kA registers (S = 1), the same sums as bt4 / bt2.
+template <int M>
+inline void bt_v16(const __m512* d, __m512* o) {
+  if constexpr (M == 4) {
+    const __m512 four = _mm512_set1_ps(4.f), five = _mm512_set1_ps(5.f), two = _mm512_set1_ps(2.f);
+    o[0] = _mm512_fmadd_ps(four, d[0], _mm512_fnmadd_ps(five, d[2], d[4]));
+    o[1] = _mm512_fnmadd_ps(four, _mm512_add_ps(d[1], d[2]), _mm512_add_ps(d[3], d[4]));
+    o[2] = _mm512_fmadd_ps(four, _mm512_sub_ps(d[1], d[2]), _mm512_sub_ps(d[4], d[3]));
+    o[3] = _mm512_fmadd_ps(two, _mm512_sub_ps(d[3], d[1]), _mm512_sub_ps(d[4], d[2]));
+    o[4] = _mm512_fnmadd_ps(two, _mm512_sub_ps(d[3], d[1]), _mm512_sub_ps(d[4], d[2]));
+    o[5] = _mm512_fmadd_ps(four, d[1], _mm512_fnmadd_ps(five, d[3], d[5]));
+  } else {
+    o[0] = _mm512_sub_ps(d[0], d[2]);
+    o[1] = _mm512_add_ps(d[1], d[2]);
+    o[2] = _mm512_sub_ps(d[2], d[1]);
+    o[3] = _mm512_sub_ps(d[1], d[3]);
+  }
+}
+#endif
+
 template <int M, int S>
-void Winograd<M, S>::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y,
-                                   const float* r) const {
+void Winograd<M, S>::input_transform16(const void* x, int64_t img, int64_t t0, int64_t count, void* v) const {
+#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
+  if constexpr (S == 1) {
+    const FusedConvParams& p = p_;
+    const int64_t blocks = p.cin / 16, pos_stride = count * p.cin;  // V is [A*A][count][Cin], bf16
+    const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
+    const bool x16 = p.x_dtype == DType::bf16;
+    auto* vv = static_cast<uint16_t*>(v);
+#pragma omp parallel for if (par) schedule(static)
+    for (int64_t it = 0; it < count * blocks; ++it) {
+      const int64_t t = it / blocks, cb = it % blocks;
+      const int64_t tile = t0 + t, iy0 = tile / tiles_w_ * M - p.pad_begin[0], ix0 = tile % tiles_w_ * M - p.pad_begin[1];
+      // The columns the next tile adds, a tile ahead: without it the loads of a layer's input
+      // (9.8 MB at 160x160x96) waited on memory, the detector's two such transforms 0.98 ->
+      // 0.65 ms each (Zen 5, one thread).
+      if (cb == 0) {
+        const int64_t px0 = ix0 + kA, px1 = std::min(ix0 + kA + M, p.w);
+        if (px0 >= 0 && px0 < px1)
+          for (int64_t i = 0; i < kA; ++i) {
+            const int64_t iy = iy0 + i;
+            if (iy < 0 || iy >= p.h) continue;
+            const char* a = static_cast<const char*>(x) + ((img * p.h + iy) * p.w + px0) * p.cin * dtype_size(p.x_dtype);
+            const int64_t bytes = (px1 - px0) * p.cin * static_cast<int64_t>(dtype_size(p.x_dtype));
+            for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(a + b, _MM_HINT_T0);
+          }
+      }
+      __m512 tmp[kA][kA];
+      for (int64_t j = 0; j < kA; ++j) {
+        __m512 col[kA];
+        const int64_t ix = ix0 + j;
+        for (int64_t i = 0; i < kA; ++i) {
+          const int64_t iy = iy0 + i;
+          if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w) {
+            col[i] = _mm512_setzero_ps();
+          } else {
+            const int64_t off = ((img * p.h + iy) * p.w + ix) * p.cin + cb * 16;
+            col[i] = x16 ? _mm512_castsi512_ps(_mm512_slli_epi32(
+                               _mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                                   reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(x) + off))),
+                               16))
+                         : _mm512_loadu_ps(static_cast<const float*>(x) + off);
+          }
+        }
+        __m512 o[kA];
+        bt_v16<M>(col, o);
+        for (int64_t i = 0; i < kA; ++i) tmp[i][j] = o[i];
+      }
+      uint16_t* out = vv + t * p.cin + cb * 16;
+      for (int64_t i = 0; i < kA; ++i) {
+        __m512 o[kA];
+        bt_v16<M>(tmp[i], o);
+        for (int64_t j = 0; j < kA; ++j) {
+          const __m256bh h = _mm512_cvtneps_pbh(o[j]);
+          std::memcpy(out + (i * kA + j) * pos_stride, &h, sizeof(h));
+        }
+      }
+    }
+    return;
+  }
+#endif
+  input_transform(x, img, t0, count, v);
+}
+
+template <int M, int S>
+void Winograd<M, S>::output_transform(const float* m, int64_t img, int64_t t0, int64_t count, void* y,
+                                   const void* r) const {
   // Conv + bias, then the post-op chain on the tile (residual taps gathered beside it), then
   // the tile's pixels inside the output are written.
   const FusedConvParams& p = p_;
@@ -372,13 +506,13 @@ void Winograd<M, S>::output_transform(const float* m, int64_t img, int64_t t0, i
         std::memset(res, 0, sizeof(res));
         for (int64_t i = 0; i < rows; ++i)
           for (int64_t j = 0; j < cols; ++j)
-            std::memcpy(res[i][j], r + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow), sizeof(res[i][j]));
+            load_lanes(r, p.r_dtype, pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow), res[i][j]);
       }
       for (const PostOp& op : p.post_ops) apply_post_op_span(op, &o[0][0][0], r ? &res[0][0][0] : nullptr, M * M * kLanes);
     }
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j)
-        std::memcpy(y + pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow), o[i][j], sizeof(o[i][j]));
+        store_lanes(o[i][j], y, p.y_dtype, pixel_offset(img, oy0 + i, ox0 + j, ob, p.cout, p.oh, p.ow));
   }
 }
 
@@ -403,21 +537,23 @@ void Winograd<M, S>::small_matmul(const float* v, float* m, int64_t count) const
 }
 
 template <int M, int S>
-void Winograd<M, S>::run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
+void Winograd<M, S>::run_chunk(const void* x, void* y, const void* r, int64_t img, int64_t t0, int64_t worker,
                             char* scratch) const {
   const int64_t count = std::min(chunk_, tiles_ - t0);  // the last chunk may be the tail
   char* base = scratch + static_cast<size_t>(worker) * (v_bytes_ + m_bytes_ + pad_bytes_);
-  float* v = reinterpret_cast<float*>(base);
+  char* v = base;
   float* m = reinterpret_cast<float*>(base + v_bytes_);
-  input_transform(x, img, t0, count, v);
+  const size_t v_elem = bf16_ ? sizeof(uint16_t) : sizeof(float);
+  if (fast16_) input_transform16(x, img, t0, count, v);
+  else input_transform(x, img, t0, count, v);
   if (small_) {
-    small_matmul(v, m, count);
+    small_matmul(reinterpret_cast<const float*>(v), m, count);
   } else {
     const Matmul& mm = count == chunk_ ? full_ : tail_;
     const std::vector<onednn::RunMemories>& wk = mm.workers[static_cast<size_t>(worker)];
     for (size_t gi = 0; gi < groups_.size(); ++gi) {
       const int64_t pos0 = groups_[gi].pos0;
-      wk[gi].src.set_data_handle(v + pos0 * count * p_.cin);
+      wk[gi].src.set_data_handle(v + static_cast<size_t>(pos0 * count * p_.cin) * v_elem);
       wk[gi].dst.set_data_handle(m + pos0 * count * p_.cout);
       if (wk[gi].pad) wk[gi].pad.set_data_handle(base + v_bytes_ + m_bytes_);
       onednn::execute(mm.prims[gi], wk[gi].args);
@@ -427,7 +563,7 @@ void Winograd<M, S>::run_chunk(const float* x, float* y, const float* r, int64_t
 }
 
 template <int M, int S>
-void Winograd<M, S>::run(const float* x, float* y, const float* r, void* scratch) const {
+void Winograd<M, S>::run(const void* x, void* y, const void* r, void* scratch) const {
   char* base = static_cast<char*>(scratch);
   const int64_t per_image = (tiles_ + chunk_ - 1) / chunk_;
   if (workers_ > 1) {  // whole chunks per thread; the transforms and matmul inside run on it alone

@@ -12,6 +12,11 @@
 // The rounding differs from a direct convolution's (transforms with factors up to 8): up to
 // about 7e-6 of the largest output on fused_conv_test's 96-channel cases (the direct
 // kernel's ~1e-7), which WinogradMatchesReference bounds at 2e-5.
+// bf16 (p.precision == bf16, NHWC, CPUs with AVX512_BF16): the transforms run in f32, V and
+// U are rounded to bf16 and the 36 matmuls run on oneDNN's bf16 kernels (f32 accumulation,
+// f32 M); input, output and residual may each be f32 or bf16. Rounding V and U (8 bits of
+// mantissa) after transforms with factors up to 5 (B) and before ones up to 8 (A) costs more
+// than a direct bf16 convolution's rounding of x and w: see WinogradBf16MatchesReference.
 #pragma once
 
 #include <memory>
@@ -40,6 +45,13 @@ class Winograd {
  public:
   // Whether the shape is one this class computes (see the top of the file).
   static bool supports(const FusedConvParams& p);
+  // Whether this build converts to and from bf16 with vector instructions (AVX512_BF16 at
+  // compile time); without them the bf16 form is right but slow, and sessions keep the direct kernel.
+#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
+  static constexpr bool kBf16Vectorized = true;
+#else
+  static constexpr bool kBf16Vectorized = false;
+#endif
 
   // Transforms the weights [Cout, Cin, 3, 3] and creates the matmul primitives; returns the
   // scratch bytes run() needs. Throws dnnl::error where oneDNN declines.
@@ -47,7 +59,8 @@ class Winograd {
 
   // x and y in p's layout (NHWC or NCHW8c); r the residual (same layout as y) or null;
   // scratch of prepare()'s size (per worker thread: V, M, oneDNN's scratchpad). No allocation.
-  void run(const float* x, float* y, const float* r, void* scratch) const;
+  // Each of x, y and r is f32, or bf16 where p.x_dtype, y_dtype or r_dtype says so.
+  void run(const void* x, void* y, const void* r, void* scratch) const;
 
  private:
   static constexpr int64_t kA = S == 1 ? M + 2 : 2 * M + 1, kT = kA * kA;  // input tile side, products per tile
@@ -63,9 +76,13 @@ class Winograd {
   };
   static std::vector<Group> groups();
 
-  void input_transform(const float* x, int64_t img, int64_t t0, int64_t count, float* v) const;
-  void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, float* y, const float* r) const;
-  void run_chunk(const float* x, float* y, const float* r, int64_t img, int64_t t0, int64_t worker,
+  void input_transform(const void* x, int64_t img, int64_t t0, int64_t count, void* v) const;
+  // bf16 with AVX-512 and Cin a multiple of 16: the same on 16 channels per vector, the
+  // patch's columns transformed straight from the loaded registers (the 8-lane form above
+  // took 2.9 of the detector's 3.5 ms of bf16 Winograd input transforms on Zen 5).
+  void input_transform16(const void* x, int64_t img, int64_t t0, int64_t count, void* v) const;
+  void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, void* y, const void* r) const;
+  void run_chunk(const void* x, void* y, const void* r, int64_t img, int64_t t0, int64_t worker,
                  char* scratch) const;
   int64_t pixel_offset(int64_t img, int64_t h, int64_t w, int64_t block, int64_t channels, int64_t height,
                        int64_t width) const;
@@ -85,6 +102,9 @@ class Winograd {
   int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;  // per image
   int64_t chunk_ = 0;                              // tiles per matmul
   std::vector<float> u_;                           // [kU][Cin][Cout]
+  std::vector<uint16_t> u_bf16_;                   // bf16: U rounded to bf16 (then u_ is not kept)
+  bool bf16_ = false;                              // p.precision == bf16: V and U in bf16 (see the top)
+  bool fast16_ = false;                            // input_transform16 takes the input transform
   std::vector<float> bias_;                        // [Cout], zeros without a bias
   std::vector<Group> groups_;
   // The matmuls (one per group) for one chunk size, and per worker thread the memories bound
