@@ -16,7 +16,9 @@
 // U are rounded to bf16 and the 36 matmuls run on oneDNN's bf16 kernels (f32 accumulation,
 // f32 M); input, output and residual may each be f32 or bf16. Rounding V and U (8 bits of
 // mantissa) after transforms with factors up to 5 (B) and before ones up to 8 (A) costs more
-// than a direct bf16 convolution's rounding of x and w: see WinogradBf16MatchesReference.
+// than a direct bf16 convolution's rounding of x and w: on random data the worst error over
+// the largest output is 8.3e-2 against the direct kernel's 3.7e-3 (WinogradMatchesBf16Oracle
+// prints both); on the detector the maps agree with FP32's as closely as before.
 #pragma once
 
 #include <memory>
