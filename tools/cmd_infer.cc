@@ -13,6 +13,7 @@ struct InferArgs {
   int threads = 1;
   std::string backend = "auto";
   std::string precision = "fp32";
+  std::string conv_algorithm = "auto";
   bool no_optimize = false;
   bool reference_f64 = false;
 };
@@ -40,6 +41,7 @@ Status infer(const InferArgs& a) {
   opt.threads = a.threads;
   opt.backend = a.backend;
   opt.precision = a.precision;
+  opt.conv_algorithm = a.conv_algorithm;
   opt.optimize = !a.no_optimize;
   opt.reference_f64 = a.reference_f64;
   for (const IoInfo& in : model.inputs()) {
@@ -88,6 +90,9 @@ Runner add_infer(CLI::App& app) {
   app.add_option("--backend", a->backend, "auto or ref")->check(CLI::IsMember({"auto", "ref"}));
   app.add_option("--precision", a->precision, "fp32 or bf16 (QDQ models run int8 either way)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_option("--conv-algorithm", a->conv_algorithm,
+                 "auto (Winograd for 3x3 convolutions where it is faster) or direct, as for bench")
+      ->check(CLI::IsMember({"auto", "direct"}));
   app.add_flag("--no-optimize", a->no_optimize, "Skip graph rewrites (fusion, layout)");
   app.add_flag("--reference-f64", a->reference_f64,
                "Float64 oracle: run every f32 tensor as f64 on the reference kernels (outputs written as f32)");

@@ -1,7 +1,10 @@
 // Rewrites ONNX Conv into edgepipe.FusedConv and folds what follows it:
 //   1. Conv (2-D, f32, constant weights) -> FusedConv with explicit attributes;
 //   2. BatchNormalization and per-channel or scalar Mul/Add right after a conv with no
-//      post-ops are folded into its weights and bias;
+//      post-ops are folded into its weights and bias, computed in double and rounded to f32
+//      once (in float, beta - mean * scale lost up to an ulp of mean * scale, and w * scale
+//      rounded twice: the detector's det_light_on_dark case moved 1.1e-4 from its float64
+//      evaluation, 3.1e-5 folded in double; Session.BatchNormFoldsInDouble);
 //   3. activations (Relu, Clip, HardSigmoid, HardSwish, Sigmoid, x*sigmoid(x),
 //      x*clip(x+3,0,6)/6), scalar affines and residual Adds become post-ops; a one-input
 //      activation also from behind Reshapes and Transposes (YOLOv5's detect head).
@@ -162,7 +165,7 @@ Status conv_to_fused(ir::Graph& g, ir::Node* n) {
 // The weights of a QDQ conv are DequantizeLinear(w_q, s): a per-output-channel scale folds
 // into s exactly (w_q stays), when s can be per output channel: Conv, or ConvTranspose
 // without groups. Returns the weights with the scale folded in, or nullptr.
-ir::Value* fold_into_dequantize(ir::Graph& g, ir::Node* f, const std::vector<float>& scale) {
+ir::Value* fold_into_dequantize(ir::Graph& g, ir::Node* f, const std::vector<double>& scale) {
   const ir::Node* dq = f->inputs[1]->producer;
   const bool transposed = f->op_type == kernels::kFusedConvTransposeOp;
   auto group = f->attr_int("group", 1);
@@ -176,7 +179,8 @@ ir::Value* fold_into_dequantize(ir::Graph& g, ir::Node* f, const std::vector<flo
   if (s->shape.numel() != 1 && (s->shape.numel() != cout || (*axis < 0 ? *axis + 4 : *axis) != want)) return nullptr;
   Tensor ns(DType::f32, Shape{cout});
   for (int64_t o = 0; o < cout; ++o)
-    ns.as<float>()[o] = s->constant->as<float>()[s->shape.numel() == 1 ? 0 : o] * scale[static_cast<size_t>(o)];
+    ns.as<float>()[o] =
+        static_cast<float>(s->constant->as<float>()[s->shape.numel() == 1 ? 0 : o] * scale[static_cast<size_t>(o)]);
   ir::Value* sv = g.add_value(g.unique_value_name(f->name + "_w_scale"));
   sv->dtype = DType::f32;
   sv->shape = Shape{cout};
@@ -223,12 +227,13 @@ bool dequantize_foldable(const ir::Node* f) {
 }
 
 // Folds out = x * scale[c] + shift[c] into the conv's weights and bias.
-void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, const std::vector<float>& shift) {
+void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<double>& scale, const std::vector<double>& shift) {
   if (!f->inputs[1]->is_constant()) {  // QDQ weights; try_fold_linear checked fold_into_dequantize works
     ir::Value* w = fold_into_dequantize(g, f, scale);
     const Tensor& b = *f->inputs[2]->constant;
     Tensor nb = b.clone();
-    for (int64_t o = 0; o < b.numel(); ++o) nb.as<float>()[o] = b.as<float>()[o] * scale[o] + shift[o];
+    for (int64_t o = 0; o < b.numel(); ++o)
+      nb.as<float>()[o] = static_cast<float>(b.as<float>()[o] * scale[o] + shift[o]);
     ir::Value* bv = g.add_value(g.unique_value_name(f->name + "_b"));
     bv->dtype = DType::f32;
     bv->shape = b.shape();
@@ -247,9 +252,12 @@ void fold_affine(ir::Graph& g, ir::Node* f, const std::vector<float>& scale, con
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
       const int64_t o = transposed ? (r / cin_g) * cout_g + c : r;
-      for (int64_t t = 0; t < taps; ++t) nw.as<float>()[(r * cols + c) * taps + t] *= scale[o];
+      for (int64_t t = 0; t < taps; ++t) {
+        float& v = nw.as<float>()[(r * cols + c) * taps + t];
+        v = static_cast<float>(v * scale[o]);
+      }
     }
-  for (int64_t o = 0; o < cout; ++o) nb.as<float>()[o] = b.as<float>()[o] * scale[o] + shift[o];
+  for (int64_t o = 0; o < cout; ++o) nb.as<float>()[o] = static_cast<float>(b.as<float>()[o] * scale[o] + shift[o]);
   for (int k : {1, 2}) {
     ir::Value* v = g.add_value(g.unique_value_name(f->name + (k == 1 ? "_w" : "_b")));
     v->dtype = DType::f32;
@@ -274,9 +282,9 @@ bool try_fold_linear(ir::Graph& g, ir::Node* f) {
     auto eps = r->attr_float("epsilon", 1e-5f);
     auto spatial = r->attr_int("spatial", 1);
     if (!s || !bb || !m || !v || !eps.is_ok() || !spatial.is_ok() || *spatial != 1) return false;
-    std::vector<float> scale(c), shift(c);
+    std::vector<double> scale(c), shift(c);
     for (int64_t i = 0; i < c; ++i) {
-      scale[i] = (*s)[i] / std::sqrt((*v)[i] + *eps);
+      scale[i] = (*s)[i] / std::sqrt(static_cast<double>((*v)[i]) + *eps);
       shift[i] = (*bb)[i] - (*m)[i] * scale[i];
     }
     fold_affine(g, f, scale, shift);
@@ -287,7 +295,8 @@ bool try_fold_linear(ir::Graph& g, ir::Node* f) {
     auto k = channel_constant(other_operand(r, y), c);
     if (!k) return false;
     const bool mul = is_op(r, "Mul");
-    fold_affine(g, f, mul ? *k : std::vector<float>(c, 1.f), mul ? std::vector<float>(c, 0.f) : *k);
+    const std::vector<double> kd(k->begin(), k->end());
+    fold_affine(g, f, mul ? kd : std::vector<double>(c, 1.0), mul ? std::vector<double>(c, 0.0) : kd);
     absorb(g, f, {r}, r->outputs[0]);
     return true;
   }

@@ -369,6 +369,62 @@ Result<Model> load_model(const onnx::ModelProto& m) {
   return Model::load_from_memory(bytes.data(), bytes.size());
 }
 
+// A BatchNormalization whose mean and beta nearly cancel (4096.3 against 4096.55): folded into
+// the conv in float, beta - mean * scale loses ~2e-4 to the rounding of a product near 4096
+// (and w * scale rounds twice); folded in double and rounded once, the fused model (reference
+// kernels, so the fold is all that differs) matches the float64 evaluation of the unfused
+// model within 1e-6. With the float fold this failed by ~1e-4.
+TEST(Session, BatchNormFoldsInDouble) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "x", {1, 2, 3, 3});
+  TP* w = add_init(m, "w", {2, 2, 1, 1});
+  const float wv[4] = {1.f, 0.5f, 0.25f, -1.f};
+  for (int i = 0; i < 4; ++i) w->set_float_data(i, wv[i]);
+  TP* b = add_init(m, "b", {2});
+  b->set_float_data(0, 0.125f);
+  b->set_float_data(1, -0.375f);
+  auto* c = add_node(m, "Conv", {"x", "w", "b"}, {"c"}, "conv");
+  attr_ints(c, "kernel_shape", {1, 1});
+  const float gamma[2] = {0.7f, 1.3f}, beta[2] = {4096.55f, -3000.45f}, mean[2] = {4096.3f, -3000.2f},
+              var[2] = {0.49f, 1.69f};
+  const float* params[4] = {gamma, beta, mean, var};
+  const char* names[4] = {"g", "be", "mu", "var"};
+  for (int k = 0; k < 4; ++k) {
+    TP* t = add_init(m, names[k], {2});
+    for (int i = 0; i < 2; ++i) t->set_float_data(i, params[k][i]);
+  }
+  add_node(m, "BatchNormalization", {"c", "g", "be", "mu", "var"}, {"y"}, "bn");
+  add_output(m, "y", TP::FLOAT, {1, 2, 3, 3});
+  auto model = load_model(m);
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  std::vector<Tensor> in;
+  in.emplace_back(DType::f32, Shape{1, 2, 3, 3});
+  for (int64_t i = 0; i < 18; ++i) in[0].as<float>()[i] = static_cast<float>(i % 7) * 0.75f - 2.f;
+  SessionOptions f64_opt, fused_opt;
+  f64_opt.reference_f64 = true;
+  fused_opt.backend = "ref";  // graph rewrites on, reference kernels
+  auto f64 = Session::create(*model, f64_opt);
+  auto fused = Session::create(*model, fused_opt);
+  ASSERT_TRUE(f64.is_ok() && fused.is_ok());
+  std::vector<Tensor> in64;
+  in64.emplace_back(DType::f64, Shape{1, 2, 3, 3});
+  for (int64_t i = 0; i < 18; ++i) in64[0].as<double>()[i] = in[0].as<float>()[i];
+  auto want = f64->run(in64);
+  auto got = fused->run(in);
+  ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  int convs = 0, bns = 0;
+  for (const OpProfile& p : fused->profile()) {
+    convs += p.op == "FusedConv";
+    bns += p.op == "BatchNormalization";
+  }
+  EXPECT_EQ(convs, 1);
+  EXPECT_EQ(bns, 0);  // folded
+  for (int64_t i = 0; i < 18; ++i)
+    EXPECT_NEAR(got.value()[0].as<float>()[i], want.value()[0].as<double>()[i], 1e-6) << i;
+}
+
 // x[i] = i / 2 - 3 over a 2x6 tensor: negative, zero and positive inputs.
 Tensor ramp_2x6() {
   Tensor t(DType::f32, Shape{2, 6});
