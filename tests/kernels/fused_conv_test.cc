@@ -254,9 +254,12 @@ TEST(FusedConv, ResidualMayBeOverwrittenByTheOutput) {
   }
 }
 
-// f32 3x3 stride-1 NHWC convolutions with >= 16 channels run as oneDNN Winograd convolutions,
-// the post-ops applied by edgepipe on the way back to NHWC; the same cases with the direct
-// algorithm. Channel counts off the 16-block, padding 0 and 1, two images, every post-op.
+// f32 3x3 stride-1 NHWC convolutions with >= 16 channels run as Winograd convolutions: with
+// AVX-512, edgepipe's F(4x4,3x3) with its 16-channel input transform where Cin is a multiple
+// of 16 and the 4x4 tiles waste at most 15% (20x20, 8x8, 30x30 with partial tiles, 80x80, the
+// two residual cases), oneDNN's elsewhere, the post-ops applied by edgepipe on the way back
+// to NHWC; the same cases with the direct algorithm. Channel counts off the 16-block, padding
+// 0 and 1, two images, every post-op.
 TEST(FusedConv, WinogradMatchesReference) {
   const std::vector<ConvCase> cases = {
       {1, 96, 20, 20, 24, 3, 3, 1, 1, 1, 1, true, {}},
@@ -266,6 +269,8 @@ TEST(FusedConv, WinogradMatchesReference) {
       {1, 32, 8, 8, 48, 3, 3, 1, 1, 1, 1, true, {3, 4, 2, 5}},    // affine, hardswish, clip, sigmoid
       {1, 64, 30, 30, 64, 3, 3, 1, 1, 1, 1, true, {1}},
       {1, 96, 80, 80, 24, 3, 3, 1, 1, 1, 1, true, {1}},           // large enough for F(4x4,3x3)
+      {1, 32, 16, 20, 32, 3, 3, 1, 1, 1, 1, true, {7, 1}},        // residual then relu
+      {2, 48, 12, 12, 16, 3, 3, 1, 1, 1, 1, true, {6, 7}},        // two images: swish then residual
   };
   // oneDNN picks F(4x4,3x3) for the large case on one thread and F(2x2,3x3) on two. Without
   // AVX-512, ours (F(4x4,3x3)) takes the cases with channels in multiples of 8: its worst

@@ -287,8 +287,21 @@ class OnednnFusedConv final : public Kernel {
 
   bool winograd_f43_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradF43::supports(p_) &&
-           p_.cin >= 16 && p_.cout >= 16 && p_.oh >= 8 && p_.ow >= 8;
+    return algo.is_ok() && *algo == "auto" && (onednn_without_avx512() || winograd_f43_avx512_case()) &&
+           WinogradF43::supports(p_) && p_.cin >= 16 && p_.cout >= 16 && p_.oh >= 8 && p_.ow >= 8;
+  }
+
+  // f32 on AVX-512, where oneDNN has Winograd kernels too: ours with the 16-channel input
+  // transform (winograd.h) for NHWC inputs of 16k channels whose output tiles waste at most
+  // 15% on padding. Zen 5, one thread, in-model: YOLOv5s' 256 -> 256 at 20x20 2.27 -> 0.99 ms
+  // (oneDNN's F(4x4) kernel), 128 -> 128 at 40x40 1.06-1.19 -> 0.81-0.95, ResNet-50's
+  // 128 -> 128 at 28x28 0.59-0.72 -> 0.39-0.41 (its F(2x2) kernel); ResNet's 14x14 layers (16
+  // tiles covering 16x16) measured slower (0.66-0.71 -> 0.72-0.75) and keep oneDNN's.
+  bool winograd_f43_avx512_case() const {
+    const FusedConvParams& p = p_;
+    const int64_t covered = (p.oh + 3) / 4 * 4 * ((p.ow + 3) / 4 * 4);
+    return WinogradF43::kVector16 && p.precision == ConvPrecision::f32 && p.nhwc && p.cin % 16 == 0 &&
+           covered * 100 <= p.oh * p.ow * 115;
   }
 
   // bf16 3x3 stride-1 NHWC convolutions with at least 16 channels each way and outputs of at

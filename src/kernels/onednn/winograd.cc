@@ -288,7 +288,7 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
   }
   const size_t v_elem = bf16_ ? sizeof(uint16_t) : sizeof(float);
 #if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
-  fast16_ = bf16_ && S == 1 && p.nhwc && p.cin % 16 == 0;
+  fast16_ = S == 1 && p.nhwc && p.cin % 16 == 0 && (bf16_ ? kBf16Vectorized : kVector16);
 #endif
 #if defined(EP_WINOGRAD_SMALL)
   small_ = M == 2 && S == 1 && workers_ == 1 && tiles_ <= kSmallTiles && !bf16_;
@@ -387,7 +387,7 @@ void Winograd<M, S>::input_transform(const void* x, int64_t img, int64_t t0, int
   }
 }
 
-#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
+#if defined(__AVX512F__)
 // B^T d over kA registers (S = 1), the same sums as bt4 / bt2.
 template <int M>
 inline void bt_v16(const __m512* d, __m512* o) {
@@ -410,13 +410,14 @@ inline void bt_v16(const __m512* d, __m512* o) {
 
 template <int M, int S>
 void Winograd<M, S>::input_transform16(const void* x, int64_t img, int64_t t0, int64_t count, void* v) const {
-#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
+#if defined(__AVX512F__)
   if constexpr (S == 1) {
     const FusedConvParams& p = p_;
     const int64_t blocks = p.cin / 16, pos_stride = count * p.cin;  // V is [A*A][count][Cin], bf16
     const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
     const bool x16 = p.x_dtype == DType::bf16;
-    auto* vv = static_cast<uint16_t*>(v);
+    [[maybe_unused]] auto* vv = static_cast<uint16_t*>(v);
+    auto* vf = static_cast<float*>(v);
 #pragma omp parallel for if (par) schedule(static)
     for (int64_t it = 0; it < count * blocks; ++it) {
       const int64_t t = it / blocks, cb = it % blocks;
@@ -445,8 +446,8 @@ void Winograd<M, S>::input_transform16(const void* x, int64_t img, int64_t t0, i
             col[i] = _mm512_setzero_ps();
           } else {
             const int64_t off = ((img * p.h + iy) * p.w + ix) * p.cin + cb * 16;
-            col[i] = x16 ? _mm512_castsi512_ps(_mm512_slli_epi32(
-                               _mm512_cvtepu16_epi32(_mm256_loadu_si256(
+            col[i] = x16 ? _mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xFFFF,
+                               _mm512_maskz_cvtepu16_epi32(0xFFFF, _mm256_loadu_si256(
                                    reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(x) + off))),
                                16))
                          : _mm512_loadu_ps(static_cast<const float*>(x) + off);
@@ -456,13 +457,19 @@ void Winograd<M, S>::input_transform16(const void* x, int64_t img, int64_t t0, i
         bt_v16<M>(col, o);
         for (int64_t i = 0; i < kA; ++i) tmp[i][j] = o[i];
       }
-      uint16_t* out = vv + t * p.cin + cb * 16;
+      const int64_t out = t * p.cin + cb * 16;
       for (int64_t i = 0; i < kA; ++i) {
         __m512 o[kA];
         bt_v16<M>(tmp[i], o);
         for (int64_t j = 0; j < kA; ++j) {
-          const __m256bh h = _mm512_cvtneps_pbh(o[j]);
-          std::memcpy(out + (i * kA + j) * pos_stride, &h, sizeof(h));
+#if defined(__AVX512BF16__) && defined(__AVX512VL__)
+          if (bf16_) {
+            const __m256bh h = _mm512_cvtneps_pbh(o[j]);
+            std::memcpy(vv + out + (i * kA + j) * pos_stride, &h, sizeof(h));
+            continue;
+          }
+#endif
+          _mm512_storeu_ps(vf + out + (i * kA + j) * pos_stride, o[j]);
         }
       }
     }

@@ -47,8 +47,14 @@ class Winograd {
  public:
   // Whether the shape is one this class computes (see the top of the file).
   static bool supports(const FusedConvParams& p);
-  // Whether this build converts to and from bf16 with vector instructions (AVX512_BF16 at
-  // compile time); without them the bf16 form is right but slow, and sessions keep the direct kernel.
+  // Whether this build has the 16-channel input transform (AVX-512F at compile time; see
+  // input_transform16) and converts to and from bf16 with vector instructions (AVX512_BF16);
+  // without the latter the bf16 form is right but slow, and sessions keep the direct kernel.
+#if defined(__AVX512F__)
+  static constexpr bool kVector16 = true;
+#else
+  static constexpr bool kVector16 = false;
+#endif
 #if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
   static constexpr bool kBf16Vectorized = true;
 #else
@@ -79,9 +85,10 @@ class Winograd {
   static std::vector<Group> groups();
 
   void input_transform(const void* x, int64_t img, int64_t t0, int64_t count, void* v) const;
-  // bf16 with AVX-512 and Cin a multiple of 16: the same on 16 channels per vector, the
-  // patch's columns transformed straight from the loaded registers (the 8-lane form above
-  // took 2.9 of the detector's 3.5 ms of bf16 Winograd input transforms on Zen 5).
+  // NHWC, stride 1, Cin a multiple of 16, AVX-512: the same on 16 channels per vector, the
+  // patch's columns transformed straight from the loaded registers, V stored as f32 or bf16
+  // (the 8-lane form above took 2.9 of the detector's 3.5 ms of bf16 Winograd input
+  // transforms on Zen 5).
   void input_transform16(const void* x, int64_t img, int64_t t0, int64_t count, void* v) const;
   void output_transform(const float* m, int64_t img, int64_t t0, int64_t count, void* y, const void* r) const;
   void run_chunk(const void* x, void* y, const void* r, int64_t img, int64_t t0, int64_t worker,
