@@ -287,9 +287,7 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
     std::vector<float>().swap(u_);
   }
   const size_t v_elem = bf16_ ? sizeof(uint16_t) : sizeof(float);
-#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)
   fast16_ = S == 1 && p.nhwc && p.cin % 16 == 0 && (bf16_ ? kBf16Vectorized : kVector16);
-#endif
 #if defined(EP_WINOGRAD_SMALL)
   small_ = M == 2 && S == 1 && workers_ == 1 && tiles_ <= kSmallTiles && !bf16_;
 #endif
@@ -413,7 +411,7 @@ void Winograd<M, S>::input_transform16(const void* x, int64_t img, int64_t t0, i
 #if defined(__AVX512F__)
   if constexpr (S == 1) {
     const FusedConvParams& p = p_;
-    const int64_t blocks = p.cin / 16, pos_stride = count * p.cin;  // V is [A*A][count][Cin], bf16
+    const int64_t blocks = p.cin / 16, pos_stride = count * p.cin;  // V is [A*A][count][Cin], f32 or bf16
     const bool par = count * blocks > 8 && omp_get_max_threads() > 1;
     const bool x16 = p.x_dtype == DType::bf16;
     [[maybe_unused]] auto* vv = static_cast<uint16_t*>(v);
