@@ -246,6 +246,17 @@ TEST(CpuKernels, TransposeAsBatched2d) {
       // A reversal of three axes is not a batched 2-D transpose: declined.
       compare_backends(t, {&x}, seed, !(perm.empty() && shape.rank() == 3));
     }
+  // Three planes of bytes into pixels (a QDQ model's quantized input; AVX-512 VBMI takes 64
+  // pixels a step): a tail of 37 pixels, exact multiples of 64, two images, a parallel size.
+  for (int threads : {1, 2})
+    for (const Shape& shape : {Shape{1, 3, 37, 41}, Shape{2, 3, 8, 64}, Shape{1, 3, 640, 640}}) {
+      omp_set_num_threads(threads);
+      NodeUnderTest t("Transpose", 1);
+      t.attr("perm", std::vector<int64_t>{0, 2, 3, 1});
+      Tensor x(DType::u8, shape);
+      for (int64_t i = 0; i < x.numel(); ++i) x.as<uint8_t>()[i] = static_cast<uint8_t>((i * 131 + seed) % 251);
+      compare_backends(t, {&x}, seed++);
+    }
   omp_set_num_threads(1);
   NodeUnderTest t("Transpose", 1);
   t.attr("perm", std::vector<int64_t>{0, 3, 2, 1});
