@@ -29,7 +29,7 @@ void print_steps(const std::vector<OpProfile>& prof) {
     for (size_t k = 0; k < p.outputs.size(); ++k) {
       io += " " + p.outputs[k] + " [";
       for (size_t d = 0; d < p.output_shapes[k].rank(); ++d) io += (d ? "x" : "") + std::to_string(p.output_shapes[k][d]);
-      io += "]";
+      io += " " + std::string(dtype_name(p.output_dtypes[k])) + "]";
     }
     const double m = mean_ms(p);
     std::printf("%4zu %-36.36s %-20.20s %-7s %8.3f  %s\n", i, p.node.c_str(), p.op.c_str(), p.kernel.c_str(), m, io.c_str());
@@ -129,7 +129,8 @@ int bench(const BenchArgs& a) {
   nlohmann::json step_list = nlohmann::json::array();
   if (a.steps && a.json) {
     for (const OpProfile& p : prof) {
-      nlohmann::json shapes = nlohmann::json::array();
+      nlohmann::json shapes = nlohmann::json::array(), dtypes = nlohmann::json::array();
+      for (DType t : p.output_dtypes) dtypes.push_back(std::string(dtype_name(t)));
       for (const Shape& s : p.output_shapes) {
         std::vector<int64_t> dims;
         for (size_t d = 0; d < s.rank(); ++d) dims.push_back(s[d]);
@@ -137,7 +138,8 @@ int bench(const BenchArgs& a) {
       }
       step_list.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel},
                            {"mean_ms", mean_ms(p)},
-                           {"inputs", p.inputs}, {"outputs", p.outputs}, {"output_shapes", shapes}});
+                           {"inputs", p.inputs}, {"outputs", p.outputs}, {"output_shapes", shapes},
+                           {"output_dtypes", dtypes}});
     }
   } else if (a.steps) {
     print_steps(prof);

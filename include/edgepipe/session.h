@@ -91,6 +91,7 @@ struct OpProfile {
   int64_t total_ns = 0;
   std::vector<std::string> inputs, outputs;  // tensor names ("" for an absent optional input)
   std::vector<Shape> output_shapes;
+  std::vector<DType> output_dtypes;  // as the step stores them (bf16 in a bf16 session's convs, ...)
 };
 
 class Session {

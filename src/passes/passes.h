@@ -64,8 +64,10 @@ Status nhwc_io_begin(ir::Graph& g, const std::set<std::string>& names);
 Status nhwc_io_finish(ir::Graph& g, const std::set<std::string>& names);
 
 // SessionOptions::precision "bf16": FusedConvs with constant f32 weights compute in bf16 and
-// pass bf16 activations to the convs that read them (see precision_bf16.cc). After layout_nhwc.
-Status lower_precision_bf16(ir::Graph& g);
+// pass bf16 activations to the convs that read them, with `bf16_ops` also through the
+// element-wise ops, Resizes, Concats and means between them whose fast kernels take bf16
+// (see precision_bf16.cc). After layout_nhwc and fold_scale_residual.
+Status lower_precision_bf16(ir::Graph& g, bool bf16_ops = true);
 
 // QDQ models: DequantizeLinear -> FusedConv (weights DequantizeLinear of constant int8,
 // per channel) -> [post-ops] -> QuantizeLinear becomes one int8 FusedConv that reads and

@@ -369,10 +369,12 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (!options.nhwc_io.empty()) EP_RETURN_IF_ERROR(passes::nhwc_io_finish(g, options.nhwc_io));
     if (options.blocked_layout == "on" && options.precision == "fp32") EP_RETURN_IF_ERROR(passes::layout_blocked(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_qdq(g));
-    if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g));
     // Last: the QDQ fusions above match single-reader chains that these rewrites would break.
     EP_RETURN_IF_ERROR(passes::fold_scale_residual(g));
     EP_RETURN_IF_ERROR(passes::eliminate_common_subexpressions(g));
+    // bf16 activations through the ops between convs need the fast kernels (the reference
+    // ones compute f32 only) and ScaleAdd formed.
+    if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g, options.backend != "ref"));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_pointwise_depthwise(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())
@@ -411,11 +413,12 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
 std::vector<OpProfile> Session::profile() const {
   std::vector<OpProfile> r;
   for (const Step& s : impl_->steps) {
-    OpProfile p{s.node->name, s.node->op_type, std::string(s.backend), s.calls, s.total_ns, {}, {}, {}};
+    OpProfile p{s.node->name, s.node->op_type, std::string(s.backend), s.calls, s.total_ns, {}, {}, {}, {}};
     for (const ir::Value* v : s.node->inputs) p.inputs.push_back(v ? v->name : std::string());
     for (const ir::Value* v : s.node->outputs) {
       p.outputs.push_back(v ? v->name : std::string());
       p.output_shapes.push_back(v ? v->shape : Shape{});
+      p.output_dtypes.push_back(v ? v->dtype : DType::undefined);
     }
     r.push_back(std::move(p));
   }

@@ -426,6 +426,85 @@ TEST(CpuKernels, PoolsBothLayouts) {
   omp_set_num_threads(1);
 }
 
+// A bf16 copy of an f32 tensor (rounded to nearest even), and its exact f32 widening.
+Tensor to_bf16(const Tensor& x) {
+  Tensor t(DType::bf16, x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) t.as<uint16_t>()[i] = f32_to_bf16(x.as<float>()[i]);
+  return t;
+}
+Tensor widen(const Tensor& x) {
+  Tensor t(DType::f32, x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) t.as<float>()[i] = bf16_to_f32(x.as<uint16_t>()[i]);
+  return t;
+}
+
+// bf16 operands (a bf16 session's activations): the fast kernel widens, computes in f32 and
+// rounds once, so its output is the f32 reference on the widened operands rounded to bf16,
+// bit for bit; both operands bf16, or one (a bf16 activation against an f32 scale or bias).
+TEST(CpuKernels, BinaryOnBf16RoundsTheF32Result) {
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{2, 3, 4, 5}, {2, 3, 4, 5}}, {{2, 3, 4, 5}, {1}},  {{1, 8, 8, 16}, {1, 1, 1, 16}}, {{1, 16, 8, 8}, {1, 16, 1, 1}},
+      {{4, 1, 6}, {1, 5, 1}},       {{7}, {3, 1}},        {{1, 40, 40, 96}, {1, 40, 40, 96}},  // pieces of 512
+      {{1, 20, 20, 24}, {1, 1, 1, 24}}, {{1, 3, 1, 1, 8}, {1, 3, 5, 7, 8}}};
+  uint32_t seed = 700;
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (const auto& [sa, sb] : shapes)
+      for (const char* op : {"Add", "Sub", "Mul", "Div", "ScaleAdd"})
+        for (int which : {0, 1, 2}) {  // both bf16, only a, only b
+          SCOPED_TRACE(std::string(op) + " " + sa.to_string() + " " + sb.to_string() + " bf16 operands " +
+                       std::to_string(which) + ", threads " + std::to_string(threads));
+          NodeUnderTest t(op, 2);
+          if (std::string(op) == "ScaleAdd") {
+            t.node->domain = "edgepipe";
+            t.node->opset = 1;
+          }
+          const Tensor a = to_bf16(random_tensor(sa, seed++, 0.5f, 2.f)), b = to_bf16(random_tensor(sb, seed++, 0.5f, 2.f));
+          const Tensor wa = widen(a), wb = widen(b);
+          const std::vector<const Tensor*> wide = {&wa, &wb};
+          auto want = kernels::evaluate_node(*t.node, wide, "ref");
+          ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+          const Tensor& ia = which == 2 ? wa : a;
+          const Tensor& ib = which == 1 ? wb : b;
+          const std::vector<const Tensor*> ins = {&ia, &ib};
+          auto got = kernels::evaluate_node(*t.node, ins, std::string(op) == "ScaleAdd" ? "ref" : "cpu");
+          ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+          const Tensor& g = got.value()[0];
+          ASSERT_EQ(g.dtype(), DType::bf16);
+          ASSERT_EQ(g.shape(), want.value()[0].shape());
+          for (int64_t i = 0; i < g.numel(); ++i)
+            ASSERT_EQ(g.as<uint16_t>()[i], f32_to_bf16(want.value()[0].as<float>()[i])) << "index " << i;
+        }
+  }
+  omp_set_num_threads(1);
+}
+
+// Means of bf16 activations (a bf16 squeeze-excite's GlobalAveragePool): the f32 reference of
+// the widened input, rounded to bf16, within one bf16 step (the fast kernel sums blocks of
+// rows in float first, so a mean right at a rounding boundary may round the other way).
+TEST(CpuKernels, MeansOfBf16) {
+  uint32_t seed = 800;
+  for (int threads : {1, 2})
+    for (const auto& [shape, axes] : std::vector<std::pair<Shape, std::vector<int64_t>>>{
+             {{1, 20, 20, 16}, {1, 2}}, {{2, 3, 4, 5}, {3}}, {{1, 160, 160, 96}, {1, 2}}, {{2, 3, 5, 7, 8}, {2, 3}}}) {
+      omp_set_num_threads(threads);
+      NodeUnderTest t("ReduceMean", 1, 1, 13);
+      t.attr("axes", axes).attr("keepdims", int64_t{1});
+      const Tensor x = to_bf16(random_tensor(shape, seed++, 0.f, 2.f)), wx = widen(x);
+      const std::vector<const Tensor*> wide = {&wx}, ins = {&x};
+      auto want = kernels::evaluate_node(*t.node, wide, "ref");
+      auto got = kernels::evaluate_node(*t.node, ins, "cpu");
+      ASSERT_TRUE(want.is_ok() && got.is_ok()) << got.status().to_string();
+      const Tensor& g = got.value()[0];
+      ASSERT_EQ(g.dtype(), DType::bf16);
+      for (int64_t i = 0; i < g.numel(); ++i) {
+        const float w = want.value()[0].as<float>()[i], v = bf16_to_f32(g.as<uint16_t>()[i]);
+        ASSERT_LE(std::fabs(v - w), std::ldexp(std::fabs(w), -8)) << "index " << i << " of " << shape.to_string();
+      }
+    }
+  omp_set_num_threads(1);
+}
+
 TEST(CpuKernels, MeansOverContiguousAxes) {
   uint32_t seed = 300;
   // The last two are large enough to split their channels across two threads.

@@ -167,6 +167,22 @@ TEST(Int8Session, QuantizeMovesAboveResizeAndConcat) {
             "DequantizeLinear Identity Transpose ");
 }
 
+// Each element of a bf16 session's output within 1% of the largest fp32 output plus 1% of its
+// own; whether any differs at all.
+bool expect_within_bf16(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape());
+  if (got.shape() != want.shape()) return false;
+  double max_ref = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) max_ref = std::max(max_ref, std::fabs(double{want.as<float>()[i]}));
+  bool any_differs = false;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    const float g = got.as<float>()[i], w = want.as<float>()[i];
+    EXPECT_NEAR(g, w, 0.01 * max_ref + 0.01 * std::fabs(w)) << "index " << i;
+    any_differs |= g != w;
+  }
+  return any_differs;
+}
+
 // f32 convs in bf16: within bf16's precision of fp32, the same steps (no conversions added).
 TEST(Bf16Session, ConvChainCloseToFp32) {
   if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
@@ -179,17 +195,77 @@ TEST(Bf16Session, ConvChainCloseToFp32) {
   bf16.profile = true;
   std::vector<OpProfile> prof;
   const Tensor got = run_one(model, bf16, x, &prof);
-  ASSERT_EQ(got.shape(), want.shape());
-  double max_ref = 0;
-  for (int64_t i = 0; i < want.numel(); ++i) max_ref = std::max(max_ref, std::fabs(double{want.as<float>()[i]}));
-  bool any_differs = false;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    const float g = got.as<float>()[i], w = want.as<float>()[i];
-    EXPECT_NEAR(g, w, 0.01 * max_ref + 0.01 * std::fabs(w)) << "index " << i;
-    any_differs |= g != w;
-  }
+  const bool any_differs = expect_within_bf16(got, want);
   EXPECT_TRUE(any_differs) << "bf16 rounding should show somewhere: did the session run bf16?";
   for (const OpProfile& p : prof) EXPECT_NE(p.op, "Cast");
+}
+
+// A detector neck in miniature: convs, a squeeze-excite (GlobalAveragePool, 1x1 conv,
+// HardSigmoid, x + x * s), an Add of two branches, nearest 2x upsampling and a Concat, then the
+// head conv. X [1, 16, 8, 8] -> Y [1, 8, 16, 16].
+onnx::ModelProto bf16_neck_model() {
+  using namespace test_models;
+  onnx::ModelProto m = new_model(17);
+  add_input(m, "X", {1, 16, 8, 8});
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> d(-0.3f, 0.3f);
+  auto conv = [&](const std::string& k, const std::string& in, int64_t cin, int64_t cout, int64_t ks) {
+    std::vector<float> w(static_cast<size_t>(cout * cin * ks * ks)), b(static_cast<size_t>(cout));
+    for (float& v : w) v = d(rng);
+    for (float& v : b) v = d(rng);
+    add_init_f32(m, k + "_w", {cout, cin, ks, ks}, w);
+    add_init_f32(m, k + "_b", {cout}, b);
+    auto* n = add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k);
+    attr_ints(n, "kernel_shape", {ks, ks});
+    attr_ints(n, "pads", {ks / 2, ks / 2, ks / 2, ks / 2});
+  };
+  conv("c1", "X", 16, 16, 3);
+  conv("c2", "X", 16, 16, 1);
+  add_node(m, "GlobalAveragePool", {"c1_y"}, {"pool"}, "pool");
+  conv("se", "pool", 16, 16, 1);
+  add_node(m, "HardSigmoid", {"se_y"}, {"s"}, "gate");
+  add_node(m, "Mul", {"c1_y", "s"}, {"xs"}, "scale");
+  add_node(m, "Add", {"c1_y", "xs"}, {"rse"}, "rse");
+  add_node(m, "Add", {"rse", "c2_y"}, {"sum"}, "sum");
+  add_init_f32(m, "up", {4}, {1.f, 1.f, 2.f, 2.f});
+  attr_string(add_node(m, "Resize", {"sum", "", "up"}, {"sum_up"}, "resize_sum"), "mode", "nearest");
+  attr_string(add_node(m, "Resize", {"c2_y", "", "up"}, {"c2_up"}, "resize_c2"), "mode", "nearest");
+  attr_int(add_node(m, "Concat", {"sum_up", "c2_up"}, {"cat"}, "concat"), "axis", 1);
+  conv("head", "cat", 32, 8, 3);
+  add_node(m, "Identity", {"head_y"}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, 8, 16, 16});
+  return m;
+}
+
+// Between a bf16 session's convs, the squeeze-excite mean, the x + x * s, the Add, both
+// Resizes and the Concat keep bf16 activations (the head conv reads bf16, no conversion
+// anywhere), and the output is within bf16's precision of fp32.
+TEST(Bf16Session, NeckOpsPassBf16BetweenConvs) {
+  if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
+  const Model model = load(bf16_neck_model());
+  const Tensor x = random_input(Shape{1, 16, 8, 8}, 8);
+  SessionOptions fp32;
+  const Tensor want = run_one(model, fp32, x);
+  SessionOptions bf16;
+  bf16.precision = "bf16";
+  bf16.conv_algorithm = "direct";  // bf16 Winograd rounds coarser (FusedConvBf16 tests cover it)
+  bf16.profile = true;
+  std::vector<OpProfile> prof;
+  const Tensor got = run_one(model, bf16, x, &prof);
+  expect_within_bf16(got, want);
+  std::string steps;
+  int bf16_steps = 0;
+  for (const OpProfile& p : prof) {
+    steps += p.op + "/" + std::string(dtype_name(p.output_dtypes[0])) + " ";
+    const bool between = p.op == "ReduceMean" || p.op == "GlobalAveragePool" || p.op == "ScaleAdd" || p.op == "Add" ||
+                         p.op == "Resize" || p.op == "Concat";
+    if (between) {
+      EXPECT_EQ(p.output_dtypes[0], DType::bf16) << p.node;
+      ++bf16_steps;
+    }
+    EXPECT_NE(p.op, "Cast");
+  }
+  EXPECT_EQ(bf16_steps, 6) << steps;  // mean, ScaleAdd, Add, two Resizes, Concat
 }
 
 TEST(Bf16Session, UnsupportedCpuSaysSo) {

@@ -1,5 +1,6 @@
 // f32 element-wise ops: broadcasting collapsed to at most four strided dims with a tight
 // contiguous (or scalar-broadcast) innermost loop; large tensors split across threads.
+// Binary ops also take bf16 operands (widened, computed in f32, rounded to a bf16 output).
 #include <omp.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/cpu/bf16.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/vexp.h"
 #include "kernels/ref/common.h"
@@ -75,15 +77,35 @@ class BinaryKernel final : public Kernel {
     EP_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
     const TensorInfo& a = ctx.input(0);
     const TensorInfo& b = ctx.input(1);
-    if (a.dtype != DType::f32 || b.dtype != DType::f32) return ctx.unsupported_error("fast path is f32 only");
+    auto f32_or_bf16 = [](DType t) { return t == DType::f32 || t == DType::bf16; };
+    if (!f32_or_bf16(a.dtype) || !f32_or_bf16(b.dtype)) return ctx.unsupported_error("fast path is f32 or bf16 only");
     EP_ASSIGN_OR_RETURN(Shape out, ref::broadcast_shapes(ctx, {a.shape, b.shape}));
     collapse(out, ref::broadcast_strides(a.shape, out), ref::broadcast_strides(b.shape, out));
     if (dims_.size() > 4) return ctx.unsupported_error("broadcast pattern too irregular for the fast path");
-    ctx.set_output(0, DType::f32, out);
+    // bf16 operands (a bf16 session's activations, passes/precision_bf16.cc) are widened,
+    // computed in f32 and, when either is bf16, the result rounded to bf16.
+    a_bf16_ = a.dtype == DType::bf16;
+    b_bf16_ = b.dtype == DType::bf16;
+    a_whole_ = a.shape == out;
+    b_whole_ = b.shape == out;
+    ctx.set_output(0, a_bf16_ || b_bf16_ ? DType::bf16 : DType::f32, out);
     return Status::ok();
   }
 
   Status run(const RunContext& ctx) noexcept override {
+    if (a_bf16_ || b_bf16_) {
+      const void* a = ctx.inputs[0].data;
+      const void* b = ctx.inputs[1].data;
+      void* y = ctx.outputs[0].data;
+      switch (op_) {
+        case Bin::add: loop_bf16<Bin::add>(a, b, y); break;
+        case Bin::sub: loop_bf16<Bin::sub>(a, b, y); break;
+        case Bin::mul: loop_bf16<Bin::mul>(a, b, y); break;
+        case Bin::div: loop_bf16<Bin::div>(a, b, y); break;
+        case Bin::scale_add: loop_bf16<Bin::scale_add>(a, b, y); break;
+      }
+      return Status::ok();
+    }
     const float* a = ctx.inputs[0].as<float>();
     const float* b = ctx.inputs[1].as<float>();
     float* y = ctx.outputs[0].as<float>();
@@ -158,8 +180,56 @@ class BinaryKernel final : public Kernel {
     }
   }
 
+  // With a bf16 operand: the innermost runs in pieces of at most kPiece elements (long runs
+  // split, short ones grouped, each group of rows one work item across threads), bf16
+  // operands widened into stack buffers (a broadcast row once per item), bin_run in f32, the
+  // result narrowed into the bf16 output.
+  template <Bin op>
+  void loop_bf16(const void* a, const void* b, void* y) const {
+    constexpr int64_t kPiece = 512;
+    const int64_t d1 = dims_[1], d2 = dims_[2], n = dims_[3], outer = dims_[0] * d1 * d2;
+    const int64_t pieces = (n + kPiece - 1) / kPiece, rows = n >= kPiece ? 1 : kPiece / n;
+    const int64_t items = n >= kPiece ? outer * pieces : (outer + rows - 1) / rows;
+    const bool par = items > 1 && outer * n >= kParallelMin && omp_get_max_threads() > 1;
+    const int64_t sa = sa_[3], sb = sb_[3];
+#pragma omp parallel for if (par) schedule(static)
+    for (int64_t item = 0; item < items; ++item) {
+      float abuf[kPiece], bbuf[kPiece], ybuf[kPiece];
+      int64_t a_at = -1, b_at = -1;  // what abuf and bbuf hold
+      auto operand = [](const void* p, bool bf16, int64_t off, int64_t count, float* buf, int64_t& at) -> const float* {
+        if (!bf16) return static_cast<const float*>(p) + off;
+        if (at != off) bf16_to_f32_span(static_cast<const uint16_t*>(p) + off, buf, count);
+        at = off;
+        return buf;
+      };
+      const int64_t o0 = n >= kPiece ? item / pieces : item * rows, o1 = n >= kPiece ? o0 + 1 : std::min(outer, o0 + rows);
+      const int64_t j0 = n >= kPiece ? item % pieces * kPiece : 0, m = std::min(kPiece, n - j0);
+      // An operand that is the whole tensor (no broadcast) is widened for all rows at once.
+      const int64_t count = (o1 - o0) * m;
+      const bool a_whole = a_bf16_ && a_whole_, b_whole = b_bf16_ && b_whole_;
+      if (a_whole) bf16_to_f32_span(static_cast<const uint16_t*>(a) + o0 * n + j0, abuf, count);
+      if (b_whole) bf16_to_f32_span(static_cast<const uint16_t*>(b) + o0 * n + j0, bbuf, count);
+      int64_t i0 = o0 / (d1 * d2), i1 = (o0 / d2) % d1, i2 = o0 % d2;  // o's index, stepped below
+      for (int64_t o = o0; o < o1; ++o) {
+        const int64_t row = (o - o0) * m;
+        const int64_t oa = i0 * sa_[0] + i1 * sa_[1] + i2 * sa_[2] + j0 * sa;
+        const int64_t ob = i0 * sb_[0] + i1 * sb_[1] + i2 * sb_[2] + j0 * sb;
+        const float* pa = a_whole ? abuf + row : operand(a, a_bf16_, oa, sa ? m : 1, abuf, a_at);
+        const float* pb = b_whole ? bbuf + row : operand(b, b_bf16_, ob, sb ? m : 1, bbuf, b_at);
+        bin_run<op>(pa, sa, pb, sb, ybuf + row, m);
+        if (++i2 == d2) {
+          i2 = 0;
+          if (++i1 == d1) i1 = 0, ++i0;
+        }
+      }
+      f32_to_bf16_span(ybuf, static_cast<uint16_t*>(y) + o0 * n + j0, count);
+    }
+  }
+
   Bin op_;
   std::vector<int64_t> dims_, sa_, sb_;
+  bool a_bf16_ = false, b_bf16_ = false;
+  bool a_whole_ = false, b_whole_ = false;  // the operand has the output's shape
 };
 
 enum class Un { relu, sigmoid, clip, hard_sigmoid, hard_swish, tanh };

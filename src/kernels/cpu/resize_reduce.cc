@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/cpu/bf16.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/ref/common.h"
 
@@ -154,7 +155,8 @@ class MeanKernel final : public Kernel {
 
   Status prepare(PrepareContext& ctx) override {
     const TensorInfo& x = ctx.input(0);
-    if (x.dtype != DType::f32) return ctx.unsupported_error("fast mean is f32 only");
+    if (x.dtype != DType::f32 && x.dtype != DType::bf16) return ctx.unsupported_error("fast mean is f32 or bf16 only");
+    bf16_ = x.dtype == DType::bf16;
     const int64_t rank = static_cast<int64_t>(x.shape.rank());
     std::vector<int64_t> axes;
     bool keepdims = true;
@@ -189,33 +191,50 @@ class MeanKernel final : public Kernel {
       else if (keepdims) out.push_back(1);
     }
     if (reduced_ == 0) return ctx.unsupported_error("empty reduction");
-    ctx.request_scratch(static_cast<size_t>(inner_) * sizeof(double));
-    ctx.set_output(0, DType::f32, Shape(out));
+    // bf16: each block of rows is widened into scratch after the sums (its threads' channels).
+    ctx.request_scratch(static_cast<size_t>(inner_) * sizeof(double) +
+                        (bf16_ ? static_cast<size_t>(kRowBlock * inner_) * sizeof(float) : 0));
+    ctx.set_output(0, x.dtype, Shape(out));
     return Status::ok();
   }
 
   Status run(const RunContext& ctx) noexcept override {
-    const float* x = ctx.inputs[0].as<float>();
-    float* y = ctx.outputs[0].as<float>();
+    const void* x = ctx.inputs[0].data;
+    void* y = ctx.outputs[0].data;
     double* acc = static_cast<double*>(ctx.scratch);
+    float* wide = reinterpret_cast<float*>(acc + inner_);  // bf16: [kRowBlock][inner]
     const double inv = 1.0 / static_cast<double>(reduced_);
+    const bool bf = bf16_;
+    auto at = [x, bf](int64_t i) {
+      return bf ? bf16_to_f32(static_cast<const uint16_t*>(x)[i]) : static_cast<const float*>(x)[i];
+    };
+    auto put = [y, bf](int64_t i, double v) {
+      if (bf) static_cast<uint16_t*>(y)[i] = f32_to_bf16(static_cast<float>(v));
+      else static_cast<float*>(y)[i] = static_cast<float>(v);
+    };
     // Threads take channel ranges (multiples of 16): each channel is summed in the same order
     // whatever the thread count.
     const int64_t chunks = inner_ >= 32 && outer_ * reduced_ * inner_ * 4 >= kParallelBytes ? std::min<int64_t>(omp_get_max_threads(), inner_ / 16) : 1;
     for (int64_t o = 0; o < outer_; ++o) {
-      const float* xo = x + o * reduced_ * inner_;
+      const int64_t xo = o * reduced_ * inner_;
       if (inner_ == 1) {
         double s = 0;
-        for (int64_t r = 0; r < reduced_; ++r) s += xo[r];
-        y[o] = static_cast<float>(s * inv);
+        for (int64_t r = 0; r < reduced_; ++r) s += at(xo + r);
+        put(o, s * inv);
         continue;
       }
       if (inner_ == 8) {  // a channel block of a blocked activation: sums in registers
         double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int64_t r = 0; r < reduced_; ++r)
+        if (bf) {
+          for (int64_t r = 0; r < reduced_; ++r)
+            for (int64_t i = 0; i < 8; ++i) s[i] += at(xo + r * 8 + i);
+        } else {
+          const float* xf = static_cast<const float*>(x) + xo;
+          for (int64_t r = 0; r < reduced_; ++r)
 #pragma omp simd
-          for (int64_t i = 0; i < 8; ++i) s[i] += xo[r * 8 + i];
-        for (int64_t i = 0; i < 8; ++i) y[o * 8 + i] = static_cast<float>(s[i] * inv);
+            for (int64_t i = 0; i < 8; ++i) s[i] += xf[r * 8 + i];
+        }
+        for (int64_t i = 0; i < 8; ++i) put(o * 8 + i, s[i] * inv);
         continue;
       }
 #pragma omp parallel for if (chunks > 1) num_threads(chunks) schedule(static)
@@ -224,18 +243,30 @@ class MeanKernel final : public Kernel {
         for (int64_t i = i0; i < i1; ++i) acc[i] = 0;
         for (int64_t r0 = 0; r0 < reduced_; r0 += kRowBlock) {
           const int64_t r1 = std::min(reduced_, r0 + kRowBlock);
+          // The block's rows as f32, rows `inner_` apart: the input itself, or its channels
+          // [i0, i1) widened into `wide` (row r0 first).
+          const float* rows = static_cast<const float*>(x) + xo;
+          int64_t b0 = r0, b1 = r1;
+          if (bf) {
+            const uint16_t* xb = static_cast<const uint16_t*>(x) + xo;
+            for (int64_t r = r0; r < r1; ++r)
+              bf16_to_f32_span(xb + r * inner_ + i0, wide + (r - r0) * inner_ + i0, i1 - i0);
+            rows = wide;
+            b0 = 0;
+            b1 = r1 - r0;
+          }
           int64_t i = i0;
 #if defined(__AVX2__)
-          for (; i + 32 <= i1; i += 32) add_block_sums<4>(xo, inner_, r0, r1, i, acc);  // 4 chains of adds
-          for (; i + 8 <= i1; i += 8) add_block_sums<1>(xo, inner_, r0, r1, i, acc);
+          for (; i + 32 <= i1; i += 32) add_block_sums<4>(rows, inner_, b0, b1, i, acc);  // 4 chains of adds
+          for (; i + 8 <= i1; i += 8) add_block_sums<1>(rows, inner_, b0, b1, i, acc);
 #endif
           for (; i < i1; ++i) {
             float part = 0;
-            for (int64_t r = r0; r < r1; ++r) part += xo[r * inner_ + i];
+            for (int64_t r = b0; r < b1; ++r) part += rows[r * inner_ + i];
             acc[i] += part;
           }
         }
-        for (int64_t i = i0; i < i1; ++i) y[o * inner_ + i] = static_cast<float>(acc[i] * inv);
+        for (int64_t i = i0; i < i1; ++i) put(o * inner_ + i, acc[i] * inv);
       }
     }
     return Status::ok();
@@ -243,6 +274,7 @@ class MeanKernel final : public Kernel {
 
  private:
   bool global_pool_;
+  bool bf16_ = false;  // bf16 input and output, summed in f32 / double as f32
   int64_t outer_ = 1, reduced_ = 1, inner_ = 1;
 };
 
