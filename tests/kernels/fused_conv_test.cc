@@ -257,8 +257,9 @@ TEST(FusedConv, ResidualMayBeOverwrittenByTheOutput) {
 // f32 3x3 stride-1 NHWC convolutions with >= 16 channels run as Winograd convolutions: with
 // AVX-512, edgepipe's F(4x4,3x3) with its 16-channel input transform where Cin is a multiple
 // of 16 and the 4x4 tiles waste at most 15% (20x20, 8x8, 30x30 with partial tiles, 80x80, the
-// two residual cases), oneDNN's elsewhere, the post-ops applied by edgepipe on the way back
-// to NHWC; the same cases with the direct algorithm. Channel counts off the 16-block, padding
+// two residual cases), else edgepipe's F(2x2,3x3) where its tiles waste at most 15% (16x16
+// with 24 channels, ResNet's 14x14), oneDNN's elsewhere, the post-ops applied by edgepipe on
+// the way back to NHWC; the same cases with the direct algorithm. Channel counts off the 16-block, padding
 // 0 and 1, two images, every post-op.
 TEST(FusedConv, WinogradMatchesReference) {
   const std::vector<ConvCase> cases = {
@@ -271,6 +272,7 @@ TEST(FusedConv, WinogradMatchesReference) {
       {1, 96, 80, 80, 24, 3, 3, 1, 1, 1, 1, true, {1}},           // large enough for F(4x4,3x3)
       {1, 32, 16, 20, 32, 3, 3, 1, 1, 1, 1, true, {7, 1}},        // residual then relu
       {2, 48, 12, 12, 16, 3, 3, 1, 1, 1, 1, true, {6, 7}},        // two images: swish then residual
+      {1, 64, 14, 14, 48, 3, 3, 1, 1, 1, 1, true, {7, 1}},        // ResNet's 14x14: residual then relu
   };
   // oneDNN picks F(4x4,3x3) for the large case on one thread and F(2x2,3x3) on two. Without
   // AVX-512, ours (F(4x4,3x3)) takes the cases with channels in multiples of 8: its worst

@@ -319,10 +319,19 @@ class OnednnFusedConv final : public Kernel {
 
   // Outputs from 4x4 to under 8x8 take F(2x2, 3x3): ResNet-50's 7x7 layers (16 tiles of 4x4
   // instead of 4 of 6x6, 16 products per channel pair instead of the direct 49 * 9 / 16).
+  // On AVX-512, f32 outputs of at least 8x8 that F(4x4) tiles would pad by more than 15%
+  // but F(2x2) tiles at most as much: ResNet-50's 14x14 layers (49 tiles covering 14x14
+  // exactly, against 16 of 4x4 covering 16x16), Zen 5, one thread, in-model: 0.64-0.69 ms on
+  // oneDNN's Winograd -> 0.60-0.63. Its 7x7 layers stay on oneDNN's (F(2x2)'s 16 tiles per
+  // matmul ran them in 1.9 ms against 1.0: small_matmul is AVX2 code).
   bool winograd_f23_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && onednn_without_avx512() && WinogradF23::supports(p_) &&
-           p_.cin >= 16 && p_.cout >= 16 && std::min(p_.oh, p_.ow) >= 4 && std::min(p_.oh, p_.ow) < 8;
+    if (!algo.is_ok() || *algo != "auto" || !WinogradF23::supports(p_) || p_.cin < 16 || p_.cout < 16) return false;
+    if (onednn_without_avx512()) return std::min(p_.oh, p_.ow) >= 4 && std::min(p_.oh, p_.ow) < 8;
+    const FusedConvParams& p = p_;
+    const int64_t covered2 = (p.oh + 1) / 2 * 2 * ((p.ow + 1) / 2 * 2);
+    return WinogradF43::kVector16 && p.precision == ConvPrecision::f32 && p.nhwc && p.oh >= 8 && p.ow >= 8 &&
+           !winograd_f43_avx512_case() && covered2 * 100 <= p.oh * p.ow * 115;
   }
 
   // Stride-2 3x3 convolutions (WinogradS2: 81 products per 4x4 output tile instead of 144)
