@@ -120,6 +120,44 @@ TEST(FusedConvBf16, OnednnMatchesReferenceAndF32) {
       }
 }
 
+// bf16 ConvTranspose with kernel = stride and one output channel (a DB detector head's last
+// layer in a bf16 session; ShuffleConvT on AVX-512): f32 or bf16 input, f32 output, against
+// the bf16-emulating reference and the f32 reference on bf16-rounded input and weights.
+TEST(FusedConvBf16, PixelShuffleTransposeMatchesOracles) {
+  uint32_t seed = 760;
+  for (bool bf16_in : {false, true}) {
+    SCOPED_TRACE(bf16_in ? "bf16 in" : "f32 in");
+    const Tensor x = random_tensor(Shape{1, 5, 70, 24}, seed++);  // NHWC
+    const Tensor w = random_tensor(Shape{24, 1, 2, 2}, seed++, -0.5f, 0.5f);
+    const Tensor b = random_tensor(Shape{1}, seed++);
+    const Tensor xb = bf16_in ? to_bf16(x) : x.clone();
+    auto node = [](NodeUnderTest& t) {
+      t.node->domain = "edgepipe";
+      t.attr("strides", std::vector<int64_t>{2, 2}).attr("pads", std::vector<int64_t>{0, 0, 0, 0})
+          .attr("layout", std::string("NHWC")).attr("post_ops", std::vector<int64_t>{5})
+          .attr("post_op_params", std::vector<float>{0.f, 0.f});
+    };
+    NodeUnderTest t("FusedConvTranspose", 3, 1, 1);
+    node(t);
+    t.attr("precision", std::string("bf16"));
+    const std::vector<const Tensor*> ins = {&xb, &w, &b};
+    auto ref = kernels::evaluate_node(*t.node, ins, "ref");
+    ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+    if (onednn_declines_bf16(ins, t)) GTEST_SKIP() << "this CPU has no native bf16";
+    auto fast = kernels::evaluate_node(*t.node, ins, "onednn");
+    ASSERT_TRUE(fast.is_ok()) << fast.status().to_string();
+    ASSERT_EQ(fast.value()[0].dtype(), DType::f32);
+    expect_close(fast.value()[0], ref.value()[0], 1e-5, 1e-5);
+    NodeUnderTest f("FusedConvTranspose", 3, 1, 1);
+    node(f);
+    const Tensor xr = round_bf16(x), wr = round_bf16(w);
+    const std::vector<const Tensor*> f_ins = {&xr, &wr, &b};
+    auto want = kernels::evaluate_node(*f.node, f_ins, "ref");
+    ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+    expect_close(fast.value()[0], want.value()[0], 1e-5, 1e-5);
+  }
+}
+
 // The worst |got - want| over max |want|.
 double scaled_error(const Tensor& got, const Tensor& want) {
   double peak = 0, worst = 0;

@@ -377,13 +377,16 @@ TEST(FusedConv, BandedMatchesReference) {
 }
 
 // FusedConvTranspose: the reference against ONNX ConvTranspose's reference kernel (an
-// independent implementation), then oneDNN against the reference, in both layouts.
+// independent implementation), then the fast kernel against the reference, in both layouts.
+// NHWC with kernel = stride and at most 4 outputs per input pixel takes ShuffleConvT on
+// AVX-512 (shuffle_convt.h): a DB detector head's 24 -> 1 (two chunks of 64 pixels and a
+// tail, pixel groups of 4 with a partial last one), 3 channels (padded to 4), 1 -> 4 at 1x2.
 TEST(FusedConv, TransposedMatchesConvTransposeAndOnednn) {
   struct Case {
     int64_t cin, h, w, cout, k, group, stride, pad;
   };
   const std::vector<Case> cases = {{24, 8, 8, 24, 2, 1, 2, 0}, {4, 5, 7, 6, 3, 2, 2, 1}, {3, 4, 4, 1, 2, 1, 2, 0},
-                                   {6, 3, 5, 3, 3, 3, 1, 1}};
+                                   {6, 3, 5, 3, 3, 3, 1, 1}, {24, 3, 131, 1, 2, 1, 2, 0}, {1, 2, 5, 4, 1, 1, 1, 0}};
   uint32_t seed = 500;
   for (const Case& c : cases) {
     SCOPED_TRACE("seed " + std::to_string(seed));

@@ -1,0 +1,131 @@
+#include "kernels/onednn/shuffle_convt.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "edgepipe/arena.h"
+#include "kernels/cpu/bf16.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+// GCC 12 reports the intrinsics' undefined pass-through operands (_mm512_undefined_ps) as
+// "may be used uninitialized" once they are inlined here; they are not read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace ep::kernels {
+
+bool ShuffleConvT::supports(const FusedConvParams& p) {
+#if defined(__AVX512F__)
+  const bool residual = has_post_op(p.post_ops, PostOpKind::residual);
+  return p.transposed && p.nhwc && p.block == 0 && p.group == 1 && p.kh == p.stride[0] && p.kw == p.stride[1] &&
+         p.dilation[0] == 1 && p.dilation[1] == 1 && p.pad_begin[0] == 0 && p.pad_begin[1] == 0 &&
+         p.pad_end[0] == 0 && p.pad_end[1] == 0 && !residual && p.cout * p.kh * p.kw <= 4 &&
+         (p.precision == ConvPrecision::f32 || p.precision == ConvPrecision::bf16) &&
+         (p.x_dtype == DType::f32 || p.x_dtype == DType::bf16) && p.y_dtype == DType::f32;
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+size_t ShuffleConvT::prepare(const FusedConvParams& p, const float* w, const float* b) {
+  p_ = p;
+  taps_ = p.kh * p.kw;
+  outs_ = p.cout * taps_;
+  const bool bf16 = p.precision == ConvPrecision::bf16;
+  cin4_ = (p.cin + 3) / 4 * 4;
+  // Channel c's weights for output t in lane 4j + t of row c, for each pixel lane j.
+  w_.assign(static_cast<size_t>(cin4_ * 16), 0.f);
+  b_.assign(16, 0.f);
+  for (int64_t ic = 0; ic < p.cin; ++ic)
+    for (int64_t oc = 0; oc < p.cout; ++oc)
+      for (int64_t t = 0; t < taps_; ++t) {
+        const float v = w[(ic * p.cout + oc) * taps_ + t];
+        for (int64_t j = 0; j < 4; ++j)
+          w_[static_cast<size_t>(ic * 16 + 4 * j + t * p.cout + oc)] = bf16 ? bf16_to_f32(f32_to_bf16(v)) : v;
+      }
+  for (int64_t t = 0; t < taps_; ++t)
+    for (int64_t oc = 0; oc < p.cout; ++oc)
+      for (int64_t j = 0; j < 4; ++j) b_[static_cast<size_t>(4 * j + t * p.cout + oc)] = b ? b[oc] : 0.f;
+  workers_ = std::max(1, omp_get_max_threads());
+  // Per thread: a chunk's outputs (4 per pixel, a group of 4 past the last) and its pixels'
+  // channels as f32 rows of cin4_.
+  worker_bytes_ = arena_align(static_cast<size_t>(4 * (kChunk + 4) + kChunk * cin4_) * sizeof(float));
+  return worker_bytes_ * static_cast<size_t>(workers_);
+}
+
+#if defined(__AVX512F__)
+void ShuffleConvT::run(const void* x, float* y, void* scratch) const {
+  const FusedConvParams& p = p_;
+  const int64_t rows = p.n * p.h, chunks = (p.w + kChunk - 1) / kChunk, items = rows * chunks;
+  const bool x_bf16 = p.x_dtype == DType::bf16, round_x = p.precision == ConvPrecision::bf16 && !x_bf16;
+  const int64_t cin = p.cin, cinp = cin4_, row_out = p.kw * p.cout;  // one output row's values per pixel
+  const bool stage = x_bf16 || round_x || cinp != cin;
+#pragma omp parallel for if (workers_ > 1 && items > 1) num_threads(workers_) schedule(static)
+  for (int64_t item = 0; item < items; ++item) {
+    float* packed = reinterpret_cast<float*>(static_cast<char*>(scratch) + omp_get_thread_num() * worker_bytes_);
+    float* wide = packed + 4 * (kChunk + 4);
+    const int64_t row = item / chunks, w0 = item % chunks * kChunk, count = std::min(p.w, w0 + kChunk) - w0;
+    const int64_t at = (row * p.w + w0) * cin;
+    // The chunk's pixels as f32 rows of cinp channels (zero past cin): the input itself where
+    // it is that already, else widened, rounded to bf16 or padded into `wide`.
+    const float* xs = static_cast<const float*>(x) + at;
+    if (stage) {
+      for (int64_t i = 0; i < count; ++i) {
+        float* d = wide + i * cinp;
+        if (x_bf16) {
+          cpu::bf16_to_f32_span(static_cast<const uint16_t*>(x) + at + i * cin, d, cin);
+        } else {
+          const float* src = static_cast<const float*>(x) + at + i * cin;
+          for (int64_t c = 0; c < cin; ++c) d[c] = round_x ? bf16_to_f32(f32_to_bf16(src[c])) : src[c];
+        }
+        for (int64_t c = cin; c < cinp; ++c) d[c] = 0.f;
+      }
+      xs = wide;
+    }
+    // Four pixels per vector, a 128-bit lane each, that lane's four outputs: per group of four
+    // channels, the four pixels' channels loaded into their lanes, then each channel
+    // broadcast within its lane (vpermilps) against the channel's four weights.
+    const __m512 bias = _mm512_loadu_ps(b_.data());
+    for (int64_t i = 0; i < count; i += 4) {
+      const float* px[4];
+      for (int j = 0; j < 4; ++j) px[j] = xs + std::min(i + j, count - 1) * cinp;  // past the end: a repeat
+      __m512 acc0 = bias, acc1 = _mm512_setzero_ps();
+      for (int64_t c = 0; c < cinp; c += 4) {
+        __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(px[0] + c));
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(px[1] + c), 1);
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(px[2] + c), 2);
+        v = _mm512_insertf32x4(v, _mm_loadu_ps(px[3] + c), 3);
+        const float* wc = w_.data() + c * 16;
+        acc0 = _mm512_fmadd_ps(_mm512_permute_ps(v, 0x00), _mm512_loadu_ps(wc), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_permute_ps(v, 0x55), _mm512_loadu_ps(wc + 16), acc1);
+        acc0 = _mm512_fmadd_ps(_mm512_permute_ps(v, 0xaa), _mm512_loadu_ps(wc + 32), acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_permute_ps(v, 0xff), _mm512_loadu_ps(wc + 48), acc1);
+      }
+      _mm512_storeu_ps(packed + i * 4, _mm512_add_ps(acc0, acc1));
+    }
+    const int64_t values = count * 4;
+    for (const PostOp& op : p.post_ops) apply_post_op_span(op, packed, nullptr, values);
+    // Output t = (ky * kw + kx) * Cout + oc of pixel w goes to output row row * kh + ky,
+    // column w * kw + kx, channel oc.
+    const int64_t img = row / p.h, h = row % p.h;
+    for (int64_t ky = 0; ky < p.kh; ++ky) {
+      float* out = y + ((img * p.oh + h * p.kh + ky) * p.ow + w0 * p.kw) * p.cout;
+      const float* src = packed + ky * row_out;
+      if (row_out == 2) {
+        for (int64_t i = 0; i < count; ++i) std::memcpy(out + i * 2, src + i * 4, 8);
+      } else {
+        for (int64_t i = 0; i < count; ++i)
+          for (int64_t j = 0; j < row_out; ++j) out[i * row_out + j] = src[i * 4 + j];
+      }
+    }
+  }
+}
+#else
+void ShuffleConvT::run(const void*, float*, void*) const {}  // supports() is false
+#endif
+
+}  // namespace ep::kernels
