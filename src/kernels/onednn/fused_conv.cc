@@ -296,7 +296,8 @@ class OnednnFusedConv final : public Kernel {
   // 0.97 -> 0.64 bf16.
   bool shuffle_convt_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && ShuffleConvT::supports(p_) && ctx.input(1).dtype == DType::f32;
+    const DType wt = p_.precision == ConvPrecision::int8 ? DType::i8 : DType::f32;
+    return algo.is_ok() && *algo == "auto" && ShuffleConvT::supports(p_) && ctx.input(1).dtype == wt;
   }
 
   bool winograd_f43_case(const PrepareContext& ctx) const {
@@ -474,8 +475,7 @@ class OnednnFusedConv final : public Kernel {
     // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
     // else the AVX2 direct kernels on nChw8c.
     if (shuffle_convt_case(ctx)) {
-      ctx.request_scratch(
-          shuffle_convt_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
+      ctx.request_scratch(shuffle_convt_.prepare(p, w_data, static_cast<const float*>(b_data)));
       use_shuffle_convt_ = true;
       return;
     }

@@ -23,19 +23,28 @@ bool ShuffleConvT::supports(const FusedConvParams& p) {
   return p.transposed && p.nhwc && p.block == 0 && p.group == 1 && p.kh == p.stride[0] && p.kw == p.stride[1] &&
          p.dilation[0] == 1 && p.dilation[1] == 1 && p.pad_begin[0] == 0 && p.pad_begin[1] == 0 &&
          p.pad_end[0] == 0 && p.pad_end[1] == 0 && !residual && p.cout * p.kh * p.kw <= 4 &&
-         (p.precision == ConvPrecision::f32 || p.precision == ConvPrecision::bf16) &&
-         (p.x_dtype == DType::f32 || p.x_dtype == DType::bf16) && p.y_dtype == DType::f32;
+         p.y_dtype == DType::f32 &&
+         (((p.precision == ConvPrecision::f32 || p.precision == ConvPrecision::bf16) &&
+           (p.x_dtype == DType::f32 || p.x_dtype == DType::bf16)) ||
+          // int8: the integer sums exact in f32 (below 2^24: 255 * 128 per channel)
+          (p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && p.cin <= 512));
 #else
   (void)p;
   return false;
 #endif
 }
 
-size_t ShuffleConvT::prepare(const FusedConvParams& p, const float* w, const float* b) {
+size_t ShuffleConvT::prepare(const FusedConvParams& p, const void* w_data, const float* b) {
   p_ = p;
   taps_ = p.kh * p.kw;
   outs_ = p.cout * taps_;
   const bool bf16 = p.precision == ConvPrecision::bf16;
+  int8_ = p.precision == ConvPrecision::int8;
+  // int8: the weights as the integers they are, and per output x_scale * w_scale applied to
+  // the exact integer sum of (x - x_zero) * w.
+  auto w = [&](int64_t i) {
+    return int8_ ? static_cast<float>(static_cast<const int8_t*>(w_data)[i]) : static_cast<const float*>(w_data)[i];
+  };
   cin4_ = (p.cin + 3) / 4 * 4;
   // Channel c's weights for output t in lane 4j + t of row c, for each pixel lane j.
   w_.assign(static_cast<size_t>(cin4_ * 16), 0.f);
@@ -43,13 +52,17 @@ size_t ShuffleConvT::prepare(const FusedConvParams& p, const float* w, const flo
   for (int64_t ic = 0; ic < p.cin; ++ic)
     for (int64_t oc = 0; oc < p.cout; ++oc)
       for (int64_t t = 0; t < taps_; ++t) {
-        const float v = w[(ic * p.cout + oc) * taps_ + t];
+        const float v = w((ic * p.cout + oc) * taps_ + t);
         for (int64_t j = 0; j < 4; ++j)
           w_[static_cast<size_t>(ic * 16 + 4 * j + t * p.cout + oc)] = bf16 ? bf16_to_f32(f32_to_bf16(v)) : v;
       }
+  scale_.assign(16, 1.f);
   for (int64_t t = 0; t < taps_; ++t)
     for (int64_t oc = 0; oc < p.cout; ++oc)
-      for (int64_t j = 0; j < 4; ++j) b_[static_cast<size_t>(4 * j + t * p.cout + oc)] = b ? b[oc] : 0.f;
+      for (int64_t j = 0; j < 4; ++j) {
+        b_[static_cast<size_t>(4 * j + t * p.cout + oc)] = b ? b[oc] : 0.f;
+        if (int8_) scale_[static_cast<size_t>(4 * j + t * p.cout + oc)] = p.x_scale * p.w_scales[static_cast<size_t>(oc)];
+      }
   workers_ = std::max(1, omp_get_max_threads());
   // Per thread: a chunk's outputs (4 per pixel, a group of 4 past the last) and its pixels'
   // channels as f32 rows of cin4_.
@@ -63,7 +76,8 @@ void ShuffleConvT::run(const void* x, float* y, void* scratch) const {
   const int64_t rows = p.n * p.h, chunks = (p.w + kChunk - 1) / kChunk, items = rows * chunks;
   const bool x_bf16 = p.x_dtype == DType::bf16, round_x = p.precision == ConvPrecision::bf16 && !x_bf16;
   const int64_t cin = p.cin, cinp = cin4_, row_out = p.kw * p.cout;  // one output row's values per pixel
-  const bool stage = x_bf16 || round_x || cinp != cin;
+  const bool stage = x_bf16 || round_x || int8_ || cinp != cin;
+  const float x_zero = static_cast<float>(p.x_zero);
 #pragma omp parallel for if (workers_ > 1 && items > 1) num_threads(workers_) schedule(static)
   for (int64_t item = 0; item < items; ++item) {
     float* packed = reinterpret_cast<float*>(static_cast<char*>(scratch) + omp_get_thread_num() * worker_bytes_);
@@ -73,11 +87,24 @@ void ShuffleConvT::run(const void* x, float* y, void* scratch) const {
     // The chunk's pixels as f32 rows of cinp channels (zero past cin): the input itself where
     // it is that already, else widened, rounded to bf16 or padded into `wide`.
     const float* xs = static_cast<const float*>(x) + at;
-    if (stage) {
+    if (int8_ && cinp == cin) {  // x - x_zero, 16 values at a time (the chunk is contiguous)
+      const int64_t n = count * cin;
+      const __m512 zero = _mm512_set1_ps(x_zero);
+      int64_t i = 0;
+      for (; i + 16 <= n; i += 16) {
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint8_t*>(x) + at + i));
+        const __m512i v = _mm512_cvtepu8_epi32(q);
+        _mm512_storeu_ps(wide + i, _mm512_sub_ps(_mm512_cvtepi32_ps(v), zero));
+      }
+      for (; i < n; ++i) wide[i] = static_cast<float>(static_cast<const uint8_t*>(x)[at + i]) - x_zero;
+      xs = wide;
+    } else if (stage) {
       for (int64_t i = 0; i < count; ++i) {
         float* d = wide + i * cinp;
         if (x_bf16) {
           cpu::bf16_to_f32_span(static_cast<const uint16_t*>(x) + at + i * cin, d, cin);
+        } else if (int8_) {
+          for (int64_t c = 0; c < cin; ++c) d[c] = static_cast<float>(static_cast<const uint8_t*>(x)[at + i * cin + c]) - x_zero;
         } else {
           const float* src = static_cast<const float*>(x) + at + i * cin;
           for (int64_t c = 0; c < cin; ++c) d[c] = round_x ? bf16_to_f32(f32_to_bf16(src[c])) : src[c];
@@ -89,11 +116,11 @@ void ShuffleConvT::run(const void* x, float* y, void* scratch) const {
     // Four pixels per vector, a 128-bit lane each, that lane's four outputs: per group of four
     // channels, the four pixels' channels loaded into their lanes, then each channel
     // broadcast within its lane (vpermilps) against the channel's four weights.
-    const __m512 bias = _mm512_loadu_ps(b_.data());
+    const __m512 bias = _mm512_loadu_ps(b_.data()), scale = _mm512_loadu_ps(scale_.data());
     for (int64_t i = 0; i < count; i += 4) {
       const float* px[4];
       for (int j = 0; j < 4; ++j) px[j] = xs + std::min(i + j, count - 1) * cinp;  // past the end: a repeat
-      __m512 acc0 = bias, acc1 = _mm512_setzero_ps();
+      __m512 acc0 = int8_ ? _mm512_setzero_ps() : bias, acc1 = _mm512_setzero_ps();
       for (int64_t c = 0; c < cinp; c += 4) {
         __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(px[0] + c));
         v = _mm512_insertf32x4(v, _mm_loadu_ps(px[1] + c), 1);
@@ -105,7 +132,8 @@ void ShuffleConvT::run(const void* x, float* y, void* scratch) const {
         acc0 = _mm512_fmadd_ps(_mm512_permute_ps(v, 0xaa), _mm512_loadu_ps(wc + 32), acc0);
         acc1 = _mm512_fmadd_ps(_mm512_permute_ps(v, 0xff), _mm512_loadu_ps(wc + 48), acc1);
       }
-      _mm512_storeu_ps(packed + i * 4, _mm512_add_ps(acc0, acc1));
+      const __m512 sum = _mm512_add_ps(acc0, acc1);
+      _mm512_storeu_ps(packed + i * 4, int8_ ? _mm512_fmadd_ps(sum, scale, bias) : sum);
     }
     const int64_t values = count * 4;
     for (const PostOp& op : p.post_ops) apply_post_op_span(op, packed, nullptr, values);

@@ -26,9 +26,10 @@ class ShuffleConvT {
 
   // Packs the weights [Cin, Cout, kh, kw] as [Cin][16] (output t = (ky * kw + kx) * Cout + oc
   // in lanes t, 4 + t, 8 + t, 12 + t) and the bias; returns the scratch bytes run() needs.
-  size_t prepare(const FusedConvParams& p, const float* w, const float* b);
+  // w: f32, or int8 (p.precision int8, scaled by p.w_scales).
+  size_t prepare(const FusedConvParams& p, const void* w, const float* b);
 
-  // x [N, H, W, Cin] (f32 or bf16 as p.x_dtype), y [N, H * kh, W * kw, Cout] f32; scratch of
+  // x [N, H, W, Cin] (f32, bf16 or u8 as p.x_dtype), y [N, H * kh, W * kw, Cout] f32; scratch of
   // prepare()'s size. Threads: the calling thread's OpenMP team, as many as at prepare().
   void run(const void* x, float* y, void* scratch) const;
 
@@ -38,6 +39,8 @@ class ShuffleConvT {
   int64_t taps_ = 0, outs_ = 0;  // kh * kw; Cout * kh * kw
   int64_t cin4_ = 0;             // Cin rounded up to 4
   std::vector<float> w_, b_;     // [cin4_][4 pixels][4 outputs], [4][4]
+  std::vector<float> scale_;     // int8: x_scale * w_scale per lane, as b_
+  bool int8_ = false;
   size_t worker_bytes_ = 0;
   int64_t workers_ = 1;
 };
