@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -76,13 +77,13 @@ class Transpose2d final : public Kernel {
       T* yb = y + b * N * j_;
 #if defined(__AVX512F__)
       if constexpr (sizeof(T) == 4 && N == 3) {
-        interleave3_avx512(reinterpret_cast<const uint32_t*>(xb), reinterpret_cast<uint32_t*>(yb), par);
+        interleave3(reinterpret_cast<const uint32_t*>(xb), reinterpret_cast<uint32_t*>(yb), par);
         continue;
       }
 #endif
 #if defined(__AVX512VBMI__)
       if constexpr (sizeof(T) == 1 && N == 3) {
-        interleave3_bytes_vbmi(reinterpret_cast<const uint8_t*>(xb), reinterpret_cast<uint8_t*>(yb), par);
+        interleave3(reinterpret_cast<const uint8_t*>(xb), reinterpret_cast<uint8_t*>(yb), par);
         continue;
       }
 #endif
@@ -93,68 +94,47 @@ class Transpose2d final : public Kernel {
   }
 
 #if defined(__AVX512F__)
-  // Three planes of 4-byte values (an RGB image) into pixels: 16 pixels per step, each output
-  // vector put together by two two-source permutes (first the a and b values, then c's).
-  void interleave3_avx512(const uint32_t* x, uint32_t* y, bool par) const {
+  // Three planes (an RGB image) into pixels, a vector of each plane per step (16 pixels of
+  // 4-byte values, or with AVX512_VBMI 64 of bytes: a QDQ model's quantized input, 0.23 ->
+  // 0.031 ms for the detector's 3x640x640 on Zen 5), each output vector put together by two
+  // two-source permutes (first the a and b values, then c's).
+  template <typename E>
+  void interleave3(const E* x, E* y, bool par) const {
+    constexpr int kL = 64 / static_cast<int>(sizeof(E));
+    using Index = std::conditional_t<sizeof(E) == 1, uint8_t, int32_t>;
     alignas(64) static const struct Tables {
-      int32_t ab[3][16], c[3][16];
+      Index ab[3][kL], c[3][kL];
       Tables() {
         for (int v = 0; v < 3; ++v)
-          for (int l = 0; l < 16; ++l) {
-            const int g = 16 * v + l, pixel = g / 3, ch = g % 3;
-            ab[v][l] = ch == 0 ? pixel : ch == 1 ? 16 + pixel : 0;  // from a (0-15) or b (16-31)
-            c[v][l] = ch == 2 ? 16 + pixel : l;                     // c's value, else keep the lane
+          for (int l = 0; l < kL; ++l) {
+            const int g = kL * v + l, pixel = g / 3, ch = g % 3;
+            ab[v][l] = static_cast<Index>(ch == 0 ? pixel : ch == 1 ? kL + pixel : 0);  // from a or from b
+            c[v][l] = static_cast<Index>(ch == 2 ? kL + pixel : l);                     // c's value, else keep
           }
       }
     } t;
-    const int64_t n = j_, full = n / 16;
-    const uint32_t* a = x;
-    const uint32_t* b = x + n;
-    const uint32_t* c = x + 2 * n;
-#pragma omp parallel for if (parallel: par) schedule(static)
-    for (int64_t q = 0; q < full; ++q) {
-      const __m512i va = _mm512_loadu_si512(a + 16 * q), vb = _mm512_loadu_si512(b + 16 * q),
-                    vc = _mm512_loadu_si512(c + 16 * q);
-      for (int v = 0; v < 3; ++v) {
-        const __m512i ab = _mm512_permutex2var_epi32(va, _mm512_load_si512(t.ab[v]), vb);
-        _mm512_storeu_si512(y + 48 * q + 16 * v, _mm512_permutex2var_epi32(ab, _mm512_load_si512(t.c[v]), vc));
-      }
-    }
-    for (int64_t j = full * 16; j < n; ++j)
-      for (int i = 0; i < 3; ++i) y[j * 3 + i] = x[i * n + j];
-  }
-#endif
-
+    auto permute = [](__m512i lo, const Index* idx, __m512i hi) {
+      const __m512i i = _mm512_load_si512(idx);
+      if constexpr (sizeof(E) == 4) {
+        return _mm512_permutex2var_epi32(lo, i, hi);
+      } else {
 #if defined(__AVX512VBMI__)
-  // The same for three planes of bytes (a quantized RGB input: a QDQ model's first
-  // QuantizeLinear, then the NHWC transpose), 64 pixels per step with byte permutes: the
-  // detector's 3x640x640 u8 input 0.23 -> 0.031 ms on Zen 5 (the plain loop moved a byte at a time).
-  void interleave3_bytes_vbmi(const uint8_t* x, uint8_t* y, bool par) const {
-    alignas(64) static const struct Tables {
-      uint8_t ab[3][64], c[3][64];
-      Tables() {
-        for (int v = 0; v < 3; ++v)
-          for (int l = 0; l < 64; ++l) {
-            const int g = 64 * v + l, pixel = g / 3, ch = g % 3;
-            ab[v][l] = static_cast<uint8_t>(ch == 0 ? pixel : ch == 1 ? 64 + pixel : 0);  // a (0-63) or b (64-127)
-            c[v][l] = static_cast<uint8_t>(ch == 2 ? 64 + pixel : l);                      // c's value, else keep
-          }
+        return _mm512_permutex2var_epi8(lo, i, hi);
+#endif
       }
-    } t;
-    const int64_t n = j_, full = n / 64;
-    const uint8_t* a = x;
-    const uint8_t* b = x + n;
-    const uint8_t* c = x + 2 * n;
+    };
+    const int64_t n = j_, full = n / kL;
+    const E* a = x;
+    const E* b = x + n;
+    const E* c = x + 2 * n;
 #pragma omp parallel for if (parallel: par) schedule(static)
     for (int64_t q = 0; q < full; ++q) {
-      const __m512i va = _mm512_loadu_si512(a + 64 * q), vb = _mm512_loadu_si512(b + 64 * q),
-                    vc = _mm512_loadu_si512(c + 64 * q);
-      for (int v = 0; v < 3; ++v) {
-        const __m512i ab = _mm512_permutex2var_epi8(va, _mm512_load_si512(t.ab[v]), vb);
-        _mm512_storeu_si512(y + 192 * q + 64 * v, _mm512_permutex2var_epi8(ab, _mm512_load_si512(t.c[v]), vc));
-      }
+      const __m512i va = _mm512_loadu_si512(a + kL * q), vb = _mm512_loadu_si512(b + kL * q),
+                    vc = _mm512_loadu_si512(c + kL * q);
+      for (int v = 0; v < 3; ++v)
+        _mm512_storeu_si512(y + 3 * kL * q + kL * v, permute(permute(va, t.ab[v], vb), t.c[v], vc));
     }
-    for (int64_t j = full * 64; j < n; ++j)
+    for (int64_t j = full * kL; j < n; ++j)
       for (int i = 0; i < 3; ++i) y[j * 3 + i] = x[i * n + j];
   }
 #endif
