@@ -5,6 +5,8 @@
 #include <limits>
 #include <new>
 
+#include "edgepipe/arena.h"
+
 namespace ep {
 
 int64_t Shape::numel() const {
@@ -66,7 +68,7 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   EP_CHECK(shape_.is_static());
   nbytes_ = static_cast<size_t>(shape_.numel()) * dtype_size(dtype_);
   const size_t alloc = ((nbytes_ + kTensorAlignment - 1) / kTensorAlignment) * kTensorAlignment;
-  void* p = std::aligned_alloc(kTensorAlignment, alloc == 0 ? kTensorAlignment : alloc);
+  void* p = alloc_buffer(alloc == 0 ? kTensorAlignment : alloc);  // large ones on huge pages (arena.h)
   if (!p) throw std::bad_alloc();
   std::memset(p, 0, alloc == 0 ? kTensorAlignment : alloc);
   data_.reset(p);

@@ -24,6 +24,7 @@
 // post-ops on the dequantized values, and requantization as a last linear post-op.
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <set>
 #include <unordered_map>
 
@@ -252,7 +253,9 @@ class OnednnFusedConv final : public Kernel {
                      const void* b_data) {
     dnnl::engine& eng = onednn::cpu_engine();
     const memory user_w(user_w_md, eng, const_cast<void*>(w_data));
-    weights_ = memory(weights_md, eng);
+    weights_buf_.reset(alloc_buffer(weights_md.get_size()));  // large ones on huge pages
+    if (!weights_buf_) throw std::bad_alloc();
+    weights_ = memory(weights_md, eng, weights_buf_.get());
     dnnl::reorder(user_w, weights_).execute(onednn::thread_stream(), const_cast<memory&>(user_w), weights_);
     onednn::thread_stream().wait();
     src_ = memory(src_md, eng, DNNL_MEMORY_NONE);
@@ -671,6 +674,7 @@ class OnednnFusedConv final : public Kernel {
 
   FusedConvParams p_;
   dnnl::primitive prim_;
+  Buffer weights_buf_;  // what weights_ holds (declared first: destroyed after it)
   memory weights_, bias_, src_, dst_, residual_, scratch_, src_zero_, user_src_;
   dnnl::primitive convert_;    // f32 -> bf16 input, when the producer is not bf16
   onednn::ExecArgs convert_args_;

@@ -284,7 +284,7 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
   if (bf16_) {
     u_bf16_.resize(u_.size());
     std::transform(u_.begin(), u_.end(), u_bf16_.begin(), f32_to_bf16);
-    std::vector<float>().swap(u_);
+    BufferVector<float>().swap(u_);
   }
   const size_t v_elem = bf16_ ? sizeof(uint16_t) : sizeof(float);
   fast16_ = S == 1 && p.nhwc && p.cin % 16 == 0 && (bf16_ ? kBf16Vectorized : kVector16);
@@ -302,7 +302,7 @@ size_t Winograd<M, S>::prepare(const FusedConvParams& p, const float* w, const f
         for (int64_t ci = 0; ci < p.cin; ++ci)
           std::copy_n(u_.data() + (u * p.cin + ci) * p.cout + col, width, dst + ci * width);
       }
-    std::vector<float>().swap(u_);
+    BufferVector<float>().swap(u_);
     v_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cin) * sizeof(float));
     m_bytes_ = arena_align(static_cast<size_t>(kT * chunk_ * p.cout) * sizeof(float));
     pad_bytes_ = 0;
