@@ -1,5 +1,5 @@
-// One 64-byte-aligned block of memory, sized once by the memory planner and carved
-// into tensors by offset. No allocation after creation.
+// One 64-byte-aligned block of memory (on huge pages from 2 MiB: alloc_buffer), sized once
+// by the memory planner and carved into tensors by offset. No allocation after creation.
 #pragma once
 
 #include <cstddef>

@@ -13,8 +13,8 @@ void* alloc_buffer(size_t bytes) {
   if (size >= kHugePage) {
     void* p = nullptr;
     if (posix_memalign(&p, kHugePage, size) == 0) {
-      // The whole 2 MiB pages only: the tail stays on 4 KiB pages, so the resident size
-      // grows by nothing but the page tables saved (where THP is off this is a no-op).
+      // The whole 2 MiB pages only: the tail stays on 4 KiB pages, so the resident size does
+      // not grow (where THP is off this is a no-op).
       madvise(p, size & ~(kHugePage - 1), MADV_HUGEPAGE);
       return p;
     }

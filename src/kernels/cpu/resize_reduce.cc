@@ -197,7 +197,8 @@ class MeanKernel final : public Kernel {
       else if (keepdims) out.push_back(1);
     }
     if (reduced_ == 0) return ctx.unsupported_error("empty reduction");
-    // bf16: each block of rows is widened into scratch after the sums (its threads' channels).
+    // bf16: each block of rows is widened into scratch before it is summed (by each thread,
+    // its own channels).
     ctx.request_scratch(static_cast<size_t>(inner_) * sizeof(double) +
                         (bf16_ ? static_cast<size_t>(kRowBlock * inner_) * sizeof(float) : 0));
     ctx.set_output(0, x.dtype, Shape(out));
