@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/fused_conv.h"
 #include "passes/passes.h"
 
@@ -68,13 +69,7 @@ std::vector<ir::Value*> bf16_data_inputs(const ir::Node* n) {
   ir::Value* x = n->inputs.empty() ? nullptr : n->inputs[0];
   if (!x || x->is_constant() || x->dtype != DType::f32) return {};
   if (is_onnx(n, "Resize")) {  // the forms cpu::ResizeNearest takes
-    auto mode = n->attr_string("mode", std::string("nearest"));
-    auto ctm = n->attr_string("coordinate_transformation_mode", std::string("half_pixel"));
-    auto nearest = n->attr_string("nearest_mode", std::string("round_prefer_floor"));
-    if (n->opset < 11 || !mode.is_ok() || *mode != "nearest" || !ctm.is_ok() ||
-        (*ctm != "asymmetric" && *ctm != "half_pixel") || !nearest.is_ok() || n->has_attr("axes") ||
-        n->has_attr("antialias") || n->has_attr("keep_aspect_ratio_policy") || n->has_attr("exclude_outside"))
-      return {};
+    if (n->opset < 11 || !kernels::cpu::resize_nearest_form(*n)) return {};
     const ir::Value* scales = n->input(2);
     const ir::Value* sizes = n->input(3);
     const bool by_sizes = sizes && sizes->shape.numel() > 0 && sizes->is_constant();

@@ -50,6 +50,11 @@ std::unique_ptr<Kernel> make_hard_swish();
 std::unique_ptr<Kernel> make_tanh();
 
 std::unique_ptr<Kernel> make_resize();
+// Whether the fast nearest Resize takes this node's attributes (mode nearest, asymmetric or
+// half_pixel coordinates, a nearest_mode it implements, none of axes, antialias,
+// keep_aspect_ratio_policy, exclude_outside); passes/precision_bf16.cc keeps bf16 only
+// through those (the reference Resize computes f32 only).
+bool resize_nearest_form(const ir::Node& n);
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();

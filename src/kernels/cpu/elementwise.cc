@@ -99,33 +99,29 @@ class BinaryKernel final : public Kernel {
   }
 
   Status run(const RunContext& ctx) noexcept override {
-    if (a_bf16_ || b_bf16_) {
-      const void* a = ctx.inputs[0].data;
-      const void* b = ctx.inputs[1].data;
-      void* y = ctx.outputs[0].data;
-      switch (op_) {
-        case Bin::add: loop_bf16<Bin::add>(a, b, y); break;
-        case Bin::sub: loop_bf16<Bin::sub>(a, b, y); break;
-        case Bin::mul: loop_bf16<Bin::mul>(a, b, y); break;
-        case Bin::div: loop_bf16<Bin::div>(a, b, y); break;
-        case Bin::scale_add: loop_bf16<Bin::scale_add>(a, b, y); break;
-      }
-      return Status::ok();
-    }
-    const float* a = ctx.inputs[0].as<float>();
-    const float* b = ctx.inputs[1].as<float>();
-    float* y = ctx.outputs[0].as<float>();
-    switch (op_) {
-      case Bin::add: loop<Bin::add>(a, b, y); break;
-      case Bin::sub: loop<Bin::sub>(a, b, y); break;
-      case Bin::mul: loop<Bin::mul>(a, b, y); break;
-      case Bin::div: loop<Bin::div>(a, b, y); break;
-      case Bin::scale_add: loop<Bin::scale_add>(a, b, y); break;
-    }
+    const void* a = ctx.inputs[0].data;
+    const void* b = ctx.inputs[1].data;
+    void* y = ctx.outputs[0].data;
+    with_op([&]<Bin op>() {
+      if (a_bf16_ || b_bf16_) loop_bf16<op>(a, b, y);
+      else loop<op>(static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(y));
+    });
     return Status::ok();
   }
 
  private:
+  // Calls f.template operator()<op>() for this kernel's op.
+  template <typename F>
+  void with_op(F&& f) const {
+    switch (op_) {
+      case Bin::add: f.template operator()<Bin::add>(); break;
+      case Bin::sub: f.template operator()<Bin::sub>(); break;
+      case Bin::mul: f.template operator()<Bin::mul>(); break;
+      case Bin::div: f.template operator()<Bin::div>(); break;
+      case Bin::scale_add: f.template operator()<Bin::scale_add>(); break;
+    }
+  }
+
   // Merges adjacent dims whose strides continue each other, for both operands at once.
   void collapse(const Shape& out, std::vector<int64_t> sa, std::vector<int64_t> sb) {
     dims_.clear();

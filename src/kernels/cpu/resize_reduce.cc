@@ -33,12 +33,12 @@ class ResizeNearest final : public Kernel {
     const TensorInfo& x = ctx.input(0);
     if (dtype_size(x.dtype) != 4 && dtype_size(x.dtype) != 2 && dtype_size(x.dtype) != 1)
       return ctx.unsupported_error("fast Resize copies 1, 2 or 4-byte elements");
-    EP_ASSIGN_OR_RETURN(std::string mode, n.attr_string("mode", std::string("nearest")));
     EP_ASSIGN_OR_RETURN(std::string ctm, n.attr_string("coordinate_transformation_mode", std::string("half_pixel")));
     EP_ASSIGN_OR_RETURN(std::string nearest, n.attr_string("nearest_mode", std::string("round_prefer_floor")));
-    if (mode != "nearest" || (ctm != "asymmetric" && ctm != "half_pixel") || n.has_attr("axes") ||
-        n.has_attr("antialias") || n.has_attr("keep_aspect_ratio_policy") || n.has_attr("exclude_outside"))
-      return ctx.unsupported_error("fast Resize covers nearest with asymmetric or half_pixel coordinates");
+    if (!resize_nearest_form(n))
+      return ctx.unsupported_error(
+          "fast Resize covers nearest with asymmetric or half_pixel coordinates and nearest_mode floor, ceil or "
+          "round_prefer_floor/ceil");
     const size_t rank = x.shape.rank();
     std::vector<double> scale(rank, 1.0);
     std::vector<int64_t> out(rank);
@@ -69,8 +69,7 @@ class ResizeNearest final : public Kernel {
         if (nearest == "floor") r = std::floor(c);
         else if (nearest == "ceil") r = std::ceil(c);
         else if (nearest == "round_prefer_ceil") r = std::floor(c + 0.5);
-        else if (nearest == "round_prefer_floor") r = std::ceil(c - 0.5);
-        else return ctx.unsupported_error("nearest_mode '", nearest, "'");
+        else r = std::ceil(c - 0.5);  // round_prefer_floor (resize_nearest_form)
         tables_[a].push_back(std::clamp<int64_t>(static_cast<int64_t>(r), 0, x.shape[a] - 1));
       }
     }
@@ -286,6 +285,18 @@ class MeanKernel final : public Kernel {
 };
 
 }  // namespace
+
+bool resize_nearest_form(const ir::Node& n) {
+  auto mode = n.attr_string("mode", std::string("nearest"));
+  auto ctm = n.attr_string("coordinate_transformation_mode", std::string("half_pixel"));
+  auto nearest = n.attr_string("nearest_mode", std::string("round_prefer_floor"));
+  return mode.is_ok() && *mode == "nearest" && ctm.is_ok() && (*ctm == "asymmetric" || *ctm == "half_pixel") &&
+         nearest.is_ok() &&
+         (*nearest == "floor" || *nearest == "ceil" || *nearest == "round_prefer_ceil" ||
+          *nearest == "round_prefer_floor") &&
+         !n.has_attr("axes") && !n.has_attr("antialias") && !n.has_attr("keep_aspect_ratio_policy") &&
+         !n.has_attr("exclude_outside");
+}
 
 std::unique_ptr<Kernel> make_resize() { return std::make_unique<ResizeNearest>(); }
 std::unique_ptr<Kernel> make_reduce_mean() { return std::make_unique<MeanKernel>(false); }
