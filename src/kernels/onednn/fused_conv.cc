@@ -475,13 +475,13 @@ class OnednnFusedConv final : public Kernel {
     const void* b_data = ctx.has_input(2) ? ctx.input(2).constant->data() : nullptr;
     // The paths below that run the chain themselves read the residual from input 3.
     const bool has_residual = has_post_op(p.post_ops, PostOpKind::residual);
-    // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
-    // else the AVX2 direct kernels on nChw8c.
     if (shuffle_convt_case(ctx)) {
       ctx.request_scratch(shuffle_convt_.prepare(p, w_data, static_cast<const float*>(b_data)));
       use_shuffle_convt_ = true;
       return;
     }
+    // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
+    // else the AVX2 direct kernels on nChw8c.
     if (chunked_pointwise_case(ctx)) {
       ctx.request_scratch(chunked_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
       if (has_residual) residual_input_ = 3;

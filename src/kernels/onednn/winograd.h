@@ -108,11 +108,11 @@ class Winograd {
 
   FusedConvParams p_;
   bool small_ = false;
-  BufferVector<float> packed_;                      // small_: [kU][Cout/16 panels][Cin][16], a last panel of 8
+  BufferVector<float> packed_;                     // small_: [kU][Cout/16 panels][Cin][16], a last panel of 8
   int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;  // per image
   int64_t chunk_ = 0;                              // tiles per matmul
-  BufferVector<float> u_;                           // [kU][Cin][Cout]
-  BufferVector<uint16_t> u_bf16_;                   // bf16: U rounded to bf16 (then u_ is not kept)
+  BufferVector<float> u_;                          // [kU][Cin][Cout]
+  BufferVector<uint16_t> u_bf16_;                  // bf16: U rounded to bf16 (then u_ is not kept)
   bool bf16_ = false;                              // p.precision == bf16: V and U in bf16 (see the top)
   bool fast16_ = false;                            // input_transform16 takes the input transform
   std::vector<float> bias_;                        // [Cout], zeros without a bias
