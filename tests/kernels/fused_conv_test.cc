@@ -63,7 +63,8 @@ void run_case(const ConvCase& c, uint32_t seed, const std::string& algorithm = "
   auto got = kernels::evaluate_node(*t.node, ins, "onednn");
   if (!got.is_ok() && got.status().code() == StatusCode::unsupported &&
       (got.status().message().find("cpu GEMV") != std::string::npos ||
-       got.status().message().find("cpu pointwise") != std::string::npos)) {
+       got.status().message().find("cpu pointwise") != std::string::npos ||
+       got.status().message().find("cpu panel") != std::string::npos)) {
     got = kernels::evaluate_node(*t.node, ins, "cpu");  // the backend a session tries next
   }
   if (!got.is_ok() && got.status().code() == StatusCode::unsupported) {
@@ -142,8 +143,8 @@ TEST(FusedConv, GemvMatchesReference) {
 // two images, residuals before and after, every post-op kind; on one and two threads.
 TEST(FusedConv, PointwiseMatchesReference) {
   const std::vector<ConvCase> cases = {
-      {1, 32, 5, 5, 16, 1, 1, 1, 1, 1, 0, true, {6}},
-      {1, 64, 7, 5, 24, 1, 1, 1, 1, 1, 0, true, {6, 7}},          // swish then residual
+      {1, 32, 9, 9, 16, 1, 1, 1, 1, 1, 0, true, {6}},
+      {1, 64, 11, 7, 24, 1, 1, 1, 1, 1, 0, true, {6, 7}},         // swish then residual
       {2, 48, 6, 9, 40, 1, 1, 1, 1, 1, 0, true, {7, 6}},          // residual then swish
       {1, 40, 13, 11, 64, 1, 1, 1, 1, 1, 0, true, {3, 5}},        // affine, sigmoid
       {1, 72, 9, 9, 72, 1, 1, 1, 1, 1, 0, true, {1, 6, 2}},       // relu, swish, clip
@@ -179,6 +180,55 @@ TEST(FusedConv, PointwiseMatchesReference) {
   run_case({1, 64, 20, 20, 32, 1, 1, 1, 1, 1, 0, true, {1}}, 621);
   run_case({1, 64, 20, 20, 32, 1, 1, 1, 2, 1, 0, true, {6}}, 622);
   run_case({1, 64, 20, 20, 32, 1, 1, 1, 1, 1, 1, true, {6}}, 623);
+}
+
+// f32 NHWC convolutions with at most 64 output pixels run on the cpu panel kernel (oneDNN
+// declines them): 1x1 and spatial kernels, strides, dilation, padding, two images, K past one
+// 512-channel segment (partial sums carried in the output), panels of 1 to 4 vectors with a
+// partial last one, pixel counts off the 7-row tile, panels that do not divide between two
+// threads (each panel's pixels split too), every post-op kind; on one and two threads.
+TEST(FusedConv, PanelMatchesReference) {
+  const std::vector<ConvCase> cases = {
+      {1, 256, 7, 7, 128, 1, 1, 1, 1, 1, 0, true, {7, 1}},        // ResNet-50's layer4 form: + R, relu
+      {1, 600, 7, 7, 64, 1, 1, 1, 1, 1, 0, true, {1}},            // two K segments (512 + 88)
+      {1, 64, 7, 7, 80, 3, 3, 1, 1, 1, 1, true, {7, 1}},          // 3x3 padded; a 16-column panel
+      {1, 48, 14, 14, 40, 3, 3, 1, 2, 1, 1, true, {4}},           // stride 2, partial vector, hardswish
+      {1, 32, 6, 6, 32, 3, 3, 1, 1, 2, 2, true, {5}},             // dilation 2, sigmoid
+      {2, 96, 4, 4, 48, 1, 1, 1, 1, 1, 0, true, {6}},             // two images, swish
+      {1, 128, 13, 13, 64, 1, 1, 1, 2, 1, 0, true, {3, 2}},       // 1x1 stride 2 (downsample), affine, clip
+      {1, 70, 8, 8, 33, 3, 3, 1, 1, 1, 1, true, {2, 7}},          // 64 pixels, 33 channels
+      {1, 256, 7, 7, 160, 1, 1, 1, 1, 1, 0, true, {1, 7}},        // 3 panels: pixels split per thread
+      {1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, true, {7, 1}},        // ResNet-50's layer4 3x3, + R, relu
+  };
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const ConvCase& c = cases[i];
+      SCOPED_TRACE("case " + std::to_string(i) + ", threads " + std::to_string(threads));
+      run_case(c, static_cast<uint32_t>(700 + i));
+      NodeUnderTest t("FusedConv", 3, 1, 1);
+      t.node->domain = "edgepipe";
+      t.attr("group", int64_t{1}).attr("strides", std::vector<int64_t>{c.stride, c.stride})
+          .attr("dilations", std::vector<int64_t>{c.dilation, c.dilation})
+          .attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad}).attr("layout", std::string("NHWC"))
+          .attr("post_ops", std::vector<int64_t>{1}).attr("post_op_params", std::vector<float>{0, 0});
+      const Tensor x = random_tensor(Shape{c.n, c.h, c.w, c.cin}, 1),
+                   w = random_tensor(Shape{c.cout, c.cin, c.kh, c.kw}, 2), b = random_tensor(Shape{c.cout}, 3);
+      const std::vector<const Tensor*> ins = {&x, &w, &b};
+      auto onednn = kernels::evaluate_node(*t.node, ins, "onednn");
+#if defined(__AVX512F__)
+      ASSERT_FALSE(onednn.is_ok());
+      EXPECT_NE(onednn.status().message().find("cpu panel"), std::string::npos) << onednn.status().to_string();
+#else
+      EXPECT_TRUE(onednn.is_ok()) << onednn.status().to_string();  // no AVX-512: oneDNN keeps them
+#endif
+    }
+  }
+  omp_set_num_threads(1);
+  // 65 pixels, a depth under 64, groups: oneDNN's.
+  run_case({1, 64, 13, 5, 64, 1, 1, 1, 1, 1, 0, true, {1}}, 720);
+  run_case({1, 7, 7, 7, 32, 3, 3, 1, 1, 1, 1, true, {1}}, 721);
+  run_case({1, 64, 7, 7, 64, 3, 3, 2, 1, 1, 1, true, {1}}, 722);
 }
 
 // Kernels that add the residual as they store (oneDNN's sum post-op; the cpu pointwise kernel)

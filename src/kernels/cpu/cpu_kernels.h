@@ -88,7 +88,13 @@ bool fused_conv_runs_as_gemv(const FusedConvParams& p);
 // input channels, on an AVX-512 register-tiled product with the post-ops applied in registers
 // (pointwise_conv.cc; false without AVX-512 at compile time). Other 1x1 layers stay on oneDNN.
 bool fused_conv_runs_as_pointwise(const FusedConvParams& p);
-// The cpu backend's FusedConv: the GEMV or the pointwise kernel, whichever takes the node.
+// f32 NHWC FusedConv (any kernel size, stride, padding; group 1) with at most 64 output
+// pixels: a product that streams the packed weights once, threads splitting the output
+// channels (panel_conv.cc; false without AVX-512 at compile time).
+bool fused_conv_runs_as_panels(const FusedConvParams& p);
+std::unique_ptr<Kernel> make_panel_fused_conv();
+// The cpu backend's FusedConv: the GEMV, the panel or the pointwise kernel, whichever takes
+// the node (in that order).
 std::unique_ptr<Kernel> make_fused_conv();
 
 }  // namespace ep::kernels::cpu

@@ -25,7 +25,7 @@
 #include <omp.h>
 
 #include "kernels/cpu/cpu_kernels.h"
-#include "kernels/cpu/vexp.h"
+#include "kernels/cpu/conv_tile.h"
 #include "kernels/fused_conv.h"
 
 #if defined(__AVX512F__)
@@ -40,38 +40,16 @@ namespace ep::kernels::cpu {
 #if defined(__AVX512F__)
 namespace {
 
-constexpr int64_t kLanes = 16;
+using tile::Epilogue;
+using tile::kLanes;
 constexpr int64_t kBlockRows = 24;  // a multiple of every MR below
 constexpr int64_t kMaxPanelWidth = 4 * kLanes;
-
-// 1 / (1 + exp(-x)); the division is exact IEEE (a reciprocal estimate would move the
-// result by an ulp, and the detector's f64 agreement has little room).
-inline __m512 sigmoid16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, vexp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-
-struct Epilogue {
-  const PostOp* ops = nullptr;
-  int count = 0;
-  const float* r = nullptr;  // residual rows (row stride ldr), or null
-  int64_t ldr = 0;
-};
-
-// acc[i][j] = f(acc[i][j]) over a tile, fully unrolled.
-template <int MR, int NV, typename F>
-inline void for_tile(__m512 (&acc)[MR][NV], F f) {
-#pragma GCC unroll 24
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) acc[i][j] = f(acc[i][j]);
-}
 
 // rows MR x (16*NV) columns of the product: a (row stride lda), the panel b (K x 16*NV),
 // its bias, into c (row stride ldc); `last` masks the panel's last vector.
 template <int MR, int NV>
-void tile(const float* a, int64_t lda, const float* b, const float* bias, int64_t k_count, float* c, int64_t ldc,
-          __mmask16 last, const Epilogue& e, int64_t r_row0, int64_t r_col0) {
+void tile_fn(const float* a, int64_t lda, const float* b, const float* bias, int64_t k_count, float* c, int64_t ldc,
+             __mmask16 last, const Epilogue& e, int64_t r_row0, int64_t r_col0) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 4
   for (int j = 0; j < NV; ++j) {
@@ -90,58 +68,8 @@ void tile(const float* a, int64_t lda, const float* b, const float* bias, int64_
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(ai, bk[j], acc[i][j]);
     }
   }
-  // The post-ops one at a time over the whole tile: the dispatch once per op, and the
-  // MR*NV independent exp evaluations of a sigmoid interleave.
-  for (int o = 0; o < e.count; ++o) {
-    const PostOp& op = e.ops[o];
-    switch (op.kind) {
-      case PostOpKind::relu: for_tile<MR, NV>(acc, [](__m512 v) { return _mm512_max_ps(v, _mm512_setzero_ps()); }); break;
-      case PostOpKind::clip: {
-        const __m512 lo = _mm512_set1_ps(op.a), hi = _mm512_set1_ps(op.b);
-        for_tile<MR, NV>(acc, [&](__m512 v) { return _mm512_min_ps(_mm512_max_ps(v, lo), hi); });
-        break;
-      }
-      case PostOpKind::linear: {
-        const __m512 a = _mm512_set1_ps(op.a), b = _mm512_set1_ps(op.b);
-        for_tile<MR, NV>(acc, [&](__m512 v) { return _mm512_add_ps(_mm512_mul_ps(a, v), b); });
-        break;
-      }
-      case PostOpKind::hard_swish:
-        for_tile<MR, NV>(acc, [](__m512 v) {
-          const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, _mm512_set1_ps(3.f)), _mm512_setzero_ps()),
-                                         _mm512_set1_ps(6.f));
-          return _mm512_div_ps(_mm512_mul_ps(v, t), _mm512_set1_ps(6.f));
-        });
-        break;
-      case PostOpKind::sigmoid: for_tile<MR, NV>(acc, [](__m512 v) { return sigmoid16(v); }); break;
-      case PostOpKind::swish:
-        for_tile<MR, NV>(acc, [](__m512 v) {
-          return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), vexp16(_mm512_sub_ps(_mm512_setzero_ps(), v))));
-        });
-        break;
-      case PostOpKind::residual:
-#pragma GCC unroll 24
-        for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-          for (int j = 0; j < NV; ++j) {
-            const float* r_at = e.r + (r_row0 + i) * e.ldr + r_col0 + j * kLanes;
-            acc[i][j] = _mm512_add_ps(acc[i][j], j == NV - 1 && last != 0xffff ? _mm512_maskz_loadu_ps(last, r_at)
-                                                                                 : _mm512_loadu_ps(r_at));
-          }
-        break;
-    }
-  }
-  // Zen 4 and 5 retire a masked 512-bit store far slower than a plain one: mask only a
-  // partial last vector.
-#pragma GCC unroll 24
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) {
-      if (j == NV - 1 && last != 0xffff)
-        _mm512_mask_storeu_ps(c + i * ldc + j * kLanes, last, acc[i][j]);
-      else
-        _mm512_storeu_ps(c + i * ldc + j * kLanes, acc[i][j]);
-    }
+  tile::apply_post_ops<MR, NV>(acc, e, last, r_row0, r_col0);
+  tile::store_tile<MR, NV>(acc, c, ldc, last);
 }
 
 using TileFn = void (*)(const float*, int64_t, const float*, const float*, int64_t, float*, int64_t, __mmask16,
@@ -162,10 +90,10 @@ Panel make_panel(int64_t col0, int64_t width) {
   p.width = width;
   p.nv = static_cast<int>((width + kLanes - 1) / kLanes);
   switch (p.nv) {
-    case 1: p.mr = 24, p.fn = tile<24, 1>; break;
-    case 2: p.mr = 12, p.fn = tile<12, 2>; break;
-    case 3: p.mr = 8, p.fn = tile<8, 3>; break;
-    default: p.mr = 6, p.fn = tile<6, 4>; break;
+    case 1: p.mr = 24, p.fn = tile_fn<24, 1>; break;
+    case 2: p.mr = 12, p.fn = tile_fn<12, 2>; break;
+    case 3: p.mr = 8, p.fn = tile_fn<8, 3>; break;
+    default: p.mr = 6, p.fn = tile_fn<6, 4>; break;
   }
   return p;
 }
@@ -290,14 +218,16 @@ bool fused_conv_runs_as_pointwise(const FusedConvParams& p) {
 
 namespace {
 
-// The cpu backend's FusedConv: the GEMV for 1x1 outputs, the pointwise kernel for the rest
-// it takes; whichever applies is chosen in prepare().
+// The cpu backend's FusedConv: the GEMV for 1x1 outputs, the panel kernel for small outputs,
+// the pointwise kernel for the rest it takes; whichever applies is chosen in prepare().
 class CpuFusedConv final : public Kernel {
  public:
   Status prepare(PrepareContext& ctx) override {
     EP_ASSIGN_OR_RETURN(FusedConvParams p, prepare_fused_conv(ctx));
 #if defined(__AVX512F__)
-    if (fused_conv_runs_as_pointwise(p)) impl_ = std::make_unique<PointwiseConv>();
+    if (fused_conv_runs_as_gemv(p)) impl_ = make_gemv_fused_conv();
+    else if (fused_conv_runs_as_panels(p)) impl_ = make_panel_fused_conv();
+    else if (fused_conv_runs_as_pointwise(p)) impl_ = std::make_unique<PointwiseConv>();
 #endif
     if (!impl_) impl_ = make_gemv_fused_conv();
     return impl_->prepare(ctx);

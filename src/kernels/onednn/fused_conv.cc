@@ -115,6 +115,9 @@ class OnednnFusedConv final : public Kernel {
     EP_ASSIGN_OR_RETURN(p_, prepare_fused_conv(ctx));
     if (cpu::fused_conv_runs_as_gemv(p_) && ctx.input(1).constant)
       return ctx.unsupported_error("1x1 convolutions at 1x1 output run on the cpu GEMV");
+    if (cpu::fused_conv_runs_as_panels(p_) && !cpu::fused_conv_runs_as_gemv(p_) && !onednn_without_avx512() &&
+        ctx.input(1).constant && (!ctx.has_input(2) || ctx.input(2).constant))
+      return ctx.unsupported_error("convolutions with at most 64 output pixels run on the cpu panel kernel");
     // (The AVX-512 pointwise kernel; with the AVX2 path forced, ChunkedPointwise instead.)
     if (cpu::fused_conv_runs_as_pointwise(p_) && !onednn_without_avx512() && ctx.input(1).constant &&
         (!ctx.has_input(2) || ctx.input(2).constant))
