@@ -185,8 +185,8 @@ TEST(FusedConv, PointwiseMatchesReference) {
 // f32 NHWC convolutions with at most 64 output pixels run on the cpu panel kernel (oneDNN
 // declines them): 1x1 and spatial kernels, strides, dilation, padding, two images, K past one
 // 512-channel segment (partial sums carried in the output), panels of 1 to 4 vectors with a
-// partial last one, pixel counts off the 7-row tile, panels that do not divide between two
-// threads (each panel's pixels split too), every post-op kind; on one and two threads.
+// partial last one, pixel counts off the 7-row tile, output channels split unevenly into
+// panels between two threads, every post-op kind; on one and two threads.
 TEST(FusedConv, PanelMatchesReference) {
   const std::vector<ConvCase> cases = {
       {1, 256, 7, 7, 128, 1, 1, 1, 1, 1, 0, true, {7, 1}},        // ResNet-50's layer4 form: + R, relu
@@ -197,7 +197,8 @@ TEST(FusedConv, PanelMatchesReference) {
       {2, 96, 4, 4, 48, 1, 1, 1, 1, 1, 0, true, {6}},             // two images, swish
       {1, 128, 13, 13, 64, 1, 1, 1, 2, 1, 0, true, {3, 2}},       // 1x1 stride 2 (downsample), affine, clip
       {1, 70, 8, 8, 33, 3, 3, 1, 1, 1, 1, true, {2, 7}},          // 64 pixels, 33 channels
-      {1, 256, 7, 7, 160, 1, 1, 1, 1, 1, 0, true, {1, 7}},        // 3 panels: pixels split per thread
+      {1, 256, 7, 7, 160, 1, 1, 1, 1, 1, 0, true, {1, 7}},        // 64 + 16 columns per thread
+      {1, 96, 5, 5, 40, 3, 3, 1, 1, 1, 1, true, {7}},             // 48 + 16 per thread, the last masked
       {1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1, true, {7, 1}},        // ResNet-50's layer4 3x3, + R, relu
   };
   for (int threads : {1, 2}) {

@@ -158,17 +158,26 @@ class PanelConv final : public Kernel {
     // Segments: each tap's channels in pieces of at most kSegment.
     for (int64_t t = 0; t < taps; ++t)
       for (int64_t c0 = 0; c0 < p.cin; c0 += kSegment) segments_.push_back({t, c0, std::min(kSegment, p.cin - c0)});
-    // Panels of 64 columns, the rest in one of 16, 32 or 48 (the last vector masked).
+    // The output channels' vectors (the last one masked where Cout ends inside it) split
+    // evenly between the threads, each share cut into panels of up to 4 vectors: Cout = 160 on
+    // two threads is 64 + 16 columns each, not 64 + 64 against 32.
+    threads_ = std::max(1, ctx.num_threads());
+    const int64_t vectors = (N + kLanes - 1) / kLanes, groups = std::min<int64_t>(threads_, vectors);
     int64_t floats = 0;
-    for (int64_t col = 0; col < N; col += kPanelWidth) {
-      Panel panel;
-      panel.col0 = col;
-      panel.width = std::min(kPanelWidth, N - col);
-      panel.nv = static_cast<int>((panel.width + kLanes - 1) / kLanes);
-      panel.offset = floats;
-      floats += K * panel.nv * kLanes;
-      panels_.push_back(panel);
+    for (int64_t g = 0; g < groups; ++g) {
+      group_begin_.push_back(panels_.size());
+      const int64_t v1 = vectors * (g + 1) / groups;
+      for (int64_t v = vectors * g / groups; v < v1; v += 4) {
+        Panel panel;
+        panel.col0 = v * kLanes;
+        panel.nv = static_cast<int>(std::min<int64_t>(4, v1 - v));
+        panel.width = std::min<int64_t>(panel.nv * kLanes, N - panel.col0);
+        panel.offset = floats;
+        floats += K * panel.nv * kLanes;
+        panels_.push_back(panel);
+      }
     }
+    group_begin_.push_back(panels_.size());
     const int64_t bias_floats = static_cast<int64_t>(panels_.size()) * kPanelWidth;
     packed_ = Tensor(DType::f32, Shape{floats + bias_floats});
     float* dst = packed_.as<float>();
@@ -200,12 +209,6 @@ class PanelConv final : public Kernel {
         }
     }
     zeros_.assign(static_cast<size_t>(std::min(kSegment, p.cin)), 0.f);
-    // Work items: whole panels, or where they do not divide among the threads, each panel's
-    // pixels in one part per thread too.
-    threads_ = std::max(1, ctx.num_threads());
-    const int64_t n_panels = static_cast<int64_t>(panels_.size());
-    pixel_parts_ = (threads_ > 1 && n_panels % threads_ != 0 && n_panels < 4 * threads_) ? threads_ : 1;
-    pixel_parts_ = std::min<int64_t>(pixel_parts_, (pixels + kMR - 1) / kMR);
     return Status::ok();
   }
 
@@ -217,11 +220,13 @@ class PanelConv final : public Kernel {
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
     const float* r = residual_ ? ctx.inputs[3].as<float>() : nullptr;
-    const int64_t items = static_cast<int64_t>(panels_.size()) * pixel_parts_;
+    const int64_t groups = static_cast<int64_t>(group_begin_.size()) - 1;
     const int64_t work = p_.n * p_.oh * p_.ow * p_.cout * p_.cin * p_.kh * p_.kw;
-    const bool par = threads_ > 1 && items > 1 && work >= (int64_t{1} << 20);
-#pragma omp parallel for if (par) num_threads(threads_) schedule(static)
-    for (int64_t item = 0; item < items; ++item) run_item(x, r, y, item / pixel_parts_, item % pixel_parts_);
+    const bool par = groups > 1 && work >= (int64_t{1} << 20);
+#pragma omp parallel for if (par) num_threads(static_cast<int>(groups)) schedule(static)
+    for (int64_t g = 0; g < groups; ++g)
+      for (size_t i = group_begin_[static_cast<size_t>(g)]; i < group_begin_[static_cast<size_t>(g) + 1]; ++i)
+        run_panel(x, r, y, i, group_begin_[static_cast<size_t>(g) + 1]);
     return Status::ok();
   }
 
@@ -235,15 +240,16 @@ class PanelConv final : public Kernel {
     int64_t tap, c0, count;
   };
 
-  void run_item(const float* x, const float* r, float* y, int64_t panel_index, int64_t part) const {
+  // Panel `panel_index` over every pixel; the weights ahead are prefetched up to the group's
+  // end (panels before `group_end`).
+  void run_panel(const float* x, const float* r, float* y, size_t panel_index, size_t group_end) const {
     const FusedConvParams& p = p_;
-    const Panel& panel = panels_[static_cast<size_t>(panel_index)];
+    const Panel& panel = panels_[panel_index];
     const int64_t taps = p.kh * p.kw, N = p.cout, width = panel.nv * kLanes;
     const int64_t pixels = p.n * p.oh * p.ow, blocks = (pixels + kMR - 1) / kMR;
-    const int64_t b0 = blocks * part / pixel_parts_, b1 = blocks * (part + 1) / pixel_parts_;
     const __mmask16 last = static_cast<__mmask16>((1u << (panel.width - (panel.nv - 1) * kLanes)) - 1u);
     const float* packed = packed_.as<float>();
-    const float* bias = packed + bias_base_ + panel_index * kPanelWidth;
+    const float* bias = packed + bias_base_ + static_cast<int64_t>(panel_index) * kPanelWidth;
     const Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), r, N};
     const PanelTileFn full = tile_for(kMR, panel.nv);
     for (size_t s = 0; s < segments_.size(); ++s) {
@@ -257,8 +263,8 @@ class PanelConv final : public Kernel {
       int64_t next_bytes = 0;
       {
         size_t ns = s + kPrefetchSegments;
-        size_t np = static_cast<size_t>(panel_index);
-        while (ns >= segments_.size() && np + 1 < panels_.size() && part + 1 == pixel_parts_) {
+        size_t np = panel_index;
+        while (ns >= segments_.size() && np + 1 < group_end) {
           ns -= segments_.size();
           ++np;
         }
@@ -269,8 +275,8 @@ class PanelConv final : public Kernel {
           next_bytes = g.count * q.nv * kLanes * 4;
         }
       }
-      const int64_t lines = (next_bytes + 63) / 64, per_block = b1 > b0 ? (lines + (b1 - b0) - 1) / (b1 - b0) : 0;
-      for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t lines = (next_bytes + 63) / 64, per_block = (lines + blocks - 1) / blocks;
+      for (int64_t blk = 0; blk < blocks; ++blk) {
         const int64_t m0 = blk * kMR, rows = std::min<int64_t>(kMR, pixels - m0);
         const float* a[kMR];
         for (int64_t i = 0; i < rows; ++i) {
@@ -280,7 +286,7 @@ class PanelConv final : public Kernel {
         const PanelTileFn fn = rows == kMR ? full : tile_for(static_cast<int>(rows), panel.nv);
         Prefetch pf;
         if (next) {
-          const int64_t l0 = (blk - b0) * per_block;
+          const int64_t l0 = blk * per_block;
           pf.at = next + l0 * 64;
           pf.lines = std::max<int64_t>(0, std::min(per_block, lines - l0));
           pf.every = std::max<int64_t>(1, seg.count / std::max<int64_t>(1, pf.lines));
@@ -293,8 +299,8 @@ class PanelConv final : public Kernel {
   FusedConvParams p_;
   bool residual_ = false;
   int threads_ = 1;
-  int64_t pixel_parts_ = 1;
-  std::vector<Panel> panels_;
+  std::vector<Panel> panels_;      // thread group g's are [group_begin_[g], group_begin_[g + 1])
+  std::vector<size_t> group_begin_;
   std::vector<Segment> segments_;
   std::vector<int64_t> rows_;  // [pixel][tap] -> offset into X, -1 for padding
   std::vector<float> zeros_;
