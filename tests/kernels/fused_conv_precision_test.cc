@@ -395,6 +395,12 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
       {kCases[5], DType::u8, DType::f32, 50, 0},
       {kCases[6], DType::u8, DType::u8, 0, 0},
       {{1, 64, 10, 10, 48, 3, 1, 1, 1, {4, 3}}, DType::u8, DType::u8, 131, 60},  // hardswish, affine
+      // 17-24 output channels, u8 input, stride 1: NarrowInt8Conv (pixels in the lanes) on
+      // AVX512-VNNI; row ends off the 16-pixel vector, channels off 16, padding at the zero point.
+      {{1, 32, 9, 20, 24, 3, 1, 1, 1, {1}}, DType::u8, DType::u8, 37, 5},
+      {{2, 96, 6, 33, 20, 3, 1, 1, 1, {}}, DType::u8, DType::f32, 128, 0},
+      {{1, 64, 5, 16, 17, 1, 1, 1, 0, {4, 3}}, DType::u8, DType::i8, 200, -3},
+      {{1, 16, 7, 18, 24, 5, 1, 1, 2, {3, 2}}, DType::u8, DType::u8, 255, 128},
   };
   uint32_t seed = 900;
   int onednn_ran = 0;

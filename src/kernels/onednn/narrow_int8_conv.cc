@@ -1,0 +1,266 @@
+#include "kernels/onednn/narrow_int8_conv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "edgepipe/arena.h"
+#include "kernels/cpu/conv_tile.h"
+
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+#define EP_NARROW_INT8 1
+#include <immintrin.h>
+// GCC 12 reports the intrinsics' undefined pass-through operands as "may be used
+// uninitialized" once they are inlined here; they are not read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace ep::kernels {
+
+#if defined(EP_NARROW_INT8)
+namespace tile = cpu::tile;
+#endif
+
+bool NarrowInt8Conv::supports(const FusedConvParams& p) {
+#if defined(EP_NARROW_INT8)
+  return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
+         p.group == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
+         p.cout > 16 && p.cout <= kOc && p.cin % 4 == 0 && p.cin >= 16 && p.ow >= 16 &&
+         !has_post_op(p.post_ops, PostOpKind::residual) &&
+         (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
+         (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+size_t NarrowInt8Conv::prepare(const FusedConvParams& p, const int8_t* w, const float* b) {
+  p_ = p;
+  c4_ = p.cin / 4;
+  // A row's groups: the left padding, the row, the right padding, then room for the last
+  // 16-pixel vector's loads at every kx.
+  wbuf_ = (p.pad_begin[1] + (p.ow + 15) / 16 * 16 + p.kw - 1 + 15) / 16 * 16;
+  w_.assign(static_cast<size_t>(p.kh * c4_ * p.kw * kOc), 0);
+  zsum_.assign(kOc, 0);
+  scale_.assign(kOc, 0.f);
+  bias_.assign(kOc, 0.f);
+  for (int64_t oc = 0; oc < p.cout; ++oc) {
+    int32_t sum = 0;
+    for (int64_t ky = 0; ky < p.kh; ++ky)
+      for (int64_t c4 = 0; c4 < c4_; ++c4)
+        for (int64_t kx = 0; kx < p.kw; ++kx) {
+          uint32_t packed = 0;
+          for (int64_t j = 0; j < 4; ++j) {
+            const int8_t v = w[((oc * p.cin + c4 * 4 + j) * p.kh + ky) * p.kw + kx];
+            sum += v;
+            packed |= static_cast<uint32_t>(static_cast<uint8_t>(v)) << (8 * j);
+          }
+          w_[static_cast<size_t>(((ky * c4_ + c4) * p.kw + kx) * kOc + oc)] = static_cast<int32_t>(packed);
+        }
+    zsum_[static_cast<size_t>(oc)] = p.x_zero * sum;
+    scale_[static_cast<size_t>(oc)] = p.x_scale * p.w_scales[p.w_scales.size() == 1 ? 0 : static_cast<size_t>(oc)];
+    bias_[static_cast<size_t>(oc)] = b ? b[oc] : 0.f;
+  }
+  // Output vector j of a quantized 16-pixel block: byte b is pixel g / Cout, channel g % Cout
+  // (g = 64 j + b), which sits at byte 16 * channel + pixel of the four-channel vectors; the
+  // pair of those vectors holding it (0-1, 2-3, 4-5) and its place in the pair.
+  shuffles_.assign(static_cast<size_t>((16 * p.cout + 63) / 64), Shuffle{});
+  for (size_t j = 0; j < shuffles_.size(); ++j)
+    for (int64_t b = 0; b < 64; ++b) {
+      const int64_t g = static_cast<int64_t>(j) * 64 + b;
+      if (g >= 16 * p.cout) break;
+      const int64_t src = g % p.cout * 16 + g / p.cout, pair = src / 128;
+      shuffles_[j].index[pair][b] = static_cast<uint8_t>(src % 128);
+      shuffles_[j].take[pair] |= uint64_t{1} << b;
+    }
+  workers_ = std::max(1, omp_get_max_threads());
+  const int64_t band_in_rows = kBand + p.kh - 1;
+  worker_bytes_ = arena_align(static_cast<size_t>(band_in_rows * c4_ * wbuf_) * sizeof(int32_t));
+  return worker_bytes_ * static_cast<size_t>(workers_);
+}
+
+#if defined(EP_NARROW_INT8)
+namespace {
+
+// r[i] lane j -> r[j] lane i, for 16 vectors of 16 4-byte values.
+inline void transpose16(__m512i (&r)[16]) {
+  __m512i t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i + 0], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i + 0], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      t[8 * i + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
+      t[8 * i + 4 + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+  }
+}
+
+inline __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1u); }
+
+}  // namespace
+
+// Input row iy of image img as [c4][wbuf] groups of 4 bytes, group column j holding input
+// column j - pad_left; the zero point where that is outside the row (or the row outside the
+// image).
+void NarrowInt8Conv::convert_row(const uint8_t* x, int64_t img, int64_t iy, int32_t* dst) const {
+  const FusedConvParams& p = p_;
+  const int32_t zero4 = static_cast<int32_t>(static_cast<uint32_t>(p.x_zero & 0xff) * 0x01010101u);
+  if (iy < 0 || iy >= p.h) {
+    std::fill(dst, dst + c4_ * wbuf_, zero4);
+    return;
+  }
+  const int64_t pl = p.pad_begin[1];
+  for (int64_t c4 = 0; c4 < c4_; ++c4) {
+    int32_t* d = dst + c4 * wbuf_;
+    std::fill(d, d + pl, zero4);
+    std::fill(d + pl + p.w, d + wbuf_, zero4);
+  }
+  const int32_t* src = reinterpret_cast<const int32_t*>(x + (img * p.h + iy) * p.w * p.cin);
+  const __m512i zero = _mm512_set1_epi32(zero4);
+  for (int64_t px0 = 0; px0 < p.w; px0 += 16) {
+    const int64_t np = std::min<int64_t>(16, p.w - px0);
+    for (int64_t g0 = 0; g0 < c4_; g0 += 16) {
+      const int64_t ng = std::min<int64_t>(16, c4_ - g0);
+      const __mmask16 gm = first_lanes(ng);
+      __m512i r[16];
+      for (int64_t i = 0; i < 16; ++i) r[i] = i < np ? _mm512_maskz_loadu_epi32(gm, src + (px0 + i) * c4_ + g0) : zero;
+      transpose16(r);
+      for (int64_t j = 0; j < ng; ++j) {
+        int32_t* d = dst + (g0 + j) * wbuf_ + pl + px0;
+        if (np == 16) _mm512_storeu_si512(d, r[j]);
+        else _mm512_mask_storeu_epi32(d, first_lanes(np), r[j]);
+      }
+    }
+  }
+}
+
+void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t row0, int64_t row1) const {
+  const FusedConvParams& p = p_;
+  const int64_t cout = p.cout, kw = p.kw, c4n = c4_, wb = wbuf_;
+  const int32_t* wp0 = w_.data();
+  alignas(64) float f[kOc * 16];
+  auto dequantize = [&](__m512i a, int64_t oc) {
+    const size_t c = static_cast<size_t>(oc);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_set1_epi32(zsum_[c]))),
+                           _mm512_set1_ps(scale_[c]), _mm512_set1_ps(bias_[c]));
+  };
+  // f [channel][16 pixels] -> np pixels of y (row stride Cout), 16 channels at a time.
+  auto store_f32 = [&](const float* src, float* y_at, int64_t np) {
+    for (int64_t c0 = 0; c0 < cout; c0 += 16) {
+      const int64_t nc = std::min<int64_t>(16, cout - c0);
+      __m512i t[16];
+      for (int64_t i = 0; i < 16; ++i)
+        t[i] = i < nc ? _mm512_castps_si512(_mm512_load_ps(src + (c0 + i) * 16)) : _mm512_setzero_si512();
+      transpose16(t);
+      for (int64_t px = 0; px < np; ++px) {
+        float* d = y_at + px * cout + c0;
+        if (nc == 16) _mm512_storeu_ps(d, _mm512_castsi512_ps(t[px]));
+        else if (nc == 8) _mm256_storeu_ps(d, _mm512_castps512_ps256(_mm512_castsi512_ps(t[px])));
+        else _mm512_mask_storeu_ps(d, first_lanes(nc), _mm512_castsi512_ps(t[px]));
+      }
+    }
+  };
+  for (int64_t r0 = row0; r0 < row1;) {
+    // A band: up to kBand output rows of one image, its input rows converted first.
+    const int64_t img = r0 / p.oh, oy0 = r0 % p.oh, count = std::min({kBand, row1 - r0, p.oh - oy0});
+    const int64_t iy0 = oy0 - p.pad_begin[0], in_rows = count + p.kh - 1;
+    for (int64_t i = 0; i < in_rows; ++i) convert_row(x, img, iy0 + i, buf + i * c4n * wb);
+    for (int64_t r = 0; r < count; ++r) {
+      const int64_t oy = oy0 + r;
+      for (int64_t xv = 0; xv < p.ow; xv += 16) {
+        __m512i acc[kOc];
+#pragma GCC unroll 24
+        for (int oc = 0; oc < kOc; ++oc) acc[oc] = _mm512_setzero_si512();
+        const int32_t* wp = wp0;
+        for (int64_t ky = 0; ky < p.kh; ++ky) {
+          const int32_t* row = buf + (r + ky) * c4n * wb + xv;
+          for (int64_t g = 0; g < c4n; ++g) {
+            const int32_t* src = row + g * wb;
+            for (int64_t kx = 0; kx < kw; ++kx, wp += kOc) {
+              const __m512i v = _mm512_loadu_si512(src + kx);
+#pragma GCC unroll 24
+              for (int oc = 0; oc < kOc; ++oc) acc[oc] = _mm512_dpbusd_epi32(acc[oc], v, _mm512_set1_epi32(wp[oc]));
+            }
+          }
+        }
+        // Per channel: the exact integer sum less the zero point's share, dequantized, then
+        // the post-op chain (with the requantization's affine step last for u8/i8 outputs).
+        const int64_t np = std::min<int64_t>(16, p.ow - xv);
+        const int64_t out0 = ((img * p.oh + oy) * p.ow + xv) * cout;
+        const tile::Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), nullptr, 0};
+        if (p.y_dtype == DType::f32) {
+          for (int64_t oc = 0; oc < cout; ++oc) {
+            __m512 v[1][1] = {{dequantize(acc[oc], oc)}};
+            tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
+            _mm512_store_ps(f + oc * 16, v[0][0]);
+          }
+          store_f32(f, static_cast<float*>(y) + out0, np);
+          continue;
+        }
+        // Quantized: 16 bytes per channel (16 pixels), four channels to a vector, then each
+        // output vector's 64 bytes (pixel-major) picked from them by byte permutes.
+        __m512i t[kOc / 4];
+        for (int64_t q = 0; q < kOc / 4; ++q) {
+          __m128i part[4];
+          for (int64_t j = 0; j < 4; ++j) {
+            const int64_t oc = 4 * q + j;
+            if (oc >= cout) {
+              part[j] = _mm_setzero_si128();
+              continue;
+            }
+            __m512 v[1][1] = {{dequantize(acc[oc], oc)}};
+            tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
+            const __m512i r = _mm512_cvtps_epi32(v[0][0]);  // nearest even
+            part[j] = p.y_dtype == DType::u8 ? _mm512_cvtusepi32_epi8(_mm512_max_epi32(r, _mm512_setzero_si512()))
+                                             : _mm512_cvtsepi32_epi8(r);
+          }
+          t[q] = _mm512_inserti32x4(_mm512_castsi128_si512(part[0]), part[1], 1);
+          t[q] = _mm512_inserti32x4(t[q], part[2], 2);
+          t[q] = _mm512_inserti32x4(t[q], part[3], 3);
+        }
+        char* out = static_cast<char*>(y) + out0;
+        const int64_t bytes = np * cout;
+        for (int64_t j = 0; j * 64 < bytes; ++j) {
+          const Shuffle& sh = shuffles_[static_cast<size_t>(j)];
+          __m512i o = _mm512_permutex2var_epi8(t[0], _mm512_load_si512(sh.index[0]), t[1]);
+          o = _mm512_mask_mov_epi8(o, sh.take[1], _mm512_permutex2var_epi8(t[2], _mm512_load_si512(sh.index[1]), t[3]));
+          o = _mm512_mask_mov_epi8(o, sh.take[2], _mm512_permutex2var_epi8(t[4], _mm512_load_si512(sh.index[2]), t[5]));
+          if (bytes - j * 64 >= 64) _mm512_storeu_si512(out + j * 64, o);
+          else _mm512_mask_storeu_epi8(out + j * 64, (~__mmask64{0}) >> (64 - (bytes - j * 64)), o);
+        }
+      }
+    }
+    r0 += count;
+  }
+}
+
+void NarrowInt8Conv::run(const uint8_t* x, void* y, void* scratch) const {
+  const int64_t rows = p_.n * p_.oh;
+  const int64_t workers = std::min<int64_t>(workers_, rows);
+#pragma omp parallel num_threads(static_cast<int>(workers)) if (workers > 1)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    int32_t* buf = reinterpret_cast<int32_t*>(static_cast<char*>(scratch) + static_cast<size_t>(t) * worker_bytes_);
+    run_rows(x, y, buf, rows * t / nt, rows * (t + 1) / nt);
+  }
+}
+#else
+void NarrowInt8Conv::convert_row(const uint8_t*, int64_t, int64_t, int32_t*) const {}
+void NarrowInt8Conv::run_rows(const uint8_t*, void*, int32_t*, int64_t, int64_t) const {}
+void NarrowInt8Conv::run(const uint8_t*, void*, void*) const {}  // supports() is false
+#endif
+
+}  // namespace ep::kernels
