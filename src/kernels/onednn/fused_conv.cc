@@ -622,20 +622,31 @@ class OnednnFusedConv final : public Kernel {
         attr = make_attr(residual_md, p, false);
         pd = C::primitive_desc(desc, attr, eng);
       }
-      // NHWC depthwise: oneDNN 2.6 ranks its brdgmm kernel first, but its jit_dw kernel takes
-      // NHWC too and is faster up to a few hundred channels. Zen 5, f32, one / two threads,
-      // oneDNN alone: MobileNetV3's 72 channels at 56x56 0.054 -> 0.037 / 0.028 -> 0.020 ms, its
-      // 5x5 120 at 28x28 0.047 -> 0.023 / 0.025 -> 0.013, 16 at 112x112 0.035 -> 0.021, the
-      // detector's 48 at 160x160 0.21 -> 0.17, 96 at 80x80 0.11 -> 0.089; 384 at 20x20 0.065 ->
-      // 0.061; at 480-960 channels (14x14 and 7x7) brdgmm is as fast or faster (0.015 vs 0.018).
-      if (p.nhwc && p.group > 1 && p.group == p.cin && p.group == p.cout && p.cout <= 384 &&
-          std::string(pd.impl_info_str()).find("brdgmm") != std::string::npos) {
+      // Where oneDNN 2.6's first-ranked kernel is not its fastest for the shape, the
+      // implementations are walked to the one that is (kept where the walk does not find it).
+      auto prefer = [&](const char* impl) {
         C::primitive_desc alt(desc, attr, eng);
-        auto jit_dw = [&] { return std::string(alt.impl_info_str()).find("jit_dw") != std::string::npos; };
-        while (!jit_dw() && alt.next_impl()) {
+        auto found = [&] { return std::string(alt.impl_info_str()).rfind(impl, 0) == 0; };
+        while (!found() && alt.next_impl()) {
         }
-        if (jit_dw()) pd = alt;
-      }
+        if (found()) pd = alt;
+      };
+      const bool brg = std::string(pd.impl_info_str()).rfind("brg", 0) == 0;
+      // NHWC depthwise: its jit_dw kernel takes NHWC too and is faster than brdgmm up to a few
+      // hundred channels. Zen 5, f32, one / two threads, oneDNN alone: MobileNetV3's 72
+      // channels at 56x56 0.054 -> 0.037 / 0.028 -> 0.020 ms, its 5x5 120 at 28x28 0.047 ->
+      // 0.023 / 0.025 -> 0.013, 16 at 112x112 0.035 -> 0.021, the detector's 48 at 160x160
+      // 0.21 -> 0.17, 96 at 80x80 0.11 -> 0.089; 384 at 20x20 0.065 -> 0.061; at 480-960
+      // channels (14x14 and 7x7) brdgmm is as fast or faster (0.015 vs 0.018).
+      if (brg && p.nhwc && p.group > 1 && p.group == p.cin && p.group == p.cout && p.cout <= 384) prefer("jit_dw");
+      // f32 3x3 first layers (3 input channels): its direct jit kernel. Same conditions:
+      // MobileNetV3's stride-2 stem 0.060 -> 0.051 / 0.030 -> 0.025 ms (in-model, with hard
+      // swish, 0.075 -> 0.059 at one thread), the detector's 0.46 -> 0.41 / 0.23 -> 0.21
+      // (in-model 0.51 -> 0.43). YOLOv5s' 6x6 stem ran faster alone (3.39 -> 2.91) but slower
+      // in-model with its swish (3.50 -> 3.66), ResNet-50's 7x7 slower alone (0.89 -> 0.93):
+      // both stay on brgconv.
+      if (brg && p.nhwc && p.precision == ConvPrecision::f32 && p.group == 1 && p.cin <= 4 && p.kh <= 3 && p.kw <= 3)
+        prefer("jit:");
       prim_ = C(pd);
       weights_md = pd.weights_desc();
       scratch_md = pd.scratchpad_desc();
