@@ -12,7 +12,8 @@ Runner add_ops(CLI::App& app) {
   app.add_flag("--markdown", *markdown, "Print docs/ops.md");
   return [markdown]() {
     struct Row {
-      int min = 99, max = 0;
+      int min = 99, max = 0;          // of the reference kernels
+      int any_min = 99, any_max = 0;  // of all, for ops with only fast kernels (edgepipe.ResizeAdd)
       std::set<std::string> backends;
     };
     std::map<std::string, Row> ops;
@@ -22,6 +23,8 @@ Runner add_ops(CLI::App& app) {
         r.min = std::min(r.min, k.min_opset);
         r.max = std::max(r.max, k.max_opset);
       }
+      r.any_min = std::min(r.any_min, k.min_opset);
+      r.any_max = std::max(r.any_max, k.max_opset);
       r.backends.insert(std::string(k.backend));
     }
     if (*markdown) {
@@ -31,7 +34,11 @@ Runner add_ops(CLI::App& app) {
                 << "Opsets are the model's default-domain opset import versions each kernel implements.\n\n"
                 << "| operator | opsets | kernels |\n|---|---|---|\n";
     }
-    for (const auto& [op, r] : ops) {
+    for (auto& [op, r] : ops) {
+      if (r.min > r.max) {
+        r.min = r.any_min;
+        r.max = r.any_max;
+      }
       std::string backends;
       for (const std::string& b : r.backends) backends += (backends.empty() ? "" : ", ") + b;
       if (*markdown)

@@ -93,6 +93,12 @@ Status promote_to_f64(ir::Graph& g);
 // becomes edgepipe.ScaleAdd(x, s): x + x * s in one pass, bit-identical.
 Status fold_scale_residual(ir::Graph& g);
 
+// f32 Add(A, Resize(X)) with a nearest Resize the fast kernel takes (constant scales or
+// sizes), read only by that Add, and A of the Add's shape, becomes edgepipe.ResizeAdd(A, X,
+// roi, scales, sizes): one pass writing the sum instead of the upsampled tensor written and
+// read back (the FPN necks' top-down adds). Bit-identical; fast backends only.
+Status fold_resize_add(ir::Graph& g);
+
 // A 1x1 f32 NHWC FusedConv read only by a depthwise FusedConv becomes one
 // edgepipe.FusedConvDepthwise when the tensor between them is large (see
 // fuse_pointwise_depthwise.cc); on CPUs without AVX-512, where it was measured.

@@ -190,6 +190,11 @@ Status Session::Impl::plan_and_bind() {
       write_over(3, true);
       continue;
     }
+    // A + Resize(X): over A, never over X's buffer (read at other places).
+    if (n.domain == "edgepipe" && n.op_type == "ResizeAdd" && s.kernel->may_overwrite_input(0)) {
+      write_over(0, true);
+      continue;
+    }
     const bool elementwise = (n.domain.empty() && kInPlace.count(n.op_type)) ||
                              (n.domain == "edgepipe" && n.op_type == "ScaleAdd");
     if (!elementwise) continue;
@@ -376,6 +381,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     // ones compute f32 only) and ScaleAdd formed.
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g, options.backend != "ref"));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_pointwise_depthwise(g));
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_add(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())
         if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp)

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <filesystem>
 #include <optional>
 #include <fstream>
@@ -309,6 +310,65 @@ TEST(Session, BlockedLayoutRegionMatchesReference) {
       EXPECT_EQ(blocked_convs, 4);  // c1, dw, narrow, c2 (c0 reads 3 channels, y writes 4, se1 4)
     } else {
       EXPECT_EQ(to_blocked + from_blocked + blocked_convs, 0);
+    }
+  }
+}
+
+// An FPN-style top-down add: a lateral (conv, max-pool) + nearest 2x upsample of a stride-2 conv
+// (asymmetric floor and the default half_pixel round_prefer_floor, by scales and by sizes).
+// The Add and the Resize become one edgepipe.ResizeAdd step; outputs match the reference
+// session, at one and two threads. (A lateral straight from a conv takes the upsampled tensor
+// as its residual instead.)
+TEST(Session, ResizeThenAddRunAsOneStep) {
+  using namespace test_models;
+  for (int form = 0; form < 3; ++form) {
+    SCOPED_TRACE("form " + std::to_string(form));
+    onnx::ModelProto m = new_model(13);
+    add_input(m, "x", {1, 16, 24, 30});
+    auto conv = [&](const std::string& k, int64_t stride) {
+      add_init(m, k + "_w", {16, 16, 3, 3});
+      add_init(m, k + "_b", {16});
+      auto* c = add_node(m, "Conv", {"x", k + "_w", k + "_b"}, {k}, k);
+      attr_ints(c, "kernel_shape", {3, 3});
+      attr_ints(c, "pads", {1, 1, 1, 1});
+      attr_ints(c, "strides", {stride, stride});
+    };
+    conv("lat", 1);
+    conv("top", 2);
+    auto* pool = add_node(m, "MaxPool", {"lat"}, {"latp"}, "pool");  // not a conv: no residual to take
+    attr_ints(pool, "kernel_shape", {3, 3});
+    attr_ints(pool, "pads", {1, 1, 1, 1});
+    onnx::NodeProto* r;
+    if (form == 2) {
+      add_init_i64(m, "sizes", {1, 16, 24, 30});
+      r = add_node(m, "Resize", {"top", "", "", "sizes"}, {"up"}, "resize");
+    } else {
+      TP* scales = add_init(m, "scales", {4});
+      for (int i = 0; i < 4; ++i) scales->set_float_data(i, i < 2 ? 1.f : 2.f);
+      r = add_node(m, "Resize", {"top", "", "scales"}, {"up"}, "resize");
+    }
+    attr_string(r, "mode", "nearest");
+    if (form == 0) {
+      attr_string(r, "coordinate_transformation_mode", "asymmetric");
+      attr_string(r, "nearest_mode", "floor");
+    }
+    add_node(m, "Add", {"latp", "up"}, {"y"}, "add");
+    add_output(m, "y", TP::FLOAT, {1, 16, 24, 30});
+    std::vector<SessionOptions> options(2);
+    options[0].threads = 1;
+    options[1].threads = 2;
+    const auto profiles = run_against_reference(m, Shape{1, 16, 24, 30}, options);
+    for (const auto& profile : profiles) {
+      int fused = 0, resizes = 0, adds = 0;
+      for (const OpProfile& p : profile) {
+        fused += p.op == "ResizeAdd";
+        resizes += p.op == "Resize";
+        adds += p.op == "Add";
+      }
+      std::string ops;
+      for (const OpProfile& p : profile) ops += p.op + " ";
+      EXPECT_EQ(fused, 1) << ops;
+      EXPECT_EQ(resizes + adds, 0) << ops;
     }
   }
 }

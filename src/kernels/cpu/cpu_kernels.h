@@ -55,6 +55,9 @@ std::unique_ptr<Kernel> make_resize();
 // keep_aspect_ratio_policy, exclude_outside); passes/precision_bf16.cc keeps bf16 only
 // through those (the reference Resize computes f32 only).
 bool resize_nearest_form(const ir::Node& n);
+// edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X, roi, scales, sizes), Resize's
+// attributes, f32, in the forms the fast Resize takes (passes/fold_resize_add.cc makes it).
+std::unique_ptr<Kernel> make_resize_add();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();

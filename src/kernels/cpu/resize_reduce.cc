@@ -25,12 +25,21 @@
 namespace ep::kernels::cpu {
 namespace {
 
+// Also edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X, roi, scales, sizes) with
+// Resize's attributes (passes/fold_resize_add.cc): each copied block added to A's instead,
+// f32, the same float sums as the Add it replaces.
 class ResizeNearest final : public Kernel {
  public:
+  explicit ResizeNearest(bool add) : add_(add), in_(add ? 1 : 0) {}
+
   Status prepare(PrepareContext& ctx) override {
     const ir::Node& n = ctx.node();
-    if (ctx.opset() < 11) return ctx.unsupported_error("fast Resize starts at opset 11");
-    const TensorInfo& x = ctx.input(0);
+    // (ResizeAdd: its pass took the Resize from an opset-11+ graph.)
+    if (!add_ && ctx.opset() < 11) return ctx.unsupported_error("fast Resize starts at opset 11");
+    if (add_ && (ctx.num_inputs() < 2 || !ctx.has_input(1) || ctx.input(0).dtype != DType::f32 ||
+                 ctx.input(1).dtype != DType::f32))
+      return ctx.error("takes A and X (f32), then Resize's roi, scales and sizes");
+    const TensorInfo& x = ctx.input(in_);
     if (dtype_size(x.dtype) != 4 && dtype_size(x.dtype) != 2 && dtype_size(x.dtype) != 1)
       return ctx.unsupported_error("fast Resize copies 1, 2 or 4-byte elements");
     EP_ASSIGN_OR_RETURN(std::string ctm, n.attr_string("coordinate_transformation_mode", std::string("half_pixel")));
@@ -42,17 +51,19 @@ class ResizeNearest final : public Kernel {
     const size_t rank = x.shape.rank();
     std::vector<double> scale(rank, 1.0);
     std::vector<int64_t> out(rank);
-    if (ctx.has_input(3) && ctx.input(3).shape.numel() > 0) {
-      EP_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, ref::constant_ints(ctx, 3, "sizes"));
+    const size_t scales_at = in_ + 2, sizes_at = in_ + 3;
+    if (ctx.num_inputs() > sizes_at && ctx.has_input(sizes_at) && ctx.input(sizes_at).shape.numel() > 0) {
+      EP_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, ref::constant_ints(ctx, sizes_at, "sizes"));
       if (sizes.size() != rank) return ctx.unsupported_error("sizes rank");
       for (size_t a = 0; a < rank; ++a) {
         out[a] = sizes[a];
         scale[a] = static_cast<double>(sizes[a]) / static_cast<double>(x.shape[a]);
       }
-    } else if (ctx.has_input(2) && ctx.input(2).constant && ctx.input(2).dtype == DType::f32 &&
-               static_cast<size_t>(ctx.input(2).shape.numel()) == rank) {
+    } else if (ctx.num_inputs() > scales_at && ctx.has_input(scales_at) && ctx.input(scales_at).constant &&
+               ctx.input(scales_at).dtype == DType::f32 &&
+               static_cast<size_t>(ctx.input(scales_at).shape.numel()) == rank) {
       for (size_t a = 0; a < rank; ++a) {
-        scale[a] = ctx.input(2).constant->as<float>()[a];
+        scale[a] = ctx.input(scales_at).constant->as<float>()[a];
         out[a] = static_cast<int64_t>(std::floor(static_cast<double>(x.shape[a]) * scale[a]));
       }
     } else {
@@ -85,17 +96,24 @@ class ResizeNearest final : public Kernel {
     in_strides_ = ref::strides_of(x.shape);
     out_shape_ = Shape(out);
     esize_ = dtype_size(x.dtype);
+    if (add_ && ctx.input(0).shape != out_shape_)
+      return ctx.error("A has shape ", ctx.input(0).shape.to_string(), ", the resized X ", out_shape_.to_string());
     ctx.set_output(0, x.dtype, out_shape_);
     return Status::ok();
   }
 
+  // ResizeAdd: the output may sit over A (each value reads A's at its own place first).
+  bool may_overwrite_input(size_t i) const override { return add_ && i == 0; }
+
   Status run(const RunContext& ctx) noexcept override {
-    const char* x = static_cast<const char*>(ctx.inputs[0].data);
+    const char* x = static_cast<const char*>(ctx.inputs[in_].data);
     char* y = static_cast<char*>(ctx.outputs[0].data);
+    const float* a = add_ ? static_cast<const float*>(ctx.inputs[0].data) : nullptr;
     const size_t outer_rank = tables_.size() - inner_axes_;
     const size_t bytes = static_cast<size_t>(block_) * esize_;
     if (outer_rank == 0) {
-      std::memcpy(y, x, bytes);
+      if (add_) add_block(a, reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y), block_);
+      else std::memcpy(y, x, bytes);
       return Status::ok();
     }
     // Rows along the last resized axis: its table walked with one offset computation per row.
@@ -115,7 +133,12 @@ class ResizeNearest final : public Kernel {
       const char* src = x + off * static_cast<int64_t>(esize_);
       char* dst = y + r * row_len * static_cast<int64_t>(bytes);
       const int64_t stride = in_strides_[last] * static_cast<int64_t>(esize_);
-      if (bytes == 32) {  // a block of 8 channels (blocked layout): a fixed-size copy
+      if (add_) {
+        const float* ar = a + r * row_len * block_;
+        for (int64_t j = 0; j < row_len; ++j)
+          add_block(ar + j * block_, reinterpret_cast<const float*>(src + cols[static_cast<size_t>(j)] * stride),
+                    reinterpret_cast<float*>(dst) + j * block_, block_);
+      } else if (bytes == 32) {  // a block of 8 channels (blocked layout): a fixed-size copy
         for (int64_t j = 0; j < row_len; ++j) std::memcpy(dst + j * 32, src + cols[static_cast<size_t>(j)] * stride, 32);
       } else {
         for (int64_t j = 0; j < row_len; ++j)
@@ -126,6 +149,13 @@ class ResizeNearest final : public Kernel {
   }
 
  private:
+  static void add_block(const float* a, const float* b, float* y, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  }
+
+  bool add_ = false;
+  size_t in_ = 0;  // X's input index
   std::vector<std::vector<int64_t>> tables_;
   std::vector<int64_t> in_strides_;
   Shape out_shape_;
@@ -298,7 +328,8 @@ bool resize_nearest_form(const ir::Node& n) {
          !n.has_attr("exclude_outside");
 }
 
-std::unique_ptr<Kernel> make_resize() { return std::make_unique<ResizeNearest>(); }
+std::unique_ptr<Kernel> make_resize() { return std::make_unique<ResizeNearest>(false); }
+std::unique_ptr<Kernel> make_resize_add() { return std::make_unique<ResizeNearest>(true); }
 std::unique_ptr<Kernel> make_reduce_mean() { return std::make_unique<MeanKernel>(false); }
 std::unique_ptr<Kernel> make_global_average_pool() { return std::make_unique<MeanKernel>(true); }
 
