@@ -39,9 +39,10 @@ Status fold_resize_add(ir::Graph& g) {
       ir::Value* up = add->input(1 - k);
       ir::Value* a = add->input(k);
       ir::Node* r = up ? up->producer : nullptr;
+      const DType t = y->dtype;
       if (!a || !is_onnx(r, "Resize") || r->outputs.size() != 1 || up->is_graph_output || up->consumers.size() != 1 ||
-          !r->input(0) || r->input(0)->dtype != DType::f32 || a->dtype != DType::f32 || up->dtype != DType::f32 ||
-          y->dtype != DType::f32 || a->shape != y->shape || up->shape != y->shape || a == up ||
+          !r->input(0) || (t != DType::f32 && t != DType::bf16) || r->input(0)->dtype != t || a->dtype != t ||
+          up->dtype != t || a->shape != y->shape || up->shape != y->shape || a == up ||
           !kernels::cpu::resize_nearest_form(*r) || !constant_geometry(r))
         continue;
       std::vector<ir::Value*> ins = {a};

@@ -93,7 +93,7 @@ Status promote_to_f64(ir::Graph& g);
 // becomes edgepipe.ScaleAdd(x, s): x + x * s in one pass, bit-identical.
 Status fold_scale_residual(ir::Graph& g);
 
-// f32 Add(A, Resize(X)) with a nearest Resize the fast kernel takes (constant scales or
+// Add(A, Resize(X)), f32 or (a bf16 session's) bf16, with a nearest Resize the fast kernel takes (constant scales or
 // sizes), read only by that Add, and A of the Add's shape, becomes edgepipe.ResizeAdd(A, X,
 // roi, scales, sizes): one pass writing the sum instead of the upsampled tensor written and
 // read back (the FPN necks' top-down adds). Bit-identical; fast backends only.

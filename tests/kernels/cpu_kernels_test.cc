@@ -438,6 +438,64 @@ Tensor widen(const Tensor& x) {
   return t;
 }
 
+// edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X): bit for bit the reference
+// Resize then Add (f32), or that sum on the widened operands rounded once to bf16 (a bf16
+// session's); NHWC 2x with 96 and 20 channels (pieces of 16 and a tail), an NCHW form, by
+// scales and by sizes, at one and two threads.
+TEST(CpuKernels, ResizeAddIsResizeThenAdd) {
+  struct Case {
+    Shape in, out;
+    bool by_sizes;
+    const char* ctm;
+    const char* mode;
+  };
+  const std::vector<Case> cases = {
+      {{1, 20, 20, 96}, {1, 40, 40, 96}, false, "asymmetric", "floor"},
+      {{1, 3, 5, 20}, {1, 6, 10, 20}, true, "half_pixel", "round_prefer_floor"},
+      {{1, 3, 5, 7}, {1, 3, 10, 14}, true, "asymmetric", "floor"},
+  };
+  uint32_t seed = 900;
+  for (int threads : {1, 2})
+    for (const Case& c : cases)
+      for (bool bf16 : {false, true}) {
+        SCOPED_TRACE(std::string(bf16 ? "bf16 " : "f32 ") + c.in.to_string() + " threads " + std::to_string(threads));
+        omp_set_num_threads(threads);
+        const Tensor roi(DType::f32, Shape{0});
+        std::vector<float> sc;
+        for (size_t a = 0; a < c.in.rank(); ++a) sc.push_back(static_cast<float>(c.out[a]) / static_cast<float>(c.in[a]));
+        const Tensor scales = c.by_sizes ? Tensor(DType::f32, Shape{0}) : Tensor::from_vector<float>(Shape{4}, sc);
+        const Tensor sizes = Tensor::from_vector<int64_t>(Shape{4}, {c.out[0], c.out[1], c.out[2], c.out[3]});
+        Tensor x = random_tensor(c.in, seed++), a = random_tensor(c.out, seed++);
+        if (bf16) {  // operands exactly representable in bf16
+          x = widen(to_bf16(x));
+          a = widen(to_bf16(a));
+        }
+        NodeUnderTest r("Resize", 4, 1, 13);
+        r.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
+            .attr("nearest_mode", std::string(c.mode));
+        const std::vector<const Tensor*> r_in = {&x, &roi, &scales, c.by_sizes ? &sizes : nullptr};
+        auto up = kernels::evaluate_node(*r.node, r_in, "ref");
+        ASSERT_TRUE(up.is_ok()) << up.status().to_string();
+        NodeUnderTest add("Add", 2);
+        const std::vector<const Tensor*> add_in = {&a, &up.value()[0]};
+        auto sum = kernels::evaluate_node(*add.node, add_in, "ref");
+        ASSERT_TRUE(sum.is_ok()) << sum.status().to_string();
+        NodeUnderTest f("ResizeAdd", 5, 1, 1);
+        f.node->domain = "edgepipe";
+        f.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
+            .attr("nearest_mode", std::string(c.mode));
+        const Tensor ab = bf16 ? to_bf16(a) : a.clone(), xb = bf16 ? to_bf16(x) : x.clone();
+        const std::vector<const Tensor*> f_in = {&ab, &xb, &roi, &scales, c.by_sizes ? &sizes : nullptr};
+        auto got = kernels::evaluate_node(*f.node, f_in, "cpu");
+        ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+        const Tensor want = bf16 ? to_bf16(sum.value()[0]) : sum.value()[0].clone();
+        ASSERT_EQ(got.value()[0].dtype(), want.dtype());
+        ASSERT_EQ(got.value()[0].shape(), want.shape());
+        ASSERT_EQ(std::memcmp(got.value()[0].data(), want.data(), static_cast<size_t>(want.nbytes())), 0);
+      }
+  omp_set_num_threads(1);
+}
+
 // bf16 operands (a bf16 session's activations): the fast kernel widens, computes in f32 and
 // rounds once, so its output is the f32 reference on the widened operands rounded to bf16,
 // bit for bit; both operands bf16, or one (a bf16 activation against an f32 scale or bias).

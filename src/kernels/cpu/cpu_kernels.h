@@ -56,7 +56,7 @@ std::unique_ptr<Kernel> make_resize();
 // through those (the reference Resize computes f32 only).
 bool resize_nearest_form(const ir::Node& n);
 // edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X, roi, scales, sizes), Resize's
-// attributes, f32, in the forms the fast Resize takes (passes/fold_resize_add.cc makes it).
+// attributes, f32 or bf16, in the forms the fast Resize takes (passes/fold_resize_add.cc makes it).
 std::unique_ptr<Kernel> make_resize_add();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();

@@ -27,7 +27,7 @@ namespace {
 
 // Also edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X, roi, scales, sizes) with
 // Resize's attributes (passes/fold_resize_add.cc): each copied block added to A's instead,
-// f32, the same float sums as the Add it replaces.
+// f32 or bf16, the same sums and rounding as the Add it replaces.
 class ResizeNearest final : public Kernel {
  public:
   explicit ResizeNearest(bool add) : add_(add), in_(add ? 1 : 0) {}
@@ -36,9 +36,9 @@ class ResizeNearest final : public Kernel {
     const ir::Node& n = ctx.node();
     // (ResizeAdd: its pass took the Resize from an opset-11+ graph.)
     if (!add_ && ctx.opset() < 11) return ctx.unsupported_error("fast Resize starts at opset 11");
-    if (add_ && (ctx.num_inputs() < 2 || !ctx.has_input(1) || ctx.input(0).dtype != DType::f32 ||
-                 ctx.input(1).dtype != DType::f32))
-      return ctx.error("takes A and X (f32), then Resize's roi, scales and sizes");
+    if (add_ && (ctx.num_inputs() < 2 || !ctx.has_input(1) || ctx.input(0).dtype != ctx.input(1).dtype ||
+                 (ctx.input(0).dtype != DType::f32 && ctx.input(0).dtype != DType::bf16)))
+      return ctx.error("takes A and X (both f32 or both bf16), then Resize's roi, scales and sizes");
     const TensorInfo& x = ctx.input(in_);
     if (dtype_size(x.dtype) != 4 && dtype_size(x.dtype) != 2 && dtype_size(x.dtype) != 1)
       return ctx.unsupported_error("fast Resize copies 1, 2 or 4-byte elements");
@@ -108,11 +108,11 @@ class ResizeNearest final : public Kernel {
   Status run(const RunContext& ctx) noexcept override {
     const char* x = static_cast<const char*>(ctx.inputs[in_].data);
     char* y = static_cast<char*>(ctx.outputs[0].data);
-    const float* a = add_ ? static_cast<const float*>(ctx.inputs[0].data) : nullptr;
+    const char* a = add_ ? static_cast<const char*>(ctx.inputs[0].data) : nullptr;
     const size_t outer_rank = tables_.size() - inner_axes_;
     const size_t bytes = static_cast<size_t>(block_) * esize_;
     if (outer_rank == 0) {
-      if (add_) add_block(a, reinterpret_cast<const float*>(x), reinterpret_cast<float*>(y), block_);
+      if (add_) add_block(a, x, y, block_);
       else std::memcpy(y, x, bytes);
       return Status::ok();
     }
@@ -134,10 +134,10 @@ class ResizeNearest final : public Kernel {
       char* dst = y + r * row_len * static_cast<int64_t>(bytes);
       const int64_t stride = in_strides_[last] * static_cast<int64_t>(esize_);
       if (add_) {
-        const float* ar = a + r * row_len * block_;
+        const char* ar = a + r * row_len * static_cast<int64_t>(bytes);
         for (int64_t j = 0; j < row_len; ++j)
-          add_block(ar + j * block_, reinterpret_cast<const float*>(src + cols[static_cast<size_t>(j)] * stride),
-                    reinterpret_cast<float*>(dst) + j * block_, block_);
+          add_block(ar + j * static_cast<int64_t>(bytes), src + cols[static_cast<size_t>(j)] * stride,
+                    dst + j * static_cast<int64_t>(bytes), block_);
       } else if (bytes == 32) {  // a block of 8 channels (blocked layout): a fixed-size copy
         for (int64_t j = 0; j < row_len; ++j) std::memcpy(dst + j * 32, src + cols[static_cast<size_t>(j)] * stride, 32);
       } else {
@@ -149,9 +149,45 @@ class ResizeNearest final : public Kernel {
   }
 
  private:
-  static void add_block(const float* a, const float* b, float* y, int64_t n) {
+  // y = a + b over n elements: f32, or bf16 widened, summed in f32 and rounded once (as the
+  // bf16 Add it replaces computes).
+  void add_block(const char* a, const char* b, char* y, int64_t n) const {
+    if (esize_ == 4) {
+      const float* af = reinterpret_cast<const float*>(a);
+      const float* bf = reinterpret_cast<const float*>(b);
+      float* yf = reinterpret_cast<float*>(y);
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+      for (int64_t i = 0; i < n; ++i) yf[i] = af[i] + bf[i];
+      return;
+    }
+    const uint16_t* ah = reinterpret_cast<const uint16_t*>(a);
+    const uint16_t* bh = reinterpret_cast<const uint16_t*>(b);
+    uint16_t* yh = reinterpret_cast<uint16_t*>(y);
+    int64_t done = 0;
+#if defined(__AVX512BF16__) && defined(__AVX512VL__)
+    auto widen = [](const uint16_t* p) {
+      return _mm512_castsi512_ps(
+          _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));
+    };
+    for (; done + 16 <= n; done += 16) {
+      const __m256bh h = _mm512_cvtneps_pbh(_mm512_add_ps(widen(ah + done), widen(bh + done)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(yh + done), reinterpret_cast<const __m256i&>(h));
+    }
+#endif
+    constexpr int64_t kPiece = 256;
+    alignas(64) float wa[kPiece], wb[kPiece];
+    a += done * 2;
+    b += done * 2;
+    y += done * 2;
+    n -= done;
+    for (int64_t i0 = 0; i0 < n; i0 += kPiece) {
+      const int64_t m = std::min(kPiece, n - i0);
+      bf16_to_f32_span(reinterpret_cast<const uint16_t*>(a) + i0, wa, m);
+      bf16_to_f32_span(reinterpret_cast<const uint16_t*>(b) + i0, wb, m);
+#pragma omp simd
+      for (int64_t i = 0; i < m; ++i) wa[i] += wb[i];
+      f32_to_bf16_span(wa, reinterpret_cast<uint16_t*>(y) + i0, m);
+    }
   }
 
   bool add_ = false;
