@@ -137,6 +137,29 @@ TEST(FusedConv, GemvMatchesReference) {
   run_case({1, 96, 1, 1, 384, 1, 1, 1, 1, 1, 0, true, {1}}, 411);   // weights in L2: oneDNN
 }
 
+// The FusedConv of case c's geometry with the one post-op `post_op` (NHWC, bias, no residual):
+// on AVX-512 builds oneDNN declines it naming the cpu kernel a session runs instead
+// (`kernel`, "cpu pointwise" or "cpu panel"); without AVX-512 oneDNN keeps it.
+void expect_onednn_defers(const ConvCase& c, int64_t post_op, const char* kernel) {
+  NodeUnderTest t("FusedConv", 3, 1, 1);
+  t.node->domain = "edgepipe";
+  t.attr("group", int64_t{1}).attr("strides", std::vector<int64_t>{c.stride, c.stride})
+      .attr("dilations", std::vector<int64_t>{c.dilation, c.dilation})
+      .attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad}).attr("layout", std::string("NHWC"))
+      .attr("post_ops", std::vector<int64_t>{post_op}).attr("post_op_params", std::vector<float>{0, 0});
+  const Tensor x = random_tensor(Shape{c.n, c.h, c.w, c.cin}, 1),
+               w = random_tensor(Shape{c.cout, c.cin, c.kh, c.kw}, 2), b = random_tensor(Shape{c.cout}, 3);
+  const std::vector<const Tensor*> ins = {&x, &w, &b};
+  auto onednn = kernels::evaluate_node(*t.node, ins, "onednn");
+#if defined(__AVX512F__)
+  ASSERT_FALSE(onednn.is_ok());
+  EXPECT_NE(onednn.status().message().find(kernel), std::string::npos) << onednn.status().to_string();
+#else
+  (void)kernel;
+  EXPECT_TRUE(onednn.is_ok()) << onednn.status().to_string();  // no AVX-512: oneDNN keeps them
+#endif
+}
+
 // f32 1x1 stride-1 NHWC convolutions with a swish or sigmoid post-op and >= 32 input channels
 // run on the cpu pointwise kernel (oneDNN declines them): output widths of 1 to 4 vectors,
 // partial last vectors (24, 40, 72, 255), pixel counts off the tile (the zero-padded tail),
@@ -157,21 +180,7 @@ TEST(FusedConv, PointwiseMatchesReference) {
       const ConvCase& c = cases[i];
       run_case(c, static_cast<uint32_t>(600 + i));
       // oneDNN declines exactly these, so the session runs them on the cpu kernel.
-      NodeUnderTest t("FusedConv", 3, 1, 1);
-      t.node->domain = "edgepipe";
-      t.attr("group", int64_t{1}).attr("strides", std::vector<int64_t>{1, 1}).attr("dilations", std::vector<int64_t>{1, 1})
-          .attr("pads", std::vector<int64_t>{0, 0, 0, 0}).attr("layout", std::string("NHWC"))
-          .attr("post_ops", std::vector<int64_t>{6}).attr("post_op_params", std::vector<float>{0, 0});
-      const Tensor x = random_tensor(Shape{c.n, c.h, c.w, c.cin}, 1), w = random_tensor(Shape{c.cout, c.cin, 1, 1}, 2),
-                   b = random_tensor(Shape{c.cout}, 3);
-      const std::vector<const Tensor*> ins = {&x, &w, &b};
-      auto onednn = kernels::evaluate_node(*t.node, ins, "onednn");
-#if defined(__AVX512F__)
-      ASSERT_FALSE(onednn.is_ok());
-      EXPECT_NE(onednn.status().message().find("cpu pointwise"), std::string::npos) << onednn.status().to_string();
-#else
-      EXPECT_TRUE(onednn.is_ok()) << onednn.status().to_string();  // no AVX-512: oneDNN keeps them
-#endif
+      expect_onednn_defers(c, 6, "cpu pointwise");
     }
   }
   omp_set_num_threads(1);
@@ -207,22 +216,7 @@ TEST(FusedConv, PanelMatchesReference) {
       const ConvCase& c = cases[i];
       SCOPED_TRACE("case " + std::to_string(i) + ", threads " + std::to_string(threads));
       run_case(c, static_cast<uint32_t>(700 + i));
-      NodeUnderTest t("FusedConv", 3, 1, 1);
-      t.node->domain = "edgepipe";
-      t.attr("group", int64_t{1}).attr("strides", std::vector<int64_t>{c.stride, c.stride})
-          .attr("dilations", std::vector<int64_t>{c.dilation, c.dilation})
-          .attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad}).attr("layout", std::string("NHWC"))
-          .attr("post_ops", std::vector<int64_t>{1}).attr("post_op_params", std::vector<float>{0, 0});
-      const Tensor x = random_tensor(Shape{c.n, c.h, c.w, c.cin}, 1),
-                   w = random_tensor(Shape{c.cout, c.cin, c.kh, c.kw}, 2), b = random_tensor(Shape{c.cout}, 3);
-      const std::vector<const Tensor*> ins = {&x, &w, &b};
-      auto onednn = kernels::evaluate_node(*t.node, ins, "onednn");
-#if defined(__AVX512F__)
-      ASSERT_FALSE(onednn.is_ok());
-      EXPECT_NE(onednn.status().message().find("cpu panel"), std::string::npos) << onednn.status().to_string();
-#else
-      EXPECT_TRUE(onednn.is_ok()) << onednn.status().to_string();  // no AVX-512: oneDNN keeps them
-#endif
+      expect_onednn_defers(c, 1, "cpu panel");
     }
   }
   omp_set_num_threads(1);
