@@ -10,10 +10,13 @@
 // Layout and loop order: the weights are packed once into panels of 16*NV output channels
 // (NV = 1..4 vectors), each panel K x (16*NV) contiguous with K ordered tap-major
 // (k = (ky * kw + kx) * Cin + c) and columns past Cout zero. K is cut into segments of at
-// most kSegment channels of one tap. A thread owns whole panels (the two threads of a session
-// each stream half the weights); for each segment of its panel it walks all the output pixels
-// MR = 7 at a time, so the segment's 128 KB of weights come from memory once and from L2 for
-// the other pixel blocks. A tile's MR input rows are pointers into X for that tap (the
+// most kSegment channels of one tap. The output channels are split evenly between the threads,
+// each share cut into panels (the two threads of a session each stream half the weights); for
+// each segment of a panel a thread walks all the output pixels MR = 7 at a time, so the
+// segment's 128 KB of weights come from memory once and from L2 for the other pixel blocks,
+// while the segment after next is prefetched into L2 across those blocks (without that the
+// 1x1 layers ran 0.53 ms instead of 0.44: ResNet-50 streams ~100 MB of weights per
+// inference, from DRAM). A tile's MR input rows are pointers into X for that tap (the
 // im2col is never materialised; padding reads a zero row). Partial sums over segments
 // live in Y itself; the last segment applies the post-ops (conv_tile.h) and stores.
 #include <omp.h>
@@ -37,9 +40,9 @@
 namespace ep::kernels::cpu {
 
 namespace {
-// Up to 64 output pixels (ResNet-50's and MobileNetV3's 7x7 stages; measured on Zen 5 against
-// oneDNN per layer, bench/README.md). Larger outputs reuse each weight enough for oneDNN's
-// kernels to stay compute-bound, and their 3x3 layers run as Winograd.
+// Up to 64 output pixels (ResNet-50's and MobileNetV3's 7x7 stages). Zen 5, in-model: at 14x14
+// and larger this kernel was 3-14% slower than oneDNN's (each weight is reused enough there for
+// oneDNN to stay compute-bound), and those 3x3 layers run as Winograd.
 constexpr int64_t kMaxPixels = 64;
 constexpr int64_t kMinDepth = 64;  // K = Cin * kh * kw below this: bound by the stores
 }  // namespace
@@ -69,8 +72,8 @@ constexpr size_t kPrefetchSegments = 2;  // how far ahead the weights are fetche
 // MR pixels x (16*NV) channels over one K segment of `k_count`: a[i] is pixel i's input row
 // for the segment, b the panel's rows for it. first: start from the bias, else from what c
 // holds; last: the post-ops, then store; else store the partial sums.
-// pf: pf_lines cache lines of the weights needed next, fetched into L2 one every pf_every
-// rows of k.
+// pf: `lines` cache lines of weights a later segment needs, fetched into L2 one every `every`
+// rows of k (the caller spreads a segment's lines over its pixel blocks).
 struct Prefetch {
   const char* at = nullptr;
   int64_t lines = 0, every = 1;
@@ -99,8 +102,7 @@ void panel_tile(const float* const* a, const float* b, int64_t k_count, float* c
     __m512 bk[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bk[j] = _mm512_load_ps(b + k * NV * kLanes + j * kLanes);
-    // The weights 16 rows ahead (4 KB at NV = 4): the first pixel block of a segment reads
-    // them from memory.
+    // This segment's weights 16 rows ahead (4 KB at NV = 4) into L1.
     _mm_prefetch(reinterpret_cast<const char*>(b + (k + 16) * NV * kLanes), _MM_HINT_T0);
     if (k == pf_k && pf_at < pf_end) {
       _mm_prefetch(pf_at, _MM_HINT_T1);
@@ -161,8 +163,8 @@ class PanelConv final : public Kernel {
     // The output channels' vectors (the last one masked where Cout ends inside it) split
     // evenly between the threads, each share cut into panels of up to 4 vectors: Cout = 160 on
     // two threads is 64 + 16 columns each, not 64 + 64 against 32.
-    threads_ = std::max(1, ctx.num_threads());
-    const int64_t vectors = (N + kLanes - 1) / kLanes, groups = std::min<int64_t>(threads_, vectors);
+    const int64_t threads = std::max(1, ctx.num_threads());
+    const int64_t vectors = (N + kLanes - 1) / kLanes, groups = std::min(threads, vectors);
     int64_t floats = 0;
     for (int64_t g = 0; g < groups; ++g) {
       group_begin_.push_back(panels_.size());
@@ -256,9 +258,9 @@ class PanelConv final : public Kernel {
       const Segment& seg = segments_[s];
       const float* b = packed + panel.offset + (seg.tap * p.cin + seg.c0) * width;
       const bool first = s == 0, last_segment = s + 1 == segments_.size();
-      // The weights of the next segment (or of the next panel's first: the item this thread
-      // most likely runs next) come into L2 while this one runs, spread over its pixel blocks:
-      // the first block of a segment then reads them from L2, not from memory.
+      // The weights kPrefetchSegments segments ahead in this thread's order (on into its next
+      // panels) come into L2 while this one runs, spread over its pixel blocks: the first block
+      // of a segment then reads them from L2, not from memory.
       const char* next = nullptr;
       int64_t next_bytes = 0;
       {
@@ -298,7 +300,6 @@ class PanelConv final : public Kernel {
 
   FusedConvParams p_;
   bool residual_ = false;
-  int threads_ = 1;
   std::vector<Panel> panels_;      // thread group g's are [group_begin_[g], group_begin_[g + 1])
   std::vector<size_t> group_begin_;
   std::vector<Segment> segments_;
