@@ -19,6 +19,11 @@
 // inference, from DRAM). A tile's MR input rows are pointers into X for that tap (the
 // im2col is never materialised; padding reads a zero row). Partial sums over segments
 // live in Y itself; the last segment applies the post-ops (conv_tile.h) and stores.
+// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operands (`__Y` of
+// _mm512_undefined_ps) as "may be used uninitialized" where they are inlined (some builds,
+// e.g. the sanitizer ones); they are not read. Before any include: the state at the
+// intrinsic headers' own lines is what counts.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <omp.h>
 
 #include <algorithm>
@@ -32,9 +37,6 @@
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
-// GCC 12 warns inside its own intrinsic headers (the `__Y` of _mm512_undefined_ps) when they
-// are inlined here; a known false positive.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace ep::kernels::cpu {

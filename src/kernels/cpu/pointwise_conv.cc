@@ -18,6 +18,11 @@
 // post-ops, then one store per vector (masked past Cout). The last rows of the product, when
 // fewer than MR, go through a zero-padded copy in scratch so the tile never reads or writes
 // past the tensors.
+// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operands (`__Y` of
+// _mm512_undefined_ps) as "may be used uninitialized" where they are inlined (some builds,
+// e.g. the sanitizer ones); they are not read. Before any include: the state at the
+// intrinsic headers' own lines is what counts.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -30,9 +35,6 @@
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
-// GCC 12 warns inside its own intrinsic headers (the `__Y` of _mm512_undefined_ps) when they
-// are inlined here; a known false positive.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace ep::kernels::cpu {

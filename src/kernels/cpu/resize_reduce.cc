@@ -160,11 +160,11 @@ class ResizeNearest final : public Kernel {
       for (int64_t i = 0; i < n; ++i) yf[i] = af[i] + bf[i];
       return;
     }
+    int64_t done = 0;
+#if defined(__AVX512BF16__) && defined(__AVX512VL__)
     const uint16_t* ah = reinterpret_cast<const uint16_t*>(a);
     const uint16_t* bh = reinterpret_cast<const uint16_t*>(b);
     uint16_t* yh = reinterpret_cast<uint16_t*>(y);
-    int64_t done = 0;
-#if defined(__AVX512BF16__) && defined(__AVX512VL__)
     auto widen = [](const uint16_t* p) {
       return _mm512_castsi512_ps(
           _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))), 16));

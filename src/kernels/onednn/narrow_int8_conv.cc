@@ -1,3 +1,8 @@
+// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operands (`__Y` of
+// _mm512_undefined_ps) as "may be used uninitialized" where they are inlined (some builds,
+// e.g. the sanitizer ones); they are not read. Before any include: the state at the
+// intrinsic headers' own lines is what counts.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels/onednn/narrow_int8_conv.h"
 
 #include <omp.h>
@@ -11,9 +16,6 @@
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
 #define EP_NARROW_INT8 1
 #include <immintrin.h>
-// GCC 12 reports the intrinsics' undefined pass-through operands as "may be used
-// uninitialized" once they are inlined here; they are not read.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace ep::kernels {
