@@ -631,7 +631,8 @@ class OnednnFusedConv final : public Kernel {
         }
         if (found()) pd = alt;
       };
-      const bool brg = std::string(pd.impl_info_str()).rfind("brg", 0) == 0;
+      const std::string first_impl = pd.impl_info_str();
+      const bool brg = first_impl.rfind("brg", 0) == 0 || first_impl.rfind("brdgmm", 0) == 0;
       // NHWC depthwise: its jit_dw kernel takes NHWC too and is faster than brdgmm up to a few
       // hundred channels. Zen 5, f32, one / two threads, oneDNN alone: MobileNetV3's 72
       // channels at 56x56 0.054 -> 0.037 / 0.028 -> 0.020 ms, its 5x5 120 at 28x28 0.047 ->
