@@ -12,81 +12,53 @@ namespace {
 
 constexpr long kSteps = 100000000;
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
+// Runs 12 chains of `step` (V -> V) kSteps times from make(0..11); prints ops_per_step * 12 *
+// kSteps over the time, and a checksum of the chains (lane0(V) -> double) that keeps them live.
+template <typename V, typename Make, typename Step, typename Lane0>
+void peak(const char* what, const char* unit, double ops_per_step, Make make, Step step, Lane0 lane0) {
 #define EP_CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
-
-void f32_256() {
-#define EP_DECL(i) __m256 a##i = _mm256_set1_ps(static_cast<float>(i));
+#define EP_DECL(i) V a##i = make(i);
   EP_CHAINS(EP_DECL)
-#undef EP_DECL
-  const __m256 b = _mm256_set1_ps(1.0000001f), c = _mm256_set1_ps(1e-9f);
   const auto t0 = std::chrono::steady_clock::now();
   for (long s = 0; s < kSteps; ++s) {
-#define EP_STEP(i) a##i = _mm256_fmadd_ps(a##i, b, c);
+#define EP_STEP(i) a##i = step(a##i);
     EP_CHAINS(EP_STEP)
-#undef EP_STEP
   }
-  const double t = seconds_since(t0);
-  float sum = 0;  // keeps the chains live
-#define EP_SUM(i) sum += _mm256_cvtss_f32(a##i);
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double sum = 0;
+#define EP_SUM(i) sum += lane0(a##i);
   EP_CHAINS(EP_SUM)
 #undef EP_SUM
-  std::printf("f32 FMA, 256-bit: %.1f GFLOP/s (checksum %g)\n", kSteps * 12.0 * 16 / t / 1e9, static_cast<double>(sum));
-}
-
-#if defined(__AVX512F__)
-void f32_512() {
-#define EP_DECL(i) __m512 a##i = _mm512_set1_ps(static_cast<float>(i));
-  EP_CHAINS(EP_DECL)
+#undef EP_STEP
 #undef EP_DECL
-  const __m512 b = _mm512_set1_ps(1.0000001f), c = _mm512_set1_ps(1e-9f);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (long s = 0; s < kSteps; ++s) {
-#define EP_STEP(i) a##i = _mm512_fmadd_ps(a##i, b, c);
-    EP_CHAINS(EP_STEP)
-#undef EP_STEP
-  }
-  const double t = seconds_since(t0);
-  float sum = 0;
-#define EP_SUM(i) sum += _mm512_cvtss_f32(a##i);
-  EP_CHAINS(EP_SUM)
-#undef EP_SUM
-  std::printf("f32 FMA, 512-bit: %.1f GFLOP/s (checksum %g)\n", kSteps * 12.0 * 32 / t / 1e9, static_cast<double>(sum));
+#undef EP_CHAINS
+  std::printf("%s: %.1f %s (checksum %g)\n", what, kSteps * 12.0 * ops_per_step / t / 1e9, unit, sum);
 }
-#endif
-
-#if defined(__AVX512VNNI__)
-void int8_vnni() {
-#define EP_DECL(i) __m512i a##i = _mm512_set1_epi32(i);
-  EP_CHAINS(EP_DECL)
-#undef EP_DECL
-  const __m512i u = _mm512_set1_epi8(3), w = _mm512_set1_epi8(5);
-  const auto t0 = std::chrono::steady_clock::now();
-  for (long s = 0; s < kSteps; ++s) {
-#define EP_STEP(i) a##i = _mm512_dpbusd_epi32(a##i, u, w);
-    EP_CHAINS(EP_STEP)
-#undef EP_STEP
-  }
-  const double t = seconds_since(t0);
-  long sum = 0;
-#define EP_SUM(i) sum += _mm512_reduce_add_epi32(a##i);
-  EP_CHAINS(EP_SUM)
-#undef EP_SUM
-  std::printf("int8 VNNI (vpdpbusd): %.1f GOPS (checksum %ld)\n", kSteps * 12.0 * 128 / t / 1e9, sum);
-}
-#endif
 
 }  // namespace
 
 int main() {
-  f32_256();
+  {
+    const __m256 b = _mm256_set1_ps(1.0000001f), c = _mm256_set1_ps(1e-9f);
+    peak<__m256>(
+        "f32 FMA, 256-bit", "GFLOP/s", 16, [](int i) { return _mm256_set1_ps(static_cast<float>(i)); },
+        [&](__m256 a) { return _mm256_fmadd_ps(a, b, c); }, [](__m256 a) { return double{_mm256_cvtss_f32(a)}; });
+  }
 #if defined(__AVX512F__)
-  f32_512();
+  {
+    const __m512 b = _mm512_set1_ps(1.0000001f), c = _mm512_set1_ps(1e-9f);
+    peak<__m512>(
+        "f32 FMA, 512-bit", "GFLOP/s", 32, [](int i) { return _mm512_set1_ps(static_cast<float>(i)); },
+        [&](__m512 a) { return _mm512_fmadd_ps(a, b, c); }, [](__m512 a) { return double{_mm512_cvtss_f32(a)}; });
+  }
 #endif
 #if defined(__AVX512VNNI__)
-  int8_vnni();
+  {
+    const __m512i u = _mm512_set1_epi8(3), w = _mm512_set1_epi8(5);
+    peak<__m512i>(
+        "int8 VNNI (vpdpbusd)", "GOPS", 128, [](int i) { return _mm512_set1_epi32(i); },
+        [&](__m512i a) { return _mm512_dpbusd_epi32(a, u, w); },
+        [](__m512i a) { return static_cast<double>(_mm512_reduce_add_epi32(a)); });
+  }
 #endif
 }

@@ -1,6 +1,7 @@
 // Session behaviour on real ONNX files from Debian's libonnx-testdata.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <filesystem>
@@ -290,6 +291,11 @@ std::vector<std::vector<OpProfile>> run_against_reference(const onnx::ModelProto
   return profiles;
 }
 
+// How many steps of a profile run `op`.
+int count_ops(const std::vector<OpProfile>& profile, const std::string& op) {
+  return static_cast<int>(std::count_if(profile.begin(), profile.end(), [&](const OpProfile& p) { return p.op == op; }));
+}
+
 TEST(Session, BlockedLayoutRegionMatchesReference) {
   std::vector<SessionOptions> options(2);
   options[0].blocked_layout = "on";
@@ -359,16 +365,10 @@ TEST(Session, ResizeThenAddRunAsOneStep) {
     options[1].threads = 2;
     const auto profiles = run_against_reference(m, Shape{1, 16, 24, 30}, options);
     for (const auto& profile : profiles) {
-      int fused = 0, resizes = 0, adds = 0;
-      for (const OpProfile& p : profile) {
-        fused += p.op == "ResizeAdd";
-        resizes += p.op == "Resize";
-        adds += p.op == "Add";
-      }
       std::string ops;
       for (const OpProfile& p : profile) ops += p.op + " ";
-      EXPECT_EQ(fused, 1) << ops;
-      EXPECT_EQ(resizes + adds, 0) << ops;
+      EXPECT_EQ(count_ops(profile, "ResizeAdd"), 1) << ops;
+      EXPECT_EQ(count_ops(profile, "Resize") + count_ops(profile, "Add"), 0) << ops;
     }
   }
 }
@@ -410,11 +410,7 @@ TEST(Session, ExpandAndDepthwiseRunAsOneStep) {
   options[1].threads = 2;
   const auto profiles = run_against_reference(m, Shape{1, 16, 96, 100}, options);
   for (const auto& profile : profiles) {
-    int fused = 0, convs = 0;
-    for (const OpProfile& p : profile) {
-      fused += p.op == "FusedConvDepthwise";
-      convs += p.op == "FusedConv";
-    }
+    const int fused = count_ops(profile, "FusedConvDepthwise"), convs = count_ops(profile, "FusedConv");
     if (kernels::onednn_without_avx512()) {
       EXPECT_EQ(fused, 1);
       EXPECT_EQ(convs, 1);  // the projection
