@@ -1,7 +1,11 @@
 // Add(A, Resize(X)) -> edgepipe.ResizeAdd(A, X, roi, scales, sizes); see passes.h. In the
 // PP-OCRv4 detector's neck the 80x80 -> 160x160 upsample of 96 channels (2.4 -> 9.8 MB) was
 // written, then read back by the Add with the 9.8 MB lateral: ~49 MB moved where the fused
-// step moves ~22.
+// step moves ~22. In a QDQ model the sum's only reader is a QuantizeLinear: the step takes its
+// scale and zero point (inputs 5 and 6) and writes the quantized tensor (9.8 MB written and
+// read back less). An f32 A made by a ScaleAdd (x + x * s, s one value per channel: the RSE
+// layers' squeeze-excite residual) that only this Add reads is computed by the step too, from
+// x and s (input 7): A is never written (another 2 x 9.8 MB at 160x160).
 #include "kernels/cpu/cpu_kernels.h"
 #include "passes/passes.h"
 
@@ -21,6 +25,42 @@ bool constant_geometry(const ir::Node* r) {
     return sizes->is_constant() && static_cast<size_t>(sizes->shape.numel()) == rank;
   return scales && scales->is_constant() && scales->dtype == DType::f32 &&
          static_cast<size_t>(scales->shape.numel()) == rank;
+}
+
+// A per-tensor QuantizeLinear with constant scale and zero point (u8 or i8), the one reader
+// of the f32 `y`, that ResizeAdd can compute (kernels/cpu/quantize.h): or nullptr.
+ir::Node* quantizer_after(const ir::Value* y) {
+  if (y->dtype != DType::f32 || y->is_graph_output || y->consumers.size() != 1) return nullptr;
+  ir::Node* q = y->consumers[0];
+  if (!is_onnx(q, "QuantizeLinear") || q->inputs.empty() || q->inputs[0] != y || q->outputs.size() != 1 ||
+      !q->outputs[0])
+    return nullptr;
+  const ir::Value* s = q->input(1);
+  const ir::Value* z = q->inputs.size() > 2 ? q->input(2) : nullptr;
+  auto block = q->attr_int("block_size", 0);
+  if (!block.is_ok() || *block != 0 || !s || !s->is_constant() || s->dtype != DType::f32 || s->shape.numel() != 1)
+    return nullptr;
+  const DType t = q->outputs[0]->dtype;
+  if (z ? (!z->is_constant() || z->dtype != t || z->shape.numel() != 1) : t != DType::u8) return nullptr;
+  return (t == DType::u8 || t == DType::i8) && s->constant->as<float>()[0] > 0.f ? q : nullptr;
+}
+
+// A = edgepipe.ScaleAdd(x, s) in f32, read only by the Add, s one value per channel of the last
+// axis ([1, .., 1, C]): the ScaleAdd, or nullptr.
+ir::Node* scale_add_before(const ir::Value* a) {
+  ir::Node* n = a->producer;
+  if (!n || n->domain != "edgepipe" || n->op_type != "ScaleAdd" || n->inputs.size() != 2 || a->is_graph_output ||
+      a->consumers.size() != 1 || a->dtype != DType::f32)
+    return nullptr;
+  const ir::Value* x = n->input(0);
+  const ir::Value* s = n->input(1);
+  if (!x || !s || x->dtype != DType::f32 || s->dtype != DType::f32 || x->shape != a->shape || a->shape.rank() == 0)
+    return nullptr;
+  const int64_t c = a->shape[a->shape.rank() - 1];
+  if (s->shape.rank() == 0 || s->shape.rank() > a->shape.rank() || s->shape[s->shape.rank() - 1] != c ||
+      s->shape.numel() != c)
+    return nullptr;
+  return n;
 }
 
 }  // namespace
@@ -45,11 +85,22 @@ Status fold_resize_add(ir::Graph& g) {
           up->dtype != t || a->shape != y->shape || up->shape != y->shape || a == up ||
           !kernels::cpu::resize_nearest_form(*r) || !constant_geometry(r))
         continue;
-      std::vector<ir::Value*> ins = {a};
+      ir::Node* sa = scale_add_before(a);
+      std::vector<ir::Value*> ins = {sa ? sa->input(0) : a};
       for (size_t i = 0; i < r->inputs.size(); ++i) ins.push_back(r->inputs[i]);
       std::map<std::string, ir::AttrValue> attrs = r->attrs;
       ir::Value* out = add->outputs[0];
+      ir::Node* q = quantizer_after(out);
+      if (q || sa) ins.resize(7, nullptr);
+      if (q) {
+        ins[5] = q->input(1);
+        ins[6] = q->inputs.size() > 2 ? q->input(2) : nullptr;
+        out = q->outputs[0];
+      }
+      if (sa) ins.push_back(sa->input(1));
       const std::string name = add->name;
+      if (q) g.erase_node(q);
+      if (sa) g.erase_node(sa);
       g.erase_node(add);
       g.erase_node(r);
       ir::Node* f = g.add_node(name, "ResizeAdd", ins, {out});

@@ -96,7 +96,9 @@ Status fold_scale_residual(ir::Graph& g);
 // Add(A, Resize(X)), f32 or (a bf16 session's) bf16, with a nearest Resize the fast kernel takes (constant scales or
 // sizes), read only by that Add, and A of the Add's shape, becomes edgepipe.ResizeAdd(A, X,
 // roi, scales, sizes): one pass writing the sum instead of the upsampled tensor written and
-// read back (the FPN necks' top-down adds). Bit-identical; fast backends only.
+// read back (the FPN necks' top-down adds). An f32 sum read only by a per-tensor
+// QuantizeLinear (a QDQ model's neck) is quantized by the same step: ResizeAdd(A, X, roi,
+// scales, sizes, y_scale, y_zero_point). Bit-identical; fast backends only.
 Status fold_resize_add(ir::Graph& g);
 
 // A 1x1 f32 NHWC FusedConv read only by a depthwise FusedConv becomes one

@@ -440,8 +440,10 @@ Tensor widen(const Tensor& x) {
 
 // edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X): bit for bit the reference
 // Resize then Add (f32), or that sum on the widened operands rounded once to bf16 (a bf16
-// session's); NHWC 2x with 96 and 20 channels (pieces of 16 and a tail), an NCHW form, by
-// scales and by sizes, at one and two threads.
+// session's), or (f32, with y_scale and y_zero_point) the QuantizeLinear of it, or (f32, with
+// A_scale) the ScaleAdd a + a * s before it; NHWC 2x with
+// 96 and 20 channels (pieces of 16 and a tail), an NCHW form, by scales and by sizes, at one
+// and two threads.
 TEST(CpuKernels, ResizeAddIsResizeThenAdd) {
   struct Case {
     Shape in, out;
@@ -492,6 +494,70 @@ TEST(CpuKernels, ResizeAddIsResizeThenAdd) {
         ASSERT_EQ(got.value()[0].dtype(), want.dtype());
         ASSERT_EQ(got.value()[0].shape(), want.shape());
         ASSERT_EQ(std::memcmp(got.value()[0].data(), want.data(), static_cast<size_t>(want.nbytes())), 0);
+        if (bf16) continue;
+        // With y_scale and y_zero_point (a QDQ model's QuantizeLinear after the Add): the
+        // reference QuantizeLinear of the reference sum, byte for byte, u8 and i8. The scale
+        // puts the sums (within +-2) over the whole range, saturating at both ends.
+        for (DType q : {DType::u8, DType::i8}) {
+          SCOPED_TRACE(q == DType::u8 ? "quantized u8" : "quantized i8");
+          const Tensor ys = Tensor::from_vector<float>(Shape{}, {0.0117f});
+          const Tensor yz = q == DType::u8 ? Tensor::from_vector<uint8_t>(Shape{}, {131})
+                                           : Tensor::from_vector<int8_t>(Shape{}, {-3});
+          NodeUnderTest quant("QuantizeLinear", 3);
+          const std::vector<const Tensor*> q_in = {&sum.value()[0], &ys, &yz};
+          auto qwant = kernels::evaluate_node(*quant.node, q_in, "ref");
+          ASSERT_TRUE(qwant.is_ok()) << qwant.status().to_string();
+          NodeUnderTest fq("ResizeAdd", 7, 1, 1);
+          fq.node->domain = "edgepipe";
+          fq.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
+              .attr("nearest_mode", std::string(c.mode));
+          const std::vector<const Tensor*> fq_in = {&a, &x, &roi, &scales, c.by_sizes ? &sizes : nullptr, &ys, &yz};
+          auto qgot = kernels::evaluate_node(*fq.node, fq_in, "cpu");
+          ASSERT_TRUE(qgot.is_ok()) << qgot.status().to_string();
+          const Tensor& qw = qwant.value()[0];
+          ASSERT_EQ(qgot.value()[0].dtype(), q);
+          ASSERT_EQ(qgot.value()[0].shape(), qw.shape());
+          ASSERT_EQ(std::memcmp(qgot.value()[0].data(), qw.data(), static_cast<size_t>(qw.nbytes())), 0);
+          int lo = 0, hi = 0;  // both saturation ends reached
+          for (int64_t i = 0; i < qw.numel(); ++i) {
+            const int v = q == DType::u8 ? qw.as<uint8_t>()[i] : qw.as<int8_t>()[i];
+            lo += v == (q == DType::u8 ? 0 : -128);
+            hi += v == (q == DType::u8 ? 255 : 127);
+          }
+          EXPECT_GT(lo, 0);
+          EXPECT_GT(hi, 0);
+        }
+        if (c.in[3] != c.out[3]) continue;
+        // With A_scale (A made by a ScaleAdd: a + a * s, s per channel of the last axis): the
+        // reference Mul, Add and Add, bit for bit; then with y_scale too, its QuantizeLinear.
+        const Tensor s = random_tensor(Shape{1, 1, 1, c.out[3]}, seed++, 0.f, 1.f);
+        NodeUnderTest mul("Mul", 2), add_a("Add", 2), add_up("Add", 2);
+        auto as = kernels::evaluate_node(*mul.node, std::vector<const Tensor*>{&a, &s}, "ref");
+        ASSERT_TRUE(as.is_ok()) << as.status().to_string();
+        auto scaled = kernels::evaluate_node(*add_a.node, std::vector<const Tensor*>{&a, &as.value()[0]}, "ref");
+        ASSERT_TRUE(scaled.is_ok()) << scaled.status().to_string();
+        auto swant = kernels::evaluate_node(*add_up.node, std::vector<const Tensor*>{&scaled.value()[0], &up.value()[0]}, "ref");
+        ASSERT_TRUE(swant.is_ok()) << swant.status().to_string();
+        const Tensor ys = Tensor::from_vector<float>(Shape{}, {0.0117f});
+        const Tensor yz = Tensor::from_vector<uint8_t>(Shape{}, {131});
+        NodeUnderTest quant("QuantizeLinear", 3);
+        auto sqwant = kernels::evaluate_node(*quant.node, std::vector<const Tensor*>{&swant.value()[0], &ys, &yz}, "ref");
+        ASSERT_TRUE(sqwant.is_ok()) << sqwant.status().to_string();
+        for (bool quantized : {false, true}) {
+          SCOPED_TRACE(quantized ? "A_scale, quantized" : "A_scale");
+          NodeUnderTest fs("ResizeAdd", 8, 1, 1);
+          fs.node->domain = "edgepipe";
+          fs.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
+              .attr("nearest_mode", std::string(c.mode));
+          const std::vector<const Tensor*> fs_in = {&a, &x, &roi, &scales, c.by_sizes ? &sizes : nullptr,
+                                                    quantized ? &ys : nullptr, quantized ? &yz : nullptr, &s};
+          auto sgot = kernels::evaluate_node(*fs.node, fs_in, "cpu");
+          ASSERT_TRUE(sgot.is_ok()) << sgot.status().to_string();
+          const Tensor& sw = quantized ? sqwant.value()[0] : swant.value()[0];
+          ASSERT_EQ(sgot.value()[0].dtype(), sw.dtype());
+          ASSERT_EQ(sgot.value()[0].shape(), sw.shape());
+          ASSERT_EQ(std::memcmp(sgot.value()[0].data(), sw.data(), static_cast<size_t>(sw.nbytes())), 0);
+        }
       }
   omp_set_num_threads(1);
 }

@@ -3,7 +3,9 @@
 // of the type.
 #include <omp.h>
 
+#include <cmath>
 #include <limits>
+#include <vector>
 
 #include "kernel_test_util.h"
 
@@ -48,6 +50,44 @@ TEST(CpuQuantize, MatchesReferenceExactly) {
       expect_close(dgot.value()[0], dwant.value()[0], 0, 0);
     }
   omp_set_num_threads(1);
+}
+
+// Scales that are not powers of two (the fast kernel multiplies by RN(1 / scale) and takes the
+// division only near ties): values within a few ulps either side of every half-integer
+// quotient in and past the range, exact ties of the rounded quotient, infinities, subnormals
+// and a scale whose reciprocal is not normal; byte for byte the reference.
+TEST(CpuQuantize, NearTiesWithInexactScalesMatchReferenceExactly) {
+  for (float s : {0.0117f, 0.1f, 1.f / 3.f, 0.037f, 7.3f, 1e-39f}) {
+    SCOPED_TRACE("scale " + std::to_string(s));
+    std::vector<float> v;
+    for (int k = -300; k <= 300; ++k) {
+      const float tie = (static_cast<float>(k) + 0.5f) * s;
+      float lo = tie, hi = tie;
+      v.push_back(tie);
+      for (int u = 0; u < 4; ++u) {
+        lo = std::nextafter(lo, -std::numeric_limits<float>::infinity());
+        hi = std::nextafter(hi, std::numeric_limits<float>::infinity());
+        v.push_back(lo);
+        v.push_back(hi);
+      }
+      v.push_back(static_cast<float>(k) * s);
+    }
+    for (float e : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                    std::numeric_limits<float>::denorm_min(), -1e-40f, 0.f, -0.f})
+      v.push_back(e);
+    const Tensor x = Tensor::from_vector<float>(Shape{static_cast<int64_t>(v.size())}, v);
+    const Tensor sc = scalar(s);
+    for (DType q : {DType::u8, DType::i8}) {
+      const Tensor z = q == DType::u8 ? Tensor::from_vector<uint8_t>(Shape{}, {128}) : Tensor::from_vector<int8_t>(Shape{}, {0});
+      NodeUnderTest qn("QuantizeLinear", 3, 1, 13);
+      const std::vector<const Tensor *> ins = {&x, &sc, &z};
+      auto want = kernels::evaluate_node(*qn.node, ins, "ref");
+      auto got = kernels::evaluate_node(*qn.node, ins, "cpu");
+      ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+      ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+      expect_close(got.value()[0], want.value()[0], 0, 0);
+    }
+  }
 }
 
 TEST(CpuQuantize, DeclinesPerAxis) {

@@ -177,4 +177,50 @@ inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6, i
   return m;
 }
 
+// An FPN neck's top-down add in a QDQ model: a float lateral plus the nearest 2x upsample of a
+// pooled tensor, quantized (0.05, 128) for the conv after it.
+inline onnx::ModelProto qdq_resize_add_model(int64_t c = 16, int64_t hw = 8) {
+  onnx::ModelProto m = new_model(17);
+  add_input(m, "X", {1, c, hw, hw});
+  std::mt19937 rng(12);
+  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
+    add_init_f32(m, out + "_s", {}, {scale});
+    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
+    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
+    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
+  };
+  auto conv = [&](const std::string& k, const std::string& in) {
+    std::vector<int32_t> wq(static_cast<size_t>(c * c * 9));
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 127) - 63;
+    std::vector<float> ws(static_cast<size_t>(c)), b(static_cast<size_t>(c));
+    for (float& s : ws) s = 0.0005f + 0.001f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
+    add_init_q(m, k + "_wq", TP::INT8, {c, c, 3, 3}, wq);
+    add_init_f32(m, k + "_ws", {c}, ws);
+    add_init_f32(m, k + "_b", {c}, b);
+    auto* dq = add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant");
+    attr_int(dq, "axis", 0);
+    auto* n = add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k);
+    attr_ints(n, "kernel_shape", {3, 3});
+    attr_ints(n, "pads", {1, 1, 1, 1});
+  };
+  qdq("X", "x0", 0.02f, 128);
+  auto* lat = add_node(m, "MaxPool", {"x0"}, {"lat"}, "lateral");  // not a conv: no residual post-op to take the Add
+  attr_ints(lat, "kernel_shape", {3, 3});
+  attr_ints(lat, "pads", {1, 1, 1, 1});
+  auto* pool = add_node(m, "MaxPool", {"x0"}, {"p"}, "pool");
+  attr_ints(pool, "kernel_shape", {2, 2});
+  attr_ints(pool, "strides", {2, 2});
+  add_init_f32(m, "up", {4}, {1.f, 1.f, 2.f, 2.f});
+  auto* r = add_node(m, "Resize", {"p", "", "up"}, {"p_up"}, "resize");
+  attr_string(r, "mode", "nearest");
+  add_node(m, "Add", {"lat", "p_up"}, {"sum"}, "add");
+  qdq("sum", "sum_o", 0.05f, 128);
+  conv("c3", "sum_o");
+  qdq("c3_y", "c3_o", 0.05f, 128);
+  add_node(m, "Identity", {"c3_o"}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, c, hw, hw});
+  return m;
+}
+
 }  // namespace ep::test_models

@@ -167,6 +167,25 @@ TEST(Int8Session, QuantizeMovesAboveResizeAndConcat) {
             "DequantizeLinear Identity Transpose ");
 }
 
+// Add(lateral, Resize(pooled)) -> QuantizeLinear: one ResizeAdd step writes the u8 tensor the
+// int8 conv reads (no f32 sum, no separate QuantizeLinear). Within one step of the last
+// quantizer of the fake-quant graph.
+TEST(Int8Session, ResizeAddWritesTheQuantizedSum) {
+  const Model model = load(test_models::qdq_resize_add_model());
+  const Tensor x = random_input(Shape{1, 16, 8, 8}, 17);
+  const RefAndFast r = run_ref_and_fast(model, x);
+  expect_within(r.got, r.want, 0.05f * 1.01f);
+  std::string ops;
+  for (const OpProfile& p : r.prof) ops += p.op + " ";
+  auto count = [&](const char* op) {
+    return std::count_if(r.prof.begin(), r.prof.end(), [&](const OpProfile& p) { return p.op == op; });
+  };
+  EXPECT_EQ(count("ResizeAdd"), 1) << ops;
+  EXPECT_EQ(count("Add") + count("Resize"), 0) << ops;
+  EXPECT_EQ(count("QuantizeLinear"), 1) << ops;  // the input's
+  EXPECT_EQ(count("FusedConv"), 1) << ops;
+}
+
 // Each element of a bf16 session's output within 1% of the largest fp32 output plus 1% of its
 // own; whether any differs at all.
 bool expect_within_bf16(const Tensor& got, const Tensor& want) {

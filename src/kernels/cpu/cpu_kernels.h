@@ -41,6 +41,8 @@ std::unique_ptr<Kernel> make_scale_add();
 void scale_add_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n);
 // y[r, j] = a[r, j] + a[r, j] * b[j] over rows of n (a per-channel vector against blocked pixels).
 void scale_add_rows(const float* a, const float* b, float* y, int64_t rows, int64_t n);
+// y = (a + a * s) + b, the ScaleAdd's two roundings and then the Add's (ResizeAdd with A_scale).
+void scale_add_plus(const float* a, const float* s, const float* b, float* y, int64_t n);
 
 std::unique_ptr<Kernel> make_relu();
 std::unique_ptr<Kernel> make_sigmoid();
@@ -55,8 +57,10 @@ std::unique_ptr<Kernel> make_resize();
 // keep_aspect_ratio_policy, exclude_outside); passes/precision_bf16.cc keeps bf16 only
 // through those (the reference Resize computes f32 only).
 bool resize_nearest_form(const ir::Node& n);
-// edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X, roi, scales, sizes), Resize's
-// attributes, f32 or bf16, in the forms the fast Resize takes (passes/fold_resize_add.cc makes it).
+// edgepipe.ResizeAdd(A, X, roi, scales, sizes[, y_scale, y_zero_point[, A_scale]]) = A +
+// Resize(X, roi, scales, sizes), Resize's attributes, f32 or bf16, in the forms the fast Resize
+// takes; with y_scale, QuantizeLinear of the f32 sum; with A_scale (f32, one value per channel
+// of the last axis), A + A * A_scale in place of A (passes/fold_resize_add.cc makes it).
 std::unique_ptr<Kernel> make_resize_add();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();

@@ -2,6 +2,13 @@
 // blocks (the channels of an NHWC tensor) at once; ReduceMean over a contiguous run of
 // axes and GlobalAveragePool, accumulating in double like the reference kernels (over
 // channels, in float within blocks of 64 rows first).
+#if defined(__AVX512F__)
+// GCC 12 reports the intrinsics' undefined pass-through operands (_mm512_undefined_epi32) as
+// "may be used uninitialized" once bf16.h's and quantize.h's conversions are inlined here;
+// they are not read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <omp.h>
 
 #if defined(__AVX2__)
@@ -14,20 +21,18 @@
 
 #include "kernels/cpu/bf16.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/quantize.h"
 #include "kernels/ref/common.h"
-
-#if defined(__AVX512F__)
-// GCC 12 reports the intrinsics' undefined pass-through operands (_mm512_undefined_epi32) as
-// "may be used uninitialized" once bf16.h's conversions are inlined here; they are not read.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 
 namespace ep::kernels::cpu {
 namespace {
 
-// Also edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X, roi, scales, sizes) with
-// Resize's attributes (passes/fold_resize_add.cc): each copied block added to A's instead,
-// f32 or bf16, the same sums and rounding as the Add it replaces.
+// Also edgepipe.ResizeAdd(A, X, roi, scales, sizes[, y_scale, y_zero_point[, A_scale]]) = A +
+// Resize(X, roi, scales, sizes) with Resize's attributes (passes/fold_resize_add.cc): each
+// copied block added to A's instead, f32 or bf16, the same sums and rounding as the Add it
+// replaces; with y_scale (f32 only), the sums quantized as the QuantizeLinear after the Add
+// would (u8, or i8 by the zero point's type) and written as such; with A_scale (f32 only, one
+// value per channel of the last axis), A + A * A_scale (the ScaleAdd that made A) in place of A.
 class ResizeNearest final : public Kernel {
  public:
   explicit ResizeNearest(bool add) : add_(add), in_(add ? 1 : 0) {}
@@ -40,6 +45,31 @@ class ResizeNearest final : public Kernel {
                  (ctx.input(0).dtype != DType::f32 && ctx.input(0).dtype != DType::bf16)))
       return ctx.error("takes A and X (both f32 or both bf16), then Resize's roi, scales and sizes");
     const TensorInfo& x = ctx.input(in_);
+    quantized_ = add_ && ctx.num_inputs() > 5 && ctx.has_input(5);
+    if (quantized_) {
+      const TensorInfo& s = ctx.input(5);
+      if (x.dtype != DType::f32 || !s.constant || s.dtype != DType::f32 || s.shape.numel() != 1)
+        return ctx.error("a quantized output takes f32 A and X and a constant one-value f32 y_scale");
+      quant_ = QuantizeTo{DType::u8, s.constant->as<float>()[0], 0.f};
+      if (ctx.num_inputs() > 6 && ctx.has_input(6)) {
+        const TensorInfo& z = ctx.input(6);
+        if (!z.constant || (z.dtype != DType::u8 && z.dtype != DType::i8) || z.shape.numel() != 1)
+          return ctx.error("y_zero_point must be a constant one-value u8 or i8");
+        quant_.q = z.dtype;
+        quant_.zero = static_cast<float>(z.dtype == DType::u8 ? z.constant->as<uint8_t>()[0] : z.constant->as<int8_t>()[0]);
+      }
+      if (!(quant_.scale > 0.f)) return ctx.error("y_scale must be positive");
+    }
+    scaled_ = add_ && ctx.num_inputs() > 7 && ctx.has_input(7);
+    if (scaled_) {
+      const TensorInfo& a = ctx.input(0);
+      const TensorInfo& s = ctx.input(7);
+      const int64_t c = a.shape.rank() ? a.shape[a.shape.rank() - 1] : 0;
+      if (x.dtype != DType::f32 || s.dtype != DType::f32 || c <= 0 || s.shape.numel() != c ||
+          s.shape.rank() > a.shape.rank() || (s.shape.rank() && s.shape[s.shape.rank() - 1] != c))
+        return ctx.error("A_scale must be f32 with one value per channel of A's last axis (", c, ")");
+      channels_ = c;
+    }
     if (dtype_size(x.dtype) != 4 && dtype_size(x.dtype) != 2 && dtype_size(x.dtype) != 1)
       return ctx.unsupported_error("fast Resize copies 1, 2 or 4-byte elements");
     EP_ASSIGN_OR_RETURN(std::string ctm, n.attr_string("coordinate_transformation_mode", std::string("half_pixel")));
@@ -98,19 +128,24 @@ class ResizeNearest final : public Kernel {
     esize_ = dtype_size(x.dtype);
     if (add_ && ctx.input(0).shape != out_shape_)
       return ctx.error("A has shape ", ctx.input(0).shape.to_string(), ", the resized X ", out_shape_.to_string());
-    ctx.set_output(0, x.dtype, out_shape_);
+    if (scaled_ && block_ % channels_ != 0)
+      return ctx.unsupported_error("A_scale needs the channels unresized (the copied block ", block_, " values)");
+    ctx.set_output(0, quantized_ ? quant_.q : x.dtype, out_shape_);
     return Status::ok();
   }
 
-  // ResizeAdd: the output may sit over A (each value reads A's at its own place first).
-  bool may_overwrite_input(size_t i) const override { return add_ && i == 0; }
+  // ResizeAdd: the output may sit over A (each value reads A's at its own place first); not a
+  // quantized one, whose rows land at other rows' places in A.
+  bool may_overwrite_input(size_t i) const override { return add_ && !quantized_ && i == 0; }
 
   Status run(const RunContext& ctx) noexcept override {
     const char* x = static_cast<const char*>(ctx.inputs[in_].data);
     char* y = static_cast<char*>(ctx.outputs[0].data);
     const char* a = add_ ? static_cast<const char*>(ctx.inputs[0].data) : nullptr;
+    a_scale_ = scaled_ ? ctx.inputs[7].as<float>() : nullptr;
     const size_t outer_rank = tables_.size() - inner_axes_;
     const size_t bytes = static_cast<size_t>(block_) * esize_;
+    const int64_t out_bytes = block_ * static_cast<int64_t>(quantized_ ? 1 : esize_);  // per block
     if (outer_rank == 0) {
       if (add_) add_block(a, x, y, block_);
       else std::memcpy(y, x, bytes);
@@ -135,9 +170,10 @@ class ResizeNearest final : public Kernel {
       const int64_t stride = in_strides_[last] * static_cast<int64_t>(esize_);
       if (add_) {
         const char* ar = a + r * row_len * static_cast<int64_t>(bytes);
+        char* yr = y + r * row_len * out_bytes;
         for (int64_t j = 0; j < row_len; ++j)
-          add_block(ar + j * static_cast<int64_t>(bytes), src + cols[static_cast<size_t>(j)] * stride,
-                    dst + j * static_cast<int64_t>(bytes), block_);
+          add_block(ar + j * static_cast<int64_t>(bytes), src + cols[static_cast<size_t>(j)] * stride, yr + j * out_bytes,
+                    block_);
       } else if (bytes == 32) {  // a block of 8 channels (blocked layout): a fixed-size copy
         for (int64_t j = 0; j < row_len; ++j) std::memcpy(dst + j * 32, src + cols[static_cast<size_t>(j)] * stride, 32);
       } else {
@@ -150,8 +186,46 @@ class ResizeNearest final : public Kernel {
 
  private:
   // y = a + b over n elements: f32, or bf16 widened, summed in f32 and rounded once (as the
-  // bf16 Add it replaces computes).
+  // bf16 Add it replaces computes), or f32 sums quantized.
   void add_block(const char* a, const char* b, char* y, int64_t n) const {
+    constexpr int64_t kPiece = 256;
+    if (scaled_) {  // whole channel runs: n is a multiple of channels_
+      const float* af = reinterpret_cast<const float*>(a);
+      const float* bf = reinterpret_cast<const float*>(b);
+      alignas(64) float sum[kPiece];
+      for (int64_t c0 = 0; c0 < n; c0 += channels_)
+        for (int64_t i0 = 0; i0 < channels_; i0 += kPiece) {
+          const int64_t m = std::min(kPiece, channels_ - i0), at = c0 + i0;
+          float* out = quantized_ ? sum : reinterpret_cast<float*>(y) + at;
+          scale_add_plus(af + at, a_scale_ + i0, bf + at, out, m);
+          if (quantized_) quantize_span(sum, y + at, m, quant_);
+        }
+      return;
+    }
+    if (quantized_) {
+      const float* af = reinterpret_cast<const float*>(a);
+      const float* bf = reinterpret_cast<const float*>(b);
+#if defined(__AVX512F__)
+      const __m512 s = _mm512_set1_ps(quant_.scale), r = _mm512_set1_ps(quant_.recip()),
+                   z = _mm512_set1_ps(quant_.zero), lo = _mm512_set1_ps(quant_.lo()), hi = _mm512_set1_ps(quant_.hi());
+      int64_t i = 0;
+      for (; i + 16 <= n; i += 16)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i),
+                         quantize16(_mm512_add_ps(_mm512_loadu_ps(af + i), _mm512_loadu_ps(bf + i)), s, r, z, lo, hi));
+      af += i;
+      bf += i;
+      y += i;
+      n -= i;
+#endif
+      alignas(64) float sum[kPiece];
+      for (int64_t i0 = 0; i0 < n; i0 += kPiece) {
+        const int64_t m = std::min(kPiece, n - i0);
+#pragma omp simd
+        for (int64_t i = 0; i < m; ++i) sum[i] = af[i0 + i] + bf[i0 + i];
+        quantize_span(sum, y + i0, m, quant_);
+      }
+      return;
+    }
     if (esize_ == 4) {
       const float* af = reinterpret_cast<const float*>(a);
       const float* bf = reinterpret_cast<const float*>(b);
@@ -174,7 +248,6 @@ class ResizeNearest final : public Kernel {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(yh + done), reinterpret_cast<const __m256i&>(h));
     }
 #endif
-    constexpr int64_t kPiece = 256;
     alignas(64) float wa[kPiece], wb[kPiece];
     a += done * 2;
     b += done * 2;
@@ -191,6 +264,11 @@ class ResizeNearest final : public Kernel {
   }
 
   bool add_ = false;
+  bool quantized_ = false;  // ResizeAdd with y_scale
+  QuantizeTo quant_;
+  bool scaled_ = false;  // ResizeAdd with A_scale
+  int64_t channels_ = 0;  // A_scale's values
+  const float* a_scale_ = nullptr;  // this run's
   size_t in_ = 0;  // X's input index
   std::vector<std::vector<int64_t>> tables_;
   std::vector<int64_t> in_strides_;

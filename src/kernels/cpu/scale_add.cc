@@ -34,4 +34,11 @@ void scale_add_rows(const float* a, const float* b, float* y, int64_t rows, int6
   for (int64_t r = 0; r < rows; ++r, a += n, y += n) scale_add_run(a, 1, b, 1, y, n);
 }
 
+// y = (a + a * s) + b over n values: a ScaleAdd's result added to a ResizeAdd's upsampled block,
+// each rounding as the ScaleAdd and the Add compute it.
+void scale_add_plus(const float* a, const float* s, const float* b, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = (a[i] + a[i] * s[i]) + b[i];
+}
+
 }  // namespace ep::kernels::cpu
