@@ -8,7 +8,9 @@
 // channel's value (loaded 4 channels at a time into the lane, then broadcast within it)
 // against its 4 weights. A chunk of pixels' outputs go through the post-op chain in cache,
 // then into their rows. f32 NHWC, AVX-512; input f32 or (bf16 sessions) bf16, weights rounded to
-// bf16 there so the products are the bf16 convolution's, summed in f32.
+// bf16 there so the products are the bf16 convolution's, summed in f32. int8 (u8 input) with
+// VNNI: the same lanes, each taking 4 channels per vpdpbusd (the pixel's 16 channels loaded
+// into its lane, each group of 4 broadcast within it), exact int32 sums.
 #pragma once
 
 #include <cstdint>
@@ -34,12 +36,17 @@ class ShuffleConvT {
   void run(const void* x, float* y, void* scratch) const;
 
  private:
+  void sums_int8_vnni(const uint8_t* xr, int64_t count, float* packed) const;
+
   static constexpr int64_t kChunk = 64;  // pixels whose outputs go through the chain together
   FusedConvParams p_;
   int64_t taps_ = 0, outs_ = 0;  // kh * kw; Cout * kh * kw
   int64_t cin4_ = 0;             // Cin rounded up to 4
   std::vector<float> w_, b_;     // [cin4_][4 pixels][4 outputs], [4][4]
   std::vector<float> scale_;     // int8: x_scale * w_scale per lane, as b_
+  // int8 with VNNI: per group of 4 input channels, each lane's 4 weights as bytes (lanes as
+  // w_); per lane x_zero * the sum of its output's weights (subtracted from the u8 sums).
+  std::vector<int32_t> wq_, zcomp_;
   bool int8_ = false;
   size_t worker_bytes_ = 0;
   int64_t workers_ = 1;
