@@ -214,6 +214,7 @@ const KernelDef kRegistry[] = {
     {"AveragePool", "edgepipe", 1, 1, "ref", cpu::make_average_pool_layout},
     {"ScaleAdd", "edgepipe", 1, 1, "ref", cpu::make_scale_add},
     {"ResizeAdd", "edgepipe", 1, 1, "cpu", cpu::make_resize_add},
+    {"ResizeConcat", "edgepipe", 1, 1, "cpu", cpu::make_resize_concat},
     {"ToBlocked", "edgepipe", 1, 1, "ref", cpu::make_to_blocked},
     {"FromBlocked", "edgepipe", 1, 1, "ref", cpu::make_from_blocked},
     {"QuantizeLinear", "", 10, kMax, "cpu", cpu::make_quantize_linear},

@@ -6,6 +6,8 @@
 // read back less). An f32 A made by a ScaleAdd (x + x * s, s one value per channel: the RSE
 // layers' squeeze-excite residual) that only this Add reads is computed by the step too, from
 // x and s (input 7): A is never written (another 2 x 9.8 MB at 160x160).
+#include <algorithm>
+
 #include "kernels/cpu/cpu_kernels.h"
 #include "passes/passes.h"
 
@@ -111,6 +113,90 @@ Status fold_resize_add(ir::Graph& g) {
       changed = true;
       break;
     }
+  }
+  if (!changed) return Status::ok();
+  g.erase_unused_values();
+  return g.topological_sort();
+}
+
+// Concat(.., Resize(X), ..) along the last axis -> edgepipe.ResizeConcat(.., X, ..): see passes.h.
+// The detector's neck concatenates its four 24-channel maps, three of them upsampled from
+// 80x80, 40x40 and 20x20 to 160x160: they were written at 160x160 and copied again.
+Status fold_resize_concat(ir::Graph& g) {
+  auto opset = g.opsets.find("");
+  if (opset == g.opsets.end() || opset->second < 11) return Status::ok();  // the fast Resize's
+  std::vector<ir::Node*> concats;
+  for (const auto& n : g.nodes())
+    if (is_onnx(n.get(), "Concat")) concats.push_back(n.get());
+  bool changed = false;
+  for (ir::Node* cat : concats) {
+    if (cat->inputs.size() < 2 || cat->outputs.size() != 1 || !cat->outputs[0]) continue;
+    const ir::Value* y = cat->outputs[0];
+    const size_t rank = y->shape.rank();
+    auto axis = cat->attr_int("axis");
+    if (rank < 2 || !axis.is_ok() || (*axis != static_cast<int64_t>(rank) - 1 && *axis != -1)) continue;
+    bool ok = y->shape.numel() > 0, any = false;
+    std::string ctm, nearest;
+    std::vector<ir::Value*> ins;
+    std::vector<ir::Node*> resizes;
+    std::vector<float> scales;
+    std::vector<int64_t> from_sizes;
+    for (ir::Value* v : cat->inputs) {
+      if (!v || v->shape.rank() != rank || v->shape.numel() <= 0 || v->dtype != y->dtype) {
+        ok = false;
+        break;
+      }
+      ir::Node* r = v->producer;
+      const ir::Value* x = r ? r->input(0) : nullptr;
+      const bool fuse = is_onnx(r, "Resize") && r->outputs.size() == 1 && !v->is_graph_output &&
+                        v->consumers.size() == 1 && x && x->shape.rank() == rank && x->shape.numel() > 0 &&
+                        x->shape[rank - 1] == v->shape[rank - 1] && kernels::cpu::resize_nearest_form(*r) &&
+                        constant_geometry(r) &&
+                        std::count(cat->inputs.begin(), cat->inputs.end(), v) == 1;
+      if (!fuse) {
+        ins.push_back(v);
+        scales.insert(scales.end(), rank, 1.f);
+        from_sizes.push_back(0);
+        continue;
+      }
+      const std::string c = *r->attr_string("coordinate_transformation_mode", std::string("half_pixel"));
+      const std::string m = *r->attr_string("nearest_mode", std::string("round_prefer_floor"));
+      if (any && (c != ctm || m != nearest)) {  // one pair of modes per node
+        ok = false;
+        break;
+      }
+      ctm = c;
+      nearest = m;
+      any = true;
+      ins.push_back(r->inputs[0]);
+      resizes.push_back(r);
+      const ir::Value* sizes = r->inputs.size() > 3 ? r->input(3) : nullptr;
+      if (sizes && sizes->shape.numel() > 0) {
+        scales.insert(scales.end(), rank, 1.f);
+        from_sizes.push_back(1);
+      } else {
+        const float* sc = r->input(2)->constant->as<float>();
+        scales.insert(scales.end(), sc, sc + rank);
+        from_sizes.push_back(0);
+      }
+    }
+    if (!ok || !any) continue;
+    ir::Value* out = cat->outputs[0];
+    const std::string name = cat->name;
+    const std::vector<int64_t> dims(y->shape.dims().begin(), y->shape.dims().end());
+    g.erase_node(cat);
+    for (ir::Node* r : resizes) g.erase_node(r);
+    ir::Node* f = g.add_node(name, "ResizeConcat", ins, {out});
+    f->domain = "edgepipe";
+    f->opset = 1;
+    f->attrs["axis"] = static_cast<int64_t>(rank) - 1;
+    f->attrs["coordinate_transformation_mode"] = ctm;
+    f->attrs["nearest_mode"] = nearest;
+    f->attrs["scales"] = scales;
+    f->attrs["scale_from_sizes"] = from_sizes;
+    f->attrs["output_shape"] = dims;
+    g.opsets["edgepipe"] = 1;
+    changed = true;
   }
   if (!changed) return Status::ok();
   g.erase_unused_values();

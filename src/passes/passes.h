@@ -103,6 +103,14 @@ Status fold_scale_residual(ir::Graph& g);
 // backends only.
 Status fold_resize_add(ir::Graph& g);
 
+// Concat along the last axis (NHWC channels) of tensors some of which are nearest Resizes the
+// fast kernel takes (constant scales or sizes, not along that axis), each read only by the
+// Concat, with one coordinate_transformation_mode and nearest_mode among them, becomes
+// edgepipe.ResizeConcat(X or the tensor itself, ...): each input copied straight into its slice,
+// upsampled on the way (an FPN neck's concatenation of upsampled maps). Bit-identical; fast
+// backends only.
+Status fold_resize_concat(ir::Graph& g);
+
 // A 1x1 f32 NHWC FusedConv read only by a depthwise FusedConv becomes one
 // edgepipe.FusedConvDepthwise when the tensor between them is large (see
 // fuse_pointwise_depthwise.cc); on CPUs without AVX-512, where it was measured.

@@ -102,6 +102,7 @@ Status Session::Impl::choose_kernel(ir::Node* n) {
   static constexpr std::string_view kRef[] = {"ref"};
   const std::span<const std::string_view> order =
       options.backend == "ref" ? std::span<const std::string_view>(kRef) : std::span<const std::string_view>(kAuto);
+  std::string declined;  // why the fast kernels said no, for an op that has no reference kernel
   for (std::string_view b : order) {
     const kernels::KernelDef* def = kernels::find_kernel(n->op_type, n->domain, n->opset, b);
     if (!def) continue;
@@ -111,6 +112,7 @@ Status Session::Impl::choose_kernel(ir::Node* n) {
     if (st.is_ok()) st = ctx.check_outputs();
     if (!st.is_ok()) {
       if (b == "ref") return st;
+      declined += std::string(declined.empty() ? "" : "; ") + std::string(b) + ": " + st.message();
       continue;  // a fast kernel may decline a case; the reference kernel takes it
     }
     for (size_t i = 0; i < n->outputs.size(); ++i) {
@@ -128,6 +130,7 @@ Status Session::Impl::choose_kernel(ir::Node* n) {
     scratch_bytes.push_back(ctx.scratch_bytes());
     return Status::ok();
   }
+  if (!declined.empty()) return unsupported(n->label(), ": no kernel takes it (", declined, ")");
   return unsupported(n->label(), ": no kernel for opset ", n->opset);
 }
 
@@ -382,6 +385,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g, options.backend != "ref"));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_pointwise_depthwise(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_add(g));
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_concat(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())
         if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp)

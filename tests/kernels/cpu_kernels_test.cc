@@ -438,6 +438,68 @@ Tensor widen(const Tensor& x) {
   return t;
 }
 
+// edgepipe.ResizeConcat(X0, ..) = Concat(Resize(X0), .., X2) along the last axis: byte for byte
+// the reference Resizes then Concat. NHWC maps upsampled 2x (by scales), 4x (by sizes) and 1x
+// (an input passed as is), f32 and u8 (96- and 24-byte pixels: the 32-byte pieces with an
+// overlapping tail, and 8-byte ones), asymmetric/floor and half_pixel/round_prefer_floor, at
+// one and two threads.
+TEST(CpuKernels, ResizeConcatIsResizesThenConcat) {
+  uint32_t seed = 950;
+  for (int threads : {1, 2})
+    for (DType t : {DType::f32, DType::u8})
+      for (bool half_pixel : {false, true}) {
+        SCOPED_TRACE(std::string(dtype_name(t)) + (half_pixel ? " half_pixel" : " asymmetric") + " threads " +
+                     std::to_string(threads));
+        omp_set_num_threads(threads);
+        const int64_t h = 16, w = 20;
+        const std::vector<Shape> shapes = {{1, h / 2, w / 2, 24}, {1, h / 4, w / 4, 8}, {1, h, w, 24}, {1, h / 2, w / 2, 3}};
+        std::vector<Tensor> xs;
+        for (const Shape& sh : shapes) {
+          Tensor f = random_tensor(sh, seed++, 0.f, 255.f);
+          if (t == DType::f32) {
+            xs.push_back(std::move(f));
+            continue;
+          }
+          Tensor q(DType::u8, sh);
+          for (int64_t i = 0; i < q.numel(); ++i) q.as<uint8_t>()[i] = static_cast<uint8_t>(f.as<float>()[i]);
+          xs.push_back(std::move(q));
+        }
+        const char* ctm = half_pixel ? "half_pixel" : "asymmetric";
+        const char* mode = half_pixel ? "round_prefer_floor" : "floor";
+        const Tensor roi(DType::f32, Shape{0}), none(DType::f32, Shape{0});
+        const Tensor sc2 = Tensor::from_vector<float>(Shape{4}, {1.f, 2.f, 2.f, 1.f});
+        const Tensor sizes4 = Tensor::from_vector<int64_t>(Shape{4}, {1, h, w, 8});
+        auto resize = [&](const Tensor& x, const Tensor* scales, const Tensor* sizes) {
+          NodeUnderTest r("Resize", 4, 1, 13);
+          r.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(ctm))
+              .attr("nearest_mode", std::string(mode));
+          auto up = kernels::evaluate_node(*r.node, std::vector<const Tensor*>{&x, &roi, scales, sizes}, "ref");
+          EXPECT_TRUE(up.is_ok()) << up.status().to_string();
+          return up.is_ok() ? std::move(up.value()[0]) : Tensor();
+        };
+        const Tensor u0 = resize(xs[0], &sc2, nullptr), u1 = resize(xs[1], &none, &sizes4),
+                     u3 = resize(xs[3], &sc2, nullptr);
+        NodeUnderTest cat("Concat", 4);
+        cat.attr("axis", int64_t{3});
+        auto want = kernels::evaluate_node(*cat.node, std::vector<const Tensor*>{&u0, &u1, &xs[2], &u3}, "ref");
+        ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+        NodeUnderTest f("ResizeConcat", 4, 1, 1);
+        f.node->domain = "edgepipe";
+        f.attr("axis", int64_t{3}).attr("coordinate_transformation_mode", std::string(ctm))
+            .attr("nearest_mode", std::string(mode))
+            .attr("scales", std::vector<float>{1, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1})
+            .attr("scale_from_sizes", std::vector<int64_t>{0, 1, 0, 0})
+            .attr("output_shape", std::vector<int64_t>{1, h, w, 59});
+        auto got = kernels::evaluate_node(*f.node, std::vector<const Tensor*>{&xs[0], &xs[1], &xs[2], &xs[3]}, "cpu");
+        ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+        const Tensor& wt = want.value()[0];
+        ASSERT_EQ(got.value()[0].dtype(), wt.dtype());
+        ASSERT_EQ(got.value()[0].shape(), wt.shape());
+        ASSERT_EQ(std::memcmp(got.value()[0].data(), wt.data(), static_cast<size_t>(wt.nbytes())), 0);
+      }
+  omp_set_num_threads(1);
+}
+
 // edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X): bit for bit the reference
 // Resize then Add (f32), or that sum on the widened operands rounded once to bf16 (a bf16
 // session's), or (f32, with y_scale and y_zero_point) the QuantizeLinear of it, or (f32, with

@@ -153,8 +153,9 @@ TEST(Int8Session, ConvOutputQdqBeforeBnReluFusesIntoInt8Conv) {
 }
 
 // A QuantizeLinear after Concat(Resize nearest(conv), ...) moves above them (exactly the same
-// values): the convs requantize in their epilogues, Resize and Concat move u8, and the third
-// conv reads u8. Within one step of the fake-quant graph.
+// values): the convs requantize in their epilogues, the Resizes and the Concat (one
+// ResizeConcat step) move u8, and the third conv reads u8. Within one step of the fake-quant
+// graph.
 TEST(Int8Session, QuantizeMovesAboveResizeAndConcat) {
   const Model model = load(test_models::qdq_resize_concat_model());
   const Tensor x = random_input(Shape{1, 8, 6, 6}, 13);
@@ -163,7 +164,7 @@ TEST(Int8Session, QuantizeMovesAboveResizeAndConcat) {
   std::string ops;
   for (const OpProfile& p : r.prof) ops += p.op + (p.op == "FusedConv" ? "/" + p.kernel : "") + " ";
   EXPECT_EQ(ops,
-            "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn Resize Resize Concat FusedConv/onednn "
+            "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn ResizeConcat FusedConv/onednn "
             "DequantizeLinear Identity Transpose ");
 }
 
@@ -277,14 +278,14 @@ TEST(Bf16Session, NeckOpsPassBf16BetweenConvs) {
   for (const OpProfile& p : prof) {
     steps += p.op + "/" + std::string(dtype_name(p.output_dtypes[0])) + " ";
     const bool between = p.op == "ReduceMean" || p.op == "GlobalAveragePool" || p.op == "ScaleAdd" || p.op == "Add" ||
-                         p.op == "Resize" || p.op == "Concat";
+                         p.op == "Resize" || p.op == "Concat" || p.op == "ResizeConcat";
     if (between) {
       EXPECT_EQ(p.output_dtypes[0], DType::bf16) << p.node;
       ++bf16_steps;
     }
     EXPECT_NE(p.op, "Cast");
   }
-  EXPECT_EQ(bf16_steps, 6) << steps;  // mean, ScaleAdd, Add, two Resizes, Concat
+  EXPECT_EQ(bf16_steps, 4) << steps;  // mean, ScaleAdd, Add, the two Resizes and the Concat as one
 }
 
 TEST(Bf16Session, UnsupportedCpuSaysSo) {

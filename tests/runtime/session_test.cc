@@ -373,6 +373,49 @@ TEST(Session, ResizeThenAddRunAsOneStep) {
   }
 }
 
+// A DB head's input: the lateral map and three coarser maps upsampled 2x, 4x (one by scales, one
+// by sizes) concatenated along channels: one edgepipe.ResizeConcat step in place of the
+// Resizes and the Concat; outputs match the reference session.
+TEST(Session, UpsampledMapsConcatenateAsOneStep) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "x", {1, 8, 16, 20});
+  auto conv = [&](const std::string& k, int64_t stride) {
+    add_init(m, k + "_w", {8, 8, 3, 3});
+    add_init(m, k + "_b", {8});
+    auto* c = add_node(m, "Conv", {"x", k + "_w", k + "_b"}, {k}, k);
+    attr_ints(c, "kernel_shape", {3, 3});
+    attr_ints(c, "pads", {1, 1, 1, 1});
+    attr_ints(c, "strides", {stride, stride});
+  };
+  conv("p2", 1);
+  conv("p3", 2);
+  conv("p4", 4);
+  TP* scales = add_init(m, "scales", {4});
+  for (int i = 0; i < 4; ++i) scales->set_float_data(i, i < 2 ? 1.f : 2.f);
+  add_init_i64(m, "sizes", {1, 8, 16, 20});
+  auto* r3 = add_node(m, "Resize", {"p3", "", "scales"}, {"u3"}, "up3");
+  auto* r4 = add_node(m, "Resize", {"p4", "", "", "sizes"}, {"u4"}, "up4");
+  for (auto* r : {r3, r4}) {
+    attr_string(r, "mode", "nearest");
+    attr_string(r, "coordinate_transformation_mode", "asymmetric");
+    attr_string(r, "nearest_mode", "floor");
+  }
+  auto* cat = add_node(m, "Concat", {"u4", "p2", "u3"}, {"y"}, "cat");
+  attr_int(cat, "axis", 1);
+  add_output(m, "y", TP::FLOAT, {1, 24, 16, 20});
+  std::vector<SessionOptions> options(2);
+  options[0].threads = 1;
+  options[1].threads = 2;
+  const auto profiles = run_against_reference(m, Shape{1, 8, 16, 20}, options);
+  for (const auto& profile : profiles) {
+    std::string ops;
+    for (const OpProfile& p : profile) ops += p.op + " ";
+    EXPECT_EQ(count_ops(profile, "ResizeConcat"), 1) << ops;
+    EXPECT_EQ(count_ops(profile, "Resize") + count_ops(profile, "Concat"), 0) << ops;
+  }
+}
+
 // An inverted-residual head: 1x1 16 -> 64 + BatchNorm + ReLU6 (Clip), then a 3x3 stride-2
 // depthwise + ReLU, then a 1x1 projection. The expanded tensor (64 x 96 x 100, 2.5 MB) is
 // over the pass's threshold: on CPUs without AVX-512 the first two run as one

@@ -62,6 +62,9 @@ bool resize_nearest_form(const ir::Node& n);
 // takes; with y_scale, QuantizeLinear of the f32 sum; with A_scale (f32, one value per channel
 // of the last axis), A + A * A_scale in place of A (passes/fold_resize_add.cc makes it).
 std::unique_ptr<Kernel> make_resize_add();
+// edgepipe.ResizeConcat(X0, ..): Concat along the last axis of nearest Resizes (or not) of each
+// input, written straight into the output (passes/fold_resize_concat.cc makes it).
+std::unique_ptr<Kernel> make_resize_concat();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();

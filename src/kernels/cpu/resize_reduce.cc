@@ -23,9 +23,30 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/ref/common.h"
+#include "kernels/ref/data_movement.h"
 
 namespace ep::kernels::cpu {
 namespace {
+
+// Per axis, the input index each output index of a nearest Resize reads (`scale` as the Resize
+// computes it: its scales value, or sizes / input).
+std::vector<std::vector<int64_t>> nearest_tables(const Shape& in, const std::vector<int64_t>& out,
+                                                 const std::vector<double>& scale, const std::string& ctm,
+                                                 const std::string& nearest) {
+  std::vector<std::vector<int64_t>> tables(out.size());
+  for (size_t a = 0; a < out.size(); ++a) {
+    for (int64_t o = 0; o < out[a]; ++o) {
+      const double c = ctm == "asymmetric" ? o / scale[a] : (o + 0.5) / scale[a] - 0.5;
+      double r;
+      if (nearest == "floor") r = std::floor(c);
+      else if (nearest == "ceil") r = std::ceil(c);
+      else if (nearest == "round_prefer_ceil") r = std::floor(c + 0.5);
+      else r = std::ceil(c - 0.5);  // round_prefer_floor (resize_nearest_form)
+      tables[a].push_back(std::clamp<int64_t>(static_cast<int64_t>(r), 0, in[a] - 1));
+    }
+  }
+  return tables;
+}
 
 // Also edgepipe.ResizeAdd(A, X, roi, scales, sizes[, y_scale, y_zero_point[, A_scale]]) = A +
 // Resize(X, roi, scales, sizes) with Resize's attributes (passes/fold_resize_add.cc): each
@@ -102,18 +123,7 @@ class ResizeNearest final : public Kernel {
     for (size_t a = 0; a < rank; ++a)
       if (out[a] <= 0 || x.shape[a] <= 0 || scale[a] <= 0) return ctx.unsupported_error("empty or degenerate resize");
     // Index tables, and the largest inner block that is copied unchanged.
-    tables_.assign(rank, {});
-    for (size_t a = 0; a < rank; ++a) {
-      for (int64_t o = 0; o < out[a]; ++o) {
-        const double c = ctm == "asymmetric" ? o / scale[a] : (o + 0.5) / scale[a] - 0.5;
-        double r;
-        if (nearest == "floor") r = std::floor(c);
-        else if (nearest == "ceil") r = std::ceil(c);
-        else if (nearest == "round_prefer_ceil") r = std::floor(c + 0.5);
-        else r = std::ceil(c - 0.5);  // round_prefer_floor (resize_nearest_form)
-        tables_[a].push_back(std::clamp<int64_t>(static_cast<int64_t>(r), 0, x.shape[a] - 1));
-      }
-    }
+    tables_ = nearest_tables(x.shape, out, scale, ctm, nearest);
     inner_axes_ = 0;
     block_ = 1;
     for (size_t a = rank; a-- > 0;) {
@@ -275,6 +285,105 @@ class ResizeNearest final : public Kernel {
   Shape out_shape_;
   size_t inner_axes_ = 0, esize_ = 4;
   int64_t block_ = 1;
+};
+
+// edgepipe.ResizeConcat(X0, .., Xn-1) = Concat(Resize(X0), .., Resize(Xn-1)) along the last
+// axis (passes/fold_resize_concat.cc): each input nearest-resized (or not: scales 1) straight
+// into its slice of the output, no resized tensor written in between. Attributes: axis (the
+// last), Resize's coordinate_transformation_mode and nearest_mode, `scales` (rank per input:
+// its Resize's scales), `scale_from_sizes` (per input, 1 where its Resize had sizes: the scale is
+// then output / input, as Resize computes it), output_shape. Any element type; bit-exact.
+class ResizeConcat final : public Kernel {
+ public:
+  Status prepare(PrepareContext& ctx) override {
+    const ir::Node& n = ctx.node();
+    const size_t count = ctx.num_inputs();
+    if (count == 0) return ctx.error("needs at least one input");
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> out, n.attr_ints("output_shape"));
+    EP_ASSIGN_OR_RETURN(std::vector<float> scales, n.attr_floats("scales"));
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> from_sizes, n.attr_ints("scale_from_sizes"));
+    EP_ASSIGN_OR_RETURN(std::string ctm, n.attr_string("coordinate_transformation_mode", std::string("half_pixel")));
+    EP_ASSIGN_OR_RETURN(std::string nearest, n.attr_string("nearest_mode", std::string("round_prefer_floor")));
+    const size_t rank = out.size();
+    EP_ASSIGN_OR_RETURN(int64_t axis, n.attr_int("axis"));
+    if (rank < 2 || axis != static_cast<int64_t>(rank) - 1)
+      return ctx.error("concatenates along the last axis of rank 2 or more, got axis ", axis, " of rank ", rank);
+    if (scales.size() != count * rank || from_sizes.size() != count)
+      return ctx.error("scales needs ", count * rank, " values and scale_from_sizes ", count);
+    const DType t = ctx.input(0).dtype;
+    esize_ = dtype_size(t);
+    inputs_.assign(count, {});
+    int64_t channels = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const TensorInfo& x = ctx.input(i);
+      if (x.dtype != t || x.shape.rank() != rank) return ctx.error("input ", i, ": dtype or rank differs from input 0");
+      std::vector<double> scale(rank);
+      std::vector<int64_t> size(rank);
+      for (size_t a = 0; a < rank; ++a) {
+        // (with sizes, the last axis is the input's own: the pass took only Resizes that keep it)
+        scale[a] = from_sizes[i] ? (a + 1 == rank ? 1.0 : static_cast<double>(out[a]) / static_cast<double>(x.shape[a]))
+                                 : scales[i * rank + a];
+        size[a] = from_sizes[i] ? out[a] : static_cast<int64_t>(std::floor(static_cast<double>(x.shape[a]) * scale[a]));
+        if (x.shape[a] <= 0 || !(scale[a] > 0)) return ctx.unsupported_error("empty or degenerate resize");
+      }
+      size[rank - 1] = x.shape[rank - 1];  // the concatenated axis keeps its own length
+      for (size_t a = 0; a + 1 < rank; ++a)
+        if (size[a] != out[a])
+          return ctx.error("input ", i, " ", x.shape.to_string(), " resizes to ", Shape(size).to_string(),
+                           ", the output is ", Shape(out).to_string());
+      if (scale[rank - 1] != 1.0) return ctx.unsupported_error("input ", i, " is resized along the concatenated axis");
+      Input& in = inputs_[i];
+      in.tables = nearest_tables(x.shape, size, scale, ctm, nearest);
+      in.strides = ref::strides_of(x.shape);
+      in.offset = channels;
+      in.channels = x.shape[rank - 1];
+      channels += in.channels;
+    }
+    if (channels != out[rank - 1]) return ctx.error("inputs have ", channels, " values along the axis, output_shape ", out[rank - 1]);
+    out_ = out;
+    ctx.set_output(0, t, Shape(out));
+    return Status::ok();
+  }
+
+  Status run(const RunContext& ctx) noexcept override {
+    const size_t rank = out_.size(), last = rank - 2;  // `last`: the columns, walked by table
+    const int64_t cols = out_[last];
+    int64_t rows = 1;
+    for (size_t a = 0; a < last; ++a) rows *= out_[a];
+    const int64_t pixel = out_[rank - 1] * static_cast<int64_t>(esize_);  // output bytes per column
+    char* y = static_cast<char*>(ctx.outputs[0].data);
+    const bool par = rows > 1 && rows * cols * pixel >= kParallelBytes && omp_get_max_threads() > 1;
+#pragma omp parallel for if (par) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      char* dst_row = y + r * cols * pixel;
+      for (size_t i = 0; i < inputs_.size(); ++i) {
+        const Input& in = inputs_[i];
+        int64_t off = 0, rest = r;
+        for (size_t a = last; a-- > 0;) {
+          off += in.tables[a][static_cast<size_t>(rest % out_[a])] * in.strides[a];
+          rest /= out_[a];
+        }
+        const char* src = static_cast<const char*>(ctx.inputs[i].data) + off * static_cast<int64_t>(esize_);
+        const std::vector<int64_t>& col = in.tables[last];
+        const int64_t stride = in.strides[last] * static_cast<int64_t>(esize_);
+        const size_t bytes = static_cast<size_t>(in.channels) * esize_;
+        char* dst = dst_row + in.offset * static_cast<int64_t>(esize_);
+        for (int64_t j = 0; j < cols; ++j)
+          ref::copy_run(dst + j * pixel, src + col[static_cast<size_t>(j)] * stride, bytes);
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  struct Input {
+    std::vector<std::vector<int64_t>> tables;  // per axis (the last: unused)
+    std::vector<int64_t> strides;              // elements
+    int64_t offset = 0, channels = 0;          // where its values start along the axis, how many
+  };
+  std::vector<Input> inputs_;
+  std::vector<int64_t> out_;
+  size_t esize_ = 4;
 };
 
 #if defined(__AVX2__)
@@ -444,6 +553,7 @@ bool resize_nearest_form(const ir::Node& n) {
 
 std::unique_ptr<Kernel> make_resize() { return std::make_unique<ResizeNearest>(false); }
 std::unique_ptr<Kernel> make_resize_add() { return std::make_unique<ResizeNearest>(true); }
+std::unique_ptr<Kernel> make_resize_concat() { return std::make_unique<ResizeConcat>(); }
 std::unique_ptr<Kernel> make_reduce_mean() { return std::make_unique<MeanKernel>(false); }
 std::unique_ptr<Kernel> make_global_average_pool() { return std::make_unique<MeanKernel>(true); }
 
