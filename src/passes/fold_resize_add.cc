@@ -3,9 +3,9 @@
 // written, then read back by the Add with the 9.8 MB lateral: ~49 MB moved where the fused
 // step moves ~22. In a QDQ model the sum's only reader is a QuantizeLinear: the step takes its
 // scale and zero point (inputs 5 and 6) and writes the quantized tensor (9.8 MB written and
-// read back less). An f32 A made by a ScaleAdd (x + x * s, s one value per channel: the RSE
+// read back less). An A made by a ScaleAdd (x + x * s, s one value per channel: the RSE
 // layers' squeeze-excite residual) that only this Add reads is computed by the step too, from
-// x and s (input 7): A is never written (another 2 x 9.8 MB at 160x160).
+// x and s (input 7): A is never written (another 2 x 9.8 MB at 160x160 in f32).
 #include <algorithm>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -47,16 +47,18 @@ ir::Node* quantizer_after(const ir::Value* y) {
   return (t == DType::u8 || t == DType::i8) && s->constant->as<float>()[0] > 0.f ? q : nullptr;
 }
 
-// A = edgepipe.ScaleAdd(x, s) in f32, read only by the Add, s one value per channel of the last
-// axis ([1, .., 1, C]): the ScaleAdd, or nullptr.
+// A = edgepipe.ScaleAdd(x, s), read only by the Add, s one value per channel of the last axis
+// ([1, .., 1, C]), all f32 or (a bf16 session's) x and A bf16 with s bf16 or f32: the
+// ScaleAdd, or nullptr.
 ir::Node* scale_add_before(const ir::Value* a) {
   ir::Node* n = a->producer;
   if (!n || n->domain != "edgepipe" || n->op_type != "ScaleAdd" || n->inputs.size() != 2 || a->is_graph_output ||
-      a->consumers.size() != 1 || a->dtype != DType::f32)
+      a->consumers.size() != 1 || (a->dtype != DType::f32 && a->dtype != DType::bf16))
     return nullptr;
   const ir::Value* x = n->input(0);
   const ir::Value* s = n->input(1);
-  if (!x || !s || x->dtype != DType::f32 || s->dtype != DType::f32 || x->shape != a->shape || a->shape.rank() == 0)
+  if (!x || !s || x->dtype != a->dtype || x->shape != a->shape || a->shape.rank() == 0 ||
+      !(s->dtype == a->dtype || (a->dtype == DType::bf16 && s->dtype == DType::f32)))
     return nullptr;
   const int64_t c = a->shape[a->shape.rank() - 1];
   if (s->shape.rank() == 0 || s->shape.rank() > a->shape.rank() || s->shape[s->shape.rank() - 1] != c ||

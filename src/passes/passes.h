@@ -98,7 +98,7 @@ Status fold_scale_residual(ir::Graph& g);
 // roi, scales, sizes): one pass writing the sum instead of the upsampled tensor written and
 // read back (the FPN necks' top-down adds). An f32 sum read only by a per-tensor
 // QuantizeLinear (a QDQ model's neck) is quantized by the same step: ResizeAdd(A, X, roi,
-// scales, sizes, y_scale, y_zero_point); an f32 A made by a ScaleAdd with one value per
+// scales, sizes, y_scale, y_zero_point); an A made by a ScaleAdd (f32, or bf16) with one value per
 // channel, read only by the Add, is computed by it too (input 7, A_scale). Bit-identical; fast
 // backends only.
 Status fold_resize_add(ir::Graph& g);

@@ -59,8 +59,8 @@ std::unique_ptr<Kernel> make_resize();
 bool resize_nearest_form(const ir::Node& n);
 // edgepipe.ResizeAdd(A, X, roi, scales, sizes[, y_scale, y_zero_point[, A_scale]]) = A +
 // Resize(X, roi, scales, sizes), Resize's attributes, f32 or bf16, in the forms the fast Resize
-// takes; with y_scale, QuantizeLinear of the f32 sum; with A_scale (f32, one value per channel
-// of the last axis), A + A * A_scale in place of A (passes/fold_resize_add.cc makes it).
+// takes; with y_scale, QuantizeLinear of the f32 sum; with A_scale (one value per channel of
+// the last axis), A + A * A_scale in place of A (passes/fold_resize_add.cc makes it).
 std::unique_ptr<Kernel> make_resize_add();
 // edgepipe.ResizeConcat(X0, ..): Concat along the last axis of nearest Resizes (or not) of each
 // input, written straight into the output (passes/fold_resize_concat.cc makes it).

@@ -52,8 +52,9 @@ std::vector<std::vector<int64_t>> nearest_tables(const Shape& in, const std::vec
 // Resize(X, roi, scales, sizes) with Resize's attributes (passes/fold_resize_add.cc): each
 // copied block added to A's instead, f32 or bf16, the same sums and rounding as the Add it
 // replaces; with y_scale (f32 only), the sums quantized as the QuantizeLinear after the Add
-// would (u8, or i8 by the zero point's type) and written as such; with A_scale (f32 only, one
-// value per channel of the last axis), A + A * A_scale (the ScaleAdd that made A) in place of A.
+// would (u8, or i8 by the zero point's type) and written as such; with A_scale (one value per
+// channel of the last axis; f32, or bf16/f32 with bf16 A), A + A * A_scale (the ScaleAdd that
+// made A, rounded as it rounds) in place of A.
 class ResizeNearest final : public Kernel {
  public:
   explicit ResizeNearest(bool add) : add_(add), in_(add ? 1 : 0) {}
@@ -86,10 +87,14 @@ class ResizeNearest final : public Kernel {
       const TensorInfo& a = ctx.input(0);
       const TensorInfo& s = ctx.input(7);
       const int64_t c = a.shape.rank() ? a.shape[a.shape.rank() - 1] : 0;
-      if (x.dtype != DType::f32 || s.dtype != DType::f32 || c <= 0 || s.shape.numel() != c ||
-          s.shape.rank() > a.shape.rank() || (s.shape.rank() && s.shape[s.shape.rank() - 1] != c))
-        return ctx.error("A_scale must be f32 with one value per channel of A's last axis (", c, ")");
+      const bool types = x.dtype == DType::f32 ? s.dtype == DType::f32
+                                               : x.dtype == DType::bf16 && (s.dtype == DType::f32 || s.dtype == DType::bf16);
+      if (!types || c <= 0 || s.shape.numel() != c || s.shape.rank() > a.shape.rank() ||
+          (s.shape.rank() && s.shape[s.shape.rank() - 1] != c))
+        return ctx.error("A_scale must be f32 (or bf16 with bf16 A) with one value per channel of A's last axis (", c, ")");
       channels_ = c;
+      s_bf16_ = s.dtype == DType::bf16;
+      s_wide_.assign(s_bf16_ ? static_cast<size_t>(c) : 0, 0.f);
     }
     if (dtype_size(x.dtype) != 4 && dtype_size(x.dtype) != 2 && dtype_size(x.dtype) != 1)
       return ctx.unsupported_error("fast Resize copies 1, 2 or 4-byte elements");
@@ -153,6 +158,10 @@ class ResizeNearest final : public Kernel {
     char* y = static_cast<char*>(ctx.outputs[0].data);
     const char* a = add_ ? static_cast<const char*>(ctx.inputs[0].data) : nullptr;
     a_scale_ = scaled_ ? ctx.inputs[7].as<float>() : nullptr;
+    if (scaled_ && s_bf16_) {  // widened once per run
+      bf16_to_f32_span(static_cast<const uint16_t*>(ctx.inputs[7].data), s_wide_.data(), channels_);
+      a_scale_ = s_wide_.data();
+    }
     const size_t outer_rank = tables_.size() - inner_axes_;
     const size_t bytes = static_cast<size_t>(block_) * esize_;
     const int64_t out_bytes = block_ * static_cast<int64_t>(quantized_ ? 1 : esize_);  // per block
@@ -199,6 +208,45 @@ class ResizeNearest final : public Kernel {
   // bf16 Add it replaces computes), or f32 sums quantized.
   void add_block(const char* a, const char* b, char* y, int64_t n) const {
     constexpr int64_t kPiece = 256;
+    if (scaled_ && esize_ == 2) {  // bf16: the ScaleAdd's sum rounded to bf16, then the Add's
+      const uint16_t* ah = reinterpret_cast<const uint16_t*>(a);
+      const uint16_t* bh = reinterpret_cast<const uint16_t*>(b);
+      uint16_t* yh = reinterpret_cast<uint16_t*>(y);
+#if defined(__AVX512BF16__) && defined(__AVX512VL__)
+      if (channels_ % 16 == 0) {  // in registers (the _round forms: no fma contraction, as above)
+        auto widen = [](__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); };
+        auto load = [](const uint16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+        auto narrow = [](__m512 v) {
+          const __m256bh h = _mm512_cvtneps_pbh(v);
+          return reinterpret_cast<const __m256i&>(h);
+        };
+        constexpr int kR = _MM_FROUND_CUR_DIRECTION;
+        for (int64_t c0 = 0; c0 < n; c0 += channels_)
+          for (int64_t i = 0; i < channels_; i += 16) {
+            const __m512 av = widen(load(ah + c0 + i));
+            const __m512 t = _mm512_add_round_ps(av, _mm512_mul_round_ps(av, _mm512_loadu_ps(a_scale_ + i), kR), kR);
+            const __m512 sum = _mm512_add_round_ps(widen(narrow(t)), widen(load(bh + c0 + i)), kR);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(yh + c0 + i), narrow(sum));
+          }
+        return;
+      }
+#endif
+      alignas(64) float wa[kPiece], wb[kPiece];
+      alignas(64) uint16_t t[kPiece];
+      for (int64_t c0 = 0; c0 < n; c0 += channels_)
+        for (int64_t i0 = 0; i0 < channels_; i0 += kPiece) {
+          const int64_t m = std::min(kPiece, channels_ - i0), at = c0 + i0;
+          bf16_to_f32_span(ah + at, wa, m);
+          scale_add_run(wa, 1, a_scale_ + i0, 1, wa, m);
+          f32_to_bf16_span(wa, t, m);
+          bf16_to_f32_span(t, wa, m);
+          bf16_to_f32_span(bh + at, wb, m);
+#pragma omp simd
+          for (int64_t i = 0; i < m; ++i) wa[i] += wb[i];
+          f32_to_bf16_span(wa, yh + at, m);
+        }
+      return;
+    }
     if (scaled_) {  // whole channel runs: n is a multiple of channels_
       const float* af = reinterpret_cast<const float*>(a);
       const float* bf = reinterpret_cast<const float*>(b);
@@ -295,6 +343,8 @@ class ResizeNearest final : public Kernel {
   bool quantized_ = false;  // ResizeAdd with y_scale
   QuantizeTo quant_;
   bool scaled_ = false;  // ResizeAdd with A_scale
+  bool s_bf16_ = false;
+  std::vector<float> s_wide_;  // a bf16 A_scale widened
   int64_t channels_ = 0;  // A_scale's values
   const float* a_scale_ = nullptr;  // this run's
   size_t in_ = 0;  // X's input index
