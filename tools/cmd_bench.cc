@@ -31,6 +31,7 @@ void print_steps(const std::vector<OpProfile>& prof) {
       for (size_t d = 0; d < p.output_shapes[k].rank(); ++d) io += (d ? "x" : "") + std::to_string(p.output_shapes[k][d]);
       io += " " + std::string(dtype_name(p.output_dtypes[k])) + "]";
     }
+    if (!p.implementation.empty()) io += "  (" + p.implementation + ")";
     const double m = mean_ms(p);
     std::printf("%4zu %-36.36s %-20.20s %-7s %8.3f  %s\n", i, p.node.c_str(), p.op.c_str(), p.kernel.c_str(), m, io.c_str());
   }
@@ -137,7 +138,7 @@ int bench(const BenchArgs& a) {
         shapes.push_back(dims);
       }
       step_list.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel},
-                           {"mean_ms", mean_ms(p)},
+                           {"implementation", p.implementation}, {"mean_ms", mean_ms(p)},
                            {"inputs", p.inputs}, {"outputs", p.outputs}, {"output_shapes", shapes},
                            {"output_dtypes", dtypes}});
     }
@@ -205,7 +206,7 @@ Runner add_bench(CLI::App& app) {
   app.add_option("--duration", a->duration, "Run for S seconds instead")->excludes(it)->check(CLI::PositiveNumber);
   app.add_flag("--profile", a->profile, "Per-node time table, sorted by time");
   app.add_flag("--json", a->json, "Print one JSON object");
-  app.add_flag("--steps", a->steps, "List the steps in execution order after the rewrites (node, op, kernel, time, inputs -> outputs); with --json as step_list");
+  app.add_flag("--steps", a->steps, "List the steps in execution order after the rewrites (node, op, kernel, time, inputs -> outputs, and which implementation where a kernel has several); with --json as step_list");
   app.add_option("--conv-algorithm", a->conv_algorithm, "auto (Winograd for fp32 3x3 stride-1 convolutions, and on CPUs without AVX-512 the wider stride-2 ones) or direct")
       ->check(CLI::IsMember({"auto", "direct"}));
   app.add_option("--blocked-layout", a->blocked_layout, "off (NHWC activations, the default) or on (oneDNN's nChw8c blocks)")

@@ -92,6 +92,7 @@ struct OpProfile {
   std::vector<std::string> inputs, outputs;  // tensor names ("" for an absent optional input)
   std::vector<Shape> output_shapes;
   std::vector<DType> output_dtypes;  // as the step stores them (bf16 in a bf16 session's convs, ...)
+  std::string implementation;        // where a backend has several: which ran (FusedConv: "onednn:jit_dw:avx512_core", "edgepipe:narrow_int8", ...)
 };
 
 class Session {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,10 @@ class Kernel {
     (void)i;
     return false;
   }
+  // Which implementation prepare() chose where a kernel has several (FusedConv: oneDNN's
+  // implementation name, or edgepipe's own kernel); "" when there is one. `edgepipe bench
+  // --steps` prints it, tests read it through OpProfile::implementation.
+  virtual std::string implementation() const { return {}; }
 };
 
 using KernelFactory = std::unique_ptr<Kernel> (*)();

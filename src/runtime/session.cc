@@ -423,7 +423,8 @@ Result<std::vector<Tensor>> Session::run(const std::vector<Tensor>& inputs) {
 std::vector<OpProfile> Session::profile() const {
   std::vector<OpProfile> r;
   for (const Step& s : impl_->steps) {
-    OpProfile p{s.node->name, s.node->op_type, std::string(s.backend), s.calls, s.total_ns, {}, {}, {}, {}};
+    OpProfile p{s.node->name, s.node->op_type, std::string(s.backend), s.calls, s.total_ns, {}, {}, {}, {},
+                s.kernel->implementation()};
     for (const ir::Value* v : s.node->inputs) p.inputs.push_back(v ? v->name : std::string());
     for (const ir::Value* v : s.node->outputs) {
       p.outputs.push_back(v ? v->name : std::string());

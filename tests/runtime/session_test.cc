@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <fstream>
 #include <sstream>
@@ -370,6 +371,47 @@ TEST(Session, ResizeThenAddRunAsOneStep) {
       EXPECT_EQ(count_ops(profile, "ResizeAdd"), 1) << ops;
       EXPECT_EQ(count_ops(profile, "Resize") + count_ops(profile, "Add"), 0) << ops;
     }
+  }
+}
+
+// oneDNN ranks brgconv/brdgmm first where its direct kernels are faster on AVX-512
+// (fused_conv.cc's rule): a 3-channel 3x3 stem runs on "jit:", an NHWC depthwise layer of 72
+// channels on "jit_dw", never on brdgmm_dw (the rule once tested the wrong name prefix and
+// nothing noticed: outputs are the same either way). The profile names the implementation.
+TEST(Session, StemAndDepthwiseConvsTakeOnednnsDirectKernels) {
+  using namespace test_models;
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "x", {1, 3, 56, 56});
+  add_init(m, "stem_w", {72, 3, 3, 3});
+  add_init(m, "stem_b", {72});
+  auto* stem = add_node(m, "Conv", {"x", "stem_w", "stem_b"}, {"s"}, "stem");
+  attr_ints(stem, "kernel_shape", {3, 3});
+  attr_ints(stem, "pads", {1, 1, 1, 1});
+  add_node(m, "Relu", {"s"}, {"sr"}, "relu");
+  add_init(m, "dw_w", {72, 1, 3, 3});
+  add_init(m, "dw_b", {72});
+  auto* dw = add_node(m, "Conv", {"sr", "dw_w", "dw_b"}, {"y"}, "dw");
+  attr_ints(dw, "kernel_shape", {3, 3});
+  attr_ints(dw, "pads", {1, 1, 1, 1});
+  attr_int(dw, "group", 72);
+  add_output(m, "y", TP::FLOAT, {1, 72, 56, 56});
+  std::vector<SessionOptions> options(1);
+  options[0].threads = 1;
+  const auto profiles = run_against_reference(m, Shape{1, 3, 56, 56}, options);
+  ASSERT_EQ(profiles.size(), 1u);
+  std::map<std::string, std::string> impl;
+  for (const OpProfile& p : profiles[0])
+    if (p.op == "FusedConv") impl[p.node] = p.implementation;
+  ASSERT_EQ(impl.size(), 2u);
+  for (const auto& [node, name] : impl) {
+    SCOPED_TRACE(node + ": " + name);
+    EXPECT_EQ(name.rfind("onednn:", 0), 0u);
+    EXPECT_EQ(name.find("brdgmm"), std::string::npos);
+    EXPECT_EQ(name.find("brg"), std::string::npos);
+  }
+  if (!kernels::onednn_without_avx512()) {
+    EXPECT_EQ(impl["stem"].rfind("onednn:jit:", 0), 0u) << impl["stem"];
+    EXPECT_EQ(impl["dw"].rfind("onednn:jit_dw:", 0), 0u) << impl["dw"];
   }
 }
 

@@ -147,6 +147,7 @@ class OnednnFusedConv final : public Kernel {
   }
 
   bool may_overwrite_input(size_t i) const override { return sum_ && i == 3; }
+  std::string implementation() const override { return shuffle_ ? impl_ + " as 1x1 + pixel shuffle" : impl_; }
 
   Status run(const RunContext& ctx) noexcept override {
     try {
@@ -435,6 +436,7 @@ class OnednnFusedConv final : public Kernel {
       return false;
     }
     prim_ = C(pd);
+    impl_ = std::string("onednn:") + pd.impl_info_str();
     bind_memories({{p.cout, p.cin, p.kh, p.kw}, dt::f32, tag::oihw}, w_data, pd.weights_desc(), src_md, dst_md, b_md,
                   b_data);
     const memory::desc scratch_md = pd.scratchpad_desc();
@@ -494,11 +496,13 @@ class OnednnFusedConv final : public Kernel {
     if (shuffle_convt_case(ctx)) {
       ctx.request_scratch(shuffle_convt_.prepare(p, w_data, static_cast<const float*>(b_data)));
       use_shuffle_convt_ = true;
+      impl_ = "edgepipe:shuffle_convt";
       return;
     }
     if (narrow_int8_case(ctx)) {
       ctx.request_scratch(narrow_int8_.prepare(p, static_cast<const int8_t*>(w_data), static_cast<const float*>(b_data)));
       use_narrow_int8_ = true;
+      impl_ = "edgepipe:narrow_int8";
       return;
     }
     // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
@@ -507,6 +511,7 @@ class OnednnFusedConv final : public Kernel {
       ctx.request_scratch(chunked_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
       if (has_residual) residual_input_ = 3;
       use_chunked_ = true;
+      impl_ = "edgepipe:chunked_pointwise";
       return;
     }
     if (winograd_f43_case(ctx) || winograd_f23_case(ctx) || winograd_s2_case(ctx) || winograd_bf16_case(ctx)) {
@@ -519,6 +524,7 @@ class OnednnFusedConv final : public Kernel {
                           : use_wino23_ ? wino23_.prepare(p, w, b)
                                         : winos2_.prepare(p, w, b));
       if (has_residual) residual_input_ = 3;
+      impl_ = use_wino43_ ? "edgepipe:winograd_f4x4" : use_wino23_ ? "edgepipe:winograd_f2x2" : "edgepipe:winograd_stride2";
       return;
     }
     if (banded_case(ctx)) {
@@ -526,6 +532,7 @@ class OnednnFusedConv final : public Kernel {
         ctx.request_scratch(banded_.prepare(p, static_cast<const float*>(w_data), static_cast<const float*>(b_data)));
         if (has_residual) residual_input_ = 3;
         use_banded_ = true;
+        impl_ = "edgepipe:banded";
         return;
       } catch (const dnnl::error&) {  // one primitive for the whole output, below
       }
@@ -602,6 +609,7 @@ class OnednnFusedConv final : public Kernel {
                                      w_any, dst_md, strides, dil, pl, pr);
       const D::primitive_desc pd(desc, attr, eng);
       prim_ = D(pd);
+      impl_ = std::string("onednn:") + pd.impl_info_str();
       weights_md = pd.weights_desc();
       scratch_md = pd.scratchpad_desc();
     } else {
@@ -649,6 +657,7 @@ class OnednnFusedConv final : public Kernel {
       if (brg && p.nhwc && p.precision == ConvPrecision::f32 && p.group == 1 && p.cin <= 4 && p.kh <= 3 && p.kw <= 3)
         prefer("jit:");
       prim_ = C(pd);
+      impl_ = std::string("onednn:") + pd.impl_info_str();
       weights_md = pd.weights_desc();
       scratch_md = pd.scratchpad_desc();
     }
@@ -742,6 +751,7 @@ class OnednnFusedConv final : public Kernel {
   ShuffleConvT shuffle_convt_;
   NarrowInt8Conv narrow_int8_;
   bool use_narrow_int8_ = false;
+  std::string impl_;  // implementation(): which of the paths above, or oneDNN's name
   bool use_shuffle_convt_ = false;
   int residual_input_ = -1;           // blocked path: the residual's input index, added in run()
   size_t blk_src_bytes_ = 0, blk_dst_bytes_ = 0;
