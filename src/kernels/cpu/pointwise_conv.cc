@@ -226,19 +226,28 @@ class CpuFusedConv final : public Kernel {
  public:
   Status prepare(PrepareContext& ctx) override {
     EP_ASSIGN_OR_RETURN(FusedConvParams p, prepare_fused_conv(ctx));
+    name_ = "edgepipe:gemv";
 #if defined(__AVX512F__)
-    if (fused_conv_runs_as_gemv(p)) impl_ = make_gemv_fused_conv();
-    else if (fused_conv_runs_as_panels(p)) impl_ = make_panel_fused_conv();
-    else if (fused_conv_runs_as_pointwise(p)) impl_ = std::make_unique<PointwiseConv>();
+    if (fused_conv_runs_as_gemv(p)) {
+      impl_ = make_gemv_fused_conv();
+    } else if (fused_conv_runs_as_panels(p)) {
+      impl_ = make_panel_fused_conv();
+      name_ = "edgepipe:panel";
+    } else if (fused_conv_runs_as_pointwise(p)) {
+      impl_ = std::make_unique<PointwiseConv>();
+      name_ = "edgepipe:pointwise";
+    }
 #endif
     if (!impl_) impl_ = make_gemv_fused_conv();
     return impl_->prepare(ctx);
   }
   Status run(const RunContext& ctx) noexcept override { return impl_->run(ctx); }
   bool may_overwrite_input(size_t i) const override { return impl_ && impl_->may_overwrite_input(i); }
+  std::string implementation() const override { return name_; }
 
  private:
   std::unique_ptr<Kernel> impl_;
+  std::string name_;
 };
 
 }  // namespace
