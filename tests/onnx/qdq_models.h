@@ -28,6 +28,15 @@ inline TP* add_init_f32(onnx::ModelProto& m, const std::string& name, const std:
   return t;
 }
 
+// in -> QuantizeLinear(scale, zero: u8) -> out_q -> DequantizeLinear -> out, with the scale and
+// zero point as initializers out_s and out_z.
+inline void add_qdq(onnx::ModelProto& m, const std::string& in, const std::string& out, float scale, int32_t zero) {
+  add_init_f32(m, out + "_s", {}, {scale});
+  add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
+  add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
+  add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
+}
+
 // X [1,C,H,W] f32 -> Q/DQ (u8, zero point 128) -> three 3x3 convs with int8 per-channel
 // weights (Relu, HardSwish, and with `residual` an Add of the first conv's output), each
 // followed by Q/DQ (u8) -> Y f32.
@@ -38,13 +47,7 @@ inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int6
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(42);
-  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
-    add_init_f32(m, out + "_s", {}, {scale});
-    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
-    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
-    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
-  };
-  qdq("X", "x0", 0.02f, 128);
+  add_qdq(m, "X", "x0", 0.02f, 128);
   const char* acts[] = {"Relu", "HardSwish", ""};
   const float out_scales[] = {0.03f, 0.04f, 0.05f};
   const int32_t out_zeros[] = {0, 20, 128};
@@ -72,7 +75,7 @@ inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int6
       add_node(m, "Add", {y, "c1_out"}, {k + "_add"}, k + "_add");
       y = k + "_add";
     }
-    qdq(y, k + "_out", out_scales[i], out_zeros[i]);
+    add_qdq(m, y, k + "_out", out_scales[i], out_zeros[i]);
     prev = k + "_out";
   }
   add_node(m, "Identity", {prev}, {"Y"}, "out");
@@ -86,12 +89,6 @@ inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10, in
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(7);
-  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
-    add_init_f32(m, out + "_s", {}, {scale});
-    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
-    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
-    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
-  };
   auto conv = [&](const std::string& k, const std::string& in) {
     std::vector<int32_t> wq(static_cast<size_t>(c * c * 9));
     for (int32_t& v : wq) v = static_cast<int32_t>(rng() % (2 * wmax + 1)) - wmax;
@@ -107,9 +104,9 @@ inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10, in
     attr_ints(n, "kernel_shape", {3, 3});
     attr_ints(n, "pads", {1, 1, 1, 1});
   };
-  qdq("X", "x0", 0.02f, 128);
+  add_qdq(m, "X", "x0", 0.02f, 128);
   conv("c1", "x0");
-  qdq("c1_y", "c1_o", 0.04f, 128);
+  add_qdq(m, "c1_y", "c1_o", 0.04f, 128);
   std::vector<float> gamma(static_cast<size_t>(c)), beta(static_cast<size_t>(c)), mean(static_cast<size_t>(c)),
       var(static_cast<size_t>(c));
   for (int64_t i = 0; i < c; ++i) {
@@ -124,9 +121,9 @@ inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10, in
   add_init_f32(m, "bn_v", {c}, var);
   add_node(m, "BatchNormalization", {"c1_o", "bn_g", "bn_b", "bn_m", "bn_v"}, {"bn"}, "bn");
   add_node(m, "Relu", {"bn"}, {"r"}, "relu");
-  qdq("r", "r_o", 0.03f, 0);
+  add_qdq(m, "r", "r_o", 0.03f, 0);
   conv("c2", "r_o");
-  qdq("c2_y", "c2_o", 0.05f, 128);
+  add_qdq(m, "c2_y", "c2_o", 0.05f, 128);
   add_node(m, "Identity", {"c2_o"}, {"Y"}, "out");
   add_output(m, "Y", TP::FLOAT, {1, c, hw, hw});
   return m;
@@ -138,12 +135,6 @@ inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6, i
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(11);
-  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
-    add_init_f32(m, out + "_s", {}, {scale});
-    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
-    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
-    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
-  };
   auto conv = [&](const std::string& k, const std::string& in, int64_t cin, int64_t cout) {
     std::vector<int32_t> wq(static_cast<size_t>(cout * cin * 9));
     for (int32_t& v : wq) v = static_cast<int32_t>(rng() % (2 * wmax + 1)) - wmax;
@@ -159,7 +150,7 @@ inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6, i
     attr_ints(n, "kernel_shape", {3, 3});
     attr_ints(n, "pads", {1, 1, 1, 1});
   };
-  qdq("X", "x0", 0.02f, 128);
+  add_qdq(m, "X", "x0", 0.02f, 128);
   conv("c1", "x0", c, c);
   conv("c2", "x0", c, c);
   add_init_f32(m, "up", {4}, {1.f, 1.f, 2.f, 2.f});
@@ -169,9 +160,9 @@ inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6, i
   }
   auto* cat = add_node(m, "Concat", {"c1_up", "c2_up"}, {"cat"}, "concat");
   attr_int(cat, "axis", 1);
-  qdq("cat", "cat_o", 0.04f, 128);
+  add_qdq(m, "cat", "cat_o", 0.04f, 128);
   conv("c3", "cat_o", 2 * c, c);
-  qdq("c3_y", "c3_o", 0.05f, 128);
+  add_qdq(m, "c3_y", "c3_o", 0.05f, 128);
   add_node(m, "Identity", {"c3_o"}, {"Y"}, "out");
   add_output(m, "Y", TP::FLOAT, {1, c, 2 * hw, 2 * hw});
   return m;
@@ -183,12 +174,6 @@ inline onnx::ModelProto qdq_resize_add_model(int64_t c = 16, int64_t hw = 8) {
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(12);
-  auto qdq = [&](const std::string& in, const std::string& out, float scale, int32_t zero) {
-    add_init_f32(m, out + "_s", {}, {scale});
-    add_init_q(m, out + "_z", TP::UINT8, {}, {zero});
-    add_node(m, "QuantizeLinear", {in, out + "_s", out + "_z"}, {out + "_q"}, out + "_quant");
-    add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
-  };
   auto conv = [&](const std::string& k, const std::string& in) {
     std::vector<int32_t> wq(static_cast<size_t>(c * c * 9));
     for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 127) - 63;
@@ -204,7 +189,7 @@ inline onnx::ModelProto qdq_resize_add_model(int64_t c = 16, int64_t hw = 8) {
     attr_ints(n, "kernel_shape", {3, 3});
     attr_ints(n, "pads", {1, 1, 1, 1});
   };
-  qdq("X", "x0", 0.02f, 128);
+  add_qdq(m, "X", "x0", 0.02f, 128);
   auto* lat = add_node(m, "MaxPool", {"x0"}, {"lat"}, "lateral");  // not a conv: no residual post-op to take the Add
   attr_ints(lat, "kernel_shape", {3, 3});
   attr_ints(lat, "pads", {1, 1, 1, 1});
@@ -215,9 +200,9 @@ inline onnx::ModelProto qdq_resize_add_model(int64_t c = 16, int64_t hw = 8) {
   auto* r = add_node(m, "Resize", {"p", "", "up"}, {"p_up"}, "resize");
   attr_string(r, "mode", "nearest");
   add_node(m, "Add", {"lat", "p_up"}, {"sum"}, "add");
-  qdq("sum", "sum_o", 0.05f, 128);
+  add_qdq(m, "sum", "sum_o", 0.05f, 128);
   conv("c3", "sum_o");
-  qdq("c3_y", "c3_o", 0.05f, 128);
+  add_qdq(m, "c3_y", "c3_o", 0.05f, 128);
   add_node(m, "Identity", {"c3_o"}, {"Y"}, "out");
   add_output(m, "Y", TP::FLOAT, {1, c, hw, hw});
   return m;
