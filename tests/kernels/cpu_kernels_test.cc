@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "kernel_test_util.h"
 
@@ -498,6 +499,28 @@ TEST(CpuKernels, ResizeConcatIsResizesThenConcat) {
         ASSERT_EQ(std::memcmp(got.value()[0].data(), wt.data(), static_cast<size_t>(wt.nbytes())), 0);
       }
   omp_set_num_threads(1);
+}
+
+// Scales that give no usable size (infinite, NaN, past 2^62) are an error naming the input, not
+// a float-to-integer conversion out of range: for Resize and for ResizeConcat.
+TEST(CpuKernels, ResizeRejectsScalesWithoutAUsableSize) {
+  const Tensor x = random_tensor(Shape{1, 2, 3, 4}, 977);
+  const Tensor roi(DType::f32, Shape{0});
+  for (float bad : {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(), 1e30f}) {
+    SCOPED_TRACE(std::to_string(bad));
+    const Tensor scales = Tensor::from_vector<float>(Shape{4}, {1.f, 1.f, bad, 1.f});
+    NodeUnderTest r("Resize", 3, 1, 13);
+    r.attr("mode", std::string("nearest"));
+    auto got = kernels::evaluate_node(*r.node, std::vector<const Tensor*>{&x, &roi, &scales}, "cpu");
+    EXPECT_FALSE(got.is_ok());
+    NodeUnderTest f("ResizeConcat", 1, 1, 1);
+    f.node->domain = "edgepipe";
+    f.attr("axis", int64_t{3}).attr("scales", std::vector<float>{1.f, 1.f, bad, 1.f})
+        .attr("scale_from_sizes", std::vector<int64_t>{0}).attr("output_shape", std::vector<int64_t>{1, 2, 6, 4});
+    auto cat = kernels::evaluate_node(*f.node, std::vector<const Tensor*>{&x}, "cpu");
+    ASSERT_FALSE(cat.is_ok());
+    EXPECT_NE(cat.status().to_string().find("input 0"), std::string::npos) << cat.status().to_string();
+  }
 }
 
 // edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X): bit for bit the reference

@@ -120,7 +120,9 @@ class ResizeNearest final : public Kernel {
                static_cast<size_t>(ctx.input(scales_at).shape.numel()) == rank) {
       for (size_t a = 0; a < rank; ++a) {
         scale[a] = ctx.input(scales_at).constant->as<float>()[a];
-        out[a] = static_cast<int64_t>(std::floor(static_cast<double>(x.shape[a]) * scale[a]));
+        const double o = std::floor(static_cast<double>(x.shape[a]) * scale[a]);
+        if (!(o >= 0 && o <= 0x1p62)) return ctx.error("scales[", a, "] = ", scale[a], " gives no usable size");
+        out[a] = static_cast<int64_t>(o);
       }
     } else {
       return ctx.unsupported_error("fast Resize needs constant scales or sizes");
@@ -391,8 +393,10 @@ class ResizeConcat final : public Kernel {
         // (with sizes, the last axis is the input's own: the pass took only Resizes that keep it)
         scale[a] = from_sizes[i] ? (a + 1 == rank ? 1.0 : static_cast<double>(out[a]) / static_cast<double>(x.shape[a]))
                                  : scales[i * rank + a];
-        size[a] = from_sizes[i] ? out[a] : static_cast<int64_t>(std::floor(static_cast<double>(x.shape[a]) * scale[a]));
-        if (x.shape[a] <= 0 || !(scale[a] > 0)) return ctx.unsupported_error("empty or degenerate resize");
+        if (x.shape[a] <= 0 || !(scale[a] > 0)) return ctx.unsupported_error("input ", i, ": empty or degenerate resize");
+        const double o = std::floor(static_cast<double>(x.shape[a]) * scale[a]);
+        if (!(o <= 0x1p62)) return ctx.error("input ", i, ": scale ", scale[a], " gives no usable size");
+        size[a] = from_sizes[i] ? out[a] : static_cast<int64_t>(o);
       }
       size[rank - 1] = x.shape[rank - 1];  // the concatenated axis keeps its own length
       for (size_t a = 0; a + 1 < rank; ++a)
