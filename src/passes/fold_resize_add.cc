@@ -107,11 +107,7 @@ Status fold_resize_add(ir::Graph& g) {
       if (sa) g.erase_node(sa);
       g.erase_node(add);
       g.erase_node(r);
-      ir::Node* f = g.add_node(name, "ResizeAdd", ins, {out});
-      f->domain = "edgepipe";
-      f->opset = 1;
-      f->attrs = std::move(attrs);
-      g.opsets["edgepipe"] = 1;
+      add_edgepipe_node(g, name, "ResizeAdd", ins, {out})->attrs = std::move(attrs);
       changed = true;
       break;
     }
@@ -188,16 +184,13 @@ Status fold_resize_concat(ir::Graph& g) {
     const std::vector<int64_t> dims(y->shape.dims().begin(), y->shape.dims().end());
     g.erase_node(cat);
     for (ir::Node* r : resizes) g.erase_node(r);
-    ir::Node* f = g.add_node(name, "ResizeConcat", ins, {out});
-    f->domain = "edgepipe";
-    f->opset = 1;
+    ir::Node* f = add_edgepipe_node(g, name, "ResizeConcat", ins, {out});
     f->attrs["axis"] = static_cast<int64_t>(rank) - 1;
     f->attrs["coordinate_transformation_mode"] = ctm;
     f->attrs["nearest_mode"] = nearest;
     f->attrs["scales"] = scales;
     f->attrs["scale_from_sizes"] = from_sizes;
     f->attrs["output_shape"] = dims;
-    g.opsets["edgepipe"] = 1;
     changed = true;
   }
   if (!changed) return Status::ok();

@@ -54,10 +54,7 @@ Status fold_scale_residual(ir::Graph& g) {
     const std::string name = add->name;
     g.erase_node(add);
     g.erase_node(mul);
-    ir::Node* fused = g.add_node(name, "ScaleAdd", {x, s}, {y});
-    fused->domain = "edgepipe";
-    fused->opset = 1;
-    g.opsets["edgepipe"] = 1;
+    add_edgepipe_node(g, name, "ScaleAdd", {x, s}, {y});
   }
   g.erase_unused_values();
   return g.topological_sort();

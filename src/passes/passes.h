@@ -7,8 +7,21 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ep::passes {
+
+// For the passes that fuse nodes into one of edgepipe's own ops: a node of domain "edgepipe",
+// opset 1, with the graph importing that domain.
+inline ir::Node* add_edgepipe_node(ir::Graph& g, std::string name, std::string op, std::vector<ir::Value*> inputs,
+                                   std::vector<ir::Value*> outputs) {
+  ir::Node* n = g.add_node(std::move(name), std::move(op), std::move(inputs), std::move(outputs));
+  n->domain = "edgepipe";
+  n->opset = 1;
+  g.opsets["edgepipe"] = 1;
+  return n;
+}
 
 // Gives every graph input a static shape: from `shapes` where given (checked against the
 // declared rank, fixed dims and symbolic names bound consistently), else the declared one.
