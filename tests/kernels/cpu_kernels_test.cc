@@ -523,6 +523,15 @@ TEST(CpuKernels, ResizeRejectsScalesWithoutAUsableSize) {
   }
 }
 
+// A kernel's output equals `want` byte for byte (dtype, shape, bytes).
+void expect_same_bytes(const Result<std::vector<Tensor>>& got, const Tensor& want) {
+  ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+  const Tensor& g = got.value()[0];
+  ASSERT_EQ(g.dtype(), want.dtype());
+  ASSERT_EQ(g.shape(), want.shape());
+  ASSERT_EQ(std::memcmp(g.data(), want.data(), static_cast<size_t>(want.nbytes())), 0);
+}
+
 // edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X): bit for bit the reference
 // Resize then Add (f32), or that sum on the widened operands rounded once to bf16 (a bf16
 // session's), or (f32, with y_scale and y_zero_point) the QuantizeLinear of it, or (f32, with
@@ -567,18 +576,19 @@ TEST(CpuKernels, ResizeAddIsResizeThenAdd) {
         const std::vector<const Tensor*> add_in = {&a, &up.value()[0]};
         auto sum = kernels::evaluate_node(*add.node, add_in, "ref");
         ASSERT_TRUE(sum.is_ok()) << sum.status().to_string();
-        NodeUnderTest f("ResizeAdd", 5, 1, 1);
-        f.node->domain = "edgepipe";
-        f.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
-            .attr("nearest_mode", std::string(c.mode));
+        // The cpu ResizeAdd of A, X, roi, scales/sizes and `more` (y_scale, y_zero_point, A_scale).
+        auto resize_add = [&](const Tensor& av, const Tensor& xv, std::vector<const Tensor*> more) {
+          std::vector<const Tensor*> ins = {&av, &xv, &roi, &scales, c.by_sizes ? &sizes : nullptr};
+          ins.insert(ins.end(), more.begin(), more.end());
+          NodeUnderTest f("ResizeAdd", ins.size(), 1, 1);
+          f.node->domain = "edgepipe";
+          f.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
+              .attr("nearest_mode", std::string(c.mode));
+          return kernels::evaluate_node(*f.node, ins, "cpu");
+        };
         const Tensor ab = bf16 ? to_bf16(a) : a.clone(), xb = bf16 ? to_bf16(x) : x.clone();
-        const std::vector<const Tensor*> f_in = {&ab, &xb, &roi, &scales, c.by_sizes ? &sizes : nullptr};
-        auto got = kernels::evaluate_node(*f.node, f_in, "cpu");
-        ASSERT_TRUE(got.is_ok()) << got.status().to_string();
         const Tensor want = bf16 ? to_bf16(sum.value()[0]) : sum.value()[0].clone();
-        ASSERT_EQ(got.value()[0].dtype(), want.dtype());
-        ASSERT_EQ(got.value()[0].shape(), want.shape());
-        ASSERT_EQ(std::memcmp(got.value()[0].data(), want.data(), static_cast<size_t>(want.nbytes())), 0);
+        expect_same_bytes(resize_add(ab, xb, {}), want);
         if (bf16) {
           if (c.in[3] != c.out[3]) continue;
           // bf16 with A_scale (bf16 and f32 s): the fast ScaleAdd (bf16 out) then the fast bf16
@@ -595,16 +605,7 @@ TEST(CpuKernels, ResizeAddIsResizeThenAdd) {
             const Tensor upb = to_bf16(up.value()[0]);
             auto swant = kernels::evaluate_node(*add2.node, std::vector<const Tensor*>{&scaled.value()[0], &upb}, "cpu");
             ASSERT_TRUE(swant.is_ok()) << swant.status().to_string();
-            NodeUnderTest fs("ResizeAdd", 8, 1, 1);
-            fs.node->domain = "edgepipe";
-            fs.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
-                .attr("nearest_mode", std::string(c.mode));
-            const std::vector<const Tensor*> fs_in = {&ab, &xb, &roi, &scales, c.by_sizes ? &sizes : nullptr, nullptr, nullptr, &s};
-            auto sgot = kernels::evaluate_node(*fs.node, fs_in, "cpu");
-            ASSERT_TRUE(sgot.is_ok()) << sgot.status().to_string();
-            const Tensor& sw = swant.value()[0];
-            ASSERT_EQ(sgot.value()[0].dtype(), sw.dtype());
-            ASSERT_EQ(std::memcmp(sgot.value()[0].data(), sw.data(), static_cast<size_t>(sw.nbytes())), 0);
+            expect_same_bytes(resize_add(ab, xb, {nullptr, nullptr, &s}), swant.value()[0]);
           }
           continue;
         }
@@ -620,17 +621,9 @@ TEST(CpuKernels, ResizeAddIsResizeThenAdd) {
           const std::vector<const Tensor*> q_in = {&sum.value()[0], &ys, &yz};
           auto qwant = kernels::evaluate_node(*quant.node, q_in, "ref");
           ASSERT_TRUE(qwant.is_ok()) << qwant.status().to_string();
-          NodeUnderTest fq("ResizeAdd", 7, 1, 1);
-          fq.node->domain = "edgepipe";
-          fq.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
-              .attr("nearest_mode", std::string(c.mode));
-          const std::vector<const Tensor*> fq_in = {&a, &x, &roi, &scales, c.by_sizes ? &sizes : nullptr, &ys, &yz};
-          auto qgot = kernels::evaluate_node(*fq.node, fq_in, "cpu");
-          ASSERT_TRUE(qgot.is_ok()) << qgot.status().to_string();
           const Tensor& qw = qwant.value()[0];
-          ASSERT_EQ(qgot.value()[0].dtype(), q);
-          ASSERT_EQ(qgot.value()[0].shape(), qw.shape());
-          ASSERT_EQ(std::memcmp(qgot.value()[0].data(), qw.data(), static_cast<size_t>(qw.nbytes())), 0);
+          ASSERT_EQ(qw.dtype(), q);
+          expect_same_bytes(resize_add(a, x, {&ys, &yz}), qw);
           int lo = 0, hi = 0;  // both saturation ends reached
           for (int64_t i = 0; i < qw.numel(); ++i) {
             const int v = q == DType::u8 ? qw.as<uint8_t>()[i] : qw.as<int8_t>()[i];
@@ -658,18 +651,8 @@ TEST(CpuKernels, ResizeAddIsResizeThenAdd) {
         ASSERT_TRUE(sqwant.is_ok()) << sqwant.status().to_string();
         for (bool quantized : {false, true}) {
           SCOPED_TRACE(quantized ? "A_scale, quantized" : "A_scale");
-          NodeUnderTest fs("ResizeAdd", 8, 1, 1);
-          fs.node->domain = "edgepipe";
-          fs.attr("mode", std::string("nearest")).attr("coordinate_transformation_mode", std::string(c.ctm))
-              .attr("nearest_mode", std::string(c.mode));
-          const std::vector<const Tensor*> fs_in = {&a, &x, &roi, &scales, c.by_sizes ? &sizes : nullptr,
-                                                    quantized ? &ys : nullptr, quantized ? &yz : nullptr, &s};
-          auto sgot = kernels::evaluate_node(*fs.node, fs_in, "cpu");
-          ASSERT_TRUE(sgot.is_ok()) << sgot.status().to_string();
-          const Tensor& sw = quantized ? sqwant.value()[0] : swant.value()[0];
-          ASSERT_EQ(sgot.value()[0].dtype(), sw.dtype());
-          ASSERT_EQ(sgot.value()[0].shape(), sw.shape());
-          ASSERT_EQ(std::memcmp(sgot.value()[0].data(), sw.data(), static_cast<size_t>(sw.nbytes())), 0);
+          expect_same_bytes(resize_add(a, x, {quantized ? &ys : nullptr, quantized ? &yz : nullptr, &s}),
+                            quantized ? sqwant.value()[0] : swant.value()[0]);
         }
       }
   omp_set_num_threads(1);

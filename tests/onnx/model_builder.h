@@ -105,6 +105,20 @@ inline TP* add_init_i64(onnx::ModelProto& m, const std::string& name, const std:
   return t;
 }
 
+// Conv node `out` writing `out` from `in`: weights out_w [cout, cin_per_group, k, k] and bias
+// out_b with add_init's values, pads k / 2 on every side, `stride` both ways, `group` groups.
+inline onnx::NodeProto* add_conv(onnx::ModelProto& m, const std::string& in, const std::string& out, int64_t cout,
+                                 int64_t cin_per_group, int64_t k, int64_t group = 1, int64_t stride = 1) {
+  add_init(m, out + "_w", {cout, cin_per_group, k, k});
+  add_init(m, out + "_b", {cout});
+  auto* c = add_node(m, "Conv", {in, out + "_w", out + "_b"}, {out}, out);
+  attr_ints(c, "kernel_shape", {k, k});
+  attr_ints(c, "pads", {k / 2, k / 2, k / 2, k / 2});
+  attr_ints(c, "strides", {stride, stride});
+  attr_int(c, "group", group);
+  return c;
+}
+
 // Z = X + Y, both 2x3.
 inline onnx::ModelProto add_model(int64_t opset = 17) {
   onnx::ModelProto m = new_model(opset);

@@ -8,6 +8,7 @@
 #include "edgepipe/session.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "onnx/qdq_models.h"
+#include "profile_util.h"
 
 namespace ep {
 namespace {
@@ -123,7 +124,7 @@ TEST(Int8Session, WithoutVnniEightBitWeightsStayFakeQuant) {
     const Tensor x = random_input(Shape{1, 16, 12, 12}, 7);
     const RefAndFast r = run_ref_and_fast(model, x);
     expect_within(r.got, r.want, 0.05f * 1.01f);
-    const auto quantizers = std::count_if(r.prof.begin(), r.prof.end(), [](const OpProfile& p) { return p.op == "QuantizeLinear"; });
+    const int quantizers = count_ops(r.prof, "QuantizeLinear");
     EXPECT_EQ(quantizers, wmax == 127 ? 4 : 1);  // the input's and each conv output's, or the input's alone
   }
   kernels::onednn_override_vnni(std::nullopt);
@@ -147,9 +148,7 @@ TEST(Int8Session, ConvOutputQdqBeforeBnReluFusesIntoInt8Conv) {
     exact += d < 1e-6f;
   }
   EXPECT_GE(exact, got.numel() * 2 / 3) << "of " << got.numel();
-  std::string ops;
-  for (const OpProfile& p : prof) ops += p.op + (p.op == "FusedConv" ? "/" + p.kernel : "") + " ";
-  EXPECT_EQ(ops, "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn DequantizeLinear Identity Transpose ");
+  EXPECT_EQ(step_ops(prof), "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn DequantizeLinear Identity Transpose ");
 }
 
 // A QuantizeLinear after Concat(Resize nearest(conv), ...) moves above them (exactly the same
@@ -161,9 +160,7 @@ TEST(Int8Session, QuantizeMovesAboveResizeAndConcat) {
   const Tensor x = random_input(Shape{1, 8, 6, 6}, 13);
   const RefAndFast r = run_ref_and_fast(model, x);
   expect_within(r.got, r.want, 0.05f * 1.01f);
-  std::string ops;
-  for (const OpProfile& p : r.prof) ops += p.op + (p.op == "FusedConv" ? "/" + p.kernel : "") + " ";
-  EXPECT_EQ(ops,
+  EXPECT_EQ(step_ops(r.prof),
             "QuantizeLinear Transpose FusedConv/onednn FusedConv/onednn ResizeConcat FusedConv/onednn "
             "DequantizeLinear Identity Transpose ");
 }
@@ -176,15 +173,11 @@ TEST(Int8Session, ResizeAddWritesTheQuantizedSum) {
   const Tensor x = random_input(Shape{1, 16, 8, 8}, 17);
   const RefAndFast r = run_ref_and_fast(model, x);
   expect_within(r.got, r.want, 0.05f * 1.01f);
-  std::string ops;
-  for (const OpProfile& p : r.prof) ops += p.op + " ";
-  auto count = [&](const char* op) {
-    return std::count_if(r.prof.begin(), r.prof.end(), [&](const OpProfile& p) { return p.op == op; });
-  };
-  EXPECT_EQ(count("ResizeAdd"), 1) << ops;
-  EXPECT_EQ(count("Add") + count("Resize"), 0) << ops;
-  EXPECT_EQ(count("QuantizeLinear"), 1) << ops;  // the input's
-  EXPECT_EQ(count("FusedConv"), 1) << ops;
+  const std::string ops = step_ops(r.prof);
+  EXPECT_EQ(count_ops(r.prof, "ResizeAdd"), 1) << ops;
+  EXPECT_EQ(count_ops(r.prof, "Add") + count_ops(r.prof, "Resize"), 0) << ops;
+  EXPECT_EQ(count_ops(r.prof, "QuantizeLinear"), 1) << ops;  // the input's
+  EXPECT_EQ(count_ops(r.prof, "FusedConv"), 1) << ops;
 }
 
 // Each element of a bf16 session's output within 1% of the largest fp32 output plus 1% of its

@@ -12,6 +12,7 @@
 
 #include "edgepipe/session.h"
 #include "kernels/onednn/onednn_kernels.h"
+#include "profile_util.h"
 #include "onnx/import.h"
 #include "onnx/model_builder.h"
 
@@ -204,23 +205,14 @@ onnx::ModelProto blocked_region_model() {
   using namespace test_models;
   onnx::ModelProto m = new_model(13);
   add_input(m, "x", {1, 3, 10, 12});
-  auto conv = [&](const std::string& in, const std::string& out, int64_t cout, int64_t cin_g, int64_t k,
-                  int64_t group) {
-    add_init(m, out + "_w", {cout, cin_g, k, k});
-    add_init(m, out + "_b", {cout});
-    auto* c = add_node(m, "Conv", {in, out + "_w", out + "_b"}, {out}, out);
-    attr_ints(c, "kernel_shape", {k, k});
-    attr_ints(c, "pads", {k / 2, k / 2, k / 2, k / 2});
-    attr_int(c, "group", group);
-  };
-  conv("x", "c0", 16, 3, 3, 1);
+  add_conv(m, "x", "c0", 16, 3, 3, 1);
   add_node(m, "Relu", {"c0"}, {"r0"}, "relu0");
-  conv("r0", "c1", 16, 16, 3, 1);
-  conv("c1", "dw", 16, 1, 3, 16);
+  add_conv(m, "r0", "c1", 16, 16, 3, 1);
+  add_conv(m, "c1", "dw", 16, 1, 3, 16);
   add_node(m, "GlobalAveragePool", {"dw"}, {"gap"}, "gap");
-  conv("gap", "se1", 4, 16, 1, 1);  // 4 channels: below a block, the SE convs stay NHWC
+  add_conv(m, "gap", "se1", 4, 16, 1, 1);  // 4 channels: below a block, the SE convs stay NHWC
   add_node(m, "Relu", {"se1"}, {"se1r"}, "se_relu");
-  conv("se1r", "se2", 16, 4, 1, 1);
+  add_conv(m, "se1r", "se2", 16, 4, 1, 1);
   add_node(m, "HardSigmoid", {"se2"}, {"se"}, "se_hs");
   add_node(m, "Mul", {"dw", "se"}, {"excited"}, "se_mul");
   attr_int(add_node(m, "Concat", {"excited", "c1"}, {"cat"}, "cat"), "axis", 1);
@@ -235,13 +227,13 @@ onnx::ModelProto blocked_region_model() {
   add_node(m, "Add", {"pooled", "shift"}, {"shifted"}, "add_shift");
   auto* resize = add_node(m, "Resize", {"shifted", "", "scales"}, {"up"}, "resize");
   attr_string(resize, "mode", "nearest");
-  conv("up", "narrow", 12, 32, 1, 1);  // 12 channels: the second block half padding
+  add_conv(m, "up", "narrow", 12, 32, 1, 1);  // 12 channels: the second block half padding
   add_node(m, "Sigmoid", {"narrow"}, {"narrow_s"}, "narrow_sigmoid");
   add_node(m, "MaxPool", {"narrow_s"}, {"narrow_p"}, "narrow_pool");
   attr_ints(m.mutable_graph()->mutable_node(m.graph().node_size() - 1), "kernel_shape", {1, 1});
-  conv("narrow_p", "c2", 16, 12, 3, 1);
+  add_conv(m, "narrow_p", "c2", 16, 12, 3, 1);
   add_node(m, "Add", {"c2", "c1"}, {"res"}, "residual");
-  conv("res", "y", 4, 16, 3, 1);
+  add_conv(m, "res", "y", 4, 16, 3, 1);
   add_output(m, "y", TP::FLOAT, {1, 4, 10, 12});
   return m;
 }
@@ -292,11 +284,6 @@ std::vector<std::vector<OpProfile>> run_against_reference(const onnx::ModelProto
   return profiles;
 }
 
-// How many steps of a profile run `op`.
-int count_ops(const std::vector<OpProfile>& profile, const std::string& op) {
-  return static_cast<int>(std::count_if(profile.begin(), profile.end(), [&](const OpProfile& p) { return p.op == op; }));
-}
-
 TEST(Session, BlockedLayoutRegionMatchesReference) {
   std::vector<SessionOptions> options(2);
   options[0].blocked_layout = "on";
@@ -332,16 +319,8 @@ TEST(Session, ResizeThenAddRunAsOneStep) {
     SCOPED_TRACE("form " + std::to_string(form));
     onnx::ModelProto m = new_model(13);
     add_input(m, "x", {1, 16, 24, 30});
-    auto conv = [&](const std::string& k, int64_t stride) {
-      add_init(m, k + "_w", {16, 16, 3, 3});
-      add_init(m, k + "_b", {16});
-      auto* c = add_node(m, "Conv", {"x", k + "_w", k + "_b"}, {k}, k);
-      attr_ints(c, "kernel_shape", {3, 3});
-      attr_ints(c, "pads", {1, 1, 1, 1});
-      attr_ints(c, "strides", {stride, stride});
-    };
-    conv("lat", 1);
-    conv("top", 2);
+    add_conv(m, "x", "lat", 16, 16, 3);
+    add_conv(m, "x", "top", 16, 16, 3, 1, 2);
     auto* pool = add_node(m, "MaxPool", {"lat"}, {"latp"}, "pool");  // not a conv: no residual to take
     attr_ints(pool, "kernel_shape", {3, 3});
     attr_ints(pool, "pads", {1, 1, 1, 1});
@@ -382,19 +361,10 @@ TEST(Session, StemAndDepthwiseConvsTakeOnednnsDirectKernels) {
   using namespace test_models;
   onnx::ModelProto m = new_model(13);
   add_input(m, "x", {1, 3, 56, 56});
-  add_init(m, "stem_w", {72, 3, 3, 3});
-  add_init(m, "stem_b", {72});
-  auto* stem = add_node(m, "Conv", {"x", "stem_w", "stem_b"}, {"s"}, "stem");
-  attr_ints(stem, "kernel_shape", {3, 3});
-  attr_ints(stem, "pads", {1, 1, 1, 1});
-  add_node(m, "Relu", {"s"}, {"sr"}, "relu");
-  add_init(m, "dw_w", {72, 1, 3, 3});
-  add_init(m, "dw_b", {72});
-  auto* dw = add_node(m, "Conv", {"sr", "dw_w", "dw_b"}, {"y"}, "dw");
-  attr_ints(dw, "kernel_shape", {3, 3});
-  attr_ints(dw, "pads", {1, 1, 1, 1});
-  attr_int(dw, "group", 72);
-  add_output(m, "y", TP::FLOAT, {1, 72, 56, 56});
+  add_conv(m, "x", "stem", 72, 3, 3);
+  add_node(m, "Relu", {"stem"}, {"sr"}, "relu");
+  add_conv(m, "sr", "dw", 72, 1, 3, 72);
+  add_output(m, "dw", TP::FLOAT, {1, 72, 56, 56});
   std::vector<SessionOptions> options(1);
   options[0].threads = 1;
   const auto profiles = run_against_reference(m, Shape{1, 3, 56, 56}, options);
@@ -422,17 +392,9 @@ TEST(Session, UpsampledMapsConcatenateAsOneStep) {
   using namespace test_models;
   onnx::ModelProto m = new_model(13);
   add_input(m, "x", {1, 8, 16, 20});
-  auto conv = [&](const std::string& k, int64_t stride) {
-    add_init(m, k + "_w", {8, 8, 3, 3});
-    add_init(m, k + "_b", {8});
-    auto* c = add_node(m, "Conv", {"x", k + "_w", k + "_b"}, {k}, k);
-    attr_ints(c, "kernel_shape", {3, 3});
-    attr_ints(c, "pads", {1, 1, 1, 1});
-    attr_ints(c, "strides", {stride, stride});
-  };
-  conv("p2", 1);
-  conv("p3", 2);
-  conv("p4", 4);
+  add_conv(m, "x", "p2", 8, 8, 3);
+  add_conv(m, "x", "p3", 8, 8, 3, 1, 2);
+  add_conv(m, "x", "p4", 8, 8, 3, 1, 4);
   TP* scales = add_init(m, "scales", {4});
   for (int i = 0; i < 4; ++i) scales->set_float_data(i, i < 2 ? 1.f : 2.f);
   add_init_i64(m, "sizes", {1, 8, 16, 20});
@@ -466,17 +428,7 @@ TEST(Session, ExpandAndDepthwiseRunAsOneStep) {
   using namespace test_models;
   onnx::ModelProto m = new_model(13);
   add_input(m, "x", {1, 16, 96, 100});
-  auto conv = [&](const std::string& in, const std::string& out, int64_t cout, int64_t cin_g, int64_t k,
-                  int64_t group, int64_t stride) {
-    add_init(m, out + "_w", {cout, cin_g, k, k});
-    add_init(m, out + "_b", {cout});
-    auto* c = add_node(m, "Conv", {in, out + "_w", out + "_b"}, {out}, out);
-    attr_ints(c, "kernel_shape", {k, k});
-    attr_ints(c, "pads", {k / 2, k / 2, k / 2, k / 2});
-    attr_ints(c, "strides", {stride, stride});
-    attr_int(c, "group", group);
-  };
-  conv("x", "expand", 64, 16, 1, 1, 1);
+  add_conv(m, "x", "expand", 64, 16, 1, 1, 1);
   for (const char* t : {"bn_scale", "bn_bias", "bn_mean", "bn_var"}) add_init(m, t, {64});
   auto* var = m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 1);
   for (int i = 0; i < 64; ++i) var->set_float_data(i, 0.5f + 0.1f * static_cast<float>(i % 5));
@@ -486,9 +438,9 @@ TEST(Session, ExpandAndDepthwiseRunAsOneStep) {
   m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 2)->set_float_data(0, 0.f);
   m.mutable_graph()->mutable_initializer(m.graph().initializer_size() - 1)->set_float_data(0, 6.f);
   add_node(m, "Clip", {"bn", "lo", "hi"}, {"e"}, "relu6");
-  conv("e", "dw", 64, 1, 3, 64, 2);
+  add_conv(m, "e", "dw", 64, 1, 3, 64, 2);
   add_node(m, "Relu", {"dw"}, {"d"}, "relu");
-  conv("d", "y", 24, 64, 1, 1, 1);
+  add_conv(m, "d", "y", 24, 64, 1, 1, 1);
   add_output(m, "y", TP::FLOAT, {1, 24, 48, 50});
   std::vector<SessionOptions> options(2);
   options[0].threads = 1;
