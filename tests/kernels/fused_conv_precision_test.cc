@@ -372,6 +372,18 @@ float q_at(const Tensor& t, int64_t i) {
   return t.dtype() == DType::u8 ? static_cast<float>(t.as<uint8_t>()[i]) : static_cast<float>(t.as<int8_t>()[i]);
 }
 
+// The implementation the onednn backend's kernel chooses for the node (Kernel::implementation).
+std::string onednn_implementation(const NodeUnderTest& t, const std::vector<const Tensor*>& ins) {
+  const kernels::KernelDef* def = kernels::find_kernel(t.node->op_type, t.node->domain, t.node->opset, "onednn");
+  if (!def) return "no kernel";
+  std::vector<kernels::TensorInfo> infos;
+  for (const Tensor* x : ins) infos.push_back(kernels::TensorInfo{x->dtype(), x->shape(), x});
+  kernels::PrepareContext ctx(*t.node, std::move(infos));
+  auto kernel = def->create();
+  const Status st = kernel->prepare(ctx);
+  return st.ok() ? kernel->implementation() : st.to_string();
+}
+
 // Runs the int8 node on `backend`; false where oneDNN must decline it on this CPU (no VNNI and
 // weights or input it cannot sum exactly), after checking that it does, by name.
 bool int8_runs_on(const char* backend, const NodeUnderTest& t, const std::vector<const Tensor*>& ins) {
@@ -405,6 +417,15 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
       {{2, 96, 6, 33, 20, 3, 1, 1, 1, {}}, DType::u8, DType::f32, 128, 0},
       {{1, 64, 5, 16, 17, 1, 1, 1, 0, {4, 3}}, DType::u8, DType::i8, 200, -3},
       {{1, 16, 7, 18, 24, 5, 1, 1, 2, {3, 2}}, DType::u8, DType::u8, 255, 128},
+      // 1x1 with 4-48 input channels and 16k output channels: PointwiseInt8 (a tile of 12 to 4
+      // pixels x 1 to 6 vectors of 16 channels) on AVX512-VNNI; pixel counts off the tile,
+      // input channels off 4, chains with an affine step before and after hard swish.
+      {{1, 16, 9, 11, 32, 1, 1, 1, 0, {3, 4}}, DType::u8, DType::u8, 37, 5},
+      {{1, 18, 10, 13, 96, 1, 1, 1, 0, {}}, DType::u8, DType::f32, 128, 0},
+      {{2, 48, 5, 7, 48, 1, 1, 1, 0, {3, 4, 3}}, DType::u8, DType::i8, 200, -3},
+      {{1, 4, 8, 10, 16, 1, 1, 1, 0, {1}}, DType::u8, DType::u8, 255, 128},
+      {{1, 32, 9, 9, 64, 1, 1, 1, 0, {2}}, DType::u8, DType::f32, 0, 0},
+      {{1, 21, 8, 9, 80, 1, 1, 1, 0, {3, 4}}, DType::u8, DType::f32, 90, 17},
   };
   uint32_t seed = 900;
   int onednn_ran = 0;
@@ -441,6 +462,10 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
         .attr("y_scale", y_scale).attr("y_zero_point", int64_t{qc.y_zero});
     std::vector<const Tensor*> ins = {&xq, &wq, &b};
     if (has_residual(c)) ins.push_back(&r);
+    // The 1x1 cases above with at most 48 channels out, or an f32 output, take PointwiseInt8.
+    if (c.k == 1 && c.cin <= 48 && c.cout % 16 == 0 && (c.cout <= 48 || qc.y_type == DType::f32) &&
+        kernels::onednn_has_vnni() && !kernels::onednn_without_avx512())
+      EXPECT_EQ(onednn_implementation(t, ins), "edgepipe:pointwise_int8");
     for (const char* backend : {"ref", "onednn"}) {
       SCOPED_TRACE(backend);
       if (!int8_runs_on(backend, t, ins)) continue;
