@@ -11,6 +11,8 @@
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #define EP_POINTWISE_INT8 1
 #include <immintrin.h>
+
+#include "kernels/cpu/vnni.h"
 #endif
 
 namespace ep::kernels {
@@ -127,12 +129,6 @@ inline void apply_rest(__m512 (&v)[N], const std::vector<PostOp>& ops) {
   }
 }
 
-// acc += u8 x s8 groups of 4. GCC 12 keeps the intrinsic's accumulators apart from their
-// results across a loop (a register move or a spill per vpdpbusd); the tied asm operand does not.
-inline void dpbusd(__m512i& acc, __m512i x, const __m512i& w) {
-  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(x), "vm"(w));
-}
-
 inline int32_t load4(const uint8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
@@ -170,7 +166,7 @@ void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px
       for (int i = 0; i < P; ++i) {
         const __m512i xv = _mm512_set1_epi32(load4(xp + i * cin + 4 * k));
 #pragma GCC unroll 6
-        for (int j = 0; j < NV; ++j) dpbusd(acc[i][j], xv, wv[j]);
+        for (int j = 0; j < NV; ++j) acc[i][j] = cpu::dpbusd(acc[i][j], xv, wv[j]);
       }
     }
     __m512 v[N];
