@@ -38,6 +38,15 @@ inline constexpr char kFusedConvTransposeOp[] = "FusedConvTranspose";
 // them in bands of rows so the 1x1's output stays in cache (onednn/pointwise_depthwise.h).
 inline constexpr char kFusedConvDepthwiseOp[] = "FusedConvDepthwise";
 inline constexpr char kDepthwiseAttrPrefix[] = "dw_";
+// edgepipe.FusedConvResizeAdd: a FusedConv with an f32 output A and the edgepipe.ResizeAdd
+// that alone reads it, as one node (passes/fold_resize_add.cc makes it). Inputs: X, W, B
+// (optional) of the FusedConv, then ResizeAdd's inputs after A (X, roi, scales, sizes,
+// y_scale, y_zero_point, A_scale; cpu_kernels.h); attributes: the FusedConv's, and Resize's
+// with the prefix "resize_". Its meaning is the two in turn; the fast kernel computes the
+// ResizeAdd in the epilogue of PointwiseInt8 (onednn/pointwise_int8.h) where that takes the
+// convolution, so A is never written.
+inline constexpr char kFusedConvResizeAddOp[] = "FusedConvResizeAdd";
+inline constexpr char kResizeAttrPrefix[] = "resize_";
 
 enum class PostOpKind : int64_t {
   relu = 1,       // max(x, 0)
@@ -99,5 +108,6 @@ std::unique_ptr<Kernel> make_ref_fused_conv();
 std::unique_ptr<Kernel> make_onednn_fused_conv();
 std::unique_ptr<Kernel> make_ref_fused_conv_depthwise();
 std::unique_ptr<Kernel> make_onednn_fused_conv_depthwise();
+std::unique_ptr<Kernel> make_fused_conv_resize_add();
 
 }  // namespace ep::kernels

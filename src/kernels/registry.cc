@@ -183,6 +183,7 @@ const KernelDef kRegistry[] = {
     {"FusedConvTranspose", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv},
     {"FusedConvDepthwise", "edgepipe", 1, 1, "ref", make_ref_fused_conv_depthwise},
     {"FusedConvDepthwise", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv_depthwise},
+    {"FusedConvResizeAdd", "edgepipe", 1, 1, "onednn", make_fused_conv_resize_add},
     {"MatMul", "", kMin, kMax, "onednn", make_onednn_matmul},
     {"Gemm", "", kMin, kMax, "onednn", make_onednn_gemm},
 

@@ -116,6 +116,15 @@ Status fold_scale_residual(ir::Graph& g);
 // backends only.
 Status fold_resize_add(ir::Graph& g);
 
+// An int8 1x1 NHWC FusedConv of a u8 input with an f32 output A (stride 1, no padding, groups
+// or residual) that one edgepipe.ResizeAdd reads as A, and otherwise only ReduceMeans over
+// the spatial axes (global average pools, the squeeze-excite branch of an RSE neck layer),
+// becomes edgepipe.FusedConvResizeAdd (kernels/fused_conv.h): A is never written. Each such
+// mean, where the convolution has no post-ops, becomes the f32 1x1 convolution (dequantized
+// weights) of the mean of x's dequantized values: the same sums in another order. Fast
+// backends only; after fold_resize_add.
+Status fold_conv_resize_add(ir::Graph& g);
+
 // Concat along the last axis (NHWC channels) of tensors some of which are nearest Resizes the
 // fast kernel takes (constant scales or sizes, not along that axis), each read only by the
 // Concat, with one coordinate_transformation_mode and nearest_mode among them, becomes

@@ -385,6 +385,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (options.precision == "bf16") EP_RETURN_IF_ERROR(passes::lower_precision_bf16(g, options.backend != "ref"));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_pointwise_depthwise(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_add(g));
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_conv_resize_add(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_concat(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())

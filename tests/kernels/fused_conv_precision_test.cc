@@ -464,8 +464,9 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
     if (has_residual(c)) ins.push_back(&r);
     // The 1x1 cases above with at most 48 channels out, or an f32 output, take PointwiseInt8.
     if (c.k == 1 && c.cin <= 48 && c.cout % 16 == 0 && (c.cout <= 48 || qc.y_type == DType::f32) &&
-        kernels::onednn_has_vnni() && !kernels::onednn_without_avx512())
+        kernels::onednn_has_vnni() && !kernels::onednn_without_avx512()) {
       EXPECT_EQ(onednn_implementation(t, ins), "edgepipe:pointwise_int8");
+    }
     for (const char* backend : {"ref", "onednn"}) {
       SCOPED_TRACE(backend);
       if (!int8_runs_on(backend, t, ins)) continue;

@@ -177,4 +177,46 @@ inline onnx::ModelProto qdq_resize_add_model(int64_t c = 16, int64_t hw = 8) {
   return m;
 }
 
+// An RSE neck layer's top-down add in a QDQ model: a 1x1 int8 conv (cin -> c, f32 output A
+// read by a global average pool and the add), A + A * HardSigmoid(GAP(A)), plus the nearest 2x
+// upsample of a pooled, quantized 1x1 conv of the input, quantized (0.05, 128) for a 3x3 conv.
+inline onnx::ModelProto qdq_conv_resize_add_model(int64_t cin = 12, int64_t c = 32, int64_t hw = 8) {
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "X", {1, cin, hw, hw});
+  std::mt19937 rng(21);
+  add_qdq(m, "X", "x0", 0.02f, 128);
+  auto conv1x1 = [&](const std::string& k, const std::string& in) {
+    std::vector<int32_t> wq(static_cast<size_t>(c * cin));
+    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 127) - 63;
+    std::vector<float> ws(static_cast<size_t>(c)), b(static_cast<size_t>(c));
+    for (float& s : ws) s = 0.002f + 0.004f * static_cast<float>(rng() % 100) / 100.f;
+    for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
+    add_init_q(m, k + "_wq", TP::INT8, {c, cin, 1, 1}, wq);
+    add_init_f32(m, k + "_ws", {c}, ws);
+    add_init_f32(m, k + "_b", {c}, b);
+    attr_int(add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant"), "axis", 0);
+    attr_ints(add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k), "kernel_shape", {1, 1});
+  };
+  conv1x1("lat", "x0");  // A: f32, read by the pool and the adds
+  add_node(m, "GlobalAveragePool", {"lat_y"}, {"gap"}, "gap");
+  add_node(m, "HardSigmoid", {"gap"}, {"se"}, "se");
+  add_node(m, "Mul", {"lat_y", "se"}, {"lat_se"}, "se_mul");
+  add_node(m, "Add", {"lat_y", "lat_se"}, {"rse"}, "se_add");
+  conv1x1("top", "x0");
+  auto* pool = add_node(m, "MaxPool", {"top_y"}, {"p"}, "pool");
+  attr_ints(pool, "kernel_shape", {2, 2});
+  attr_ints(pool, "strides", {2, 2});
+  add_qdq(m, "p", "p_o", 0.05f, 128);
+  add_init_f32(m, "up", {4}, {1.f, 1.f, 2.f, 2.f});
+  auto* r = add_node(m, "Resize", {"p_o", "", "up"}, {"p_up"}, "resize");
+  attr_string(r, "mode", "nearest");
+  add_node(m, "Add", {"rse", "p_up"}, {"sum"}, "add");
+  add_qdq(m, "sum", "sum_o", 0.05f, 128);
+  add_qdq_conv3x3(m, rng, "c3", "sum_o", c, c, 63, 0.0005f);
+  add_qdq(m, "c3_y", "c3_o", 0.05f, 128);
+  add_node(m, "Identity", {"c3_o"}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, c, hw, hw});
+  return m;
+}
+
 }  // namespace ep::test_models

@@ -180,6 +180,22 @@ TEST(Int8Session, ResizeAddWritesTheQuantizedSum) {
   EXPECT_EQ(count_ops(r.prof, "FusedConv"), 1) << ops;
 }
 
+// An int8 1x1 conv's f32 output read by a squeeze-excite pool and a ResizeAdd: one
+// FusedConvResizeAdd step computes the quantized sum from the conv's u8 input (A is never
+// written), and the pool becomes the mean of the dequantized input through the f32 1x1 conv.
+// Within one step of the last quantizer of the fake-quant graph.
+TEST(Int8Session, ConvResizeAddNeverWritesTheConvOutput) {
+  const Model model = load(test_models::qdq_conv_resize_add_model());
+  const Tensor x = random_input(Shape{1, 12, 8, 8}, 23);
+  const RefAndFast r = run_ref_and_fast(model, x);
+  expect_within(r.got, r.want, 0.05f * 1.01f);
+  const std::string ops = step_ops(r.prof);
+  EXPECT_EQ(count_ops(r.prof, "FusedConvResizeAdd"), 1) << ops;
+  EXPECT_EQ(count_ops(r.prof, "ResizeAdd") + count_ops(r.prof, "Add") + count_ops(r.prof, "GlobalAveragePool"), 0)
+      << ops;
+  EXPECT_EQ(count_ops(r.prof, "ReduceMean"), 1) << ops;  // of the dequantized input
+}
+
 // Each element of a bf16 session's output within 1% of the largest fp32 output plus 1% of its
 // own; whether any differs at all.
 bool expect_within_bf16(const Tensor& got, const Tensor& want) {

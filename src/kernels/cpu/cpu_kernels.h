@@ -62,6 +62,10 @@ bool resize_nearest_form(const ir::Node& n);
 // takes; with y_scale, QuantizeLinear of the f32 sum; with A_scale (one value per channel of
 // the last axis), A + A * A_scale in place of A (passes/fold_resize_add.cc makes it).
 std::unique_ptr<Kernel> make_resize_add();
+// The fast nearest Resize's index tables for the node of `ctx` with X at input `x_at` (Resize:
+// 0, ResizeAdd: 1): per axis of X, the input index each output index reads. An error where
+// the fast kernel declines the node.
+Result<std::vector<std::vector<int64_t>>> resize_nearest_tables(const PrepareContext& ctx, size_t x_at);
 // edgepipe.ResizeConcat(X0, ..): Concat along the last axis of nearest Resizes (or not) of each
 // input, written straight into the output (passes/fold_resize_concat.cc makes it).
 std::unique_ptr<Kernel> make_resize_concat();

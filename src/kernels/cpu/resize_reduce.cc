@@ -48,6 +48,47 @@ std::vector<std::vector<int64_t>> nearest_tables(const Shape& in, const std::vec
   return tables;
 }
 
+}  // namespace
+
+Result<std::vector<std::vector<int64_t>>> resize_nearest_tables(const PrepareContext& ctx, size_t x_at) {
+  const ir::Node& n = ctx.node();
+  const TensorInfo& x = ctx.input(x_at);
+  EP_ASSIGN_OR_RETURN(std::string ctm, n.attr_string("coordinate_transformation_mode", std::string("half_pixel")));
+  EP_ASSIGN_OR_RETURN(std::string nearest, n.attr_string("nearest_mode", std::string("round_prefer_floor")));
+  if (!resize_nearest_form(n))
+    return ctx.unsupported_error(
+        "fast Resize covers nearest with asymmetric or half_pixel coordinates and nearest_mode floor, ceil or "
+        "round_prefer_floor/ceil");
+  const size_t rank = x.shape.rank();
+  std::vector<double> scale(rank, 1.0);
+  std::vector<int64_t> out(rank);
+  const size_t scales_at = x_at + 2, sizes_at = x_at + 3;
+  if (ctx.num_inputs() > sizes_at && ctx.has_input(sizes_at) && ctx.input(sizes_at).shape.numel() > 0) {
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, ref::constant_ints(ctx, sizes_at, "sizes"));
+    if (sizes.size() != rank) return ctx.unsupported_error("sizes rank");
+    for (size_t a = 0; a < rank; ++a) {
+      out[a] = sizes[a];
+      scale[a] = static_cast<double>(sizes[a]) / static_cast<double>(x.shape[a]);
+    }
+  } else if (ctx.num_inputs() > scales_at && ctx.has_input(scales_at) && ctx.input(scales_at).constant &&
+             ctx.input(scales_at).dtype == DType::f32 &&
+             static_cast<size_t>(ctx.input(scales_at).shape.numel()) == rank) {
+    for (size_t a = 0; a < rank; ++a) {
+      scale[a] = ctx.input(scales_at).constant->as<float>()[a];
+      const double o = std::floor(static_cast<double>(x.shape[a]) * scale[a]);
+      if (!(o >= 0 && o <= 0x1p62)) return ctx.error("scales[", a, "] = ", scale[a], " gives no usable size");
+      out[a] = static_cast<int64_t>(o);
+    }
+  } else {
+    return ctx.unsupported_error("fast Resize needs constant scales or sizes");
+  }
+  for (size_t a = 0; a < rank; ++a)
+    if (out[a] <= 0 || x.shape[a] <= 0 || scale[a] <= 0) return ctx.unsupported_error("empty or degenerate resize");
+  return nearest_tables(x.shape, out, scale, ctm, nearest);
+}
+
+namespace {
+
 // Also edgepipe.ResizeAdd(A, X, roi, scales, sizes[, y_scale, y_zero_point[, A_scale]]) = A +
 // Resize(X, roi, scales, sizes) with Resize's attributes (passes/fold_resize_add.cc): each
 // copied block added to A's instead, f32 or bf16, the same sums and rounding as the Add it
@@ -60,7 +101,6 @@ class ResizeNearest final : public Kernel {
   explicit ResizeNearest(bool add) : add_(add), in_(add ? 1 : 0) {}
 
   Status prepare(PrepareContext& ctx) override {
-    const ir::Node& n = ctx.node();
     // (ResizeAdd: its pass took the Resize from an opset-11+ graph.)
     if (!add_ && ctx.opset() < 11) return ctx.unsupported_error("fast Resize starts at opset 11");
     if (add_ && (ctx.num_inputs() < 2 || !ctx.has_input(1) || ctx.input(0).dtype != ctx.input(1).dtype ||
@@ -98,39 +138,11 @@ class ResizeNearest final : public Kernel {
     }
     if (dtype_size(x.dtype) != 4 && dtype_size(x.dtype) != 2 && dtype_size(x.dtype) != 1)
       return ctx.unsupported_error("fast Resize copies 1, 2 or 4-byte elements");
-    EP_ASSIGN_OR_RETURN(std::string ctm, n.attr_string("coordinate_transformation_mode", std::string("half_pixel")));
-    EP_ASSIGN_OR_RETURN(std::string nearest, n.attr_string("nearest_mode", std::string("round_prefer_floor")));
-    if (!resize_nearest_form(n))
-      return ctx.unsupported_error(
-          "fast Resize covers nearest with asymmetric or half_pixel coordinates and nearest_mode floor, ceil or "
-          "round_prefer_floor/ceil");
+    EP_ASSIGN_OR_RETURN(tables_, resize_nearest_tables(ctx, in_));
     const size_t rank = x.shape.rank();
-    std::vector<double> scale(rank, 1.0);
     std::vector<int64_t> out(rank);
-    const size_t scales_at = in_ + 2, sizes_at = in_ + 3;
-    if (ctx.num_inputs() > sizes_at && ctx.has_input(sizes_at) && ctx.input(sizes_at).shape.numel() > 0) {
-      EP_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, ref::constant_ints(ctx, sizes_at, "sizes"));
-      if (sizes.size() != rank) return ctx.unsupported_error("sizes rank");
-      for (size_t a = 0; a < rank; ++a) {
-        out[a] = sizes[a];
-        scale[a] = static_cast<double>(sizes[a]) / static_cast<double>(x.shape[a]);
-      }
-    } else if (ctx.num_inputs() > scales_at && ctx.has_input(scales_at) && ctx.input(scales_at).constant &&
-               ctx.input(scales_at).dtype == DType::f32 &&
-               static_cast<size_t>(ctx.input(scales_at).shape.numel()) == rank) {
-      for (size_t a = 0; a < rank; ++a) {
-        scale[a] = ctx.input(scales_at).constant->as<float>()[a];
-        const double o = std::floor(static_cast<double>(x.shape[a]) * scale[a]);
-        if (!(o >= 0 && o <= 0x1p62)) return ctx.error("scales[", a, "] = ", scale[a], " gives no usable size");
-        out[a] = static_cast<int64_t>(o);
-      }
-    } else {
-      return ctx.unsupported_error("fast Resize needs constant scales or sizes");
-    }
-    for (size_t a = 0; a < rank; ++a)
-      if (out[a] <= 0 || x.shape[a] <= 0 || scale[a] <= 0) return ctx.unsupported_error("empty or degenerate resize");
-    // Index tables, and the largest inner block that is copied unchanged.
-    tables_ = nearest_tables(x.shape, out, scale, ctm, nearest);
+    for (size_t a = 0; a < rank; ++a) out[a] = static_cast<int64_t>(tables_[a].size());
+    // The largest inner block that is copied unchanged.
     inner_axes_ = 0;
     block_ = 1;
     for (size_t a = rank; a-- > 0;) {

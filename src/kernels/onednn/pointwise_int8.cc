@@ -1,6 +1,8 @@
-// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operands as "may be used
-// uninitialized" where they are inlined (see narrow_int8_conv.cc); they are not read.
+// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operands as "(may be) used
+// uninitialized" where they are inlined (see narrow_int8_conv.cc; here also those of the
+// _round forms); they are not read.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include "kernels/onednn/pointwise_int8.h"
 
 #include <omp.h>
@@ -137,9 +139,47 @@ inline int32_t load4(const uint8_t* p) {
 
 }  // namespace
 
-// Pixels [px0, px1) in tiles of P pixels (px1 - px0 a multiple of P), NV vectors each.
+// The ResizeAdd epilogue over a tile (PointwiseInt8::ResizeAdd). The _round forms keep each
+// multiply and add a rounding of its own, as ResizeAdd's (GCC contracts plain intrinsics).
 template <int P, int NV>
-void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px1) const {
+void PointwiseInt8::resize_add_tile(const __m512 (&v)[P * NV], void* y, int64_t px, Place& at,
+                                    const TailInputs& t) const {
+  constexpr int kR = _MM_FROUND_CUR_DIRECTION;
+  const ResizeAdd& r = tail_;
+  const int64_t cout = p_.cout;
+  const cpu::QuantizeTo& q = r.quant;
+  const __m512 qs = _mm512_set1_ps(q.scale), qr = _mm512_set1_ps(q.recip()), qz = _mm512_set1_ps(q.zero),
+               lo = _mm512_set1_ps(q.lo()), hi = _mm512_set1_ps(q.hi());
+#pragma GCC unroll 24
+  for (int i = 0; i < P; ++i) {
+    const float* xr = t.x + ((at.img * r.xh + r.rows[static_cast<size_t>(at.oy)]) * r.xw +
+                             r.cols[static_cast<size_t>(at.ox)]) * cout;
+#pragma GCC unroll 6
+    for (int j = 0; j < NV; ++j) {
+      __m512 a = v[i * NV + j];
+      if (r.scaled) a = _mm512_add_round_ps(a, _mm512_mul_round_ps(a, _mm512_loadu_ps(t.a_scale + 16 * j), kR), kR);
+      const __m512 sum = _mm512_add_round_ps(a, _mm512_loadu_ps(xr + 16 * j), kR);
+      const int64_t o = (px + i) * cout + 16 * j;
+      if (r.quantized)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<char*>(y) + o), cpu::quantize16(sum, qs, qr, qz, lo, hi));
+      else
+        _mm512_storeu_ps(static_cast<float*>(y) + o, sum);
+    }
+    if (++at.ox == p_.ow) {  // the next pixel's place
+      at.ox = 0;
+      if (++at.oy == p_.oh) {
+        at.oy = 0;
+        ++at.img;
+      }
+    }
+  }
+}
+
+// Pixels [px0, px1) in tiles of P pixels (px1 - px0 a multiple of P), NV vectors each; x's
+// pixel 0 is the tensor's pixel `base` (the ResizeAdd epilogue's place in X).
+template <int P, int NV, bool kTail>
+void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px1, int64_t base,
+                              const TailInputs& t) const {
   constexpr int N = P * NV;
   const int64_t cin = p_.cin, cout = p_.cout;
   const int32_t* wp = w_.data();
@@ -147,6 +187,11 @@ void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px
   // registers across the sums they would push accumulators out of them.
   const int32_t* zsum = zsum_.data();
   const float *scale = scale_.data(), *shift = shift_.data();
+  Place at;  // the ResizeAdd epilogue's output pixel, advanced pixel by pixel
+  if constexpr (kTail) {
+    const int64_t g = base + px0;
+    at = Place{g / (p_.oh * p_.ow), g / p_.ow % p_.oh, g % p_.ow};
+  }
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   for (int64_t px = px0; px < px1; px += P) {
     const uint8_t* xp = x + px * cin;
@@ -177,6 +222,10 @@ void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px
         v[i * NV + j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], _mm512_loadu_si512(zsum + 16 * j))),
                                         _mm512_loadu_ps(scale + 16 * j), _mm512_loadu_ps(shift + 16 * j));
     apply_rest<N>(v, rest_);
+    if constexpr (kTail) {
+      resize_add_tile<P, NV>(v, y, px, at, t);
+      continue;
+    }
     if (p_.y_dtype == DType::f32) {
       float* yp = static_cast<float*>(y) + px * cout;
 #pragma GCC unroll 24
@@ -197,60 +246,73 @@ void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px
   }
 }
 
-// The pixels left after the whole tiles, one at a time.
-void PointwiseInt8::run_range(const uint8_t* x, void* y, int64_t px0, int64_t px1) const {
+template <bool kTail>
+void PointwiseInt8::run_range(const uint8_t* x, void* y, int64_t px0, int64_t px1, const TailInputs& t) const {
   // With Cin off 4, the tensor's last pixel goes through the staging buffer (its last group
   // of 4 would read past the tensor).
   const int64_t nv = p_.cout / 16, tp = tile_pixels(nv);
   const int64_t last = p_.cin % 4 && px1 == p_.n * p_.oh * p_.ow ? px1 - 1 : px1;
   const int64_t whole = px0 + std::max<int64_t>(0, last - px0) / tp * tp;
   switch (nv) {
-    case 1: run_tiles<12, 1>(x, y, px0, whole); break;
-    case 2: run_tiles<8, 2>(x, y, px0, whole); break;
-    case 3: run_tiles<8, 3>(x, y, px0, whole); break;
-    case 4: run_tiles<5, 4>(x, y, px0, whole); break;
-    case 5: run_tiles<4, 5>(x, y, px0, whole); break;
-    default: run_tiles<4, 6>(x, y, px0, whole); break;
+    case 1: run_tiles<12, 1, kTail>(x, y, px0, whole, 0, t); break;
+    case 2: run_tiles<8, 2, kTail>(x, y, px0, whole, 0, t); break;
+    case 3: run_tiles<8, 3, kTail>(x, y, px0, whole, 0, t); break;
+    case 4: run_tiles<5, 4, kTail>(x, y, px0, whole, 0, t); break;
+    case 5: run_tiles<4, 5, kTail>(x, y, px0, whole, 0, t); break;
+    default: run_tiles<4, 6, kTail>(x, y, px0, whole, 0, t); break;
   }
   // The pixels after the whole tiles: up to 4 at a time through a staging buffer of 4
   // pixels (zeros after the last), which keeps the packed store.
   if (whole == px1) return;
   const int64_t cin = p_.cin, cout = p_.cout;
-  const size_t ysize = p_.y_dtype == DType::f32 ? 4 : 1;
+  const bool f32_out = kTail ? !tail_.quantized : p_.y_dtype == DType::f32;
+  const size_t ysize = f32_out ? 4 : 1;
   alignas(64) uint8_t xs[4 * kMaxCin + 4];
   alignas(64) char ys[4 * kMaxVectors * 16 * 4];
   for (int64_t px = whole; px < px1; px += 4) {
     const int64_t n = std::min<int64_t>(4, px1 - px);
     std::memcpy(xs, x + px * cin, static_cast<size_t>(n * cin));
     std::memset(xs + n * cin, 0, static_cast<size_t>((4 - n) * cin));
-    switch (nv) {
-      case 1: run_tiles<4, 1>(xs, ys, 0, 4); break;
-      case 2: run_tiles<4, 2>(xs, ys, 0, 4); break;
-      case 3: run_tiles<4, 3>(xs, ys, 0, 4); break;
-      case 4: run_tiles<4, 4>(xs, ys, 0, 4); break;
-      case 5: run_tiles<4, 5>(xs, ys, 0, 4); break;
-      default: run_tiles<4, 6>(xs, ys, 0, 4); break;
+    // The staged pixels past the tensor's end would read X past its end: only the real ones
+    // go through the ResizeAdd epilogue, one at a time.
+    const int64_t staged = kTail ? 1 : 4;
+    for (int64_t s0 = 0; s0 < (kTail ? n : 1); ++s0) {
+      const uint8_t* xp = xs + s0 * cin;
+      char* yp = ys + s0 * cout * static_cast<int64_t>(ysize);
+      switch (nv) {
+        case 1: run_tiles<4, 1, kTail>(xp, yp, 0, staged, px + s0, t); break;
+        case 2: run_tiles<4, 2, kTail>(xp, yp, 0, staged, px + s0, t); break;
+        case 3: run_tiles<4, 3, kTail>(xp, yp, 0, staged, px + s0, t); break;
+        case 4: run_tiles<4, 4, kTail>(xp, yp, 0, staged, px + s0, t); break;
+        case 5: run_tiles<4, 5, kTail>(xp, yp, 0, staged, px + s0, t); break;
+        default: run_tiles<4, 6, kTail>(xp, yp, 0, staged, px + s0, t); break;
+      }
     }
     std::memcpy(static_cast<char*>(y) + static_cast<size_t>(px * cout) * ysize, ys,
                 static_cast<size_t>(n * cout) * ysize);
   }
 }
 
-void PointwiseInt8::run(const uint8_t* x, void* y) const {
+template <bool kTail>
+void PointwiseInt8::run_all(const uint8_t* x, void* y, const TailInputs& t) const {
   const int64_t pixels = p_.n * p_.oh * p_.ow, tp = tile_pixels(p_.cout / 16);
   const int64_t tiles = (pixels + tp - 1) / tp, workers = std::min<int64_t>(workers_, tiles);
 #pragma omp parallel num_threads(static_cast<int>(workers)) if (workers > 1)
   {
-    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t begin = tiles * t / nt * tp, end = std::min(pixels, tiles * (t + 1) / nt * tp);
-    run_range(x, y, begin, end);
+    const int64_t i = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t begin = tiles * i / nt * tp, end = std::min(pixels, tiles * (i + 1) / nt * tp);
+    run_range<kTail>(x, y, begin, end, t);
   }
 }
+
+void PointwiseInt8::run(const uint8_t* x, void* y) const { run_all<false>(x, y, TailInputs{}); }
+
+void PointwiseInt8::run_resize_add(const uint8_t* x, void* y, const float* rx, const float* a_scale) const {
+  run_all<true>(x, y, TailInputs{rx, a_scale});
+}
 #else
-template <int P, int NV>
-void PointwiseInt8::run_tiles(const uint8_t*, void*, int64_t, int64_t) const {}
-void PointwiseInt8::run_range(const uint8_t*, void*, int64_t, int64_t) const {}
 void PointwiseInt8::run(const uint8_t*, void*) const {}  // supports() is false
+void PointwiseInt8::run_resize_add(const uint8_t*, void*, const float*, const float*) const {}
 #endif
 
 }  // namespace ep::kernels

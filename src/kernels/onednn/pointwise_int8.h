@@ -18,6 +18,11 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/cpu/quantize.h"
 #include "kernels/fused_conv.h"
 
 namespace ep::kernels {
@@ -37,13 +42,42 @@ class PointwiseInt8 {
   // team, as many as at prepare().
   void run(const uint8_t* x, void* y) const;
 
+  // The ResizeAdd that edgepipe.FusedConvResizeAdd applies to an f32 output A, in the epilogue:
+  // y = (A + A * a_scale) + X[n, rows[oy], cols[ox], :] (without a_scale, A + X[..]), each
+  // operation rounded as ResizeAdd rounds it, quantized as it quantizes or left f32. X is
+  // [N, xh, xw, Cout] f32.
+  struct ResizeAdd {
+    std::vector<int64_t> rows, cols;
+    int64_t xh = 0, xw = 0;
+    bool scaled = false, quantized = false;
+    cpu::QuantizeTo quant;
+  };
+  // After prepare(), with p.y_dtype f32: run_resize_add() then computes y as above.
+  void set_resize_add(ResizeAdd r) { tail_ = std::move(r); }
+  void run_resize_add(const uint8_t* x, void* y, const float* rx, const float* a_scale) const;
+
   // The tile for a count of 16-channel vectors: pixels per tile.
   static int tile_pixels(int64_t nv);
 
  private:
+  // This run's X and A_scale for the ResizeAdd epilogue.
+  struct TailInputs {
+    const float* x = nullptr;
+    const float* a_scale = nullptr;
+  };
+  template <int P, int NV, bool kTail>
+  void run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px1, int64_t base, const TailInputs& t) const;
+  template <bool kTail>
+  void run_range(const uint8_t* x, void* y, int64_t px0, int64_t px1, const TailInputs& t) const;
+  template <bool kTail>
+  void run_all(const uint8_t* x, void* y, const TailInputs& t) const;
+#if defined(__AVX512F__)
+  struct Place {
+    int64_t img = 0, oy = 0, ox = 0;
+  };
   template <int P, int NV>
-  void run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px1) const;
-  void run_range(const uint8_t* x, void* y, int64_t px0, int64_t px1) const;
+  void resize_add_tile(const __m512 (&v)[P * NV], void* y, int64_t px, Place& at, const TailInputs& t) const;
+#endif
 
   FusedConvParams p_;
   int64_t c4_ = 0;                      // ceil(Cin / 4)
@@ -51,6 +85,7 @@ class PointwiseInt8 {
   std::vector<int32_t> zsum_;           // [Cout]: x_zero * sum of the channel's weights
   std::vector<float> scale_, shift_;    // [Cout]: the folded affine step
   std::vector<PostOp> rest_;            // the chain after the folded affine ops
+  ResizeAdd tail_;
   int workers_ = 1;
 };
 
