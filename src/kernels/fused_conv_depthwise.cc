@@ -9,41 +9,11 @@
 
 #include "edgepipe/arena.h"
 #include "kernels/fused_conv.h"
+#include "kernels/kernel_part.h"
 #include "kernels/onednn/pointwise_depthwise.h"
 
 namespace ep::kernels {
 namespace {
-
-// One of the two FusedConvs as a node of its own, outside any graph.
-struct Part {
-  ir::Node node;
-  std::unique_ptr<Kernel> kernel;
-  std::vector<TensorInfo> inputs;
-  TensorInfo output;
-  size_t scratch = 0;
-};
-
-// Prepares `part` on the first backend of `order` whose kernel takes it; the last one's error
-// when none does.
-Status prepare_part(Part& part, int threads, std::span<const std::string_view> order) {
-  Status last = unsupported(part.node.label(), ": no kernel");
-  for (std::string_view backend : order) {
-    const KernelDef* def = find_kernel(kFusedConvOp, kFusedConvDomain, 1, backend);
-    if (!def) continue;
-    PrepareContext ctx(part.node, part.inputs, threads);
-    std::unique_ptr<Kernel> k = def->create();
-    Status st = k->prepare(ctx);
-    if (st.is_ok()) st = ctx.check_outputs();
-    if (st.is_ok()) {
-      part.kernel = std::move(k);
-      part.output = ctx.output(0);
-      part.scratch = ctx.scratch_bytes();
-      return Status::ok();
-    }
-    last = std::move(st);
-  }
-  return last;
-}
 
 class FusedConvDepthwiseKernel final : public Kernel {
  public:
@@ -58,17 +28,17 @@ class FusedConvDepthwiseKernel final : public Kernel {
     pw_.inputs = {ctx.input(0), ctx.input(1), ctx.has_input(2) ? ctx.input(2) : TensorInfo{}};
     // The reference kernels' prepare validates each part and gives the intermediate shape.
     static constexpr std::string_view kRef[] = {"ref"};
-    EP_RETURN_IF_ERROR(prepare_part(pw_, ctx.num_threads(), kRef));
+    EP_RETURN_IF_ERROR(prepare_kernel_part(pw_, ctx.num_threads(), kRef));
     mid_.dtype = pw_.output.dtype;
     mid_.shape = pw_.output.shape;
     dw_.inputs = {pw_.output, ctx.input(3), ctx.has_input(4) ? ctx.input(4) : TensorInfo{}};
-    EP_RETURN_IF_ERROR(prepare_part(dw_, ctx.num_threads(), kRef));
+    EP_RETURN_IF_ERROR(prepare_kernel_part(dw_, ctx.num_threads(), kRef));
     ctx.set_output(0, dw_.output.dtype, dw_.output.shape);
     if (fast_) {
       if (try_fused(ctx)) return Status::ok();
       static constexpr std::string_view kFast[] = {"onednn", "cpu", "ref"};
-      EP_RETURN_IF_ERROR(prepare_part(pw_, ctx.num_threads(), kFast));
-      EP_RETURN_IF_ERROR(prepare_part(dw_, ctx.num_threads(), kFast));
+      EP_RETURN_IF_ERROR(prepare_kernel_part(pw_, ctx.num_threads(), kFast));
+      EP_RETURN_IF_ERROR(prepare_kernel_part(dw_, ctx.num_threads(), kFast));
     }
     for (size_t i = 0; i < 3; ++i) {
       pw_in_[i] = TensorView{pw_.inputs[i].dtype, pw_.inputs[i].shape, nullptr};
@@ -150,7 +120,7 @@ class FusedConvDepthwiseKernel final : public Kernel {
   }
 
   bool fast_;
-  Part pw_, dw_;
+  KernelPart pw_, dw_;
   ir::Value mid_;
   size_t mid_bytes_ = 0;
   TensorView pw_in_[3], mid_view_[1], dw_in_[3];  // the parts' views when they run one after the other

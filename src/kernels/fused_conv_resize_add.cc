@@ -9,40 +9,11 @@
 #include "edgepipe/arena.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/fused_conv.h"
+#include "kernels/kernel_part.h"
 #include "kernels/onednn/pointwise_int8.h"
 
 namespace ep::kernels {
 namespace {
-
-struct Part {
-  ir::Node node;
-  std::unique_ptr<Kernel> kernel;
-  std::vector<TensorInfo> inputs;
-  TensorInfo output;
-  size_t scratch = 0;
-};
-
-// Prepares `part` on the first backend of `order` whose kernel takes it; the last error when
-// none does.
-Status prepare_part(Part& part, int threads, std::span<const std::string_view> order) {
-  Status last = unsupported(part.node.label(), ": no kernel");
-  for (std::string_view backend : order) {
-    const KernelDef* def = find_kernel(part.node.op_type, part.node.domain, part.node.opset, backend);
-    if (!def) continue;
-    PrepareContext ctx(part.node, part.inputs, threads);
-    std::unique_ptr<Kernel> k = def->create();
-    Status st = k->prepare(ctx);
-    if (st.is_ok()) st = ctx.check_outputs();
-    if (st.is_ok()) {
-      part.kernel = std::move(k);
-      part.output = ctx.output(0);
-      part.scratch = ctx.scratch_bytes();
-      return Status::ok();
-    }
-    last = std::move(st);
-  }
-  return last;
-}
 
 class FusedConvResizeAddKernel final : public Kernel {
  public:
@@ -55,13 +26,13 @@ class FusedConvResizeAddKernel final : public Kernel {
     split(ctx.node());
     conv_.inputs = {ctx.input(0), ctx.input(1), ctx.has_input(2) ? ctx.input(2) : TensorInfo{}};
     static constexpr std::string_view kConv[] = {"onednn", "cpu", "ref"}, kAdd[] = {"cpu"};
-    EP_RETURN_IF_ERROR(prepare_part(conv_, ctx.num_threads(), kConv));
+    EP_RETURN_IF_ERROR(prepare_kernel_part(conv_, ctx.num_threads(), kConv));
     if (conv_.output.dtype != DType::f32) return ctx.error("the convolution's output must be f32");
     mid_.dtype = conv_.output.dtype;
     mid_.shape = conv_.output.shape;
     add_.inputs = {conv_.output};
     for (size_t i = 3; i < n_in; ++i) add_.inputs.push_back(ctx.has_input(i) ? ctx.input(i) : TensorInfo{});
-    EP_RETURN_IF_ERROR(prepare_part(add_, ctx.num_threads(), kAdd));
+    EP_RETURN_IF_ERROR(prepare_kernel_part(add_, ctx.num_threads(), kAdd));
     ctx.set_output(0, add_.output.dtype, add_.output.shape);
     fused_ = try_fused(ctx);
     impl_ = fused_ ? "edgepipe:pointwise_int8 + resize_add"
@@ -167,7 +138,7 @@ class FusedConvResizeAddKernel final : public Kernel {
     return true;
   }
 
-  Part conv_, add_;
+  KernelPart conv_, add_;
   ir::Value mid_;
   size_t mid_bytes_ = 0;
   TensorView conv_in_[3], mid_view_[1];
