@@ -118,6 +118,37 @@ Status fold_resize_add(ir::Graph& g) {
   return g.topological_sort();
 }
 
+// ScaleAdd -> QuantizeLinear -> ScaleAdd(x, s, y_scale, y_zero_point); see passes.h.
+Status fold_quantize_into_scale_add(ir::Graph& g) {
+  std::vector<ir::Node*> sums;
+  for (const auto& n : g.nodes())
+    if (n->domain == "edgepipe" && n->op_type == "ScaleAdd" && n->inputs.size() == 2) sums.push_back(n.get());
+  bool changed = false;
+  for (ir::Node* n : sums) {
+    ir::Value* y = n->outputs.size() == 1 ? n->outputs[0] : nullptr;
+    const ir::Value* x = n->input(0);
+    const ir::Value* s = n->input(1);
+    ir::Node* q = y ? quantizer_after(y) : nullptr;
+    if (!q || !x || !s || x->dtype != DType::f32 || s->dtype != DType::f32 || x->shape != y->shape ||
+        x->shape.rank() == 0)
+      continue;
+    const int64_t c = x->shape[x->shape.rank() - 1];  // one value of s per channel of the last axis
+    if (c <= 0 || s->shape.numel() != c || s->shape.rank() == 0 || s->shape.rank() > x->shape.rank() ||
+        s->shape[s->shape.rank() - 1] != c)
+      continue;
+    std::vector<ir::Value*> ins = {n->inputs[0], n->inputs[1], q->input(1), q->inputs.size() > 2 ? q->input(2) : nullptr};
+    ir::Value* out = q->outputs[0];
+    const std::string name = n->name;
+    g.erase_node(q);
+    g.erase_node(n);
+    add_edgepipe_node(g, name, "ScaleAdd", ins, {out});
+    changed = true;
+  }
+  if (!changed) return Status::ok();
+  g.erase_unused_values();
+  return g.topological_sort();
+}
+
 namespace {
 
 // An int8 1x1 NHWC FusedConv (stride 1, no padding, groups or residual) of a u8 input with an

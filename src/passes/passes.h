@@ -116,6 +116,12 @@ Status fold_scale_residual(ir::Graph& g);
 // backends only.
 Status fold_resize_add(ir::Graph& g);
 
+// An f32 edgepipe.ScaleAdd(x, s) with one s per channel of x's last axis whose sum only a
+// per-tensor QuantizeLinear reads (an RSE layer's output in a QDQ neck) writes the quantized
+// tensor itself: ScaleAdd(x, s, y_scale, y_zero_point). Bit-identical; after fold_resize_add
+// (which takes the ScaleAdds before a ResizeAdd).
+Status fold_quantize_into_scale_add(ir::Graph& g);
+
 // An int8 1x1 NHWC FusedConv of a u8 input with an f32 output A (stride 1, no padding, groups
 // or residual) that one edgepipe.ResizeAdd reads as A, and otherwise only ReduceMeans over
 // the spatial axes (global average pools, the squeeze-excite branch of an RSE neck layer),

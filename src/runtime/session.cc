@@ -386,6 +386,7 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fuse_pointwise_depthwise(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_add(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_conv_resize_add(g));
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_quantize_into_scale_add(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_concat(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())

@@ -532,6 +532,35 @@ void expect_same_bytes(const Result<std::vector<Tensor>>& got, const Tensor& wan
   ASSERT_EQ(std::memcmp(g.data(), want.data(), static_cast<size_t>(want.nbytes())), 0);
 }
 
+// ScaleAdd(x, s, y_scale, y_zero_point): the bytes of ScaleAdd(x, s) then QuantizeLinear
+// (the fast kernels a QDQ session ran before the fold), u8 and i8, rows of 24 (whole rows
+// per piece) and of 300 (pieces of a row), at one and two threads.
+TEST(CpuKernels, QuantizedScaleAddIsScaleAddThenQuantizeLinear) {
+  uint32_t seed = 70;
+  for (int threads : {1, 2})
+    for (const auto& [sx, ss] : std::vector<std::pair<Shape, Shape>>{{{1, 40, 40, 24}, {1, 1, 1, 24}},
+                                                                    {{1, 3, 5, 300}, {300}}})
+      for (DType q : {DType::u8, DType::i8}) {
+        SCOPED_TRACE(sx.to_string() + " threads " + std::to_string(threads));
+        omp_set_num_threads(threads);
+        const Tensor x = random_tensor(sx, seed++, -3.f, 3.f), sc = random_tensor(ss, seed++, 0.f, 1.f);
+        const Tensor ys = Tensor::from_vector<float>(Shape{}, {0.021f});
+        Tensor yz(q, Shape{});
+        static_cast<uint8_t*>(yz.data())[0] = q == DType::u8 ? 131 : static_cast<uint8_t>(int8_t{-9});
+        NodeUnderTest sa("ScaleAdd", 2, 1, 1), qz("QuantizeLinear", 3, 1, 13), fused("ScaleAdd", 4, 1, 1);
+        sa.node->domain = fused.node->domain = "edgepipe";
+        const std::vector<const Tensor*> xs = {&x, &sc};
+        auto sum = kernels::evaluate_node(*sa.node, xs, "ref");
+        ASSERT_TRUE(sum.is_ok()) << sum.status().to_string();
+        const std::vector<const Tensor*> q_in = {&sum.value()[0], &ys, &yz};
+        auto want = kernels::evaluate_node(*qz.node, q_in, "cpu");
+        ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+        const std::vector<const Tensor*> f_in = {&x, &sc, &ys, &yz};
+        expect_same_bytes(kernels::evaluate_node(*fused.node, f_in, "ref"), want.value()[0]);
+      }
+  omp_set_num_threads(1);
+}
+
 // edgepipe.ResizeAdd(A, X, roi, scales, sizes) = A + Resize(X): bit for bit the reference
 // Resize then Add (f32), or that sum on the widened operands rounded once to bf16 (a bf16
 // session's), or (f32, with y_scale and y_zero_point) the QuantizeLinear of it, or (f32, with

@@ -381,7 +381,7 @@ std::string onednn_implementation(const NodeUnderTest& t, const std::vector<cons
   kernels::PrepareContext ctx(*t.node, std::move(infos));
   auto kernel = def->create();
   const Status st = kernel->prepare(ctx);
-  return st.ok() ? kernel->implementation() : st.to_string();
+  return st.is_ok() ? kernel->implementation() : st.to_string();
 }
 
 // Runs the int8 node on `backend`; false where oneDNN must decline it on this CPU (no VNNI and

@@ -35,7 +35,9 @@ std::unique_ptr<Kernel> make_mul();
 std::unique_ptr<Kernel> make_div();
 std::unique_ptr<Kernel> make_pow();  // constant scalar exponent only
 // edgepipe.ScaleAdd(x, s) = x + x * s in one pass, s broadcast against x, bit-identical to
-// Mul then Add; made by passes/fold_scale_residual.cc. f32 only; its own reference.
+// Mul then Add; made by passes/fold_scale_residual.cc. f32 only; its own reference. With
+// y_scale and y_zero_point (inputs 2 and 3; s one value per channel of x's last axis), the sum
+// quantized as QuantizeLinear would (passes::fold_quantize_into_scale_add).
 std::unique_ptr<Kernel> make_scale_add();
 // Its inner run: y[i] = a[i*sa] + a[i*sa] * b[i*sb], sa and sb each 0 or 1 (scale_add.cc).
 void scale_add_run(const float* a, int64_t sa, const float* b, int64_t sb, float* y, int64_t n);

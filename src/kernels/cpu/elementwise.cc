@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/bf16.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/quantize.h"
 #include "kernels/cpu/vexp.h"
 #include "kernels/ref/common.h"
 
@@ -80,7 +81,8 @@ class BinaryKernel final : public Kernel {
   explicit BinaryKernel(Bin op) : op_(op) {}
 
   Status prepare(PrepareContext& ctx) override {
-    EP_RETURN_IF_ERROR(ctx.expect_inputs(2, 2));
+    EP_RETURN_IF_ERROR(ctx.expect_inputs(2, op_ == Bin::scale_add ? 4 : 2));
+    if (ctx.num_inputs() > 2) return prepare_quantized(ctx);
     const TensorInfo& a = ctx.input(0);
     const TensorInfo& b = ctx.input(1);
     auto f32_or_bf16 = [](DType t) { return t == DType::f32 || t == DType::bf16; };
@@ -102,6 +104,10 @@ class BinaryKernel final : public Kernel {
     const void* a = ctx.inputs[0].data;
     const void* b = ctx.inputs[1].data;
     void* y = ctx.outputs[0].data;
+    if (quantized_) {
+      run_quantized(static_cast<const float*>(a), static_cast<const float*>(b), static_cast<char*>(y));
+      return Status::ok();
+    }
     with_op([&]<Bin op>() {
       if (a_bf16_ || b_bf16_) loop_bf16<op>(a, b, y);
       else loop<op>(static_cast<const float*>(a), static_cast<const float*>(b), static_cast<float*>(y));
@@ -110,6 +116,57 @@ class BinaryKernel final : public Kernel {
   }
 
  private:
+  // ScaleAdd(x, s, y_scale, y_zero_point) (passes/fold_resize_add.cc: a QuantizeLinear that
+  // alone read the sum): f32 x [.., C], f32 s with C values along x's last axis, per-tensor
+  // y_scale (constant f32) and y_zero_point (constant u8 or i8, the output's type).
+  Status prepare_quantized(PrepareContext& ctx) {
+    const TensorInfo &a = ctx.input(0), &b = ctx.input(1), &s = ctx.input(2);
+    const int64_t c = a.shape.rank() ? a.shape[a.shape.rank() - 1] : 0;
+    if (a.dtype != DType::f32 || b.dtype != DType::f32 || c <= 0 || b.shape.numel() != c ||
+        b.shape.rank() > a.shape.rank() || b.shape[b.shape.rank() - 1] != c)
+      return ctx.error("a quantized ScaleAdd takes f32 x and f32 s with one value per channel of x's last axis");
+    if (!s.constant || s.dtype != DType::f32 || s.shape.numel() != 1 || !(s.constant->as<float>()[0] > 0.f))
+      return ctx.error("y_scale must be a constant positive one-value f32");
+    quant_ = QuantizeTo{DType::u8, s.constant->as<float>()[0], 0.f};
+    if (ctx.num_inputs() > 3 && ctx.has_input(3)) {
+      const TensorInfo& z = ctx.input(3);
+      if (!z.constant || (z.dtype != DType::u8 && z.dtype != DType::i8) || z.shape.numel() != 1)
+        return ctx.error("y_zero_point must be a constant one-value u8 or i8");
+      quant_.q = z.dtype;
+      quant_.zero = static_cast<float>(z.dtype == DType::u8 ? z.constant->as<uint8_t>()[0] : z.constant->as<int8_t>()[0]);
+    }
+    quantized_ = true;
+    channels_ = c;
+    rows_ = a.shape.numel() / c;
+    ctx.set_output(0, quant_.q, a.shape);
+    return Status::ok();
+  }
+
+  // Rows of C: the ScaleAdd's sums (scale_add_rows / scale_add_run, its own roundings) into a
+  // piece on the stack (whole rows where C fits), then QuantizeLinear's quantizer over the
+  // piece: the bytes of the two steps it replaces.
+  void run_quantized(const float* a, const float* b, char* y) const {
+    constexpr int64_t kPiece = 256;
+    const int64_t c = channels_, group = std::max<int64_t>(1, kPiece / c);
+    const int64_t items = (rows_ + group - 1) / group;
+    const bool par = items > 1 && rows_ * c >= kParallelMin && omp_get_max_threads() > 1;
+#pragma omp parallel for if (par) schedule(static)
+    for (int64_t it = 0; it < items; ++it) {
+      alignas(64) float sum[kPiece];
+      const int64_t r0 = it * group, rows = std::min(group, rows_ - r0);
+      if (c <= kPiece) {
+        scale_add_rows(a + r0 * c, b, sum, rows, c);
+        quantize_span(sum, y + r0 * c, rows * c, quant_);
+        continue;
+      }
+      for (int64_t j = 0; j < c; j += kPiece) {
+        const int64_t m = std::min(kPiece, c - j);
+        scale_add_run(a + r0 * c + j, 1, b + j, 1, sum, m);
+        quantize_span(sum, y + r0 * c + j, m, quant_);
+      }
+    }
+  }
+
   // Calls f.template operator()<op>() for this kernel's op.
   template <typename F>
   void with_op(F&& f) const {
@@ -232,6 +289,9 @@ class BinaryKernel final : public Kernel {
   std::vector<int64_t> dims_, sa_, sb_;
   bool a_bf16_ = false, b_bf16_ = false;
   bool a_whole_ = false, b_whole_ = false;  // the operand has the output's shape
+  bool quantized_ = false;                  // ScaleAdd with y_scale and y_zero_point
+  QuantizeTo quant_;
+  int64_t channels_ = 0, rows_ = 0;
 };
 
 enum class Un { relu, sigmoid, clip, hard_sigmoid, hard_swish, tanh };
