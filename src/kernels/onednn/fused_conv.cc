@@ -23,6 +23,7 @@
 // scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
 // post-ops on the dequantized values, and requantization as a last linear post-op.
 #include <algorithm>
+#include <cstdlib>  // TEMP A/B
 #include <cstring>
 #include <new>
 #include <set>
@@ -36,6 +37,7 @@
 #include "kernels/onednn/banded_conv.h"
 #include "kernels/onednn/chunked_pointwise.h"
 #include "kernels/onednn/context.h"
+#include "kernels/onednn/depthwise_int8.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/narrow_int8_conv.h"
 #include "kernels/onednn/shuffle_convt.h"
@@ -158,6 +160,10 @@ class OnednnFusedConv final : public Kernel {
       }
       if (use_narrow_int8_) {
         narrow_int8_.run(static_cast<const uint8_t*>(ctx.inputs[0].data), ctx.outputs[0].data, ctx.scratch);
+        return Status::ok();
+      }
+      if (use_depthwise_int8_) {
+        depthwise_int8_.run(static_cast<const uint8_t*>(ctx.inputs[0].data), ctx.outputs[0].data, ctx.scratch);
         return Status::ok();
       }
       if (use_shuffle_convt_) {
@@ -318,6 +324,13 @@ class OnednnFusedConv final : public Kernel {
   bool narrow_int8_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && NarrowInt8Conv::supports(p_) && ctx.input(1).dtype == DType::i8;
+  }
+
+  // int8 depthwise (depthwise_int8.h).
+  bool depthwise_int8_case(const PrepareContext& ctx) const {
+    auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
+    if (const char* ab = std::getenv("EP_DW_INT8"); ab && *ab == '0') return false;  // TEMP A/B
+    return algo.is_ok() && *algo == "auto" && DepthwiseInt8::supports(p_) && ctx.input(1).dtype == DType::i8;
   }
 
   bool winograd_f43_case(const PrepareContext& ctx) const {
@@ -503,6 +516,13 @@ class OnednnFusedConv final : public Kernel {
       ctx.request_scratch(narrow_int8_.prepare(p, static_cast<const int8_t*>(w_data), static_cast<const float*>(b_data)));
       use_narrow_int8_ = true;
       impl_ = "edgepipe:narrow_int8";
+      return;
+    }
+    if (depthwise_int8_case(ctx)) {
+      const auto* w = static_cast<const int8_t*>(w_data);
+      ctx.request_scratch(depthwise_int8_.prepare(p, w, static_cast<const float*>(b_data)));
+      use_depthwise_int8_ = true;
+      impl_ = "edgepipe:depthwise_int8";
       return;
     }
     // Winograd where oneDNN has it (AVX-512), else ours (F(4x4, 3x3) on oneDNN's matmul),
@@ -751,6 +771,8 @@ class OnednnFusedConv final : public Kernel {
   ShuffleConvT shuffle_convt_;
   NarrowInt8Conv narrow_int8_;
   bool use_narrow_int8_ = false;
+  DepthwiseInt8 depthwise_int8_;
+  bool use_depthwise_int8_ = false;
   std::string impl_;  // implementation(): which of the paths above, or oneDNN's name
   bool use_shuffle_convt_ = false;
   int residual_input_ = -1;           // blocked path: the residual's input index, added in run()

@@ -1,0 +1,255 @@
+// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operands as "may be used
+// uninitialized" (or "used uninitialized") where they are inlined (see narrow_int8_conv.cc);
+// they are not read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include "kernels/onednn/depthwise_int8.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "edgepipe/arena.h"
+#include "kernels/cpu/conv_tile.h"
+
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+#define EP_DEPTHWISE_INT8 1
+#include <immintrin.h>
+#endif
+
+namespace ep::kernels {
+
+namespace {
+constexpr int64_t kMaxKw = 5;  // a block's 4 output columns read at most 8 padded columns
+}  // namespace
+
+bool DepthwiseInt8::supports(const FusedConvParams& p) {
+#if defined(EP_DEPTHWISE_INT8)
+  return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
+         p.group > 1 && p.group == p.cin && p.group == p.cout && p.cin % 16 == 0 && p.stride[0] == 1 &&
+         p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 &&
+         p.ow >= 1 && p.oh >= 1 && !has_post_op(p.post_ops, PostOpKind::residual) &&
+         (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
+         (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const float* b) {
+  p_ = p;
+  groups_ = p.cin / 16;
+  // Output blocks of 4 columns, and one more vector for the last block's T_{b+1}.
+  blocks_ = (p.ow + 3) / 4 + 1;
+  row_bytes_ = groups_ * blocks_ * 64;
+  w_.assign(static_cast<size_t>(groups_ * p.kh * 8 * 64), 0);
+  zsum_.assign(static_cast<size_t>(p.cout), 0);
+  scale_.assign(static_cast<size_t>(p.cout), 0.f);
+  bias_.assign(static_cast<size_t>(p.cout), 0.f);
+  for (int64_t c = 0; c < p.cout; ++c) {
+    const int64_t g = c / 16, lane = c % 16;
+    int32_t sum = 0;
+    for (int64_t ky = 0; ky < p.kh; ++ky) {
+      const int8_t* wr = w + (c * p.kh + ky) * p.kw;
+      for (int64_t kx = 0; kx < p.kw; ++kx) sum += wr[kx];
+      // Output column 4b+j, vector half h (T_b, T_{b+1}), byte k: padded column 4(b+h)+k,
+      // tap kx = 4h + k - j.
+      for (int64_t j = 0; j < 4; ++j)
+        for (int64_t h = 0; h < 2; ++h)
+          for (int64_t k = 0; k < 4; ++k) {
+            const int64_t kx = 4 * h + k - j;
+            if (kx >= 0 && kx < p.kw)
+              w_[static_cast<size_t>((((g * p.kh + ky) * 4 + j) * 2 + h) * 64 + lane * 4 + k)] = wr[kx];
+          }
+    }
+    zsum_[static_cast<size_t>(c)] = p.x_zero * sum;
+    scale_[static_cast<size_t>(c)] = p.x_scale * p.w_scales[p.w_scales.size() == 1 ? 0 : static_cast<size_t>(c)];
+    bias_[static_cast<size_t>(c)] = b ? b[c] : 0.f;
+  }
+  zero_row_.assign(static_cast<size_t>(row_bytes_), static_cast<uint8_t>(p.x_zero));
+  workers_ = std::max(1, omp_get_max_threads());
+  // A worker's scratch: the ring's tags (which input row each slot holds), the kh row
+  // pointers of the current output row, then the kh converted rows.
+  worker_bytes_ = arena_align(static_cast<size_t>(p.kh) * 16) + arena_align(static_cast<size_t>(p.kh * row_bytes_));
+  return worker_bytes_ * static_cast<size_t>(workers_);
+}
+
+#if defined(EP_DEPTHWISE_INT8)
+namespace tile = cpu::tile;
+
+namespace {
+
+// Converted vector byte 4c + k <- pixel k's channel c (of 4 pixels x 16 channels).
+inline __m512i to_lanes_index() {
+  alignas(64) uint8_t idx[64];
+  for (int d = 0; d < 64; ++d) idx[d] = static_cast<uint8_t>(d % 4 * 16 + d / 4);
+  return _mm512_load_si512(idx);
+}
+
+// After the two packs, 128-bit lane L holds channels 4L..4L+3 of pixels 0-3 (4 bytes each);
+// output byte 16p + c <- that.
+inline __m512i to_pixels_index() {
+  alignas(64) uint8_t idx[64];
+  for (int d = 0; d < 64; ++d) {
+    const int px = d / 16, c = d % 16;
+    idx[d] = static_cast<uint8_t>(c / 4 * 16 + px * 4 + c % 4);
+  }
+  return _mm512_load_si512(idx);
+}
+
+}  // namespace
+
+// Input row iy of image img as [group][block] vectors (see the header): padded column j is
+// input column j - pad_left, the zero point outside the row.
+void DepthwiseInt8::convert_row(const uint8_t* x, int64_t img, int64_t iy, uint8_t* dst) const {
+  const FusedConvParams& p = p_;
+  const int64_t c = p.cin, pl = p.pad_begin[1];
+  const uint8_t* src = x + (img * p.h + iy) * p.w * c;
+  const __m512i idx = to_lanes_index();
+  const __m128i zero = _mm_set1_epi8(static_cast<char>(p.x_zero));
+  for (int64_t bb = 0; bb < blocks_; ++bb) {
+    const int64_t ix0 = 4 * bb - pl;
+    uint8_t* d = dst + bb * 64;
+    if (ix0 >= 0 && ix0 + 4 <= p.w) {
+      const uint8_t* s = src + ix0 * c;
+      if (c == 16) {  // the 4 pixels are one vector
+        _mm512_storeu_si512(d, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(s)));
+        continue;
+      }
+      for (int64_t g = 0; g < groups_; ++g, s += 16) {
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + c)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * c)), 2);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 3 * c)), 3);
+        _mm512_storeu_si512(d + g * blocks_ * 64, _mm512_permutexvar_epi8(idx, v));
+      }
+      continue;
+    }
+    for (int64_t g = 0; g < groups_; ++g) {  // a block over the row's edge
+      __m128i px[4];
+      for (int64_t k = 0; k < 4; ++k) {
+        const int64_t ix = ix0 + k;
+        px[k] = ix >= 0 && ix < p.w ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + ix * c + g * 16)) : zero;
+      }
+      __m512i v = _mm512_castsi128_si512(px[0]);
+      v = _mm512_inserti32x4(v, px[1], 1);
+      v = _mm512_inserti32x4(v, px[2], 2);
+      v = _mm512_inserti32x4(v, px[3], 3);
+      _mm512_storeu_si512(d + g * blocks_ * 64, _mm512_permutexvar_epi8(idx, v));
+    }
+  }
+}
+
+void DepthwiseInt8::gather_rows(const uint8_t* x, char* scratch, int64_t r, const uint8_t** rows) const {
+  const FusedConvParams& p = p_;
+  auto* tags = reinterpret_cast<int64_t*>(scratch);
+  uint8_t* ring = reinterpret_cast<uint8_t*>(scratch) + arena_align(static_cast<size_t>(p.kh) * 16);
+  const int64_t img = r / p.oh, oy = r % p.oh;
+  for (int64_t ky = 0; ky < p.kh; ++ky) {
+    const int64_t iy = oy - p.pad_begin[0] + ky;
+    if (iy < 0 || iy >= p.h) {
+      rows[ky] = zero_row_.data();
+      continue;
+    }
+    // kh consecutive input rows take distinct slots.
+    const int64_t slot = iy % p.kh, key = img * p.h + iy;
+    uint8_t* d = ring + slot * row_bytes_;
+    if (tags[slot] != key) {
+      convert_row(x, img, iy, d);
+      tags[slot] = key;
+    }
+    rows[ky] = d;
+  }
+}
+
+template <int KW>
+void DepthwiseInt8::run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const {
+  const FusedConvParams& p = p_;
+  const int64_t kh = p.kh, c = p.cout, nblk = (p.ow + 3) / 4;
+  auto* tags = reinterpret_cast<int64_t*>(scratch);
+  std::fill(tags, tags + kh, int64_t{-1});
+  const uint8_t** rows = reinterpret_cast<const uint8_t**>(scratch + kh * 8);
+  const tile::Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), nullptr, 0};
+  const __m512i out_idx = to_pixels_index();
+  const bool f32 = p.y_dtype == DType::f32, u8 = p.y_dtype == DType::u8;
+  const size_t y_bytes = f32 ? 4 : 1;
+  for (int64_t r = row0; r < row1; ++r) {
+    gather_rows(x, scratch, r, rows);
+    char* y_row = static_cast<char*>(y) + r * p.ow * c * static_cast<int64_t>(y_bytes);
+    for (int64_t g = 0; g < groups_; ++g) {
+      const __m512i zneg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(zsum_.data() + g * 16));
+      const __m512 scale = _mm512_loadu_ps(scale_.data() + g * 16), bias = _mm512_loadu_ps(bias_.data() + g * 16);
+      const int8_t* wg = w_.data() + g * kh * 8 * 64;
+      // NB blocks of 4 output columns from block b: the integer sums, then the epilogue.
+      auto blocks = [&]<int NB>(int64_t b) {
+        __m512i acc[NB][4];
+        for (int n = 0; n < NB; ++n)
+          for (int j = 0; j < 4; ++j) acc[n][j] = zneg;
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          const uint8_t* t = rows[ky] + (g * blocks_ + b) * 64;
+          const int8_t* wk = wg + ky * 8 * 64;
+          __m512i tv[NB + 1];
+          for (int n = 0; n <= NB; ++n) tv[n] = _mm512_loadu_si512(t + n * 64);
+          for (int n = 0; n < NB; ++n)
+            for (int j = 0; j < 4; ++j) {
+              acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n], _mm512_loadu_si512(wk + j * 128));
+              if (j + KW > 4) acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n + 1], _mm512_loadu_si512(wk + j * 128 + 64));
+            }
+        }
+        __m512 v[NB * 4][1];
+        for (int i = 0; i < NB * 4; ++i) v[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i / 4][i % 4]), scale, bias);
+        tile::apply_post_ops<NB * 4, 1>(v, e, 0xffff, 0, 0);
+        for (int n = 0; n < NB; ++n) {
+          const int64_t px0 = 4 * (b + n), count = std::min<int64_t>(4, p.ow - px0);
+          if (f32) {
+            float* yf = reinterpret_cast<float*>(y_row) + px0 * c + g * 16;
+            for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(yf + k * c, v[n * 4 + k][0]);
+            continue;
+          }
+          // Round (nearest even), saturate to 16 then 8 bits: 4 pixels x 16 channels.
+          const __m512i a = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4][0]), _mm512_cvtps_epi32(v[n * 4 + 1][0]));
+          const __m512i bq = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4 + 2][0]), _mm512_cvtps_epi32(v[n * 4 + 3][0]));
+          const __m512i o = _mm512_permutexvar_epi8(out_idx, u8 ? _mm512_packus_epi16(a, bq) : _mm512_packs_epi16(a, bq));
+          char* yq = y_row + px0 * c + g * 16;
+          if (c == 16 && count == 4) {
+            _mm512_storeu_si512(yq, o);
+            continue;
+          }
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(yq), _mm512_castsi512_si128(o));
+          if (count > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + c), _mm512_extracti32x4_epi32(o, 1));
+          if (count > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 2 * c), _mm512_extracti32x4_epi32(o, 2));
+          if (count > 3) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 3 * c), _mm512_extracti32x4_epi32(o, 3));
+        }
+      };
+      int64_t b = 0;
+      for (; b + 2 <= nblk; b += 2) blocks.template operator()<2>(b);
+      if (b < nblk) blocks.template operator()<1>(b);
+    }
+  }
+}
+
+void DepthwiseInt8::run(const uint8_t* x, void* y, void* scratch) const {
+  const int64_t rows = p_.n * p_.oh;
+  const int64_t workers = std::min<int64_t>(workers_, rows);
+#pragma omp parallel num_threads(static_cast<int>(workers)) if (workers > 1)
+  {
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    char* s = static_cast<char*>(scratch) + static_cast<size_t>(t) * worker_bytes_;
+    const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+    switch (p_.kw) {
+      case 1: run_rows<1>(x, y, s, r0, r1); break;
+      case 2: run_rows<2>(x, y, s, r0, r1); break;
+      case 3: run_rows<3>(x, y, s, r0, r1); break;
+      case 4: run_rows<4>(x, y, s, r0, r1); break;
+      default: run_rows<5>(x, y, s, r0, r1); break;
+    }
+  }
+}
+#else
+void DepthwiseInt8::convert_row(const uint8_t*, int64_t, int64_t, uint8_t*) const {}
+void DepthwiseInt8::gather_rows(const uint8_t*, char*, int64_t, const uint8_t**) const {}
+void DepthwiseInt8::run(const uint8_t*, void*, void*) const {}  // supports() is false
+#endif
+
+}  // namespace ep::kernels
