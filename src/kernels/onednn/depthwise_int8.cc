@@ -68,6 +68,20 @@ size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const f
     bias_[static_cast<size_t>(c)] = b ? b[c] : 0.f;
   }
   zero_row_.assign(static_cast<size_t>(row_bytes_), static_cast<uint8_t>(p.x_zero));
+  // After the two packs of the quantized epilogue, 128-bit lane L holds channels 4L..4L+3 of
+  // pixels 0-3 (4 bytes each); output byte 16 * pixel + channel comes from there.
+  for (int d = 0; d < 64; ++d) out_index_[d] = static_cast<uint8_t>(d % 16 / 4 * 16 + d / 16 * 4 + d % 4);
+  const std::vector<PostOp>& ops = p.post_ops;
+  const size_t n_ops = ops.size();
+  const bool ends_linear = n_ops > 0 && ops.back().kind == PostOpKind::linear;
+  chain_ = n_ops == 0                                                                    ? Chain::none
+           : n_ops == 1 && ends_linear                                                   ? Chain::linear
+           : n_ops == 2 && ends_linear && ops[0].kind == PostOpKind::hard_swish ? Chain::hard_swish_linear
+                                                                                         : Chain::generic;
+  if (ends_linear) {
+    linear_a_ = ops.back().a;
+    linear_b_ = ops.back().b;
+  }
   workers_ = std::max(1, omp_get_max_threads());
   // A worker's scratch: the ring's tags (which input row each slot holds), the kh row
   // pointers of the current output row, then the kh converted rows.
@@ -84,17 +98,6 @@ namespace {
 inline __m512i to_lanes_index() {
   alignas(64) uint8_t idx[64];
   for (int d = 0; d < 64; ++d) idx[d] = static_cast<uint8_t>(d % 4 * 16 + d / 4);
-  return _mm512_load_si512(idx);
-}
-
-// After the two packs, 128-bit lane L holds channels 4L..4L+3 of pixels 0-3 (4 bytes each);
-// output byte 16p + c <- that.
-inline __m512i to_pixels_index() {
-  alignas(64) uint8_t idx[64];
-  for (int d = 0; d < 64; ++d) {
-    const int px = d / 16, c = d % 16;
-    idx[d] = static_cast<uint8_t>(c / 4 * 16 + px * 4 + c % 4);
-  }
   return _mm512_load_si512(idx);
 }
 
@@ -163,68 +166,95 @@ void DepthwiseInt8::gather_rows(const uint8_t* x, char* scratch, int64_t r, cons
   }
 }
 
-template <int KW>
+// Output columns 4b.. 4(b+NB)-1 of group g: the integer sums (from -zsum: the zero point's
+// share), then the epilogue, all in registers.
+template <int KW, DepthwiseInt8::Chain CH, int NB>
+inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const uint8_t* const* rows, char* y_row,
+                                                                     int64_t g, int64_t b) const {
+  const FusedConvParams& p = p_;
+  const int64_t c = p.cout;
+  __m512i acc[NB][4];
+  const __m512i zneg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(zsum_.data() + g * 16));
+#pragma GCC unroll 8
+  for (int i = 0; i < NB * 4; ++i) acc[i / 4][i % 4] = zneg;
+  const int8_t* wg = w_.data() + g * p.kh * 8 * 64;
+  const int64_t at = (g * blocks_ + b) * 64;
+  for (int64_t ky = 0; ky < p.kh; ++ky) {
+    const uint8_t* t = rows[ky] + at;
+    const int8_t* wk = wg + ky * 8 * 64;
+    __m512i tv[NB + 1];
+#pragma GCC unroll 3
+    for (int n = 0; n <= NB; ++n) tv[n] = _mm512_loadu_si512(t + n * 64);
+#pragma GCC unroll 2
+    for (int n = 0; n < NB; ++n)
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n], _mm512_loadu_si512(wk + j * 128));
+        if (j + KW > 4) acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n + 1], _mm512_loadu_si512(wk + j * 128 + 64));
+      }
+  }
+  const __m512 scale = _mm512_loadu_ps(scale_.data() + g * 16), bias = _mm512_loadu_ps(bias_.data() + g * 16);
+  __m512 v[NB * 4][1];
+#pragma GCC unroll 8
+  for (int i = 0; i < NB * 4; ++i) v[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i / 4][i % 4]), scale, bias);
+  if constexpr (CH == Chain::generic) {
+    const tile::Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), nullptr, 0};
+    tile::apply_post_ops<NB * 4, 1>(v, e, 0xffff, 0, 0);
+  } else {
+    // tile::apply_post_ops' formulas, op by op.
+    const __m512 la = _mm512_set1_ps(linear_a_), lb = _mm512_set1_ps(linear_b_);
+#pragma GCC unroll 8
+    for (int i = 0; i < NB * 4; ++i) {
+      __m512 x = v[i][0];
+      if constexpr (CH == Chain::hard_swish_linear) {
+        const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), _mm512_setzero_ps()),
+                                       _mm512_set1_ps(6.f));
+        x = _mm512_div_ps(_mm512_mul_ps(x, t), _mm512_set1_ps(6.f));
+      }
+      if constexpr (CH != Chain::none) x = _mm512_add_ps(_mm512_mul_ps(la, x), lb);
+      v[i][0] = x;
+    }
+  }
+#pragma GCC unroll 2
+  for (int n = 0; n < NB; ++n) {
+    const int64_t px0 = 4 * (b + n), count = std::min<int64_t>(4, p.ow - px0);
+    if (p.y_dtype == DType::f32) {
+      float* yf = reinterpret_cast<float*>(y_row) + px0 * c + g * 16;
+      for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(yf + k * c, v[n * 4 + k][0]);
+      continue;
+    }
+    // Round (nearest even), saturate to 16 then 8 bits: 4 pixels x 16 channels, then pixel-major.
+    const __m512i lo = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4][0]), _mm512_cvtps_epi32(v[n * 4 + 1][0]));
+    const __m512i hi = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4 + 2][0]), _mm512_cvtps_epi32(v[n * 4 + 3][0]));
+    const __m512i q = p.y_dtype == DType::u8 ? _mm512_packus_epi16(lo, hi) : _mm512_packs_epi16(lo, hi);
+    const __m512i o = _mm512_permutexvar_epi8(_mm512_load_si512(out_index_), q);
+    char* yq = y_row + px0 * c + g * 16;
+    if (c == 16 && count == 4) {
+      _mm512_storeu_si512(yq, o);
+      continue;
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(yq), _mm512_castsi512_si128(o));
+    if (count > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + c), _mm512_extracti32x4_epi32(o, 1));
+    if (count > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 2 * c), _mm512_extracti32x4_epi32(o, 2));
+    if (count > 3) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 3 * c), _mm512_extracti32x4_epi32(o, 3));
+  }
+}
+
+template <int KW, DepthwiseInt8::Chain CH>
 void DepthwiseInt8::run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const {
   const FusedConvParams& p = p_;
-  const int64_t kh = p.kh, c = p.cout, nblk = (p.ow + 3) / 4;
+  const int64_t kh = p.kh, nblk = (p.ow + 3) / 4;
   auto* tags = reinterpret_cast<int64_t*>(scratch);
   std::fill(tags, tags + kh, int64_t{-1});
   const uint8_t** rows = reinterpret_cast<const uint8_t**>(scratch + kh * 8);
-  const tile::Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), nullptr, 0};
-  const __m512i out_idx = to_pixels_index();
-  const bool f32 = p.y_dtype == DType::f32, u8 = p.y_dtype == DType::u8;
-  const size_t y_bytes = f32 ? 4 : 1;
+  const int64_t y_row_bytes = p.ow * p.cout * (p.y_dtype == DType::f32 ? 4 : 1);
   for (int64_t r = row0; r < row1; ++r) {
     gather_rows(x, scratch, r, rows);
-    char* y_row = static_cast<char*>(y) + r * p.ow * c * static_cast<int64_t>(y_bytes);
+    char* y_row = static_cast<char*>(y) + r * y_row_bytes;
     for (int64_t g = 0; g < groups_; ++g) {
-      const __m512i zneg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(zsum_.data() + g * 16));
-      const __m512 scale = _mm512_loadu_ps(scale_.data() + g * 16), bias = _mm512_loadu_ps(bias_.data() + g * 16);
-      const int8_t* wg = w_.data() + g * kh * 8 * 64;
-      // NB blocks of 4 output columns from block b: the integer sums, then the epilogue.
-      auto blocks = [&]<int NB>(int64_t b) {
-        __m512i acc[NB][4];
-        for (int n = 0; n < NB; ++n)
-          for (int j = 0; j < 4; ++j) acc[n][j] = zneg;
-        for (int64_t ky = 0; ky < kh; ++ky) {
-          const uint8_t* t = rows[ky] + (g * blocks_ + b) * 64;
-          const int8_t* wk = wg + ky * 8 * 64;
-          __m512i tv[NB + 1];
-          for (int n = 0; n <= NB; ++n) tv[n] = _mm512_loadu_si512(t + n * 64);
-          for (int n = 0; n < NB; ++n)
-            for (int j = 0; j < 4; ++j) {
-              acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n], _mm512_loadu_si512(wk + j * 128));
-              if (j + KW > 4) acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n + 1], _mm512_loadu_si512(wk + j * 128 + 64));
-            }
-        }
-        __m512 v[NB * 4][1];
-        for (int i = 0; i < NB * 4; ++i) v[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i / 4][i % 4]), scale, bias);
-        tile::apply_post_ops<NB * 4, 1>(v, e, 0xffff, 0, 0);
-        for (int n = 0; n < NB; ++n) {
-          const int64_t px0 = 4 * (b + n), count = std::min<int64_t>(4, p.ow - px0);
-          if (f32) {
-            float* yf = reinterpret_cast<float*>(y_row) + px0 * c + g * 16;
-            for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(yf + k * c, v[n * 4 + k][0]);
-            continue;
-          }
-          // Round (nearest even), saturate to 16 then 8 bits: 4 pixels x 16 channels.
-          const __m512i a = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4][0]), _mm512_cvtps_epi32(v[n * 4 + 1][0]));
-          const __m512i bq = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4 + 2][0]), _mm512_cvtps_epi32(v[n * 4 + 3][0]));
-          const __m512i o = _mm512_permutexvar_epi8(out_idx, u8 ? _mm512_packus_epi16(a, bq) : _mm512_packs_epi16(a, bq));
-          char* yq = y_row + px0 * c + g * 16;
-          if (c == 16 && count == 4) {
-            _mm512_storeu_si512(yq, o);
-            continue;
-          }
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(yq), _mm512_castsi512_si128(o));
-          if (count > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + c), _mm512_extracti32x4_epi32(o, 1));
-          if (count > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 2 * c), _mm512_extracti32x4_epi32(o, 2));
-          if (count > 3) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 3 * c), _mm512_extracti32x4_epi32(o, 3));
-        }
-      };
       int64_t b = 0;
-      for (; b + 2 <= nblk; b += 2) blocks.template operator()<2>(b);
-      if (b < nblk) blocks.template operator()<1>(b);
+      for (; b + 2 <= nblk; b += 2) run_blocks<KW, CH, 2>(rows, y_row, g, b);
+      if (b < nblk) run_blocks<KW, CH, 1>(rows, y_row, g, b);
     }
   }
 }
@@ -237,12 +267,20 @@ void DepthwiseInt8::run(const uint8_t* x, void* y, void* scratch) const {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     char* s = static_cast<char*>(scratch) + static_cast<size_t>(t) * worker_bytes_;
     const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
-    switch (p_.kw) {
-      case 1: run_rows<1>(x, y, s, r0, r1); break;
-      case 2: run_rows<2>(x, y, s, r0, r1); break;
-      case 3: run_rows<3>(x, y, s, r0, r1); break;
-      case 4: run_rows<4>(x, y, s, r0, r1); break;
-      default: run_rows<5>(x, y, s, r0, r1); break;
+    auto with_kw = [&]<Chain CH>() {
+      switch (p_.kw) {
+        case 1: run_rows<1, CH>(x, y, s, r0, r1); break;
+        case 2: run_rows<2, CH>(x, y, s, r0, r1); break;
+        case 3: run_rows<3, CH>(x, y, s, r0, r1); break;
+        case 4: run_rows<4, CH>(x, y, s, r0, r1); break;
+        default: run_rows<5, CH>(x, y, s, r0, r1); break;
+      }
+    };
+    switch (chain_) {
+      case Chain::hard_swish_linear: with_kw.template operator()<Chain::hard_swish_linear>(); break;
+      case Chain::linear: with_kw.template operator()<Chain::linear>(); break;
+      case Chain::none: with_kw.template operator()<Chain::none>(); break;
+      default: with_kw.template operator()<Chain::generic>(); break;
     }
   }
 }

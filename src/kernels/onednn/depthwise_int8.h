@@ -39,8 +39,13 @@ class DepthwiseInt8 {
   void convert_row(const uint8_t* x, int64_t img, int64_t iy, uint8_t* dst) const;
   // The kh converted rows output row r reads (a ring of kh slots in the worker's scratch).
   void gather_rows(const uint8_t* x, char* scratch, int64_t r, const uint8_t** rows) const;
-  template <int KW>
+  // The post-op chains with an epilogue of their own (the detector's depthwise layers end in
+  // hard swish then the requantization); others take tile::apply_post_ops' dispatch.
+  enum class Chain { generic, hard_swish_linear, linear, none };
+  template <int KW, Chain CH>
   void run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const;
+  template <int KW, Chain CH, int NB>
+  void run_blocks(const uint8_t* const* rows, char* y_row, int64_t g, int64_t b) const;
 
   FusedConvParams p_;
   int64_t groups_ = 0;        // C / 16
@@ -50,6 +55,9 @@ class DepthwiseInt8 {
   std::vector<int32_t> zsum_; // [C]: x_zero * sum of the channel's weights
   std::vector<float> scale_, bias_;  // [C]: x_scale * w_scale, bias
   std::vector<uint8_t> zero_row_;    // a converted row outside the image: all zero point
+  Chain chain_ = Chain::generic;
+  float linear_a_ = 1.f, linear_b_ = 0.f;  // the chain's last op where it is linear
+  alignas(64) uint8_t out_index_[64] = {};  // quantized epilogue: vpermb to pixel-major
   size_t worker_bytes_ = 0;
   int workers_ = 1;
 };
