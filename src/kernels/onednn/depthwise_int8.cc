@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "edgepipe/arena.h"
 #include "kernels/cpu/conv_tile.h"
@@ -82,11 +83,26 @@ size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const f
     linear_a_ = ops.back().a;
     linear_b_ = ops.back().b;
   }
+  if (chain_ == Chain::hard_swish_linear && !sixth_exact()) chain_ = Chain::generic;
   workers_ = std::max(1, omp_get_max_threads());
   // A worker's scratch: the ring's tags (which input row each slot holds), the kh row
   // pointers of the current output row, then the kh converted rows.
   worker_bytes_ = arena_align(static_cast<size_t>(p.kh) * 16) + arena_align(static_cast<size_t>(p.kh * row_bytes_));
   return worker_bytes_ * static_cast<size_t>(workers_);
+}
+
+// hard swish divides y = x * clamp(x + 3, 0, 6) by 6. q = y * RN(1/6) corrected by one fma,
+// q - RN(q * 6 - y) * RN(1/6), is the correctly rounded y / 6 for y = +-0 and every finite
+// |y| >= 6 * FLT_MIN (checked on all 2^32 floats; below that, in the subnormals, it is not).
+// A nonzero x = acc * scale + bias is a multiple of the finer of scale's and bias's ulps, so
+// where those are at least 2^-100 and no x can overflow, y is 0 or in that range.
+bool DepthwiseInt8::sixth_exact() const {
+  for (size_t c = 0; c < scale_.size(); ++c) {
+    const float s = scale_[c], b = bias_[c];
+    if (!(std::fabs(s) * 2147483648.f + std::fabs(b) < 1e30f)) return false;
+    if ((s != 0.f && std::ilogb(s) < -77) || (b != 0.f && std::ilogb(b) < -77)) return false;
+  }
+  return true;
 }
 
 #if defined(EP_DEPTHWISE_INT8)
@@ -207,9 +223,11 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const uint8
     for (int i = 0; i < NB * 4; ++i) {
       __m512 x = v[i][0];
       if constexpr (CH == Chain::hard_swish_linear) {
-        const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), _mm512_setzero_ps()),
-                                       _mm512_set1_ps(6.f));
-        x = _mm512_div_ps(_mm512_mul_ps(x, t), _mm512_set1_ps(6.f));
+        // x * t / 6 with the division as a product and one fma correction (see prepare()).
+        const __m512 six = _mm512_set1_ps(6.f), sixth = _mm512_set1_ps(1.f / 6.f);
+        const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), _mm512_setzero_ps()), six);
+        const __m512 y = _mm512_mul_ps(x, t), q = _mm512_mul_ps(y, sixth);
+        x = _mm512_fnmadd_ps(_mm512_fmsub_ps(q, six, y), sixth, q);
       }
       if constexpr (CH != Chain::none) x = _mm512_add_ps(_mm512_mul_ps(la, x), lb);
       v[i][0] = x;

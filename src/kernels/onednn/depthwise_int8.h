@@ -42,6 +42,7 @@ class DepthwiseInt8 {
   // The post-op chains with an epilogue of their own (the detector's depthwise layers end in
   // hard swish then the requantization); others take tile::apply_post_ops' dispatch.
   enum class Chain { generic, hard_swish_linear, linear, none };
+  bool sixth_exact() const;  // see depthwise_int8.cc
   template <int KW, Chain CH>
   void run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const;
   template <int KW, Chain CH, int NB>
