@@ -419,6 +419,11 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
       {{1, 16, 12, 17, 16, 5, 16, 1, 1, {4, 3}, 3}, DType::u8, DType::u8, 255, 128},
       {{1, 16, 5, 2, 16, 3, 16, 1, 0, {2}, 1}, DType::u8, DType::i8, 77, 0},
       {{1, 48, 8, 6, 48, 3, 48, 1, 2, {4}, 0}, DType::u8, DType::u8, 200, 60},
+      // Other sizes than 3x3 and 5x5 (a 5-wide kernel with zero taps), chains without hard swish.
+      {{1, 32, 7, 9, 32, 4, 32, 1, 2, {}, 1}, DType::u8, DType::u8, 128, 0},
+      {{1, 16, 6, 5, 16, 2, 16, 1, 0, {1}, 1}, DType::u8, DType::i8, 9, 0},
+      {{1, 16, 3, 7, 16, 1, 16, 1, 0, {4}}, DType::u8, DType::u8, 255, 0},
+      {{1, 32, 6, 7, 32, 5, 32, 1, 2, {4, 3}}, DType::u8, DType::f32, 128, 0},  // the det's f32 one
   };
   uint32_t seed = 900;
   int onednn_ran = 0;

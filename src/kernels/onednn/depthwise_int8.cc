@@ -20,16 +20,12 @@
 
 namespace ep::kernels {
 
-namespace {
-constexpr int64_t kMaxKw = 5;  // a block's 4 output columns read at most 8 padded columns
-}  // namespace
-
 bool DepthwiseInt8::supports(const FusedConvParams& p) {
 #if defined(EP_DEPTHWISE_INT8)
   return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
          p.group > 1 && p.group == p.cin && p.group == p.cout && p.cin % 16 == 0 && p.stride[0] == 1 &&
          p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 &&
-         p.ow >= 1 && p.oh >= 1 && !has_post_op(p.post_ops, PostOpKind::residual) &&
+         p.kh <= kMaxKh && p.ow >= 1 && p.oh >= 1 && !has_post_op(p.post_ops, PostOpKind::residual) &&
          (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
          (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
 #else
@@ -182,22 +178,33 @@ void DepthwiseInt8::gather_rows(const uint8_t* x, char* scratch, int64_t r, cons
   }
 }
 
-// Output columns 4b.. 4(b+NB)-1 of group g: the integer sums (from -zsum: the zero point's
-// share), then the epilogue, all in registers.
-template <int KW, DepthwiseInt8::Chain CH, int NB>
-inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const uint8_t* const* rows, char* y_row,
-                                                                     int64_t g, int64_t b) const {
-  const FusedConvParams& p = p_;
-  const int64_t c = p.cout;
+// What the blocks of one output row and channel group read, copied out of the object: the
+// output is stored through char pointers, which could alias anything reached through `this`
+// (GCC reloaded the fields after every store).
+struct DepthwiseInt8::GroupArgs {
+  const uint8_t* rows[kMaxKh];  // the converted input rows, at this group's vectors
+  const int8_t* w;              // [kh][4][2] weight vectors
+  __m512i zneg, out_index;
+  __m512 scale, bias, la, lb;
+  const PostOp* ops;
+  int n_ops;
+  int64_t kh, ow, c;
+  DType y_dtype;
+  char* y;  // the output row at this group's first channel
+};
+
+// Output columns 4b .. 4(b+NB)-1 of one group: the integer sums (from -zsum: the zero point's
+// share), then the epilogue, all in registers. KH 0: a.kh rows.
+template <int KW, int KH, DepthwiseInt8::Chain CH, int NB>
+inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const GroupArgs& a, int64_t b) {
   __m512i acc[NB][4];
-  const __m512i zneg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(zsum_.data() + g * 16));
 #pragma GCC unroll 8
-  for (int i = 0; i < NB * 4; ++i) acc[i / 4][i % 4] = zneg;
-  const int8_t* wg = w_.data() + g * p.kh * 8 * 64;
-  const int64_t at = (g * blocks_ + b) * 64;
-  for (int64_t ky = 0; ky < p.kh; ++ky) {
-    const uint8_t* t = rows[ky] + at;
-    const int8_t* wk = wg + ky * 8 * 64;
+  for (int i = 0; i < NB * 4; ++i) acc[i / 4][i % 4] = a.zneg;
+  const int64_t kh = KH ? KH : a.kh;
+#pragma GCC unroll 5
+  for (int64_t ky = 0; ky < kh; ++ky) {
+    const uint8_t* t = a.rows[ky] + b * 64;
+    const int8_t* wk = a.w + ky * 8 * 64;
     __m512i tv[NB + 1];
 #pragma GCC unroll 3
     for (int n = 0; n <= NB; ++n) tv[n] = _mm512_loadu_si512(t + n * 64);
@@ -209,44 +216,43 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const uint8
         if (j + KW > 4) acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n + 1], _mm512_loadu_si512(wk + j * 128 + 64));
       }
   }
-  const __m512 scale = _mm512_loadu_ps(scale_.data() + g * 16), bias = _mm512_loadu_ps(bias_.data() + g * 16);
   __m512 v[NB * 4][1];
 #pragma GCC unroll 8
-  for (int i = 0; i < NB * 4; ++i) v[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i / 4][i % 4]), scale, bias);
+  for (int i = 0; i < NB * 4; ++i) v[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[i / 4][i % 4]), a.scale, a.bias);
   if constexpr (CH == Chain::generic) {
-    const tile::Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), nullptr, 0};
+    const tile::Epilogue e{a.ops, a.n_ops, nullptr, 0};
     tile::apply_post_ops<NB * 4, 1>(v, e, 0xffff, 0, 0);
   } else {
     // tile::apply_post_ops' formulas, op by op.
-    const __m512 la = _mm512_set1_ps(linear_a_), lb = _mm512_set1_ps(linear_b_);
 #pragma GCC unroll 8
     for (int i = 0; i < NB * 4; ++i) {
       __m512 x = v[i][0];
       if constexpr (CH == Chain::hard_swish_linear) {
-        // x * t / 6 with the division as a product and one fma correction (see prepare()).
+        // x * t / 6 with the division as a product and one fma correction (see sixth_exact()).
         const __m512 six = _mm512_set1_ps(6.f), sixth = _mm512_set1_ps(1.f / 6.f);
         const __m512 t = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), _mm512_setzero_ps()), six);
         const __m512 y = _mm512_mul_ps(x, t), q = _mm512_mul_ps(y, sixth);
         x = _mm512_fnmadd_ps(_mm512_fmsub_ps(q, six, y), sixth, q);
       }
-      if constexpr (CH != Chain::none) x = _mm512_add_ps(_mm512_mul_ps(la, x), lb);
+      if constexpr (CH != Chain::none) x = _mm512_add_ps(_mm512_mul_ps(a.la, x), a.lb);
       v[i][0] = x;
     }
   }
+  const int64_t c = a.c;
 #pragma GCC unroll 2
   for (int n = 0; n < NB; ++n) {
-    const int64_t px0 = 4 * (b + n), count = std::min<int64_t>(4, p.ow - px0);
-    if (p.y_dtype == DType::f32) {
-      float* yf = reinterpret_cast<float*>(y_row) + px0 * c + g * 16;
+    const int64_t px0 = 4 * (b + n), count = std::min<int64_t>(4, a.ow - px0);
+    if (a.y_dtype == DType::f32) {
+      float* yf = reinterpret_cast<float*>(a.y) + px0 * c;
       for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(yf + k * c, v[n * 4 + k][0]);
       continue;
     }
     // Round (nearest even), saturate to 16 then 8 bits: 4 pixels x 16 channels, then pixel-major.
     const __m512i lo = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4][0]), _mm512_cvtps_epi32(v[n * 4 + 1][0]));
     const __m512i hi = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4 + 2][0]), _mm512_cvtps_epi32(v[n * 4 + 3][0]));
-    const __m512i q = p.y_dtype == DType::u8 ? _mm512_packus_epi16(lo, hi) : _mm512_packs_epi16(lo, hi);
-    const __m512i o = _mm512_permutexvar_epi8(_mm512_load_si512(out_index_), q);
-    char* yq = y_row + px0 * c + g * 16;
+    const __m512i q = a.y_dtype == DType::u8 ? _mm512_packus_epi16(lo, hi) : _mm512_packs_epi16(lo, hi);
+    const __m512i o = _mm512_permutexvar_epi8(a.out_index, q);
+    char* yq = a.y + px0 * c;
     if (c == 16 && count == 4) {
       _mm512_storeu_si512(yq, o);
       continue;
@@ -258,21 +264,36 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const uint8
   }
 }
 
-template <int KW, DepthwiseInt8::Chain CH>
+template <int KW, int KH, DepthwiseInt8::Chain CH>
 void DepthwiseInt8::run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const {
   const FusedConvParams& p = p_;
-  const int64_t kh = p.kh, nblk = (p.ow + 3) / 4;
+  const int64_t kh = p.kh, nblk = (p.ow + 3) / 4, y_size = p.y_dtype == DType::f32 ? 4 : 1;
   auto* tags = reinterpret_cast<int64_t*>(scratch);
   std::fill(tags, tags + kh, int64_t{-1});
-  const uint8_t** rows = reinterpret_cast<const uint8_t**>(scratch + kh * 8);
-  const int64_t y_row_bytes = p.ow * p.cout * (p.y_dtype == DType::f32 ? 4 : 1);
+  const uint8_t* rows[kMaxKh];
+  GroupArgs a;
+  a.out_index = _mm512_loadu_si512(out_index_);
+  a.la = _mm512_set1_ps(linear_a_);
+  a.lb = _mm512_set1_ps(linear_b_);
+  a.ops = p.post_ops.data();
+  a.n_ops = static_cast<int>(p.post_ops.size());
+  a.kh = kh;
+  a.ow = p.ow;
+  a.c = p.cout;
+  a.y_dtype = p.y_dtype;
   for (int64_t r = row0; r < row1; ++r) {
     gather_rows(x, scratch, r, rows);
-    char* y_row = static_cast<char*>(y) + r * y_row_bytes;
     for (int64_t g = 0; g < groups_; ++g) {
+      for (int64_t ky = 0; ky < kh; ++ky) a.rows[ky] = rows[ky] + g * blocks_ * 64;
+      a.w = w_.data() + g * kh * 8 * 64;
+      a.zneg = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(zsum_.data() + g * 16));
+      a.scale = _mm512_loadu_ps(scale_.data() + g * 16);
+      a.bias = _mm512_loadu_ps(bias_.data() + g * 16);
+      a.y = static_cast<char*>(y) + (r * p.ow * p.cout + g * 16) * y_size;
+      const GroupArgs ga = a;  // a local no pointer reaches: stays in registers across the stores
       int64_t b = 0;
-      for (; b + 2 <= nblk; b += 2) run_blocks<KW, CH, 2>(rows, y_row, g, b);
-      if (b < nblk) run_blocks<KW, CH, 1>(rows, y_row, g, b);
+      for (; b + 2 <= nblk; b += 2) run_blocks<KW, KH, CH, 2>(ga, b);
+      if (b < nblk) run_blocks<KW, KH, CH, 1>(ga, b);
     }
   }
 }
@@ -285,14 +306,11 @@ void DepthwiseInt8::run(const uint8_t* x, void* y, void* scratch) const {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     char* s = static_cast<char*>(scratch) + static_cast<size_t>(t) * worker_bytes_;
     const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+    // 3x3 and 5x5 unrolled; other kernels as 5 wide (zero weights past kw), kh rows.
     auto with_kw = [&]<Chain CH>() {
-      switch (p_.kw) {
-        case 1: run_rows<1, CH>(x, y, s, r0, r1); break;
-        case 2: run_rows<2, CH>(x, y, s, r0, r1); break;
-        case 3: run_rows<3, CH>(x, y, s, r0, r1); break;
-        case 4: run_rows<4, CH>(x, y, s, r0, r1); break;
-        default: run_rows<5, CH>(x, y, s, r0, r1); break;
-      }
+      if (p_.kw == 3 && p_.kh == 3) run_rows<3, 3, CH>(x, y, s, r0, r1);
+      else if (p_.kw == 5 && p_.kh == 5) run_rows<5, 5, CH>(x, y, s, r0, r1);
+      else run_rows<5, 0, CH>(x, y, s, r0, r1);
     };
     switch (chain_) {
       case Chain::hard_swish_linear: with_kw.template operator()<Chain::hard_swish_linear>(); break;

@@ -43,10 +43,13 @@ class DepthwiseInt8 {
   // hard swish then the requantization); others take tile::apply_post_ops' dispatch.
   enum class Chain { generic, hard_swish_linear, linear, none };
   bool sixth_exact() const;  // see depthwise_int8.cc
-  template <int KW, Chain CH>
+  static constexpr int64_t kMaxKw = 5;  // a block's 4 output columns read 8 padded columns
+  static constexpr int64_t kMaxKh = 8;
+  struct GroupArgs;  // depthwise_int8.cc
+  template <int KW, int KH, Chain CH>
   void run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const;
-  template <int KW, Chain CH, int NB>
-  void run_blocks(const uint8_t* const* rows, char* y_row, int64_t g, int64_t b) const;
+  template <int KW, int KH, Chain CH, int NB>
+  static void run_blocks(const GroupArgs& a, int64_t b);
 
   FusedConvParams p_;
   int64_t groups_ = 0;        // C / 16
