@@ -194,8 +194,9 @@ struct DepthwiseInt8::GroupArgs {
 };
 
 // Output columns 4b .. 4(b+NB)-1 of one group: the integer sums (from -zsum: the zero point's
-// share), then the epilogue, all in registers. KH 0: a.kh rows.
-template <int KW, int KH, DepthwiseInt8::Chain CH, int NB>
+// share), then the epilogue, all in registers. KH 0: a.kh rows. FULL: all 4 NB columns are in
+// the row.
+template <int KW, int KH, DepthwiseInt8::Chain CH, int NB, bool FULL>
 inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const GroupArgs& a, int64_t b) {
   __m512i acc[NB][4];
 #pragma GCC unroll 8
@@ -241,7 +242,7 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const Group
   const int64_t c = a.c;
 #pragma GCC unroll 2
   for (int n = 0; n < NB; ++n) {
-    const int64_t px0 = 4 * (b + n), count = std::min<int64_t>(4, a.ow - px0);
+    const int64_t px0 = 4 * (b + n), count = FULL ? 4 : std::min<int64_t>(4, a.ow - px0);
     if (a.y_dtype == DType::f32) {
       float* yf = reinterpret_cast<float*>(a.y) + px0 * c;
       for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(yf + k * c, v[n * 4 + k][0]);
@@ -267,7 +268,7 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const Group
 template <int KW, int KH, DepthwiseInt8::Chain CH>
 void DepthwiseInt8::run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const {
   const FusedConvParams& p = p_;
-  const int64_t kh = p.kh, nblk = (p.ow + 3) / 4, y_size = p.y_dtype == DType::f32 ? 4 : 1;
+  const int64_t kh = p.kh, nblk = (p.ow + 3) / 4, full = p.ow / 4, y_size = p.y_dtype == DType::f32 ? 4 : 1;
   auto* tags = reinterpret_cast<int64_t*>(scratch);
   std::fill(tags, tags + kh, int64_t{-1});
   const uint8_t* rows[kMaxKh];
@@ -292,8 +293,8 @@ void DepthwiseInt8::run_rows(const uint8_t* x, void* y, char* scratch, int64_t r
       a.y = static_cast<char*>(y) + (r * p.ow * p.cout + g * 16) * y_size;
       const GroupArgs ga = a;  // a local no pointer reaches: stays in registers across the stores
       int64_t b = 0;
-      for (; b + 2 <= nblk; b += 2) run_blocks<KW, KH, CH, 2>(ga, b);
-      if (b < nblk) run_blocks<KW, KH, CH, 1>(ga, b);
+      for (; b + 2 <= full; b += 2) run_blocks<KW, KH, CH, 2, true>(ga, b);
+      for (; b < nblk; ++b) run_blocks<KW, KH, CH, 1, false>(ga, b);
     }
   }
 }

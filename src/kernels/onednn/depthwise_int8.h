@@ -48,7 +48,7 @@ class DepthwiseInt8 {
   struct GroupArgs;  // depthwise_int8.cc
   template <int KW, int KH, Chain CH>
   void run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const;
-  template <int KW, int KH, Chain CH, int NB>
+  template <int KW, int KH, Chain CH, int NB, bool FULL>
   static void run_blocks(const GroupArgs& a, int64_t b);
 
   FusedConvParams p_;
