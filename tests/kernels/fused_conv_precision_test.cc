@@ -424,6 +424,11 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
       {{1, 16, 6, 5, 16, 2, 16, 1, 0, {1}, 1}, DType::u8, DType::i8, 9, 0},
       {{1, 16, 3, 7, 16, 1, 16, 1, 0, {4}}, DType::u8, DType::u8, 255, 0},
       {{1, 32, 6, 7, 32, 5, 32, 1, 2, {4, 3}}, DType::u8, DType::f32, 128, 0},  // the det's f32 one
+      // Stride 2: odd and even widths and heights, asymmetric padding.
+      {{1, 16, 9, 11, 16, 3, 16, 2, 1, {4}}, DType::u8, DType::u8, 128, 3},
+      {{1, 48, 10, 13, 48, 5, 48, 2, 2, {4, 3}}, DType::u8, DType::f32, 255, 0},
+      {{2, 64, 7, 18, 64, 3, 64, 2, 0, {1}, 1}, DType::u8, DType::i8, 0, -4},
+      {{1, 32, 8, 6, 32, 5, 32, 2, 2, {}, 1}, DType::u8, DType::u8, 77, 100},
   };
   uint32_t seed = 900;
   int onednn_ran = 0;
@@ -504,20 +509,23 @@ std::string int8_implementation(const Case& c) {
   return st.is_ok() ? k->implementation() : st.to_string();
 }
 
-// int8 depthwise convolutions with u8 input, 16k channels and stride 1 take DepthwiseInt8 in a
-// build with AVX512-VNNI and VBMI (the oracle test above checks its results); stride 2 and
+// int8 depthwise convolutions with u8 input, 16k channels and stride 1 or 2 take DepthwiseInt8
+// in a build with AVX512-VNNI and VBMI (the oracle test above checks its results); stride 3 and
 // channels off the multiples of 16 stay on oneDNN.
 TEST(FusedConvInt8, DepthwiseTakesDepthwiseInt8) {
   const std::string dw3 = int8_implementation({1, 48, 10, 10, 48, 3, 48, 1, 1, {4}});
   const std::string dw5 = int8_implementation({1, 32, 10, 10, 32, 5, 32, 1, 2, {}});
-  EXPECT_EQ(int8_implementation({1, 32, 12, 12, 32, 3, 32, 2, 1, {4}}).rfind("onednn:", 0), 0u);
+  const std::string dw3s2 = int8_implementation({1, 32, 12, 12, 32, 3, 32, 2, 1, {4}});
   EXPECT_EQ(int8_implementation({1, 24, 10, 10, 24, 3, 24, 1, 1, {4}}).rfind("onednn:", 0), 0u);
+  EXPECT_EQ(int8_implementation({1, 32, 12, 12, 32, 3, 32, 3, 1, {4}}).rfind("onednn:", 0), 0u);
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
   EXPECT_EQ(dw3, "edgepipe:depthwise_int8");
   EXPECT_EQ(dw5, "edgepipe:depthwise_int8");
+  EXPECT_EQ(dw3s2, "edgepipe:depthwise_int8");
 #else
   EXPECT_EQ(dw3.rfind("onednn:", 0), 0u) << dw3;
   EXPECT_EQ(dw5.rfind("onednn:", 0), 0u) << dw5;
+  EXPECT_EQ(dw3s2.rfind("onednn:", 0), 0u) << dw3s2;
 #endif
 }
 

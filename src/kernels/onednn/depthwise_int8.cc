@@ -23,8 +23,8 @@ namespace ep::kernels {
 bool DepthwiseInt8::supports(const FusedConvParams& p) {
 #if defined(EP_DEPTHWISE_INT8)
   return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
-         p.group > 1 && p.group == p.cin && p.group == p.cout && p.cin % 16 == 0 && p.stride[0] == 1 &&
-         p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 &&
+         p.group > 1 && p.group == p.cin && p.group == p.cout && p.cin % 16 == 0 &&
+         (p.stride[0] == 1 || p.stride[0] == 2) && p.stride[1] == p.stride[0] && p.dilation[0] == 1 && p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 &&
          p.kh <= kMaxKh && p.ow >= 1 && p.oh >= 1 && !has_post_op(p.post_ops, PostOpKind::residual) &&
          (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
          (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
@@ -37,8 +37,9 @@ bool DepthwiseInt8::supports(const FusedConvParams& p) {
 size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const float* b) {
   p_ = p;
   groups_ = p.cin / 16;
-  // Output blocks of 4 columns, and one more vector for the last block's T_{b+1}.
-  blocks_ = (p.ow + 3) / 4 + 1;
+  // Output blocks of 4 columns (block b reads vectors S*b .. S*b + S), and the last block's
+  // last vector.
+  blocks_ = (p.ow + 3) / 4 * p.stride[1] + 1;
   row_bytes_ = groups_ * blocks_ * 64;
   w_.assign(static_cast<size_t>(groups_ * p.kh * 8 * 64), 0);
   zsum_.assign(static_cast<size_t>(p.cout), 0);
@@ -50,12 +51,12 @@ size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const f
     for (int64_t ky = 0; ky < p.kh; ++ky) {
       const int8_t* wr = w + (c * p.kh + ky) * p.kw;
       for (int64_t kx = 0; kx < p.kw; ++kx) sum += wr[kx];
-      // Output column 4b+j, vector half h (T_b, T_{b+1}), byte k: padded column 4(b+h)+k,
-      // tap kx = 4h + k - j.
+      // Output column 4b+j reads padded columns S(4b+j) + kx: vector S*b + (S*j)/4 + h, byte k
+      // is tap kx = 4h + k - (S*j)%4.
       for (int64_t j = 0; j < 4; ++j)
         for (int64_t h = 0; h < 2; ++h)
           for (int64_t k = 0; k < 4; ++k) {
-            const int64_t kx = 4 * h + k - j;
+            const int64_t kx = 4 * h + k - p.stride[1] * j % 4;
             if (kx >= 0 && kx < p.kw)
               w_[static_cast<size_t>((((g * p.kh + ky) * 4 + j) * 2 + h) * 64 + lane * 4 + k)] = wr[kx];
           }
@@ -162,7 +163,7 @@ void DepthwiseInt8::gather_rows(const uint8_t* x, char* scratch, int64_t r, cons
   uint8_t* ring = reinterpret_cast<uint8_t*>(scratch) + arena_align(static_cast<size_t>(p.kh) * 16);
   const int64_t img = r / p.oh, oy = r % p.oh;
   for (int64_t ky = 0; ky < p.kh; ++ky) {
-    const int64_t iy = oy - p.pad_begin[0] + ky;
+    const int64_t iy = oy * p.stride[0] - p.pad_begin[0] + ky;
     if (iy < 0 || iy >= p.h) {
       rows[ky] = zero_row_.data();
       continue;
@@ -196,7 +197,7 @@ struct DepthwiseInt8::GroupArgs {
 // Output columns 4b .. 4(b+NB)-1 of one group: the integer sums (from -zsum: the zero point's
 // share), then the epilogue, all in registers. KH 0: a.kh rows. FULL: all 4 NB columns are in
 // the row.
-template <int KW, int KH, DepthwiseInt8::Chain CH, int NB, bool FULL>
+template <int S, int KW, int KH, DepthwiseInt8::Chain CH, int NB, bool FULL>
 inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const GroupArgs& a, int64_t b) {
   __m512i acc[NB][4];
 #pragma GCC unroll 8
@@ -204,17 +205,18 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const Group
   const int64_t kh = KH ? KH : a.kh;
 #pragma GCC unroll 5
   for (int64_t ky = 0; ky < kh; ++ky) {
-    const uint8_t* t = a.rows[ky] + b * 64;
+    const uint8_t* t = a.rows[ky] + S * b * 64;
     const int8_t* wk = a.w + ky * 8 * 64;
-    __m512i tv[NB + 1];
-#pragma GCC unroll 3
-    for (int n = 0; n <= NB; ++n) tv[n] = _mm512_loadu_si512(t + n * 64);
+    __m512i tv[S * NB + 1];
+#pragma GCC unroll 5
+    for (int n = 0; n <= S * NB; ++n) tv[n] = _mm512_loadu_si512(t + n * 64);
 #pragma GCC unroll 2
     for (int n = 0; n < NB; ++n)
 #pragma GCC unroll 4
       for (int j = 0; j < 4; ++j) {
-        acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n], _mm512_loadu_si512(wk + j * 128));
-        if (j + KW > 4) acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[n + 1], _mm512_loadu_si512(wk + j * 128 + 64));
+        const int q = S * n + S * j / 4;  // T_q and T_{q+1}
+        acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[q], _mm512_loadu_si512(wk + j * 128));
+        if (S * j % 4 + KW > 4) acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[q + 1], _mm512_loadu_si512(wk + j * 128 + 64));
       }
   }
   __m512 v[NB * 4][1];
@@ -265,7 +267,7 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const Group
   }
 }
 
-template <int KW, int KH, DepthwiseInt8::Chain CH>
+template <int S, int KW, int KH, DepthwiseInt8::Chain CH>
 void DepthwiseInt8::run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const {
   const FusedConvParams& p = p_;
   const int64_t kh = p.kh, nblk = (p.ow + 3) / 4, full = p.ow / 4, y_size = p.y_dtype == DType::f32 ? 4 : 1;
@@ -293,8 +295,8 @@ void DepthwiseInt8::run_rows(const uint8_t* x, void* y, char* scratch, int64_t r
       a.y = static_cast<char*>(y) + (r * p.ow * p.cout + g * 16) * y_size;
       const GroupArgs ga = a;  // a local no pointer reaches: stays in registers across the stores
       int64_t b = 0;
-      for (; b + 2 <= full; b += 2) run_blocks<KW, KH, CH, 2, true>(ga, b);
-      for (; b < nblk; ++b) run_blocks<KW, KH, CH, 1, false>(ga, b);
+      for (; b + 2 <= full; b += 2) run_blocks<S, KW, KH, CH, 2, true>(ga, b);
+      for (; b < nblk; ++b) run_blocks<S, KW, KH, CH, 1, false>(ga, b);
     }
   }
 }
@@ -309,9 +311,10 @@ void DepthwiseInt8::run(const uint8_t* x, void* y, void* scratch) const {
     const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
     // 3x3 and 5x5 unrolled; other kernels as 5 wide (zero weights past kw), kh rows.
     auto with_kw = [&]<Chain CH>() {
-      if (p_.kw == 3 && p_.kh == 3) run_rows<3, 3, CH>(x, y, s, r0, r1);
-      else if (p_.kw == 5 && p_.kh == 5) run_rows<5, 5, CH>(x, y, s, r0, r1);
-      else run_rows<5, 0, CH>(x, y, s, r0, r1);
+      const bool s2 = p_.stride[1] == 2;
+      if (p_.kw == 3 && p_.kh == 3) s2 ? run_rows<2, 3, 3, CH>(x, y, s, r0, r1) : run_rows<1, 3, 3, CH>(x, y, s, r0, r1);
+      else if (p_.kw == 5 && p_.kh == 5) s2 ? run_rows<2, 5, 5, CH>(x, y, s, r0, r1) : run_rows<1, 5, 5, CH>(x, y, s, r0, r1);
+      else s2 ? run_rows<2, 5, 0, CH>(x, y, s, r0, r1) : run_rows<1, 5, 0, CH>(x, y, s, r0, r1);
     };
     switch (chain_) {
       case Chain::hard_swish_linear: with_kw.template operator()<Chain::hard_swish_linear>(); break;

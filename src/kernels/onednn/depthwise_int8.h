@@ -46,9 +46,9 @@ class DepthwiseInt8 {
   static constexpr int64_t kMaxKw = 5;  // a block's 4 output columns read 8 padded columns
   static constexpr int64_t kMaxKh = 8;
   struct GroupArgs;  // depthwise_int8.cc
-  template <int KW, int KH, Chain CH>
+  template <int S, int KW, int KH, Chain CH>
   void run_rows(const uint8_t* x, void* y, char* scratch, int64_t row0, int64_t row1) const;
-  template <int KW, int KH, Chain CH, int NB, bool FULL>
+  template <int S, int KW, int KH, Chain CH, int NB, bool FULL>
   static void run_blocks(const GroupArgs& a, int64_t b);
 
   FusedConvParams p_;
