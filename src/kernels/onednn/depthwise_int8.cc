@@ -69,6 +69,13 @@ size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const f
   // After the two packs of the quantized epilogue, 128-bit lane L holds channels 4L..4L+3 of
   // pixels 0-3 (4 bytes each); output byte 16 * pixel + channel comes from there.
   for (int d = 0; d < 64; ++d) out_index_[d] = static_cast<uint8_t>(d % 16 / 4 * 16 + d / 16 * 4 + d % 4);
+  // Converted byte 4 * channel + pixel: from 4 pixels x 16 channels (lanes_index_), or from
+  // two vectors of pixels 0-1 and 2-3, 32 bytes (two groups) each, for group h (pair_index_).
+  for (int d = 0; d < 64; ++d) {
+    const int ch = d / 4, px = d % 4;
+    lanes_index_[d] = static_cast<uint8_t>(px * 16 + ch);
+    for (int h = 0; h < 2; ++h) pair_index_[h][d] = static_cast<uint8_t>(px / 2 * 64 + px % 2 * 32 + h * 16 + ch);
+  }
   const std::vector<PostOp>& ops = p.post_ops;
   const size_t n_ops = ops.size();
   const bool ends_linear = n_ops > 0 && ops.back().kind == PostOpKind::linear;
@@ -105,54 +112,54 @@ bool DepthwiseInt8::sixth_exact() const {
 #if defined(EP_DEPTHWISE_INT8)
 namespace tile = cpu::tile;
 
-namespace {
-
-// Converted vector byte 4c + k <- pixel k's channel c (of 4 pixels x 16 channels).
-inline __m512i to_lanes_index() {
-  alignas(64) uint8_t idx[64];
-  for (int d = 0; d < 64; ++d) idx[d] = static_cast<uint8_t>(d % 4 * 16 + d / 4);
-  return _mm512_load_si512(idx);
-}
-
-}  // namespace
-
 // Input row iy of image img as [group][block] vectors (see the header): padded column j is
-// input column j - pad_left, the zero point outside the row.
+// input column j - pad_left, the zero point outside the row. (The sizes are copied to locals:
+// the stores go through uint8_t pointers, which could alias the object's fields.)
 void DepthwiseInt8::convert_row(const uint8_t* x, int64_t img, int64_t iy, uint8_t* dst) const {
-  const FusedConvParams& p = p_;
-  const int64_t c = p.cin, pl = p.pad_begin[1];
-  const uint8_t* src = x + (img * p.h + iy) * p.w * c;
-  const __m512i idx = to_lanes_index();
-  const __m128i zero = _mm_set1_epi8(static_cast<char>(p.x_zero));
-  for (int64_t bb = 0; bb < blocks_; ++bb) {
+  const int64_t c = p_.cin, pl = p_.pad_begin[1], w = p_.w, groups = groups_, gstride = blocks_ * 64;
+  const int64_t blocks = blocks_, pairs = groups_ / 2;
+  const uint8_t* src = x + (img * p_.h + iy) * w * c;
+  const __m512i idx = _mm512_load_si512(lanes_index_);
+  const __m512i pair0 = _mm512_load_si512(pair_index_[0]), pair1 = _mm512_load_si512(pair_index_[1]);
+  const __m128i zero = _mm_set1_epi8(static_cast<char>(p_.x_zero));
+  auto load32 = [](const uint8_t* at) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at)); };
+  for (int64_t bb = 0; bb < blocks; ++bb) {
     const int64_t ix0 = 4 * bb - pl;
     uint8_t* d = dst + bb * 64;
-    if (ix0 >= 0 && ix0 + 4 <= p.w) {
+    if (ix0 >= 0 && ix0 + 4 <= w) {
       const uint8_t* s = src + ix0 * c;
       if (c == 16) {  // the 4 pixels are one vector
         _mm512_storeu_si512(d, _mm512_permutexvar_epi8(idx, _mm512_loadu_si512(s)));
         continue;
       }
-      for (int64_t g = 0; g < groups_; ++g, s += 16) {
+      // Two groups at a time: 32 bytes of each pixel, pixels 0-1 and 2-3 in two vectors, one
+      // two-source byte permute per group.
+      for (int64_t q = 0; q < pairs; ++q, s += 32, d += 2 * gstride) {
+        const __m512i u0 = _mm512_inserti64x4(_mm512_castsi256_si512(load32(s)), load32(s + c), 1);
+        const __m512i u1 = _mm512_inserti64x4(_mm512_castsi256_si512(load32(s + 2 * c)), load32(s + 3 * c), 1);
+        _mm512_storeu_si512(d, _mm512_permutex2var_epi8(u0, pair0, u1));
+        _mm512_storeu_si512(d + gstride, _mm512_permutex2var_epi8(u0, pair1, u1));
+      }
+      if (groups % 2) {
         __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s)));
         v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + c)), 1);
         v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * c)), 2);
         v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 3 * c)), 3);
-        _mm512_storeu_si512(d + g * blocks_ * 64, _mm512_permutexvar_epi8(idx, v));
+        _mm512_storeu_si512(d, _mm512_permutexvar_epi8(idx, v));
       }
       continue;
     }
-    for (int64_t g = 0; g < groups_; ++g) {  // a block over the row's edge
+    for (int64_t g = 0; g < groups; ++g) {  // a block over the row's edge
       __m128i px[4];
       for (int64_t k = 0; k < 4; ++k) {
         const int64_t ix = ix0 + k;
-        px[k] = ix >= 0 && ix < p.w ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + ix * c + g * 16)) : zero;
+        px[k] = ix >= 0 && ix < w ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + ix * c + g * 16)) : zero;
       }
       __m512i v = _mm512_castsi128_si512(px[0]);
       v = _mm512_inserti32x4(v, px[1], 1);
       v = _mm512_inserti32x4(v, px[2], 2);
       v = _mm512_inserti32x4(v, px[3], 3);
-      _mm512_storeu_si512(d + g * blocks_ * 64, _mm512_permutexvar_epi8(idx, v));
+      _mm512_storeu_si512(d + g * gstride, _mm512_permutexvar_epi8(idx, v));
     }
   }
 }

@@ -62,6 +62,8 @@ class DepthwiseInt8 {
   Chain chain_ = Chain::generic;
   float linear_a_ = 1.f, linear_b_ = 0.f;  // the chain's last op where it is linear
   alignas(64) uint8_t out_index_[64] = {};  // quantized epilogue: vpermb to pixel-major
+  alignas(64) uint8_t lanes_index_[64] = {};    // convert_row's byte permutes (see prepare())
+  alignas(64) uint8_t pair_index_[2][64] = {};
   size_t worker_bytes_ = 0;
   int workers_ = 1;
 };
