@@ -24,8 +24,9 @@ bool DepthwiseInt8::supports(const FusedConvParams& p) {
 #if defined(EP_DEPTHWISE_INT8)
   return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
          p.group > 1 && p.group == p.cin && p.group == p.cout && p.cin % 16 == 0 &&
-         (p.stride[0] == 1 || p.stride[0] == 2) && p.stride[1] == p.stride[0] && p.dilation[0] == 1 && p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 &&
-         p.kh <= kMaxKh && p.ow >= 1 && p.oh >= 1 && !has_post_op(p.post_ops, PostOpKind::residual) &&
+         (p.stride[0] == 1 || p.stride[0] == 2) && p.stride[1] == p.stride[0] && p.dilation[0] == 1 &&
+         p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 && p.kh <= kMaxKh && p.ow >= 1 && p.oh >= 1 &&
+         !has_post_op(p.post_ops, PostOpKind::residual) &&
          (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
          (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
 #else
@@ -34,13 +35,8 @@ bool DepthwiseInt8::supports(const FusedConvParams& p) {
 #endif
 }
 
-size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const float* b) {
-  p_ = p;
-  groups_ = p.cin / 16;
-  // Output blocks of 4 columns (block b reads vectors S*b .. S*b + S), and the last block's
-  // last vector.
-  blocks_ = (p.ow + 3) / 4 * p.stride[1] + 1;
-  row_bytes_ = groups_ * blocks_ * 64;
+void DepthwiseInt8::pack(const int8_t* w, const float* b) {
+  const FusedConvParams& p = p_;
   w_.assign(static_cast<size_t>(groups_ * p.kh * 8 * 64), 0);
   zsum_.assign(static_cast<size_t>(p.cout), 0);
   scale_.assign(static_cast<size_t>(p.cout), 0.f);
@@ -65,6 +61,16 @@ size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const f
     scale_[static_cast<size_t>(c)] = p.x_scale * p.w_scales[p.w_scales.size() == 1 ? 0 : static_cast<size_t>(c)];
     bias_[static_cast<size_t>(c)] = b ? b[c] : 0.f;
   }
+}
+
+size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const float* b) {
+  p_ = p;
+  groups_ = p.cin / 16;
+  // Output blocks of 4 columns (block b reads vectors S*b .. S*b + S), and the last block's
+  // last vector.
+  blocks_ = (p.ow + 3) / 4 * p.stride[1] + 1;
+  row_bytes_ = groups_ * blocks_ * 64;
+  pack(w, b);
   zero_row_.assign(static_cast<size_t>(row_bytes_), static_cast<uint8_t>(p.x_zero));
   // After the two packs of the quantized epilogue, 128-bit lane L holds channels 4L..4L+3 of
   // pixels 0-3 (4 bytes each); output byte 16 * pixel + channel comes from there.
@@ -79,19 +85,19 @@ size_t DepthwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const f
   const std::vector<PostOp>& ops = p.post_ops;
   const size_t n_ops = ops.size();
   const bool ends_linear = n_ops > 0 && ops.back().kind == PostOpKind::linear;
-  chain_ = n_ops == 0                                                                    ? Chain::none
-           : n_ops == 1 && ends_linear                                                   ? Chain::linear
-           : n_ops == 2 && ends_linear && ops[0].kind == PostOpKind::hard_swish ? Chain::hard_swish_linear
-                                                                                         : Chain::generic;
+  chain_ = Chain::generic;
+  if (n_ops == 0) chain_ = Chain::none;
+  if (n_ops == 1 && ends_linear) chain_ = Chain::linear;
+  if (n_ops == 2 && ends_linear && ops[0].kind == PostOpKind::hard_swish) chain_ = Chain::hard_swish_linear;
   if (ends_linear) {
     linear_a_ = ops.back().a;
     linear_b_ = ops.back().b;
   }
   if (chain_ == Chain::hard_swish_linear && !sixth_exact()) chain_ = Chain::generic;
   workers_ = std::max(1, omp_get_max_threads());
-  // A worker's scratch: the ring's tags (which input row each slot holds), the kh row
-  // pointers of the current output row, then the kh converted rows.
-  worker_bytes_ = arena_align(static_cast<size_t>(p.kh) * 16) + arena_align(static_cast<size_t>(p.kh * row_bytes_));
+  // A worker's scratch: the ring's tags (which input row each slot holds), then its kh
+  // converted rows.
+  worker_bytes_ = tag_bytes() + arena_align(static_cast<size_t>(p.kh * row_bytes_));
   return worker_bytes_ * static_cast<size_t>(workers_);
 }
 
@@ -167,7 +173,7 @@ void DepthwiseInt8::convert_row(const uint8_t* x, int64_t img, int64_t iy, uint8
 void DepthwiseInt8::gather_rows(const uint8_t* x, char* scratch, int64_t r, const uint8_t** rows) const {
   const FusedConvParams& p = p_;
   auto* tags = reinterpret_cast<int64_t*>(scratch);
-  uint8_t* ring = reinterpret_cast<uint8_t*>(scratch) + arena_align(static_cast<size_t>(p.kh) * 16);
+  uint8_t* ring = reinterpret_cast<uint8_t*>(scratch) + tag_bytes();
   const int64_t img = r / p.oh, oy = r % p.oh;
   for (int64_t ky = 0; ky < p.kh; ++ky) {
     const int64_t iy = oy * p.stride[0] - p.pad_begin[0] + ky;
@@ -201,6 +207,39 @@ struct DepthwiseInt8::GroupArgs {
   char* y;  // the output row at this group's first channel
 };
 
+namespace {
+
+// Stores NB blocks of 4 pixels x 16 channels from output block b on: f32, or rounded (nearest
+// even) and saturated to 16 then 8 bits, then permuted to pixel-major (a: GroupArgs).
+template <int NB, bool FULL>
+inline __attribute__((always_inline)) void store_blocks(const auto& a, __m512 (&v)[NB * 4][1], int64_t b) {
+  const int64_t c = a.c;
+#pragma GCC unroll 2
+  for (int n = 0; n < NB; ++n) {
+    const int64_t px0 = 4 * (b + n), count = FULL ? 4 : std::min<int64_t>(4, a.ow - px0);
+    if (a.y_dtype == DType::f32) {
+      float* yf = reinterpret_cast<float*>(a.y) + px0 * c;
+      for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(yf + k * c, v[n * 4 + k][0]);
+      continue;
+    }
+    const __m512i lo = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4][0]), _mm512_cvtps_epi32(v[n * 4 + 1][0]));
+    const __m512i hi = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4 + 2][0]), _mm512_cvtps_epi32(v[n * 4 + 3][0]));
+    const __m512i q = a.y_dtype == DType::u8 ? _mm512_packus_epi16(lo, hi) : _mm512_packs_epi16(lo, hi);
+    const __m512i o = _mm512_permutexvar_epi8(a.out_index, q);
+    char* yq = a.y + px0 * c;
+    if (c == 16 && count == 4) {
+      _mm512_storeu_si512(yq, o);
+      continue;
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(yq), _mm512_castsi512_si128(o));
+    if (count > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + c), _mm512_extracti32x4_epi32(o, 1));
+    if (count > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 2 * c), _mm512_extracti32x4_epi32(o, 2));
+    if (count > 3) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 3 * c), _mm512_extracti32x4_epi32(o, 3));
+  }
+}
+
+}  // namespace
+
 // Output columns 4b .. 4(b+NB)-1 of one group: the integer sums (from -zsum: the zero point's
 // share), then the epilogue, all in registers. KH 0: a.kh rows. FULL: all 4 NB columns are in
 // the row.
@@ -223,7 +262,8 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const Group
       for (int j = 0; j < 4; ++j) {
         const int q = S * n + S * j / 4;  // T_q and T_{q+1}
         acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[q], _mm512_loadu_si512(wk + j * 128));
-        if (S * j % 4 + KW > 4) acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[q + 1], _mm512_loadu_si512(wk + j * 128 + 64));
+        if (S * j % 4 + KW > 4)
+          acc[n][j] = _mm512_dpbusd_epi32(acc[n][j], tv[q + 1], _mm512_loadu_si512(wk + j * 128 + 64));
       }
   }
   __m512 v[NB * 4][1];
@@ -248,30 +288,7 @@ inline __attribute__((always_inline)) void DepthwiseInt8::run_blocks(const Group
       v[i][0] = x;
     }
   }
-  const int64_t c = a.c;
-#pragma GCC unroll 2
-  for (int n = 0; n < NB; ++n) {
-    const int64_t px0 = 4 * (b + n), count = FULL ? 4 : std::min<int64_t>(4, a.ow - px0);
-    if (a.y_dtype == DType::f32) {
-      float* yf = reinterpret_cast<float*>(a.y) + px0 * c;
-      for (int64_t k = 0; k < count; ++k) _mm512_storeu_ps(yf + k * c, v[n * 4 + k][0]);
-      continue;
-    }
-    // Round (nearest even), saturate to 16 then 8 bits: 4 pixels x 16 channels, then pixel-major.
-    const __m512i lo = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4][0]), _mm512_cvtps_epi32(v[n * 4 + 1][0]));
-    const __m512i hi = _mm512_packs_epi32(_mm512_cvtps_epi32(v[n * 4 + 2][0]), _mm512_cvtps_epi32(v[n * 4 + 3][0]));
-    const __m512i q = a.y_dtype == DType::u8 ? _mm512_packus_epi16(lo, hi) : _mm512_packs_epi16(lo, hi);
-    const __m512i o = _mm512_permutexvar_epi8(a.out_index, q);
-    char* yq = a.y + px0 * c;
-    if (c == 16 && count == 4) {
-      _mm512_storeu_si512(yq, o);
-      continue;
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(yq), _mm512_castsi512_si128(o));
-    if (count > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + c), _mm512_extracti32x4_epi32(o, 1));
-    if (count > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 2 * c), _mm512_extracti32x4_epi32(o, 2));
-    if (count > 3) _mm_storeu_si128(reinterpret_cast<__m128i*>(yq + 3 * c), _mm512_extracti32x4_epi32(o, 3));
-  }
+  store_blocks<NB, FULL>(a, v, b);
 }
 
 template <int S, int KW, int KH, DepthwiseInt8::Chain CH>
@@ -317,11 +334,14 @@ void DepthwiseInt8::run(const uint8_t* x, void* y, void* scratch) const {
     char* s = static_cast<char*>(scratch) + static_cast<size_t>(t) * worker_bytes_;
     const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
     // 3x3 and 5x5 unrolled; other kernels as 5 wide (zero weights past kw), kh rows.
+    auto with_stride = [&]<int KW, int KH, Chain CH>() {
+      if (p_.stride[1] == 2) run_rows<2, KW, KH, CH>(x, y, s, r0, r1);
+      else run_rows<1, KW, KH, CH>(x, y, s, r0, r1);
+    };
     auto with_kw = [&]<Chain CH>() {
-      const bool s2 = p_.stride[1] == 2;
-      if (p_.kw == 3 && p_.kh == 3) s2 ? run_rows<2, 3, 3, CH>(x, y, s, r0, r1) : run_rows<1, 3, 3, CH>(x, y, s, r0, r1);
-      else if (p_.kw == 5 && p_.kh == 5) s2 ? run_rows<2, 5, 5, CH>(x, y, s, r0, r1) : run_rows<1, 5, 5, CH>(x, y, s, r0, r1);
-      else s2 ? run_rows<2, 5, 0, CH>(x, y, s, r0, r1) : run_rows<1, 5, 0, CH>(x, y, s, r0, r1);
+      if (p_.kw == 3 && p_.kh == 3) with_stride.template operator()<3, 3, CH>();
+      else if (p_.kw == 5 && p_.kh == 5) with_stride.template operator()<5, 5, CH>();
+      else with_stride.template operator()<5, 0, CH>();
     };
     switch (chain_) {
       case Chain::hard_swish_linear: with_kw.template operator()<Chain::hard_swish_linear>(); break;

@@ -1,17 +1,19 @@
-// int8 depthwise convolutions (group == Cin == Cout, 16k channels, stride 1, kernels up to 5
-// wide): the PP-OCRv4 detector's 3x3 and 5x5 depthwise layers, u8 in, u8/i8/f32 out.
+// int8 depthwise convolutions (group == Cin == Cout, 16k channels, stride 1 or 2, kernels up
+// to 5 wide and 8 high, u8 in, u8/i8/f32 out): the PP-OCRv4 detector's 3x3 and 5x5 layers.
 //
-// Why: oneDNN 2.6's jit_int8 kernel runs them no faster than its f32 depthwise (2.19 ms of
-// the INT8 detector's 12.0 at one thread, Zen 5). Here one vpdpbusd sums 4 taps of a row for
+// Why: oneDNN 2.6's jit_int8 kernel runs them no faster than its f32 depthwise (2.0-2.2 ms of
+// the INT8 detector's ~11 at one thread, Zen 5). Here one vpdpbusd sums 4 taps of a row for
 // 16 channels: each input row is converted once into 64-byte vectors T_b whose dword lane c
 // holds channel c's bytes at 4 consecutive padded columns 4b..4b+3 (the padding filled with
-// the input zero point), so output column 4b+j of a kernel row is T_b and T_{b+1} against
-// channel c's weights shifted by j bytes (zeros where no tap falls): 6 vpdpbusd per 4x16
-// outputs per kernel row at kw 3, 8 at kw 5. The zero point's share is then one constant per
-// channel (x_zero * sum of its weights), subtracted in integers, and the epilogue has the
-// channels in the lanes: dequantize with per-lane scale and bias, the post-op chain (the
-// requantization last, as FusedConv appends it), round, saturate, 16 bytes per pixel.
-// Needs AVX512-VNNI, BW and VBMI (the byte permutes).
+// the input zero point), so at stride 1 output column 4b+j of a kernel row is T_b and T_{b+1}
+// against channel c's weights shifted by j bytes (zeros where no tap falls): 6 vpdpbusd per
+// 4x16 outputs per kernel row at kw 3, 8 at kw 5 (stride 2: T_{2b+j/2}, T_{2b+j/2+1}, shifted
+// by 2j mod 4; as many). The zero point's share is then one constant per channel (x_zero *
+// sum of its weights), the sums' starting value, and the epilogue has the channels in the
+// lanes: dequantize with per-lane scale and bias, the post-op chain (the requantization last,
+// as FusedConv appends it; hard swish + requantization and requantization alone written out,
+// others through tile::apply_post_ops), round, saturate, 16 bytes per pixel. The same
+// formulas as NarrowInt8Conv. Needs AVX512-VNNI, BW and VBMI (the byte permutes).
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,7 @@ class DepthwiseInt8 {
   static bool supports(const FusedConvParams& p);
 
   // Packs the weights [C, 1, kh, kw] (s8) as per 16 channels [ky][j][half] vectors and the
-  // per-channel constants; returns the scratch bytes run() needs.
+  // per-channel constants, picks the epilogue; returns the scratch bytes run() needs.
   size_t prepare(const FusedConvParams& p, const int8_t* w, const float* b);
 
   // x [N, H, W, C] u8, y [N, OH, OW, C] as p.y_dtype; scratch of prepare()'s size.
@@ -36,6 +38,8 @@ class DepthwiseInt8 {
   void run(const uint8_t* x, void* y, void* scratch) const;
 
  private:
+  void pack(const int8_t* w, const float* b);  // w_, zsum_, scale_, bias_
+  size_t tag_bytes() const { return (static_cast<size_t>(p_.kh) * 8 + 63) / 64 * 64; }
   void convert_row(const uint8_t* x, int64_t img, int64_t iy, uint8_t* dst) const;
   // The kh converted rows output row r reads (a ring of kh slots in the worker's scratch).
   void gather_rows(const uint8_t* x, char* scratch, int64_t r, const uint8_t** rows) const;

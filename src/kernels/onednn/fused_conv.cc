@@ -23,7 +23,6 @@
 // scales s_x*s_w (oneDNN 2.x adds the bias before them, so it is divided by them here), the
 // post-ops on the dequantized values, and requantization as a last linear post-op.
 #include <algorithm>
-#include <cstdlib>  // TEMP A/B
 #include <cstring>
 #include <new>
 #include <set>
@@ -326,10 +325,14 @@ class OnednnFusedConv final : public Kernel {
     return algo.is_ok() && *algo == "auto" && NarrowInt8Conv::supports(p_) && ctx.input(1).dtype == DType::i8;
   }
 
-  // int8 depthwise (depthwise_int8.h).
+  // int8 depthwise, stride 1 or 2, kernels up to 5 wide (depthwise_int8.h): all of the
+  // detector's, Zen 5, one thread, in-model, medians of 7 alternated runs against oneDNN's
+  // jit_int8: 3x3 16ch@320 0.358 -> 0.219 ms, 48@160 0.262 -> 0.172, 96@80 0.163 -> 0.114;
+  // 5x5 192@40 0.162-0.166 -> 0.080-0.089, 384@20 0.091-0.095 -> 0.048-0.057; stride 2 3x3
+  // 32@160 out 0.165 -> 0.157, 48@80 0.068 -> 0.058, 96@40 0.040 -> 0.033, 5x5 192@20 0.052 ->
+  // 0.037 (depthwise total 2.04 -> 1.28 ms; at two threads 1.09 -> 0.66).
   bool depthwise_int8_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    if (const char* ab = std::getenv("EP_DW_INT8"); ab && *ab == '0') return false;  // TEMP A/B
     return algo.is_ok() && *algo == "auto" && DepthwiseInt8::supports(p_) && ctx.input(1).dtype == DType::i8;
   }
 
