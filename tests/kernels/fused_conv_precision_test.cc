@@ -394,7 +394,7 @@ bool int8_runs_on(const char* backend, const NodeUnderTest& t, const std::vector
 // int8: both kernels against the fake-quant oracle built here from the f32 reference kernel.
 // Every other case has 7-bit weights, which oneDNN runs on CPUs without VNNI too.
 TEST(FusedConvInt8, MatchesFakeQuantOracle) {
-  const std::vector<QuantCase> cases = {
+  std::vector<QuantCase> cases = {
       {kCases[0], DType::u8, DType::u8, 128, 3},
       {kCases[1], DType::u8, DType::u8, 7, 0},
       {kCases[2], DType::i8, DType::i8, 0, -5},
@@ -430,6 +430,10 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
       {{2, 64, 7, 18, 64, 3, 64, 2, 0, {1}, 1}, DType::u8, DType::i8, 0, -4},
       {{1, 32, 8, 6, 32, 5, 32, 2, 2, {}, 1}, DType::u8, DType::u8, 77, 100},
   };
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+  // An affine step before hard swish: DepthwiseInt8 only (oneDNN declines two linear steps).
+  cases.push_back({{1, 32, 7, 10, 32, 3, 32, 1, 1, {3, 4}}, DType::u8, DType::u8, 128, 50});
+#endif
   uint32_t seed = 900;
   int onednn_ran = 0;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
@@ -516,12 +520,15 @@ TEST(FusedConvInt8, DepthwiseTakesDepthwiseInt8) {
   const std::string dw3 = int8_implementation({1, 48, 10, 10, 48, 3, 48, 1, 1, {4}});
   const std::string dw5 = int8_implementation({1, 32, 10, 10, 32, 5, 32, 1, 2, {}});
   const std::string dw3s2 = int8_implementation({1, 32, 12, 12, 32, 3, 32, 2, 1, {4}});
+  // An affine step before hard swish (oneDNN declines the chain: two linear steps).
+  const std::string dw_affine = int8_implementation({1, 16, 8, 8, 16, 3, 16, 1, 1, {3, 4}});
   EXPECT_EQ(int8_implementation({1, 24, 10, 10, 24, 3, 24, 1, 1, {4}}).rfind("onednn:", 0), 0u);
   EXPECT_EQ(int8_implementation({1, 32, 12, 12, 32, 3, 32, 3, 1, {4}}).rfind("onednn:", 0), 0u);
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
   EXPECT_EQ(dw3, "edgepipe:depthwise_int8");
   EXPECT_EQ(dw5, "edgepipe:depthwise_int8");
   EXPECT_EQ(dw3s2, "edgepipe:depthwise_int8");
+  EXPECT_EQ(dw_affine, "edgepipe:depthwise_int8");
 #else
   EXPECT_EQ(dw3.rfind("onednn:", 0), 0u) << dw3;
   EXPECT_EQ(dw5.rfind("onednn:", 0), 0u) << dw5;

@@ -226,7 +226,7 @@ class OnednnFusedConv final : public Kernel {
       merged.push_back(op);
     }
     p_.post_ops = std::move(merged);
-    if (narrow_int8_case(ctx)) return Status::ok();  // runs the chain itself
+    if (narrow_int8_case(ctx) || depthwise_int8_case(ctx)) return Status::ok();  // run the chain themselves
     std::set<PostOpKind> seen;
     for (const PostOp& op : p_.post_ops)
       if (op.kind != PostOpKind::residual && !seen.insert(op.kind).second)
