@@ -14,13 +14,16 @@ namespace {
 struct Case {
   int64_t n, cin, h, w, cout, k, group, stride, pad;
   std::vector<int64_t> post_ops;
+  int64_t pad_end = -1;  // bottom and right padding where it differs from top and left (pad)
 };
 
 Tensor nhwc_random(const Case& c, int64_t ch, int64_t h, int64_t w, uint32_t seed, float lo = -1.f, float hi = 1.f) {
   return random_tensor(Shape{c.n, h, w, ch}, seed, lo, hi);
 }
 
-int64_t out_side(const Case& c, int64_t in) { return (in + 2 * c.pad - c.k) / c.stride + 1; }
+int64_t pad_end(const Case& c) { return c.pad_end < 0 ? c.pad : c.pad_end; }
+
+int64_t out_side(const Case& c, int64_t in) { return (in + c.pad + pad_end(c) - c.k) / c.stride + 1; }
 
 void set_attrs(NodeUnderTest& t, const Case& c) {
   t.node->domain = "edgepipe";
@@ -30,7 +33,8 @@ void set_attrs(NodeUnderTest& t, const Case& c) {
     params.push_back(c.post_ops[i] == 2 ? 0.9f + 0.1f * i : 0.05f * i);
   }
   t.attr("group", c.group).attr("strides", std::vector<int64_t>{c.stride, c.stride})
-      .attr("dilations", std::vector<int64_t>{1, 1}).attr("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})
+      .attr("dilations", std::vector<int64_t>{1, 1})
+      .attr("pads", std::vector<int64_t>{c.pad, c.pad, pad_end(c), pad_end(c)})
       .attr("layout", std::string("NHWC")).attr("post_ops", c.post_ops).attr("post_op_params", params);
 }
 
@@ -402,7 +406,7 @@ bool int8_runs_on(const char* backend, const NodeUnderTest& t, const std::vector
 // int8: both kernels against the fake-quant oracle built here from the f32 reference kernel.
 // Every other case has 7-bit weights, which oneDNN runs on CPUs without VNNI too.
 TEST(FusedConvInt8, MatchesFakeQuantOracle) {
-  const std::vector<QuantCase> cases = {
+  std::vector<QuantCase> cases = {
       {kCases[0], DType::u8, DType::u8, 128, 3},
       {kCases[1], DType::u8, DType::u8, 7, 0},
       {kCases[2], DType::i8, DType::i8, 0, -5},
@@ -426,7 +430,31 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
       {{1, 4, 8, 10, 16, 1, 1, 1, 0, {1}}, DType::u8, DType::u8, 255, 128},
       {{1, 32, 9, 9, 64, 1, 1, 1, 0, {2}}, DType::u8, DType::f32, 0, 0},
       {{1, 21, 8, 9, 80, 1, 1, 1, 0, {3, 4}}, DType::u8, DType::f32, 90, 17},
+      // Depthwise, u8 input, stride 1, 16k channels: DepthwiseInt8 (4 columns x 16 channels per
+      // vpdpbusd) on AVX512-VNNI. Rows narrower than one 4-column block and off its multiples,
+      // kernels wider than the padding and asymmetric padding (the zero point outside the image).
+      {{1, 16, 7, 3, 16, 3, 16, 1, 1, {4}}, DType::u8, DType::u8, 128, 3},
+      {{1, 48, 6, 10, 48, 5, 48, 1, 2, {2, 4}}, DType::u8, DType::i8, 255, -7},
+      {{2, 64, 5, 9, 64, 3, 64, 1, 1, {1}}, DType::u8, DType::u8, 0, 10},
+      {{1, 32, 9, 13, 32, 5, 32, 1, 2, {}}, DType::u8, DType::f32, 128, 0},
+      {{1, 16, 12, 17, 16, 5, 16, 1, 1, {4, 3}, 3}, DType::u8, DType::u8, 255, 128},
+      {{1, 16, 5, 2, 16, 3, 16, 1, 0, {2}, 1}, DType::u8, DType::i8, 77, 0},
+      {{1, 48, 8, 6, 48, 3, 48, 1, 2, {4}, 0}, DType::u8, DType::u8, 200, 60},
+      // Other sizes than 3x3 and 5x5 (a 5-wide kernel with zero taps), chains without hard swish.
+      {{1, 32, 7, 9, 32, 4, 32, 1, 2, {}, 1}, DType::u8, DType::u8, 128, 0},
+      {{1, 16, 6, 5, 16, 2, 16, 1, 0, {1}, 1}, DType::u8, DType::i8, 9, 0},
+      {{1, 16, 3, 7, 16, 1, 16, 1, 0, {4}}, DType::u8, DType::u8, 255, 0},
+      {{1, 32, 6, 7, 32, 5, 32, 1, 2, {4, 3}}, DType::u8, DType::f32, 128, 0},  // the det's f32 one
+      // Stride 2: odd and even widths and heights, asymmetric padding.
+      {{1, 16, 9, 11, 16, 3, 16, 2, 1, {4}}, DType::u8, DType::u8, 128, 3},
+      {{1, 48, 10, 13, 48, 5, 48, 2, 2, {4, 3}}, DType::u8, DType::f32, 255, 0},
+      {{2, 64, 7, 18, 64, 3, 64, 2, 0, {1}, 1}, DType::u8, DType::i8, 0, -4},
+      {{1, 32, 8, 6, 32, 5, 32, 2, 2, {}, 1}, DType::u8, DType::u8, 77, 100},
   };
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+  // An affine step before hard swish: DepthwiseInt8 only (oneDNN declines two linear steps).
+  cases.push_back({{1, 32, 7, 10, 32, 3, 32, 1, 1, {3, 4}}, DType::u8, DType::u8, 128, 50});
+#endif
   uint32_t seed = 900;
   int onednn_ran = 0;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
@@ -463,7 +491,7 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
     std::vector<const Tensor*> ins = {&xq, &wq, &b};
     if (has_residual(c)) ins.push_back(&r);
     // The 1x1 cases above with at most 48 channels out, or an f32 output, take PointwiseInt8.
-    if (c.k == 1 && c.cin <= 48 && c.cout % 16 == 0 && (c.cout <= 48 || qc.y_type == DType::f32) &&
+    if (c.k == 1 && c.group == 1 && c.cin <= 48 && c.cout % 16 == 0 && (c.cout <= 48 || qc.y_type == DType::f32) &&
         kernels::onednn_has_vnni() && !kernels::onednn_without_avx512()) {
       EXPECT_EQ(onednn_implementation(t, ins), "edgepipe:pointwise_int8");
     }
@@ -492,6 +520,46 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
     seed += 10;
   }
   EXPECT_GE(onednn_ran, 4);  // the 7-bit cases with u8 input run on oneDNN on any CPU
+}
+
+// The implementation prepare() picks for an int8 node of the oracle test's form (u8 in and out).
+std::string int8_implementation(const Case& c) {
+  NodeUnderTest t("FusedConv", 3, 1, 1);
+  set_attrs(t, c);
+  t.attr("precision", std::string("int8")).attr("output_dtype", std::string("u8")).attr("x_scale", 0.02f)
+      .attr("x_zero_point", int64_t{128}).attr("w_scales", std::vector<float>(static_cast<size_t>(c.cout), 0.004f))
+      .attr("y_scale", 0.05f).attr("y_zero_point", int64_t{0});
+  const Tensor xq = random_quantized(DType::u8, Shape{c.n, c.h, c.w, c.cin}, 1);
+  const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin / c.group, c.k, c.k}, 2);
+  const Tensor b = random_tensor(Shape{c.cout}, 3);
+  kernels::PrepareContext ctx(*t.node, {{xq.dtype(), xq.shape(), &xq}, {wq.dtype(), wq.shape(), &wq},
+                                        {b.dtype(), b.shape(), &b}});
+  std::unique_ptr<kernels::Kernel> k = kernels::find_kernel("FusedConv", "edgepipe", 1, "onednn")->create();
+  const Status st = k->prepare(ctx);
+  return st.is_ok() ? k->implementation() : st.to_string();
+}
+
+// int8 depthwise convolutions with u8 input, 16k channels and stride 1 or 2 take DepthwiseInt8
+// in a build with AVX512-VNNI and VBMI (the oracle test above checks its results); stride 3 and
+// channels off the multiples of 16 stay on oneDNN.
+TEST(FusedConvInt8, DepthwiseTakesDepthwiseInt8) {
+  const std::string dw3 = int8_implementation({1, 48, 10, 10, 48, 3, 48, 1, 1, {4}});
+  const std::string dw5 = int8_implementation({1, 32, 10, 10, 32, 5, 32, 1, 2, {}});
+  const std::string dw3s2 = int8_implementation({1, 32, 12, 12, 32, 3, 32, 2, 1, {4}});
+  // An affine step before hard swish (oneDNN declines the chain: two linear steps).
+  const std::string dw_affine = int8_implementation({1, 16, 8, 8, 16, 3, 16, 1, 1, {3, 4}});
+  EXPECT_EQ(int8_implementation({1, 24, 10, 10, 24, 3, 24, 1, 1, {4}}).rfind("onednn:", 0), 0u);
+  EXPECT_EQ(int8_implementation({1, 32, 12, 12, 32, 3, 32, 3, 1, {4}}).rfind("onednn:", 0), 0u);
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+  EXPECT_EQ(dw3, "edgepipe:depthwise_int8");
+  EXPECT_EQ(dw5, "edgepipe:depthwise_int8");
+  EXPECT_EQ(dw3s2, "edgepipe:depthwise_int8");
+  EXPECT_EQ(dw_affine, "edgepipe:depthwise_int8");
+#else
+  EXPECT_EQ(dw3.rfind("onednn:", 0), 0u) << dw3;
+  EXPECT_EQ(dw5.rfind("onednn:", 0), 0u) << dw5;
+  EXPECT_EQ(dw3s2.rfind("onednn:", 0), 0u) << dw3s2;
+#endif
 }
 
 // FusedConvTranspose in int8: the pixel-shuffle case (kernel == stride, the det's head) and a
