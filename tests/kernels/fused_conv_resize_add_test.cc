@@ -35,8 +35,8 @@ std::string implementation_of(const ir::Node& node, const std::vector<const Tens
   return st.is_ok() ? k->implementation() : st.to_string();
 }
 
-// NHWC int8 1x1 convolutions with f32 outputs (96 and 32 channels, Cin on and off 4, a pixel
-// count off the 4- and 8-pixel tiles), their ResizeAdd upsampling by scales (2x) and by sizes
+// NHWC int8 1x1 convolutions with f32 outputs (96 and 32 channels, Cin on and off 4, pixel
+// counts off the 4- and 8-pixel tiles), their ResizeAdd upsampling by scales (2x) and by sizes
 // (7x13 from 4x7, half_pixel), quantized (u8, i8) or not, with and without A_scale, at one
 // and two threads.
 TEST(FusedConvResizeAdd, IsTheConvolutionThenTheResizeAdd) {
@@ -51,6 +51,9 @@ TEST(FusedConvResizeAdd, IsTheConvolutionThenTheResizeAdd) {
       {18, 96, 7, 13, 4, 7, true, true, true, DType::u8, true},
       {16, 32, 7, 13, 4, 7, true, true, false, DType::i8, true},
       {20, 96, 8, 10, 4, 5, false, false, true, DType::u8, true},
+      // Pixels after the whole tiles (3 of 91, 1 of 65), the tensor's last with Cin off 4.
+      {46, 96, 7, 13, 4, 7, true, false, true, DType::u8, true},
+      {38, 32, 5, 13, 3, 7, true, true, true, DType::i8, true},
       {44, 64, 6, 6, 3, 3, false, false, false, DType::u8, false},  // 36 pixels: too few
   };
   uint32_t seed = 4100;

@@ -261,32 +261,43 @@ void PointwiseInt8::run_range(const uint8_t* x, void* y, int64_t px0, int64_t px
     case 5: run_tiles<4, 5, kTail>(x, y, px0, whole, 0, t); break;
     default: run_tiles<4, 6, kTail>(x, y, px0, whole, 0, t); break;
   }
-  // The pixels after the whole tiles: up to 4 at a time through a staging buffer of 4
-  // pixels (zeros after the last), which keeps the packed store.
   if (whole == px1) return;
   const int64_t cin = p_.cin, cout = p_.cout;
-  const bool f32_out = kTail ? !tail_.quantized : p_.y_dtype == DType::f32;
-  const size_t ysize = f32_out ? 4 : 1;
-  alignas(64) uint8_t xs[4 * kMaxCin + 4];
+  alignas(64) uint8_t xs[4 * kMaxCin + 4] = {};
+  if constexpr (kTail) {
+    // One pixel at a time, a tile of one pixel over a copy of its input (the last group of 4
+    // reads the copy's zeros), written straight to its place: the ResizeAdd epilogue reads X
+    // at each pixel's own place, so no pixel past the range may go through it.
+    const int64_t ysize = tail_.quantized ? 1 : 4;
+    for (int64_t px = whole; px < px1; ++px) {
+      std::memcpy(xs, x + px * cin, static_cast<size_t>(cin));
+      char* yp = static_cast<char*>(y) + px * cout * ysize;
+      switch (nv) {
+        case 1: run_tiles<1, 1, true>(xs, yp, 0, 1, px, t); break;
+        case 2: run_tiles<1, 2, true>(xs, yp, 0, 1, px, t); break;
+        case 3: run_tiles<1, 3, true>(xs, yp, 0, 1, px, t); break;
+        case 4: run_tiles<1, 4, true>(xs, yp, 0, 1, px, t); break;
+        case 5: run_tiles<1, 5, true>(xs, yp, 0, 1, px, t); break;
+        default: run_tiles<1, 6, true>(xs, yp, 0, 1, px, t); break;
+      }
+    }
+    return;
+  }
+  // Otherwise up to 4 pixels at a time through staging buffers of 4 pixels (zeros after the
+  // last), which keeps the packed store.
+  const size_t ysize = p_.y_dtype == DType::f32 ? 4 : 1;
   alignas(64) char ys[4 * kMaxVectors * 16 * 4];
   for (int64_t px = whole; px < px1; px += 4) {
     const int64_t n = std::min<int64_t>(4, px1 - px);
     std::memcpy(xs, x + px * cin, static_cast<size_t>(n * cin));
     std::memset(xs + n * cin, 0, static_cast<size_t>((4 - n) * cin));
-    // The staged pixels past the tensor's end would read X past its end: only the real ones
-    // go through the ResizeAdd epilogue, one at a time.
-    const int64_t staged = kTail ? 1 : 4;
-    for (int64_t s0 = 0; s0 < (kTail ? n : 1); ++s0) {
-      const uint8_t* xp = xs + s0 * cin;
-      char* yp = ys + s0 * cout * static_cast<int64_t>(ysize);
-      switch (nv) {
-        case 1: run_tiles<4, 1, kTail>(xp, yp, 0, staged, px + s0, t); break;
-        case 2: run_tiles<4, 2, kTail>(xp, yp, 0, staged, px + s0, t); break;
-        case 3: run_tiles<4, 3, kTail>(xp, yp, 0, staged, px + s0, t); break;
-        case 4: run_tiles<4, 4, kTail>(xp, yp, 0, staged, px + s0, t); break;
-        case 5: run_tiles<4, 5, kTail>(xp, yp, 0, staged, px + s0, t); break;
-        default: run_tiles<4, 6, kTail>(xp, yp, 0, staged, px + s0, t); break;
-      }
+    switch (nv) {
+      case 1: run_tiles<4, 1, false>(xs, ys, 0, 4, 0, t); break;
+      case 2: run_tiles<4, 2, false>(xs, ys, 0, 4, 0, t); break;
+      case 3: run_tiles<4, 3, false>(xs, ys, 0, 4, 0, t); break;
+      case 4: run_tiles<4, 4, false>(xs, ys, 0, 4, 0, t); break;
+      case 5: run_tiles<4, 5, false>(xs, ys, 0, 4, 0, t); break;
+      default: run_tiles<4, 6, false>(xs, ys, 0, 4, 0, t); break;
     }
     std::memcpy(static_cast<char*>(y) + static_cast<size_t>(px * cout) * ysize, ys,
                 static_cast<size_t>(n * cout) * ysize);
