@@ -68,6 +68,13 @@ size_t ShuffleConvT::prepare(const FusedConvParams& p, const void* w_data, const
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
   if (int8_) {
     wq_.assign(static_cast<size_t>(cin4_ / 4 * 16), 0);
+    // sums_int8_vnni's byte permutes: lane j, byte q of half h <- byte j * Cin + 16 h + q of
+    // the four pixels (the bytes past Cin meet zero weights).
+    perm_.assign(128, 0);
+    for (int64_t h = 0; h < 2; ++h)
+      for (int64_t j = 0; j < 4; ++j)
+        for (int64_t q = 0; q < 16; ++q)
+          perm_[static_cast<size_t>(h * 64 + j * 16 + q)] = static_cast<uint8_t>(std::min<int64_t>(j * p.cin + 16 * h + q, 127));
     zcomp_.assign(16, 0);
     for (int64_t ic = 0; ic < p.cin; ++ic)
       for (int64_t oc = 0; oc < p.cout; ++oc)
@@ -97,7 +104,39 @@ void ShuffleConvT::sums_int8_vnni(const uint8_t* xr, int64_t count, float* packe
   const int64_t cin = p_.cin;
   const __m512 bias = _mm512_loadu_ps(b_.data()), scale = _mm512_loadu_ps(scale_.data());
   const __m512i zcomp = _mm512_loadu_si512(zcomp_.data());
-  for (int64_t i = 0; i < count; i += 4) {
+  // Per 16 channels, the four pixels' bytes into their lanes, then each group of 4 broadcast
+  // within its lane against the lane's 4 weights.
+  auto dot = [&](__m512i acc, __m512i v, int64_t c) {
+    const int64_t m = std::min<int64_t>(16, cin - c);
+    const int32_t* wg = wq_.data() + c / 4 * 16;
+    acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_AAAA), _mm512_loadu_si512(wg));
+    if (m > 4) acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_BBBB), _mm512_loadu_si512(wg + 16));
+    if (m > 8) acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_CCCC), _mm512_loadu_si512(wg + 32));
+    if (m > 12) acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_DDDD), _mm512_loadu_si512(wg + 48));
+    return acc;
+  };
+  auto finish = [&](__m512i acc, int64_t i) {
+    const __m512 sum = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zcomp));
+    _mm512_storeu_ps(packed + i * 4, _mm512_fmadd_ps(sum, scale, bias));
+  };
+  int64_t i = 0;
+#if defined(__AVX512VBMI__)
+  // Up to 32 channels: the four pixels' 4 * Cin bytes are two 64-byte loads, and each 16
+  // channels' lanes one byte permute of them (the detector's 24: eight masked 16-byte loads
+  // and six inserts per 4 pixels before, waiting on the loads). The loads stay within the
+  // chunk's bytes; the last pixels take the path below.
+  if (cin <= 32) {
+    const __m512i lo = _mm512_loadu_si512(perm_.data()), hi = _mm512_loadu_si512(perm_.data() + 64);
+    for (; i + 4 <= count && i * cin + 128 <= count * cin; i += 4) {
+      const uint8_t* b = xr + i * cin;
+      const __m512i a0 = _mm512_loadu_si512(b), a1 = _mm512_loadu_si512(b + 64);
+      __m512i acc = dot(_mm512_setzero_si512(), _mm512_permutex2var_epi8(a0, lo, a1), 0);
+      if (cin > 16) acc = dot(acc, _mm512_permutex2var_epi8(a0, hi, a1), 16);
+      finish(acc, i);
+    }
+  }
+#endif
+  for (; i < count; i += 4) {
     const uint8_t* px[4];
     for (int j = 0; j < 4; ++j) px[j] = xr + std::min(i + j, count - 1) * cin;  // past the end: a repeat
     __m512i acc = _mm512_setzero_si512();
@@ -108,14 +147,9 @@ void ShuffleConvT::sums_int8_vnni(const uint8_t* xr, int64_t count, float* packe
       v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(mk, px[1] + c), 1);
       v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(mk, px[2] + c), 2);
       v = _mm512_inserti32x4(v, _mm_maskz_loadu_epi8(mk, px[3] + c), 3);
-      const int32_t* wg = wq_.data() + c / 4 * 16;
-      acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_AAAA), _mm512_loadu_si512(wg));
-      if (m > 4) acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_BBBB), _mm512_loadu_si512(wg + 16));
-      if (m > 8) acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_CCCC), _mm512_loadu_si512(wg + 32));
-      if (m > 12) acc = _mm512_dpbusd_epi32(acc, _mm512_shuffle_epi32(v, _MM_PERM_DDDD), _mm512_loadu_si512(wg + 48));
+      acc = dot(acc, v, c);
     }
-    const __m512 sum = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, zcomp));
-    _mm512_storeu_ps(packed + i * 4, _mm512_fmadd_ps(sum, scale, bias));
+    finish(acc, i);
   }
 }
 #endif

@@ -47,6 +47,7 @@ class ShuffleConvT {
   // int8 with VNNI: per group of 4 input channels, each lane's 4 weights as bytes (lanes as
   // w_); per lane x_zero * the sum of its output's weights (subtracted from the u8 sums).
   std::vector<int32_t> wq_, zcomp_;
+  std::vector<uint8_t> perm_;  // int8, Cin <= 32: the two byte permutes' indices
   bool int8_ = false;
   size_t worker_bytes_ = 0;
   int64_t workers_ = 1;
