@@ -122,13 +122,10 @@ class FusedConvResizeAddKernel final : public Kernel {
     r.scaled = n_in > 9 && ctx.has_input(9);
     if (r.scaled && ctx.input(9).dtype != DType::f32) return false;
     r.quantized = n_in > 7 && ctx.has_input(7);
-    if (r.quantized) {  // the part's prepare checked them
-      r.quant.scale = ctx.input(7).constant->as<float>()[0];
-      if (n_in > 8 && ctx.has_input(8)) {
-        const TensorInfo& z = ctx.input(8);
-        r.quant.q = z.dtype;
-        r.quant.zero = static_cast<float>(z.dtype == DType::u8 ? z.constant->as<uint8_t>()[0] : z.constant->as<int8_t>()[0]);
-      }
+    if (r.quantized) {
+      auto q = cpu::quantize_to(ctx, 7, 8);  // the ResizeAdd part's prepare checked them
+      if (!q.is_ok()) return false;
+      r.quant = *q;
     }
     pointwise_.prepare(*p, static_cast<const int8_t*>(w.constant->data()),
                        ctx.has_input(2) ? static_cast<const float*>(ctx.input(2).constant->data()) : nullptr);

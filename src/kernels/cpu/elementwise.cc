@@ -120,21 +120,12 @@ class BinaryKernel final : public Kernel {
   // alone read the sum): f32 x [.., C], f32 s with C values along x's last axis, per-tensor
   // y_scale (constant f32) and y_zero_point (constant u8 or i8, the output's type).
   Status prepare_quantized(PrepareContext& ctx) {
-    const TensorInfo &a = ctx.input(0), &b = ctx.input(1), &s = ctx.input(2);
+    const TensorInfo &a = ctx.input(0), &b = ctx.input(1);
     const int64_t c = a.shape.rank() ? a.shape[a.shape.rank() - 1] : 0;
     if (a.dtype != DType::f32 || b.dtype != DType::f32 || c <= 0 || b.shape.numel() != c ||
         b.shape.rank() > a.shape.rank() || b.shape[b.shape.rank() - 1] != c)
       return ctx.error("a quantized ScaleAdd takes f32 x and f32 s with one value per channel of x's last axis");
-    if (!s.constant || s.dtype != DType::f32 || s.shape.numel() != 1 || !(s.constant->as<float>()[0] > 0.f))
-      return ctx.error("y_scale must be a constant positive one-value f32");
-    quant_ = QuantizeTo{DType::u8, s.constant->as<float>()[0], 0.f};
-    if (ctx.num_inputs() > 3 && ctx.has_input(3)) {
-      const TensorInfo& z = ctx.input(3);
-      if (!z.constant || (z.dtype != DType::u8 && z.dtype != DType::i8) || z.shape.numel() != 1)
-        return ctx.error("y_zero_point must be a constant one-value u8 or i8");
-      quant_.q = z.dtype;
-      quant_.zero = static_cast<float>(z.dtype == DType::u8 ? z.constant->as<uint8_t>()[0] : z.constant->as<int8_t>()[0]);
-    }
+    EP_ASSIGN_OR_RETURN(quant_, quantize_to(ctx, 2, 3));
     quantized_ = true;
     channels_ = c;
     rows_ = a.shape.numel() / c;

@@ -13,6 +13,7 @@
 #endif
 
 #include "edgepipe/dtype.h"
+#include "kernels/kernel.h"
 
 namespace ep::kernels::cpu {
 
@@ -29,6 +30,25 @@ struct QuantizeTo {
     return std::isnormal(r) ? r : std::numeric_limits<float>::quiet_NaN();
   }
 };
+
+// The per-tensor quantization a step that writes a quantized output reads from its inputs
+// `scale_at` (y_scale: a constant positive one-value f32) and `zero_at` (y_zero_point: a
+// constant one-value u8 or i8, the output's type; u8 and 0 when absent), as QuantizeLinear.
+inline Result<QuantizeTo> quantize_to(const PrepareContext& ctx, size_t scale_at, size_t zero_at) {
+  const TensorInfo& s = ctx.input(scale_at);
+  if (!s.constant || s.dtype != DType::f32 || s.shape.numel() != 1)
+    return ctx.error("y_scale must be a constant one-value f32");
+  QuantizeTo q{DType::u8, s.constant->as<float>()[0], 0.f};
+  if (!(q.scale > 0.f)) return ctx.error("y_scale must be positive");
+  if (ctx.num_inputs() > zero_at && ctx.has_input(zero_at)) {
+    const TensorInfo& z = ctx.input(zero_at);
+    if (!z.constant || (z.dtype != DType::u8 && z.dtype != DType::i8) || z.shape.numel() != 1)
+      return ctx.error("y_zero_point must be a constant one-value u8 or i8");
+    q.q = z.dtype;
+    q.zero = static_cast<float>(z.dtype == DType::u8 ? z.constant->as<uint8_t>()[0] : z.constant->as<int8_t>()[0]);
+  }
+  return q;
+}
 
 #if defined(__AVX512F__)
 // 16 values: round half to even of the IEEE quotient x / scale, NaN -> 0, + zero, clamp; the

@@ -109,18 +109,8 @@ class ResizeNearest final : public Kernel {
     const TensorInfo& x = ctx.input(in_);
     quantized_ = add_ && ctx.num_inputs() > 5 && ctx.has_input(5);
     if (quantized_) {
-      const TensorInfo& s = ctx.input(5);
-      if (x.dtype != DType::f32 || !s.constant || s.dtype != DType::f32 || s.shape.numel() != 1)
-        return ctx.error("a quantized output takes f32 A and X and a constant one-value f32 y_scale");
-      quant_ = QuantizeTo{DType::u8, s.constant->as<float>()[0], 0.f};
-      if (ctx.num_inputs() > 6 && ctx.has_input(6)) {
-        const TensorInfo& z = ctx.input(6);
-        if (!z.constant || (z.dtype != DType::u8 && z.dtype != DType::i8) || z.shape.numel() != 1)
-          return ctx.error("y_zero_point must be a constant one-value u8 or i8");
-        quant_.q = z.dtype;
-        quant_.zero = static_cast<float>(z.dtype == DType::u8 ? z.constant->as<uint8_t>()[0] : z.constant->as<int8_t>()[0]);
-      }
-      if (!(quant_.scale > 0.f)) return ctx.error("y_scale must be positive");
+      if (x.dtype != DType::f32) return ctx.error("a quantized output takes f32 A and X");
+      EP_ASSIGN_OR_RETURN(quant_, quantize_to(ctx, 5, 6));
     }
     scaled_ = add_ && ctx.num_inputs() > 7 && ctx.has_input(7);
     if (scaled_) {
