@@ -529,7 +529,7 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
 // and the output transform multiplies it by up to 64. On this test's uniform full-range inputs
 // and weights (the worst case for that step: no channel's weights are small) the cases below
 // measured at most 4 steps off and 0.075 steps on average (the direct kernels: 1 and ~0.01),
-// bounded here at 6 and 0.15; on the detector the IoU moved 0.97243 -> 0.97234 (20 frames).
+// bounded here at 6 and 0.15; on the detector the IoU moved 0.97243 -> 0.97237 (20 frames).
 TEST(FusedConvInt8, WinogradInt16NearFakeQuantOracle) {
   const std::vector<QuantCase> cases = {
       // Widths off the 4x4 tile and the 32-column strip, heights off the 8-row band, input

@@ -15,7 +15,7 @@
 // Precision: the int16 step of U is as coarse as exact int32 sums need (sum |V| |U| < 2^31
 // for any input), and the output transform multiplies its rounding by up to 64: on uniform
 // full-range inputs and weights up to 4 output steps off (0.05 on average), where the direct
-// kernels are at most 1; the detector's IoU moved 0.97243 -> 0.97234.
+// kernels are at most 1; the detector's IoU moved 0.97243 -> 0.97237 (20 frames).
 #pragma once
 
 #include <cstdint>
