@@ -522,6 +522,77 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
   EXPECT_GE(onednn_ran, 4);  // the 7-bit cases with u8 input run on oneDNN on any CPU
 }
 
+// WinogradInt16 (3x3, pads 1, 17-24 output channels, outputs at least 128 wide and 16 high on
+// AVX512-VNNI and VBMI) against the same fake-quant oracle, with a looser bound than the direct
+// kernels: its int16 weights U = G g G^T carry a rounding of up to half a step per position,
+// with the step as coarse as the int32 sums over Cin need to stay exact (sum |V| |U| < 2^31),
+// and the output transform multiplies it by up to 64. On this test's uniform full-range inputs
+// and weights (the worst case for that step: no channel's weights are small) the cases below
+// measured at most 4 steps off and 0.075 steps on average (the direct kernels: 1 and ~0.01),
+// bounded here at 6 and 0.15; on the detector the IoU moved 0.97243 -> 0.97237 (20 frames).
+TEST(FusedConvInt8, WinogradInt16NearFakeQuantOracle) {
+  const std::vector<QuantCase> cases = {
+      // Widths off the 4x4 tile and the 32-column strip, heights off the 8-row band, input
+      // channels off 32, zero points 0/128/255, chains, two images.
+      {{1, 96, 17, 130, 24, 3, 1, 1, 1, {}}, DType::u8, DType::u8, 128, 3},
+      {{1, 32, 16, 129, 17, 3, 1, 1, 1, {4, 3}}, DType::u8, DType::i8, 255, -3},
+      {{2, 16, 21, 134, 20, 3, 1, 1, 1, {1}}, DType::u8, DType::u8, 0, 10},
+      {{1, 96, 16, 131, 24, 3, 1, 1, 1, {}}, DType::u8, DType::f32, 128, 0},
+      {{1, 48, 24, 160, 22, 3, 1, 1, 1, {4}}, DType::u8, DType::u8, 77, 100},
+      {{1, 20, 16, 128, 18, 3, 1, 1, 1, {2}}, DType::u8, DType::i8, 128, 0},
+  };
+  uint32_t seed = 3000;
+  for (size_t ci = 0; ci < cases.size(); ++ci) {
+    const QuantCase& qc = cases[ci];
+    const Case& c = qc.conv;
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const float x_scale = 0.02f, y_scale = 0.05f;
+    const Tensor xq = random_quantized(qc.x_type, Shape{c.n, c.h, c.w, c.cin}, seed++);
+    const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin, c.k, c.k}, seed++, ci % 2 == 1);
+    std::vector<float> w_scales(static_cast<size_t>(c.cout));
+    std::mt19937 rng(seed++);
+    for (float& s : w_scales) s = 0.002f + 0.004f * static_cast<float>(rng() % 100) / 100.f;  // per channel
+    const Tensor b = random_tensor(Shape{c.cout}, seed++);
+    Tensor x(DType::f32, xq.shape()), w(DType::f32, wq.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = (q_at(xq, i) - static_cast<float>(qc.x_zero)) * x_scale;
+    const int64_t per_oc = wq.numel() / c.cout;
+    for (int64_t i = 0; i < w.numel(); ++i) w.as<float>()[i] = q_at(wq, i) * w_scales[static_cast<size_t>(i / per_oc)];
+    NodeUnderTest f("FusedConv", 3, 1, 1);
+    set_attrs(f, c);
+    const std::vector<const Tensor*> f_ins = {&x, &w, &b};
+    auto real = kernels::evaluate_node(*f.node, f_ins, "ref");
+    ASSERT_TRUE(real.is_ok()) << real.status().to_string();
+    NodeUnderTest t("FusedConv", 3, 1, 1);
+    set_attrs(t, c);
+    const char* y_name = qc.y_type == DType::u8 ? "u8" : qc.y_type == DType::i8 ? "i8" : "f32";
+    t.attr("precision", std::string("int8")).attr("output_dtype", std::string(y_name))
+        .attr("x_scale", x_scale).attr("x_zero_point", int64_t{qc.x_zero}).attr("w_scales", w_scales)
+        .attr("y_scale", y_scale).attr("y_zero_point", int64_t{qc.y_zero});
+    const std::vector<const Tensor*> ins = {&xq, &wq, &b};
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+    EXPECT_EQ(onednn_implementation(t, ins), "edgepipe:winograd_int16");
+#endif
+    auto got = kernels::evaluate_node(*t.node, ins, "onednn");
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    const Tensor& y = got.value()[0];
+    ASSERT_EQ(y.dtype(), qc.y_type);
+    // Error in output steps (y_scale, for f32 outputs too).
+    double worst = 0, sum = 0;
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      const float want = real.value()[0].as<float>()[i];
+      const double err = qc.y_type == DType::f32
+                             ? std::fabs(y.as<float>()[i] - want) / y_scale
+                             : std::fabs(q_at(y, i) - static_cast<float>(kernels::quantize_value(
+                                                             want, y_scale, qc.y_zero, qc.y_type)));
+      worst = std::max(worst, err);
+      sum += err;
+    }
+    EXPECT_LE(worst, 6.0);
+    EXPECT_LE(sum / static_cast<double>(y.numel()), 0.15);
+    seed += 10;
+  }
+}
+
 // The implementation prepare() picks for an int8 node of the oracle test's form (u8 in and out).
 std::string int8_implementation(const Case& c) {
   NodeUnderTest t("FusedConv", 3, 1, 1);
@@ -537,6 +608,28 @@ std::string int8_implementation(const Case& c) {
   std::unique_ptr<kernels::Kernel> k = kernels::find_kernel("FusedConv", "edgepipe", 1, "onednn")->create();
   const Status st = k->prepare(ctx);
   return st.is_ok() ? k->implementation() : st.to_string();
+}
+
+// int8 3x3 convolutions with pads 1, 17-24 output channels and outputs at least 128 wide and 16
+// high take WinogradInt16 in a build with AVX512-VNNI and VBMI (WinogradInt16NearFakeQuantOracle
+// checks its results); smaller outputs, other kernels and other pads NarrowInt8Conv.
+TEST(FusedConvInt8, Narrow3x3TakesWinogradInt16) {
+  const std::string det = int8_implementation({1, 96, 16, 160, 24, 3, 1, 1, 1, {}});
+  const std::string odd = int8_implementation({1, 18, 16, 130, 17, 3, 1, 1, 1, {4}});
+  const std::string low = int8_implementation({1, 96, 15, 160, 24, 3, 1, 1, 1, {}});
+  const std::string narrow = int8_implementation({1, 96, 80, 80, 24, 3, 1, 1, 1, {}});
+  const std::string k5 = int8_implementation({1, 32, 16, 160, 24, 5, 1, 1, 2, {}});
+  const std::string pad0 = int8_implementation({1, 32, 16, 162, 24, 3, 1, 1, 0, {}});
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+  EXPECT_EQ(det, "edgepipe:winograd_int16");
+  EXPECT_EQ(odd, "edgepipe:winograd_int16");
+  EXPECT_EQ(low, "edgepipe:narrow_int8");
+  EXPECT_EQ(narrow, "edgepipe:narrow_int8");
+  EXPECT_EQ(k5, "edgepipe:narrow_int8");
+  EXPECT_EQ(pad0, "edgepipe:narrow_int8");
+#else
+  EXPECT_EQ(det.rfind("onednn:", 0), 0u) << det;
+#endif
 }
 
 // int8 depthwise convolutions with u8 input, 16k channels and stride 1 or 2 take DepthwiseInt8

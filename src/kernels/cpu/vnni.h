@@ -17,6 +17,12 @@ inline __m512i dpbusd(__m512i acc, __m512i x, const __m512i& w) {
   return acc;
 }
 
+// acc + x . w per pair of int16 (both signed), wrapping; the same reason as dpbusd.
+inline __m512i dpwssd(__m512i acc, __m512i x, const __m512i& w) {
+  asm("vpdpwssd %2, %1, %0" : "+v"(acc) : "v"(x), "vm"(w));
+  return acc;
+}
+
 }  // namespace ep::kernels::cpu
 
 #endif  // __AVX512VNNI__
