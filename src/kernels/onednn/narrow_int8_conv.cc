@@ -84,36 +84,6 @@ size_t NarrowInt8Conv::prepare(const FusedConvParams& p, const int8_t* w, const 
 }
 
 #if defined(EP_NARROW_INT8)
-namespace {
-
-// r[i] lane j -> r[j] lane i, for 16 vectors of 16 4-byte values.
-inline void transpose16(__m512i (&r)[16]) {
-  __m512i t[16], u[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i + 0], t[4 * i + 2]);
-    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i + 0], t[4 * i + 2]);
-    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 4; ++j) {
-      t[8 * i + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
-      t[8 * i + 4 + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0xdd);
-    }
-  for (int j = 0; j < 8; ++j) {
-    r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
-    r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
-  }
-}
-
-inline __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1u); }
-
-}  // namespace
-
 // Input row iy of image img as [c4][wbuf] groups of 4 bytes, group column j holding input
 // column j - pad_left; the zero point where that is outside the row (or the row outside the
 // image).
@@ -136,14 +106,14 @@ void NarrowInt8Conv::convert_row(const uint8_t* x, int64_t img, int64_t iy, int3
     const int64_t np = std::min<int64_t>(16, p.w - px0);
     for (int64_t g0 = 0; g0 < c4_; g0 += 16) {
       const int64_t ng = std::min<int64_t>(16, c4_ - g0);
-      const __mmask16 gm = first_lanes(ng);
+      const __mmask16 gm = tile::first_lanes(ng);
       __m512i r[16];
       for (int64_t i = 0; i < 16; ++i) r[i] = i < np ? _mm512_maskz_loadu_epi32(gm, src + (px0 + i) * c4_ + g0) : zero;
-      transpose16(r);
+      tile::transpose16(r);
       for (int64_t j = 0; j < ng; ++j) {
         int32_t* d = dst + (g0 + j) * wbuf_ + pl + px0;
         if (np == 16) _mm512_storeu_si512(d, r[j]);
-        else _mm512_mask_storeu_epi32(d, first_lanes(np), r[j]);
+        else _mm512_mask_storeu_epi32(d, tile::first_lanes(np), r[j]);
       }
     }
   }
@@ -166,12 +136,12 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
       __m512i t[16];
       for (int64_t i = 0; i < 16; ++i)
         t[i] = i < nc ? _mm512_castps_si512(_mm512_load_ps(src + (c0 + i) * 16)) : _mm512_setzero_si512();
-      transpose16(t);
+      tile::transpose16(t);
       for (int64_t px = 0; px < np; ++px) {
         float* d = y_at + px * cout + c0;
         if (nc == 16) _mm512_storeu_ps(d, _mm512_castsi512_ps(t[px]));
         else if (nc == 8) _mm256_storeu_ps(d, _mm512_castps512_ps256(_mm512_castsi512_ps(t[px])));
-        else _mm512_mask_storeu_ps(d, first_lanes(nc), _mm512_castsi512_ps(t[px]));
+        else _mm512_mask_storeu_ps(d, tile::first_lanes(nc), _mm512_castsi512_ps(t[px]));
       }
     }
   };

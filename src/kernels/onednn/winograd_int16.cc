@@ -133,31 +133,6 @@ void WinogradInt16::pack_channel(const int8_t* w, int64_t oc) {
 namespace {
 namespace tile = cpu::tile;
 
-// r[i] lane j -> r[j] lane i, for 16 vectors of 16 4-byte values (as narrow_int8_conv.cc).
-inline void transpose16(__m512i (&r)[16]) {
-  __m512i t[16], u[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {
-    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i + 0], t[4 * i + 2]);
-    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i + 0], t[4 * i + 2]);
-    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-  }
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 4; ++j) {
-      t[8 * i + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
-      t[8 * i + 4 + j] = _mm512_shuffle_i32x4(u[8 * i + j], u[8 * i + 4 + j], 0xdd);
-    }
-  for (int j = 0; j < 8; ++j) {
-    r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
-    r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
-  }
-}
-
-inline __mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xffff : (1u << n) - 1u); }
 
 // B^T d for F(4, 3) in int16 lanes (every intermediate within +-25500, see the header).
 inline void input_1d(const __m512i (&d)[6], __m512i (&o)[6]) {
@@ -223,7 +198,7 @@ void WinogradInt16::convert_row(const uint8_t* x, int64_t img, int64_t iy, int64
                      ? _mm512_sub_epi16(_mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(bytes, at)), zero)
                      : _mm512_setzero_si512();
         }
-        if (any) transpose16(v);
+        if (any) tile::transpose16(v);
         // Groups g0..g0+15 to pair g0/16, group g0 also as the previous pair's 17th.
         const int64_t pair = g0 / 16;
         for (int64_t j = 0; j < nk; ++j) {
@@ -334,13 +309,13 @@ void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, i
           __m512i t[16];
           for (int64_t c = 0; c < 16; ++c)
             t[c] = c < nc ? _mm512_castps_si512(_mm512_load_ps(f + (c0 + c) * 16)) : _mm512_setzero_si512();
-          transpose16(t);
+          tile::transpose16(t);
           float* yo = static_cast<float*>(y) + out0;
           for (int64_t px = 0; px < np; ++px) {  // masked stores only where needed: slower on Zen
             float* d = yo + px * cout + c0;
             if (nc == 16) _mm512_storeu_ps(d, _mm512_castsi512_ps(t[px]));
             else if (nc == 8) _mm256_storeu_ps(d, _mm512_castps512_ps256(_mm512_castsi512_ps(t[px])));
-            else _mm512_mask_storeu_ps(d, first_lanes(nc), _mm512_castsi512_ps(t[px]));
+            else _mm512_mask_storeu_ps(d, tile::first_lanes(nc), _mm512_castsi512_ps(t[px]));
           }
         }
         continue;
