@@ -94,8 +94,8 @@ size_t PointwiseInt8::prepare(const FusedConvParams& p, const int8_t* w, const f
 #if defined(EP_POINTWISE_INT8)
 namespace {
 
-// Ops after the folded affine step, over a whole tile. hard_swish multiplies by 1/6 (the
-// reference divides: at most an ulp apart).
+// Ops after the folded affine step, over a whole tile. hard_swish as x * clamp(x / 6 + 1/2)
+// with 1/6 rounded (the reference divides (x * clamp(x + 3)) by 6: a few ulps apart).
 template <int N>
 inline void apply_rest(__m512 (&v)[N], const std::vector<PostOp>& ops) {
   for (const PostOp& op : ops) {

@@ -9,8 +9,8 @@
 // 4 input channels, one broadcast per pixel and NV vpdpbusd against weights held in vectors
 // (the vpdpbusd in asm: GCC 12 moves or spills the intrinsic's accumulator each time).
 // The epilogue runs the whole tile per step: the leading affine ops fold into one per-channel
-// multiply-add, hard swish multiplies by 1/6 where the reference divides (a float ulp, which
-// moves a quantized output only at a rounding tie), and quantized outputs pack four vectors
+// multiply-add, hard swish multiplies by 1/6 where the reference divides (a few float ulps,
+// which move a quantized output only next to a rounding tie), and quantized outputs pack four vectors
 // into one 64-byte store (two saturating packs and a dword permute) instead of four
 // narrowing stores. u8 input, no padding, stride or groups, no residual; AVX512-VNNI.
 #pragma once
