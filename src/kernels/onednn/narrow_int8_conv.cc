@@ -65,18 +65,7 @@ size_t NarrowInt8Conv::prepare(const FusedConvParams& p, const int8_t* w, const 
     scale_[static_cast<size_t>(oc)] = p.x_scale * p.w_scales[p.w_scales.size() == 1 ? 0 : static_cast<size_t>(oc)];
     bias_[static_cast<size_t>(oc)] = b ? b[oc] : 0.f;
   }
-  // Output vector j of a quantized 16-pixel block: byte b is pixel g / Cout, channel g % Cout
-  // (g = 64 j + b), which sits at byte 16 * channel + pixel of the four-channel vectors; the
-  // pair of those vectors holding it (0-1, 2-3, 4-5) and its place in the pair.
-  shuffles_.assign(static_cast<size_t>((16 * p.cout + 63) / 64), Shuffle{});
-  for (size_t j = 0; j < shuffles_.size(); ++j)
-    for (int64_t b = 0; b < 64; ++b) {
-      const int64_t g = static_cast<int64_t>(j) * 64 + b;
-      if (g >= 16 * p.cout) break;
-      const int64_t src = g % p.cout * 16 + g / p.cout, pair = src / 128;
-      shuffles_[j].index[pair][b] = static_cast<uint8_t>(src % 128);
-      shuffles_[j].take[pair] |= uint64_t{1} << b;
-    }
+  store_.prepare(p.cout);
   workers_ = std::max(1, omp_get_max_threads());
   const int64_t band_in_rows = kBand + p.kh - 1;
   worker_bytes_ = arena_align(static_cast<size_t>(band_in_rows * c4_ * wbuf_) * sizeof(int32_t));
@@ -129,22 +118,6 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_set1_epi32(zsum_[c]))),
                            _mm512_set1_ps(scale_[c]), _mm512_set1_ps(bias_[c]));
   };
-  // f [channel][16 pixels] -> np pixels of y (row stride Cout), 16 channels at a time.
-  auto store_f32 = [&](const float* src, float* y_at, int64_t np) {
-    for (int64_t c0 = 0; c0 < cout; c0 += 16) {
-      const int64_t nc = std::min<int64_t>(16, cout - c0);
-      __m512i t[16];
-      for (int64_t i = 0; i < 16; ++i)
-        t[i] = i < nc ? _mm512_castps_si512(_mm512_load_ps(src + (c0 + i) * 16)) : _mm512_setzero_si512();
-      tile::transpose16(t);
-      for (int64_t px = 0; px < np; ++px) {
-        float* d = y_at + px * cout + c0;
-        if (nc == 16) _mm512_storeu_ps(d, _mm512_castsi512_ps(t[px]));
-        else if (nc == 8) _mm256_storeu_ps(d, _mm512_castps512_ps256(_mm512_castsi512_ps(t[px])));
-        else _mm512_mask_storeu_ps(d, tile::first_lanes(nc), _mm512_castsi512_ps(t[px]));
-      }
-    }
-  };
   for (int64_t r0 = row0; r0 < row1;) {
     // A band: up to kBand output rows of one image, its input rows converted first.
     const int64_t img = r0 / p.oh, oy0 = r0 % p.oh, count = std::min({kBand, row1 - r0, p.oh - oy0});
@@ -179,11 +152,10 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
             tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
             _mm512_store_ps(f + oc * 16, v[0][0]);
           }
-          store_f32(f, static_cast<float*>(y) + out0, np);
+          store_.store_f32(f, static_cast<float*>(y) + out0, np);
           continue;
         }
-        // Quantized: 16 bytes per channel (16 pixels), four channels to a vector, then each
-        // output vector's 64 bytes (pixel-major) picked from them by byte permutes.
+        // Quantized: 16 bytes per channel (16 pixels), four channels to a vector.
         __m512i t[kOc / 4];
         for (int64_t q = 0; q < kOc / 4; ++q) {
           __m128i part[4];
@@ -195,24 +167,11 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
             }
             __m512 v[1][1] = {{dequantize(acc[oc], oc)}};
             tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
-            const __m512i r = _mm512_cvtps_epi32(v[0][0]);  // nearest even
-            part[j] = p.y_dtype == DType::u8 ? _mm512_cvtusepi32_epi8(_mm512_max_epi32(r, _mm512_setzero_si512()))
-                                             : _mm512_cvtsepi32_epi8(r);
+            part[j] = PixelBlockStore::narrow16(v[0][0], p.y_dtype);
           }
-          t[q] = _mm512_inserti32x4(_mm512_castsi128_si512(part[0]), part[1], 1);
-          t[q] = _mm512_inserti32x4(t[q], part[2], 2);
-          t[q] = _mm512_inserti32x4(t[q], part[3], 3);
+          t[q] = PixelBlockStore::join4(part);
         }
-        char* out = static_cast<char*>(y) + out0;
-        const int64_t bytes = np * cout;
-        for (int64_t j = 0; j * 64 < bytes; ++j) {
-          const Shuffle& sh = shuffles_[static_cast<size_t>(j)];
-          __m512i o = _mm512_permutex2var_epi8(t[0], _mm512_load_si512(sh.index[0]), t[1]);
-          o = _mm512_mask_mov_epi8(o, sh.take[1], _mm512_permutex2var_epi8(t[2], _mm512_load_si512(sh.index[1]), t[3]));
-          o = _mm512_mask_mov_epi8(o, sh.take[2], _mm512_permutex2var_epi8(t[4], _mm512_load_si512(sh.index[2]), t[5]));
-          if (bytes - j * 64 >= 64) _mm512_storeu_si512(out + j * 64, o);
-          else _mm512_mask_storeu_epi8(out + j * 64, (~__mmask64{0}) >> (64 - (bytes - j * 64)), o);
-        }
+        store_.store_quantized(t, static_cast<char*>(y) + out0, np);
       }
     }
     r0 += count;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernels/fused_conv.h"
+#include "kernels/onednn/pixel_block_store.h"
 
 namespace ep::kernels {
 
@@ -44,18 +45,13 @@ class NarrowInt8Conv {
   void convert_row(const uint8_t* x, int64_t img, int64_t iy, int32_t* dst) const;
   void run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t row0, int64_t row1) const;
 
-  struct Shuffle {
-    alignas(64) uint8_t index[3][64] = {};  // vpermt2b indices into vector pairs 0-1, 2-3, 4-5
-    uint64_t take[3] = {};                  // the bytes each pair supplies
-  };
-
   FusedConvParams p_;
   int64_t c4_ = 0;    // Cin / 4
   int64_t wbuf_ = 0;  // 4-byte groups per converted row and channel group
   std::vector<int32_t> w_;      // [kh][c4][kw][kOc]
   std::vector<int32_t> zsum_;   // [kOc]: x_zero * sum of the channel's weights
   std::vector<float> scale_, bias_;  // [kOc]: x_scale * w_scale, bias
-  std::vector<Shuffle> shuffles_;    // per 64 bytes of a quantized 16-pixel output block
+  PixelBlockStore store_;            // the 16-pixel blocks into NHWC
   size_t worker_bytes_ = 0;
   int workers_ = 1;
 };

@@ -64,18 +64,7 @@ size_t WinogradInt16::prepare(const FusedConvParams& p, const int8_t* w, const f
     pack_channel(w + oc * p.cin * 9, oc);
     bias_[static_cast<size_t>(oc)] = b ? b[oc] : 0.f;
   }
-  // As NarrowInt8Conv: output vector j of a quantized 16-pixel block takes byte b from pixel
-  // g / Cout, channel g % Cout (g = 64 j + b), at byte 16 * channel + pixel of the
-  // four-channel vectors.
-  shuffles_.assign(static_cast<size_t>((16 * p.cout + 63) / 64), Shuffle{});
-  for (size_t j = 0; j < shuffles_.size(); ++j)
-    for (int64_t bt = 0; bt < 64; ++bt) {
-      const int64_t gi = static_cast<int64_t>(j) * 64 + bt;
-      if (gi >= 16 * p.cout) break;
-      const int64_t src = gi % p.cout * 16 + gi / p.cout, pair = src / 128;
-      shuffles_[j].index[pair][bt] = static_cast<uint8_t>(src % 128);
-      shuffles_[j].take[pair] |= uint64_t{1} << bt;
-    }
+  store_.prepare(p.cout);
   workers_ = std::max(1, omp_get_max_threads());
   row_bytes_ = static_cast<size_t>(groups_ / 16 * c2_ * 4 * kSlot) * sizeof(int32_t);  // one input row
   v_bytes_ = arena_align(static_cast<size_t>(kP * c2_ * 16) * sizeof(int32_t));
@@ -304,20 +293,7 @@ void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, i
       const int64_t out0 = ((img * p.oh + oy) * p.ow + x0) * cout;
       float* f = b.f + (i * 4 + blk) * kOc * 16;
       if (p.y_dtype == DType::f32) {
-        for (int64_t c0 = 0; c0 < cout; c0 += 16) {
-          const int64_t nc = std::min<int64_t>(16, cout - c0);
-          __m512i t[16];
-          for (int64_t c = 0; c < 16; ++c)
-            t[c] = c < nc ? _mm512_castps_si512(_mm512_load_ps(f + (c0 + c) * 16)) : _mm512_setzero_si512();
-          tile::transpose16(t);
-          float* yo = static_cast<float*>(y) + out0;
-          for (int64_t px = 0; px < np; ++px) {  // masked stores only where needed: slower on Zen
-            float* d = yo + px * cout + c0;
-            if (nc == 16) _mm512_storeu_ps(d, _mm512_castsi512_ps(t[px]));
-            else if (nc == 8) _mm256_storeu_ps(d, _mm512_castps512_ps256(_mm512_castsi512_ps(t[px])));
-            else _mm512_mask_storeu_ps(d, tile::first_lanes(nc), _mm512_castsi512_ps(t[px]));
-          }
-        }
+        store_.store_f32(f, static_cast<float*>(y) + out0, np);
         continue;
       }
       __m512i t[kOc / 4];
@@ -325,28 +301,11 @@ void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, i
         __m128i part[4];
         for (int64_t j = 0; j < 4; ++j) {
           const int64_t oc = 4 * q + j;
-          if (oc >= cout) {
-            part[j] = _mm_setzero_si128();
-            continue;
-          }
-          const __m512i r = _mm512_cvtps_epi32(_mm512_load_ps(f + oc * 16));  // nearest even
-          part[j] = p.y_dtype == DType::u8 ? _mm512_cvtusepi32_epi8(_mm512_max_epi32(r, _mm512_setzero_si512()))
-                                           : _mm512_cvtsepi32_epi8(r);
+          part[j] = oc < cout ? PixelBlockStore::narrow16(_mm512_load_ps(f + oc * 16), p.y_dtype) : _mm_setzero_si128();
         }
-        t[q] = _mm512_inserti32x4(_mm512_castsi128_si512(part[0]), part[1], 1);
-        t[q] = _mm512_inserti32x4(t[q], part[2], 2);
-        t[q] = _mm512_inserti32x4(t[q], part[3], 3);
+        t[q] = PixelBlockStore::join4(part);
       }
-      char* out = static_cast<char*>(y) + out0;
-      const int64_t bytes = np * cout;
-      for (int64_t j = 0; j * 64 < bytes; ++j) {
-        const Shuffle& sh = shuffles_[static_cast<size_t>(j)];
-        __m512i o = _mm512_permutex2var_epi8(t[0], _mm512_load_si512(sh.index[0]), t[1]);
-        o = _mm512_mask_mov_epi8(o, sh.take[1], _mm512_permutex2var_epi8(t[2], _mm512_load_si512(sh.index[1]), t[3]));
-        o = _mm512_mask_mov_epi8(o, sh.take[2], _mm512_permutex2var_epi8(t[4], _mm512_load_si512(sh.index[2]), t[5]));
-        if (bytes - j * 64 >= 64) _mm512_storeu_si512(out + j * 64, o);
-        else _mm512_mask_storeu_epi8(out + j * 64, (~__mmask64{0}) >> (64 - (bytes - j * 64)), o);
-      }
+      store_.store_quantized(t, static_cast<char*>(y) + out0, np);
     }
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/fused_conv.h"
+#include "kernels/onednn/pixel_block_store.h"
 
 namespace ep::kernels {
 
@@ -51,11 +52,6 @@ class WinogradInt16 {
   void transform_output(const Buffers& b, int64_t oc) const;
   void store(const Buffers& b, void* y, int64_t img, int64_t ty0, int64_t sx) const;
 
-  struct Shuffle {
-    alignas(64) uint8_t index[3][64] = {};  // vpermt2b indices into vector pairs 0-1, 2-3, 4-5
-    uint64_t take[3] = {};                  // the bytes each pair supplies
-  };
-
   FusedConvParams p_;
   int64_t c2_ = 0;       // Cin / 2: int16 pairs
   int64_t strips_ = 0;   // strips of 8 tiles across
@@ -63,7 +59,7 @@ class WinogradInt16 {
   std::vector<int32_t> u_;           // [36][c2][kOc] int16 pairs
   std::vector<float> scale_;         // [36][kOc]: x_scale * w_scale * the position's int16 step
   std::vector<float> bias_;          // [kOc]
-  std::vector<Shuffle> shuffles_;    // per 64 bytes of a quantized 16-pixel output block
+  PixelBlockStore store_;            // the 16-pixel blocks into NHWC
   size_t row_bytes_ = 0, v_bytes_ = 0, m_bytes_ = 0, f_bytes_ = 0, worker_bytes_ = 0;
   int workers_ = 1;
 };
