@@ -37,25 +37,26 @@ inline void add_qdq(onnx::ModelProto& m, const std::string& in, const std::strin
   add_node(m, "DequantizeLinear", {out + "_q", out + "_s", out + "_z"}, {out}, out + "_dequant");
 }
 
-// Conv k (3x3, pads 1) from `in` to k_y, cin -> cout, with int8 weights in [-wmax, wmax]
-// (k_wq, dequantized per output channel by k_ws) and an f32 bias k_b, drawn from rng in that
-// order. Scales are scale_base * [1, 3) widened by 127 / wmax.
-inline void add_qdq_conv3x3(onnx::ModelProto& m, std::mt19937& rng, const std::string& k, const std::string& in,
-                            int64_t cin, int64_t cout, int wmax, float scale_base) {
-  std::vector<int32_t> wq(static_cast<size_t>(cout * cin * 9));
+// Conv k (size x size, "same" pads: 3x3 pads 1, 1x1 none) from `in` to k_y, cin -> cout, with
+// int8 weights in [-wmax, wmax] (k_wq, dequantized per output channel by k_ws) and an f32 bias
+// k_b, drawn from rng in that order. Scales are scale_base * [1, 3) widened by 127 / wmax.
+inline void add_qdq_conv(onnx::ModelProto& m, std::mt19937& rng, const std::string& k, const std::string& in,
+                         int64_t cin, int64_t cout, int wmax, float scale_base, int64_t size = 3) {
+  std::vector<int32_t> wq(static_cast<size_t>(cout * cin * size * size));
   for (int32_t& v : wq) v = static_cast<int32_t>(rng() % (2 * wmax + 1)) - wmax;
   std::vector<float> ws(static_cast<size_t>(cout)), b(static_cast<size_t>(cout));
   for (float& s : ws)
     s = (scale_base + 2.f * scale_base * static_cast<float>(rng() % 100) / 100.f) * 127.f / static_cast<float>(wmax);
   for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
-  add_init_q(m, k + "_wq", TP::INT8, {cout, cin, 3, 3}, wq);
+  add_init_q(m, k + "_wq", TP::INT8, {cout, cin, size, size}, wq);
   add_init_f32(m, k + "_ws", {cout}, ws);
   add_init_f32(m, k + "_b", {cout}, b);
   auto* dq = add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant");
   attr_int(dq, "axis", 0);
   auto* n = add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k);
-  attr_ints(n, "kernel_shape", {3, 3});
-  attr_ints(n, "pads", {1, 1, 1, 1});
+  attr_ints(n, "kernel_shape", {size, size});
+  const int64_t pad = size / 2;
+  attr_ints(n, "pads", {pad, pad, pad, pad});
 }
 
 // X [1,C,H,W] f32 -> Q/DQ (u8, zero point 128) -> three 3x3 convs with int8 per-channel
@@ -75,7 +76,7 @@ inline onnx::ModelProto qdq_conv_chain_model(bool residual, int64_t c = 16, int6
   std::string prev = "x0";
   for (int i = 0; i < 3; ++i) {
     const std::string k = "c" + std::to_string(i + 1);
-    add_qdq_conv3x3(m, rng, k, prev, c, c, wmax, 0.0005f);
+    add_qdq_conv(m, rng, k, prev, c, c, wmax, 0.0005f);
     std::string y = k + "_y";
     if (*acts[i]) {
       add_node(m, acts[i], {y}, {k + "_act"}, k + "_act");
@@ -98,7 +99,7 @@ inline onnx::ModelProto qdq_conv_output_model(int64_t c = 8, int64_t hw = 10, in
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(7);
-  auto conv = [&](const std::string& k, const std::string& in) { add_qdq_conv3x3(m, rng, k, in, c, c, wmax, 0.001f); };
+  auto conv = [&](const std::string& k, const std::string& in) { add_qdq_conv(m, rng, k, in, c, c, wmax, 0.001f); };
   add_qdq(m, "X", "x0", 0.02f, 128);
   conv("c1", "x0");
   add_qdq(m, "c1_y", "c1_o", 0.04f, 128);
@@ -131,7 +132,7 @@ inline onnx::ModelProto qdq_resize_concat_model(int64_t c = 8, int64_t hw = 6, i
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(11);
   auto conv = [&](const std::string& k, const std::string& in, int64_t cin, int64_t cout) {
-    add_qdq_conv3x3(m, rng, k, in, cin, cout, wmax, 0.001f);
+    add_qdq_conv(m, rng, k, in, cin, cout, wmax, 0.001f);
   };
   add_qdq(m, "X", "x0", 0.02f, 128);
   conv("c1", "x0", c, c);
@@ -157,7 +158,7 @@ inline onnx::ModelProto qdq_resize_add_model(int64_t c = 16, int64_t hw = 8) {
   onnx::ModelProto m = new_model(17);
   add_input(m, "X", {1, c, hw, hw});
   std::mt19937 rng(12);
-  auto conv = [&](const std::string& k, const std::string& in) { add_qdq_conv3x3(m, rng, k, in, c, c, 63, 0.0005f); };
+  auto conv = [&](const std::string& k, const std::string& in) { add_qdq_conv(m, rng, k, in, c, c, 63, 0.0005f); };
   add_qdq(m, "X", "x0", 0.02f, 128);
   auto* lat = add_node(m, "MaxPool", {"x0"}, {"lat"}, "lateral");  // not a conv: no residual post-op to take the Add
   attr_ints(lat, "kernel_shape", {3, 3});
@@ -186,16 +187,7 @@ inline onnx::ModelProto qdq_conv_resize_add_model(int64_t cin = 12, int64_t c = 
   std::mt19937 rng(21);
   add_qdq(m, "X", "x0", 0.02f, 128);
   auto conv1x1 = [&](const std::string& k, const std::string& in) {
-    std::vector<int32_t> wq(static_cast<size_t>(c * cin));
-    for (int32_t& v : wq) v = static_cast<int32_t>(rng() % 127) - 63;
-    std::vector<float> ws(static_cast<size_t>(c)), b(static_cast<size_t>(c));
-    for (float& s : ws) s = 0.002f + 0.004f * static_cast<float>(rng() % 100) / 100.f;
-    for (float& v : b) v = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 200.f;
-    add_init_q(m, k + "_wq", TP::INT8, {c, cin, 1, 1}, wq);
-    add_init_f32(m, k + "_ws", {c}, ws);
-    add_init_f32(m, k + "_b", {c}, b);
-    attr_int(add_node(m, "DequantizeLinear", {k + "_wq", k + "_ws"}, {k + "_w"}, k + "_wdequant"), "axis", 0);
-    attr_ints(add_node(m, "Conv", {in, k + "_w", k + "_b"}, {k + "_y"}, k), "kernel_shape", {1, 1});
+    add_qdq_conv(m, rng, k, in, cin, c, 63, 0.001f, 1);
   };
   conv1x1("lat", "x0");  // A: f32, read by the pool and the adds
   add_node(m, "GlobalAveragePool", {"lat_y"}, {"gap"}, "gap");
@@ -212,7 +204,7 @@ inline onnx::ModelProto qdq_conv_resize_add_model(int64_t cin = 12, int64_t c = 
   attr_string(r, "mode", "nearest");
   add_node(m, "Add", {"rse", "p_up"}, {"sum"}, "add");
   add_qdq(m, "sum", "sum_o", 0.05f, 128);
-  add_qdq_conv3x3(m, rng, "c3", "sum_o", c, c, 63, 0.0005f);
+  add_qdq_conv(m, rng, "c3", "sum_o", c, c, 63, 0.0005f);
   add_qdq(m, "c3_y", "c3_o", 0.05f, 128);
   add_node(m, "Identity", {"c3_o"}, {"Y"}, "out");
   add_output(m, "Y", TP::FLOAT, {1, c, hw, hw});
