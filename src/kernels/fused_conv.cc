@@ -31,6 +31,13 @@ float apply_post_op(const PostOp& op, float x, float r) {
   return x;
 }
 
+bool int8_nhwc_u8_form(const FusedConvParams& p) {
+  return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
+         !has_post_op(p.post_ops, PostOpKind::residual) &&
+         (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
+         (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
+}
+
 int32_t quantize_value(float x, float scale, int32_t zero, DType dtype) {
   const float q = std::nearbyint(x / scale) + static_cast<float>(zero);
   const float lo = dtype == DType::u8 ? 0.f : -128.f, hi = dtype == DType::u8 ? 255.f : 127.f;

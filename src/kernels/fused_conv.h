@@ -94,6 +94,11 @@ bool has_post_op(const std::vector<PostOp>& ops, PostOpKind kind);
 bool has_exp_post_op(const std::vector<PostOp>& ops);
 bool has_slow_avx2_post_op(const std::vector<PostOp>& ops);
 
+// The form edgepipe's own int8 convolution kernels take (NarrowInt8Conv, WinogradInt16,
+// DepthwiseInt8, PointwiseInt8; each adds its shapes): int8 precision, u8 NHWC input, not
+// transposed, u8/i8/f32 output, w_scales per tensor or per output channel, no residual.
+bool int8_nhwc_u8_form(const FusedConvParams& p);
+
 // Applies one post-op to a value (the reference semantics; `r` is the residual element).
 float apply_post_op(const PostOp& op, float x, float r);
 

@@ -22,13 +22,9 @@ namespace ep::kernels {
 
 bool DepthwiseInt8::supports(const FusedConvParams& p) {
 #if defined(EP_DEPTHWISE_INT8)
-  return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
-         p.group > 1 && p.group == p.cin && p.group == p.cout && p.cin % 16 == 0 &&
+  return int8_nhwc_u8_form(p) && p.group > 1 && p.group == p.cin && p.group == p.cout && p.cin % 16 == 0 &&
          (p.stride[0] == 1 || p.stride[0] == 2) && p.stride[1] == p.stride[0] && p.dilation[0] == 1 &&
-         p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 && p.kh <= kMaxKh && p.ow >= 1 && p.oh >= 1 &&
-         !has_post_op(p.post_ops, PostOpKind::residual) &&
-         (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
-         (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
+         p.dilation[1] == 1 && p.kw >= 1 && p.kw <= kMaxKw && p.kh >= 1 && p.kh <= kMaxKh && p.ow >= 1 && p.oh >= 1;
 #else
   (void)p;
   return false;

@@ -26,12 +26,8 @@ namespace tile = cpu::tile;
 
 bool NarrowInt8Conv::supports(const FusedConvParams& p) {
 #if defined(EP_NARROW_INT8)
-  return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
-         p.group == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.dilation[0] == 1 && p.dilation[1] == 1 &&
-         p.cout > 16 && p.cout <= kOc && p.cin % 4 == 0 && p.cin >= 16 && p.ow >= 16 &&
-         !has_post_op(p.post_ops, PostOpKind::residual) &&
-         (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
-         (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
+  return int8_nhwc_u8_form(p) && p.group == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.dilation[0] == 1 &&
+         p.dilation[1] == 1 && p.cout > 16 && p.cout <= kOc && p.cin % 4 == 0 && p.cin >= 16 && p.ow >= 16;
 #else
   (void)p;
   return false;

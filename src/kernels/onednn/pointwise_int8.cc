@@ -28,15 +28,13 @@ constexpr int64_t kMaxCin = 48, kMaxVectors = 6, kMaxQuantizedVectors = 3, kMinP
 
 bool PointwiseInt8::supports(const FusedConvParams& p) {
 #if defined(EP_POINTWISE_INT8)
-  for (const PostOp& op : p.post_ops)
-    if (op.kind == PostOpKind::residual || op.kind == PostOpKind::sigmoid || op.kind == PostOpKind::swish) return false;
-  return p.precision == ConvPrecision::int8 && p.x_dtype == DType::u8 && !p.transposed && p.nhwc && p.block == 0 &&
-         p.group == 1 && p.kh == 1 && p.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pad_begin[0] == 0 &&
-         p.pad_begin[1] == 0 && p.pad_end[0] == 0 && p.pad_end[1] == 0 && p.cin >= 4 && p.cin <= kMaxCin &&
-         p.cout % 16 == 0 && p.cout / 16 <= (p.y_dtype == DType::f32 ? kMaxVectors : kMaxQuantizedVectors) &&
-         p.n * p.oh * p.ow >= kMinPixels &&
-         (p.y_dtype == DType::u8 || p.y_dtype == DType::i8 || p.y_dtype == DType::f32) &&
-         (p.w_scales.size() == 1 || static_cast<int64_t>(p.w_scales.size()) == p.cout);
+  for (const PostOp& op : p.post_ops)  // no exp in the epilogue; the residual: below
+    if (op.kind == PostOpKind::sigmoid || op.kind == PostOpKind::swish) return false;
+  return int8_nhwc_u8_form(p) && p.group == 1 && p.kh == 1 && p.kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
+         p.pad_begin[0] == 0 && p.pad_begin[1] == 0 && p.pad_end[0] == 0 && p.pad_end[1] == 0 && p.cin >= 4 &&
+         p.cin <= kMaxCin && p.cout % 16 == 0 &&
+         p.cout / 16 <= (p.y_dtype == DType::f32 ? kMaxVectors : kMaxQuantizedVectors) &&
+         p.n * p.oh * p.ow >= kMinPixels;
 #else
   (void)p;
   return false;
