@@ -54,13 +54,14 @@ TEST(CpuQuantize, MatchesReferenceExactly) {
 
 // Scales that are not powers of two (the fast kernel multiplies by RN(1 / scale) and takes the
 // division only near ties): values within a few ulps either side of every half-integer
-// quotient in and past the range, exact ties of the rounded quotient, infinities, subnormals
-// and a scale whose reciprocal is not normal; byte for byte the reference.
+// quotient in and well past the range, exact ties of the rounded quotient, infinities,
+// subnormals and a scale whose reciprocal is not normal, with the zero points at either end
+// of each type; byte for byte the reference.
 TEST(CpuQuantize, NearTiesWithInexactScalesMatchReferenceExactly) {
   for (float s : {0.0117f, 0.1f, 1.f / 3.f, 0.037f, 7.3f, 1e-39f}) {
     SCOPED_TRACE("scale " + std::to_string(s));
     std::vector<float> v;
-    for (int k = -300; k <= 300; ++k) {
+    for (int k = -1100; k <= 1100; ++k) {
       const float tie = (static_cast<float>(k) + 0.5f) * s;
       float lo = tie, hi = tie;
       v.push_back(tie);
@@ -78,7 +79,9 @@ TEST(CpuQuantize, NearTiesWithInexactScalesMatchReferenceExactly) {
     const Tensor x = Tensor::from_vector<float>(Shape{static_cast<int64_t>(v.size())}, v);
     const Tensor sc = scalar(s);
     for (DType q : {DType::u8, DType::i8}) {
-      const Tensor z = q == DType::u8 ? Tensor::from_vector<uint8_t>(Shape{}, {128}) : Tensor::from_vector<int8_t>(Shape{}, {0});
+      for (int zi = 0; zi < 2; ++zi) {  // the zero points at the ends of the margin's argument
+      const Tensor z = q == DType::u8 ? Tensor::from_vector<uint8_t>(Shape{}, {static_cast<uint8_t>(zi ? 255 : 0)})
+                                      : Tensor::from_vector<int8_t>(Shape{}, {static_cast<int8_t>(zi ? 127 : -128)});
       NodeUnderTest qn("QuantizeLinear", 3, 1, 13);
       const std::vector<const Tensor *> ins = {&x, &sc, &z};
       auto want = kernels::evaluate_node(*qn.node, ins, "ref");
@@ -86,6 +89,7 @@ TEST(CpuQuantize, NearTiesWithInexactScalesMatchReferenceExactly) {
       ASSERT_TRUE(want.is_ok()) << want.status().to_string();
       ASSERT_TRUE(got.is_ok()) << got.status().to_string();
       expect_close(got.value()[0], want.value()[0], 0, 0);
+      }
     }
   }
 }
