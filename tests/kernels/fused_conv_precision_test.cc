@@ -540,6 +540,8 @@ TEST(FusedConvInt8, WinogradInt16NearFakeQuantOracle) {
       {{1, 96, 16, 131, 24, 3, 1, 1, 1, {}}, DType::u8, DType::f32, 128, 0},
       {{1, 48, 24, 160, 22, 3, 1, 1, 1, {4}}, DType::u8, DType::u8, 77, 100},
       {{1, 20, 16, 128, 18, 3, 1, 1, 1, {2}}, DType::u8, DType::i8, 128, 0},
+      // Input channels past 32 off 32 (convert_row's second block of pairs part full), two images.
+      {{2, 50, 17, 133, 23, 3, 1, 1, 1, {}}, DType::u8, DType::u8, 200, 5},
   };
   uint32_t seed = 3000;
   for (size_t ci = 0; ci < cases.size(); ++ci) {

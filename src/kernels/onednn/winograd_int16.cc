@@ -157,6 +157,43 @@ inline void tiles_to_pixels(const __m512 (&o)[4], __m512 (&q)[4]) {
   q[3] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
 }
 
+// The 16x16 transpose of convert_row: 16 columns' 16 pairs of bytes (u8, two columns to a
+// vector: column c at word 16 (c % 2) + pair) to the pairs' 16 columns, as three rounds of
+// vpermt2w that each swap a bit of the column with one of the pair between vector index and
+// word (24 permutes instead of 64 shuffles on 32-bit pairs after the widening). The last
+// round leaves pairs 2j, 2j + 1 in vector j in the byte order vpunpck{l,h}bw widens to
+// column-ordered int16 pairs: word 8 (c / 4) + 4 (pair % 2) + c % 4.
+struct PairTranspose {
+  // Vector and word of column c, pair q after round s (0: the loaded vectors).
+  static constexpr int vec(int s, int c, int q) {
+    return s == 0 ? c >> 1
+           : s == 1 ? (q >> 3) << 2 | (c >> 1 & 3)
+           : s == 2 ? (q >> 2) << 1 | (c >> 1 & 1)
+                    : q >> 1;
+  }
+  static constexpr int word(int s, int c, int q) {
+    return s == 0 ? (c & 1) << 4 | q
+           : s == 1 ? (c >> 3) << 4 | (c & 1) << 3 | (q & 7)
+           : s == 2 ? (c >> 2) << 3 | (c & 1) << 2 | (q & 3)
+                    : (c >> 2) << 3 | (q & 1) << 2 | (c & 3);
+  }
+  alignas(64) uint16_t index[3][8][32] = {};
+  uint8_t from[3][8][2] = {};  // round's output vector -> its two input vectors
+  constexpr PairTranspose() {
+    for (int s = 1; s <= 3; ++s)
+      for (int c = 0; c < 16; ++c)
+        for (int q = 0; q < 16; ++q) {
+          const int o = vec(s, c, q), in = vec(s - 1, c, q);
+          // Round s swaps column bit 4 - s of the vector index: the input vectors with it 0 and 1.
+          const int a = in & ~(1 << (3 - s)), hi = in != a;
+          from[s - 1][o][0] = static_cast<uint8_t>(a);
+          from[s - 1][o][1] = static_cast<uint8_t>(a | 1 << (3 - s));
+          index[s - 1][o][word(s, c, q)] = static_cast<uint16_t>(32 * hi + word(s - 1, c, q));
+        }
+  }
+};
+constexpr PairTranspose kPairTranspose;
+
 }  // namespace
 
 // Input row iy of image img into ring slot r (row iy sits at (iy + 1) % kBandRows, so the
@@ -168,29 +205,59 @@ void WinogradInt16::convert_row(const uint8_t* x, int64_t img, int64_t iy, int64
   const bool inside = iy >= 0 && iy < p.h;
   const uint8_t* src = x + (img * p.h + (inside ? iy : 0)) * p.w * p.cin;
   const __m512i zero = _mm512_set1_epi16(static_cast<int16_t>(p.x_zero));
+  const __m256i fill = _mm256_set1_epi8(static_cast<char>(p.x_zero));  // d = 0 outside
   const int64_t pair_ints = c2_ * kBandRows * 4 * kSlot;
   for (int64_t k0 = 0; k0 < c2_; k0 += 16) {
     const int64_t nk = std::min<int64_t>(16, c2_ - k0);
     const __mmask32 bytes = nk == 16 ? ~__mmask32{0} : (__mmask32{1} << (2 * nk)) - 1;
     for (int64_t ph = 0; ph < 4; ++ph)
       for (int64_t g0 = 0; g0 < groups_; g0 += 16) {
-        // 16 columns' pairs k0.. as 16 lanes of each pair.
-        __m512i v[16];
-        const bool any = inside && 4 * g0 + ph - 1 < p.w;
-        for (int64_t i = 0; i < 16; ++i) {
-          const int64_t col = 4 * (g0 + i) + ph - 1;
-          const uint8_t* at = src + col * p.cin + 2 * k0;
-          v[i] = any && col >= 0 && col < p.w
-                     ? _mm512_sub_epi16(_mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(bytes, at)), zero)
-                     : _mm512_setzero_si512();
-        }
-        if (any) tile::transpose16(v);
-        // Groups g0..g0+15 to pair g0/16, group g0 also as the previous pair's 17th.
+        const int64_t col0 = 4 * g0 + ph - 1;
         const int64_t pair = g0 / 16;
-        for (int64_t j = 0; j < nk; ++j) {
-          int32_t* at = rows + (pair * c2_ + k0 + j) * kBandRows * 4 * kSlot + (r * 4 + ph) * kSlot;
-          _mm512_storeu_si512(at, v[j]);
-          if (pair > 0) at[16 - pair_ints] = _mm_cvtsi128_si32(_mm512_castsi512_si128(v[j]));
+        int32_t* out = rows + (pair * c2_ + k0) * kBandRows * 4 * kSlot + (r * 4 + ph) * kSlot;
+        if (!inside || col0 >= p.w) {
+          for (int64_t j = 0; j < nk; ++j) {
+            int32_t* at = out + j * kBandRows * 4 * kSlot;
+            _mm512_storeu_si512(at, _mm512_setzero_si512());
+            if (pair > 0) at[16 - pair_ints] = 0;
+          }
+          continue;
+        }
+        // 16 columns' pairs k0.. as bytes, two columns to a vector.
+        __m256i c[16];
+        const uint8_t* at0 = src + col0 * p.cin + 2 * k0;
+        if (col0 >= 0 && col0 + 60 < p.w) {
+#pragma GCC unroll 16
+          for (int i = 0; i < 16; ++i) c[i] = _mm256_maskz_loadu_epi8(bytes, at0 + 4 * i * p.cin);
+        } else {
+          for (int i = 0; i < 16; ++i) {
+            const int64_t col = col0 + 4 * i;
+            c[i] = col >= 0 && col < p.w ? _mm256_mask_loadu_epi8(fill, bytes, at0 + 4 * i * p.cin) : fill;
+          }
+        }
+        __m512i t[8], u[8];
+#pragma GCC unroll 8
+        for (int m = 0; m < 8; ++m) t[m] = _mm512_inserti64x4(_mm512_castsi256_si512(c[2 * m]), c[2 * m + 1], 1);
+#pragma GCC unroll 3
+        for (int s = 0; s < 3; ++s) {
+#pragma GCC unroll 8
+          for (int o = 0; o < 8; ++o)
+            u[o] = _mm512_permutex2var_epi16(t[kPairTranspose.from[s][o][0]],
+                                             _mm512_load_si512(kPairTranspose.index[s][o]),
+                                             t[kPairTranspose.from[s][o][1]]);
+#pragma GCC unroll 8
+          for (int o = 0; o < 8; ++o) t[o] = u[o];
+        }
+        // Groups g0..g0+15 to pair g0/16, group g0 also as the previous pair's 17th.
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; ++j) {
+          if (j >= nk) break;
+          const __m512i w = j % 2 ? _mm512_unpackhi_epi8(t[j / 2], _mm512_setzero_si512())
+                                  : _mm512_unpacklo_epi8(t[j / 2], _mm512_setzero_si512());
+          const __m512i v = _mm512_sub_epi16(w, zero);
+          int32_t* at = out + j * kBandRows * 4 * kSlot;
+          _mm512_storeu_si512(at, v);
+          if (pair > 0) at[16 - pair_ints] = _mm_cvtsi128_si32(_mm512_castsi512_si128(v));
         }
       }
   }
