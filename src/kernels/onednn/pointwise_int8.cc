@@ -139,43 +139,48 @@ inline int32_t load4(const uint8_t* p) {
 
 // The ResizeAdd epilogue over a tile (PointwiseInt8::ResizeAdd). The _round forms keep each
 // multiply and add a rounding of its own, as ResizeAdd's (GCC contracts plain intrinsics).
-template <int P, int NV>
-void PointwiseInt8::resize_add_tile(const __m512 (&v)[P * NV], void* y, int64_t px, Place& at,
+template <int P, int NV, int kTail>
+void PointwiseInt8::resize_add_tile(const __m512 (&v)[P * NV], void* y, int64_t px, Place& place,
                                     const TailInputs& t) const {
   constexpr int kR = _MM_FROUND_CUR_DIRECTION;
+  // Locals: GCC reloads members after every store through y (it may alias them).
   const ResizeAdd& r = tail_;
-  const int64_t cout = p_.cout;
+  const int64_t cout = p_.cout, oh = p_.oh, ow = p_.ow, xh = r.xh, xw = r.xw;
+  const int64_t *rows = r.rows.data(), *cols = r.cols.data();
+  const bool scaled = kTail == kTailScaledQuantized || r.scaled, quantized = kTail == kTailScaledQuantized || r.quantized;
+  const float *x = t.x, *a_scale = t.a_scale;
   const cpu::QuantizeTo& q = r.quant;
-  const __m512 qs = _mm512_set1_ps(q.scale), qr = _mm512_set1_ps(q.recip()), qz = _mm512_set1_ps(q.zero),
+  const __m512 qs = _mm512_set1_ps(q.scale), qr = _mm512_set1_ps(t.q_recip), qz = _mm512_set1_ps(q.zero),
                lo = _mm512_set1_ps(q.lo()), hi = _mm512_set1_ps(q.hi());
+  Place at = place;
 #pragma GCC unroll 24
   for (int i = 0; i < P; ++i) {
-    const float* xr = t.x + ((at.img * r.xh + r.rows[static_cast<size_t>(at.oy)]) * r.xw +
-                             r.cols[static_cast<size_t>(at.ox)]) * cout;
+    const float* xr = x + ((at.img * xh + rows[at.oy]) * xw + cols[at.ox]) * cout;
 #pragma GCC unroll 6
     for (int j = 0; j < NV; ++j) {
       __m512 a = v[i * NV + j];
-      if (r.scaled) a = _mm512_add_round_ps(a, _mm512_mul_round_ps(a, _mm512_loadu_ps(t.a_scale + 16 * j), kR), kR);
+      if (scaled) a = _mm512_add_round_ps(a, _mm512_mul_round_ps(a, _mm512_loadu_ps(a_scale + 16 * j), kR), kR);
       const __m512 sum = _mm512_add_round_ps(a, _mm512_loadu_ps(xr + 16 * j), kR);
       const int64_t o = (px + i) * cout + 16 * j;
-      if (r.quantized)
+      if (quantized)
         _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<char*>(y) + o), cpu::quantize16(sum, qs, qr, qz, lo, hi));
       else
         _mm512_storeu_ps(static_cast<float*>(y) + o, sum);
     }
-    if (++at.ox == p_.ow) {  // the next pixel's place
+    if (++at.ox == ow) {  // the next pixel's place
       at.ox = 0;
-      if (++at.oy == p_.oh) {
+      if (++at.oy == oh) {
         at.oy = 0;
         ++at.img;
       }
     }
   }
+  place = at;
 }
 
 // Pixels [px0, px1) in tiles of P pixels (px1 - px0 a multiple of P), NV vectors each; x's
 // pixel 0 is the tensor's pixel `base` (the ResizeAdd epilogue's place in X).
-template <int P, int NV, bool kTail>
+template <int P, int NV, int kTail>
 void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px1, int64_t base,
                               const TailInputs& t) const {
   constexpr int N = P * NV;
@@ -186,7 +191,7 @@ void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px
   const int32_t* zsum = zsum_.data();
   const float *scale = scale_.data(), *shift = shift_.data();
   Place at;  // the ResizeAdd epilogue's output pixel, advanced pixel by pixel
-  if constexpr (kTail) {
+  if constexpr (kTail != kNoTail) {
     const int64_t g = base + px0;
     at = Place{g / (p_.oh * p_.ow), g / p_.ow % p_.oh, g % p_.ow};
   }
@@ -220,8 +225,8 @@ void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px
         v[i * NV + j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][j], _mm512_loadu_si512(zsum + 16 * j))),
                                         _mm512_loadu_ps(scale + 16 * j), _mm512_loadu_ps(shift + 16 * j));
     apply_rest<N>(v, rest_);
-    if constexpr (kTail) {
-      resize_add_tile<P, NV>(v, y, px, at, t);
+    if constexpr (kTail != kNoTail) {
+      resize_add_tile<P, NV, kTail>(v, y, px, at, t);
       continue;
     }
     if (p_.y_dtype == DType::f32) {
@@ -244,7 +249,7 @@ void PointwiseInt8::run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px
   }
 }
 
-template <bool kTail>
+template <int kTail>
 void PointwiseInt8::run_range(const uint8_t* x, void* y, int64_t px0, int64_t px1, const TailInputs& t) const {
   // With Cin off 4, the tensor's last pixel goes through the staging buffer (its last group
   // of 4 would read past the tensor).
@@ -262,7 +267,7 @@ void PointwiseInt8::run_range(const uint8_t* x, void* y, int64_t px0, int64_t px
   if (whole == px1) return;
   const int64_t cin = p_.cin, cout = p_.cout;
   alignas(64) uint8_t xs[4 * kMaxCin + 4] = {};
-  if constexpr (kTail) {
+  if constexpr (kTail != kNoTail) {
     // One pixel at a time, a tile of one pixel over a copy of its input (the last group of 4
     // reads the copy's zeros), written straight to its place: the ResizeAdd epilogue reads X
     // at each pixel's own place, so no pixel past the range may go through it.
@@ -271,12 +276,12 @@ void PointwiseInt8::run_range(const uint8_t* x, void* y, int64_t px0, int64_t px
       std::memcpy(xs, x + px * cin, static_cast<size_t>(cin));
       char* yp = static_cast<char*>(y) + px * cout * ysize;
       switch (nv) {
-        case 1: run_tiles<1, 1, true>(xs, yp, 0, 1, px, t); break;
-        case 2: run_tiles<1, 2, true>(xs, yp, 0, 1, px, t); break;
-        case 3: run_tiles<1, 3, true>(xs, yp, 0, 1, px, t); break;
-        case 4: run_tiles<1, 4, true>(xs, yp, 0, 1, px, t); break;
-        case 5: run_tiles<1, 5, true>(xs, yp, 0, 1, px, t); break;
-        default: run_tiles<1, 6, true>(xs, yp, 0, 1, px, t); break;
+        case 1: run_tiles<1, 1, kTail>(xs, yp, 0, 1, px, t); break;
+        case 2: run_tiles<1, 2, kTail>(xs, yp, 0, 1, px, t); break;
+        case 3: run_tiles<1, 3, kTail>(xs, yp, 0, 1, px, t); break;
+        case 4: run_tiles<1, 4, kTail>(xs, yp, 0, 1, px, t); break;
+        case 5: run_tiles<1, 5, kTail>(xs, yp, 0, 1, px, t); break;
+        default: run_tiles<1, 6, kTail>(xs, yp, 0, 1, px, t); break;
       }
     }
     return;
@@ -290,19 +295,19 @@ void PointwiseInt8::run_range(const uint8_t* x, void* y, int64_t px0, int64_t px
     std::memcpy(xs, x + px * cin, static_cast<size_t>(n * cin));
     std::memset(xs + n * cin, 0, static_cast<size_t>((4 - n) * cin));
     switch (nv) {
-      case 1: run_tiles<4, 1, false>(xs, ys, 0, 4, 0, t); break;
-      case 2: run_tiles<4, 2, false>(xs, ys, 0, 4, 0, t); break;
-      case 3: run_tiles<4, 3, false>(xs, ys, 0, 4, 0, t); break;
-      case 4: run_tiles<4, 4, false>(xs, ys, 0, 4, 0, t); break;
-      case 5: run_tiles<4, 5, false>(xs, ys, 0, 4, 0, t); break;
-      default: run_tiles<4, 6, false>(xs, ys, 0, 4, 0, t); break;
+      case 1: run_tiles<4, 1, kNoTail>(xs, ys, 0, 4, 0, t); break;
+      case 2: run_tiles<4, 2, kNoTail>(xs, ys, 0, 4, 0, t); break;
+      case 3: run_tiles<4, 3, kNoTail>(xs, ys, 0, 4, 0, t); break;
+      case 4: run_tiles<4, 4, kNoTail>(xs, ys, 0, 4, 0, t); break;
+      case 5: run_tiles<4, 5, kNoTail>(xs, ys, 0, 4, 0, t); break;
+      default: run_tiles<4, 6, kNoTail>(xs, ys, 0, 4, 0, t); break;
     }
     std::memcpy(static_cast<char*>(y) + static_cast<size_t>(px * cout) * ysize, ys,
                 static_cast<size_t>(n * cout) * ysize);
   }
 }
 
-template <bool kTail>
+template <int kTail>
 void PointwiseInt8::run_all(const uint8_t* x, void* y, const TailInputs& t) const {
   const int64_t pixels = p_.n * p_.oh * p_.ow, tp = tile_pixels(p_.cout / 16);
   const int64_t tiles = (pixels + tp - 1) / tp, workers = std::min<int64_t>(workers_, tiles);
@@ -314,10 +319,12 @@ void PointwiseInt8::run_all(const uint8_t* x, void* y, const TailInputs& t) cons
   }
 }
 
-void PointwiseInt8::run(const uint8_t* x, void* y) const { run_all<false>(x, y, TailInputs{}); }
+void PointwiseInt8::run(const uint8_t* x, void* y) const { run_all<kNoTail>(x, y, TailInputs{}); }
 
 void PointwiseInt8::run_resize_add(const uint8_t* x, void* y, const float* rx, const float* a_scale) const {
-  run_all<true>(x, y, TailInputs{rx, a_scale});
+  const TailInputs t{rx, a_scale, tail_.quant.recip()};
+  if (tail_.scaled && tail_.quantized && a_scale) run_all<kTailScaledQuantized>(x, y, t);
+  else run_all<kTailAny>(x, y, t);
 }
 #else
 void PointwiseInt8::run(const uint8_t*, void*) const {}  // supports() is false

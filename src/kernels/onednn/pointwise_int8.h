@@ -64,18 +64,22 @@ class PointwiseInt8 {
   struct TailInputs {
     const float* x = nullptr;
     const float* a_scale = nullptr;
+    float q_recip = 0.f;  // tail_.quant.recip(), once per run
   };
-  template <int P, int NV, bool kTail>
+  // The epilogue: the plain outputs, or the ResizeAdd's with its options read at run time, or
+  // fixed as scaled and quantized (the detector's neck: no per-vector tests of the options).
+  enum Tail : int { kNoTail, kTailAny, kTailScaledQuantized };
+  template <int P, int NV, int kTail>
   void run_tiles(const uint8_t* x, void* y, int64_t px0, int64_t px1, int64_t base, const TailInputs& t) const;
-  template <bool kTail>
+  template <int kTail>
   void run_range(const uint8_t* x, void* y, int64_t px0, int64_t px1, const TailInputs& t) const;
-  template <bool kTail>
+  template <int kTail>
   void run_all(const uint8_t* x, void* y, const TailInputs& t) const;
 #if defined(__AVX512F__)
   struct Place {
     int64_t img = 0, oy = 0, ox = 0;
   };
-  template <int P, int NV>
+  template <int P, int NV, int kTail>
   void resize_add_tile(const __m512 (&v)[P * NV], void* y, int64_t px, Place& at, const TailInputs& t) const;
 #endif
 
