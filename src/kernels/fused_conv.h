@@ -46,6 +46,12 @@ inline constexpr char kDepthwiseAttrPrefix[] = "dw_";
 // ResizeAdd in the epilogue of PointwiseInt8 (onednn/pointwise_int8.h) where that takes the
 // convolution, so A is never written.
 inline constexpr char kFusedConvResizeAddOp[] = "FusedConvResizeAdd";
+// edgepipe.FusedConvScaleAdd(X, W, B, s, y_scale, y_zero_point): a FusedConv with an f32
+// output A and the quantized edgepipe.ScaleAdd(A, s, y_scale, y_zero_point) that alone reads
+// it, as one node (passes/fold_resize_add.cc makes it); attributes: the FusedConv's. Its
+// meaning is the two in turn; the fast kernel computes the ScaleAdd and its quantizer in the
+// store of WinogradInt16 (onednn/winograd_int16.h) where that takes the convolution.
+inline constexpr char kFusedConvScaleAddOp[] = "FusedConvScaleAdd";
 inline constexpr char kResizeAttrPrefix[] = "resize_";
 
 enum class PostOpKind : int64_t {
@@ -114,5 +120,6 @@ std::unique_ptr<Kernel> make_onednn_fused_conv();
 std::unique_ptr<Kernel> make_ref_fused_conv_depthwise();
 std::unique_ptr<Kernel> make_onednn_fused_conv_depthwise();
 std::unique_ptr<Kernel> make_fused_conv_resize_add();
+std::unique_ptr<Kernel> make_fused_conv_scale_add();
 
 }  // namespace ep::kernels

@@ -184,6 +184,7 @@ const KernelDef kRegistry[] = {
     {"FusedConvDepthwise", "edgepipe", 1, 1, "ref", make_ref_fused_conv_depthwise},
     {"FusedConvDepthwise", "edgepipe", 1, 1, "onednn", make_onednn_fused_conv_depthwise},
     {"FusedConvResizeAdd", "edgepipe", 1, 1, "onednn", make_fused_conv_resize_add},
+    {"FusedConvScaleAdd", "edgepipe", 1, 1, "onednn", make_fused_conv_scale_add},
     {"MatMul", "", kMin, kMax, "onednn", make_onednn_matmul},
     {"Gemm", "", kMin, kMax, "onednn", make_onednn_gemm},
 
@@ -216,6 +217,7 @@ const KernelDef kRegistry[] = {
     {"ScaleAdd", "edgepipe", 1, 1, "ref", cpu::make_scale_add},
     {"ResizeAdd", "edgepipe", 1, 1, "cpu", cpu::make_resize_add},
     {"ResizeConcat", "edgepipe", 1, 1, "cpu", cpu::make_resize_concat},
+    {"WindowMeans", "edgepipe", 1, 1, "cpu", cpu::make_window_means},
     {"ToBlocked", "edgepipe", 1, 1, "ref", cpu::make_to_blocked},
     {"FromBlocked", "edgepipe", 1, 1, "ref", cpu::make_from_blocked},
     {"QuantizeLinear", "", 10, kMax, "cpu", cpu::make_quantize_linear},

@@ -288,6 +288,128 @@ Status fold_conv_resize_add(ir::Graph& g) {
   return g.topological_sort();
 }
 
+namespace {
+
+// An int8 NHWC FusedConv of a u8 input with constant int8 weights [Cout, Cin, kh, kw], stride
+// 1, undilated, ungrouped, an f32 output and no post-ops: the convolutions whose output's
+// spatial mean WindowMeans and a 1x1 convolution compute from the input.
+bool int8_conv_f32(const ir::Node* c) {
+  if (!c || c->domain != "edgepipe" || c->op_type != kernels::kFusedConvOp || c->inputs.size() < 2 ||
+      c->inputs.size() > 3 || c->outputs.size() != 1)
+    return false;
+  const ir::Value* x = c->input(0);
+  const ir::Value* w = c->input(1);
+  const ir::Value* b = c->input(2);
+  auto is = [&](const char* key, const std::string& want, const char* fallback) {
+    auto v = c->attr_string(key, std::string(fallback));
+    return v.is_ok() && *v == want;
+  };
+  auto ints = [&](const char* key, std::vector<int64_t> want) {
+    auto v = c->attr_ints(key, want);
+    return v.is_ok() && *v == want;
+  };
+  auto pads = c->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0});
+  auto post_ops = c->attr_ints("post_ops", std::vector<int64_t>{});
+  auto group = c->attr_int("group", 1);
+  return x && x->dtype == DType::u8 && x->shape.rank() == 4 && w && w->is_constant() && w->dtype == DType::i8 &&
+         w->shape.rank() == 4 && (!b || (b->is_constant() && b->dtype == DType::f32)) &&
+         is("precision", "int8", "f32") && is("output_dtype", "f32", "f32") && is("layout", "NHWC", "NCHW") &&
+         group.is_ok() && *group == 1 && ints("strides", {1, 1}) && ints("dilations", {1, 1}) && pads.is_ok() &&
+         pads->size() == 4 && post_ops.is_ok() && post_ops->empty();
+}
+
+// mean(conv(x)) over the output pixels as an f32 1x1 convolution (weights dequantized, [Cout,
+// kh * kw * Cin]) of WindowMeans(x): each tap's mean input over the pixels it reads, the
+// padding's zero points adding nothing. Linear, so the same value in another summation order
+// (ReduceMean's f32 sums of A against exact integer sums here). `wm` holds the WindowMeans
+// output once made (shared by the means of one conv).
+Status window_mean_of_input(ir::Graph& g, ir::Node* c, ir::Node* m, ir::Value*& wm) {
+  ir::Value* x = c->input(0);
+  const ir::Value* w = c->input(1);
+  const int64_t cout = w->shape[0], cin = w->shape[1], kh = w->shape[2], kw = w->shape[3];
+  EP_ASSIGN_OR_RETURN(float x_scale, c->attr_float("x_scale"));
+  EP_ASSIGN_OR_RETURN(int64_t x_zero, c->attr_int("x_zero_point", 0));
+  EP_ASSIGN_OR_RETURN(std::vector<float> w_scales, c->attr_floats("w_scales"));
+  EP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, c->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0}));
+  if (w_scales.size() != 1 && static_cast<int64_t>(w_scales.size()) != cout)
+    return invalid_argument(c->label(), ": w_scales has ", w_scales.size(), " values for ", cout, " channels");
+  if (!wm) {
+    Tensor s(DType::f32, Shape{});
+    s.as<float>()[0] = x_scale;
+    Tensor z(DType::u8, Shape{});
+    z.as<uint8_t>()[0] = static_cast<uint8_t>(x_zero);
+    ir::Value* sv = add_constant(g, c->name + "_x_scale", std::move(s));
+    ir::Value* zv = add_constant(g, c->name + "_x_zero_point", std::move(z));
+    wm = g.add_value(g.unique_value_name(c->name + "_window_means"));
+    wm->dtype = DType::f32;
+    wm->shape = Shape{x->shape[0], 1, 1, kh * kw * cin};
+    ir::Node* n = add_edgepipe_node(g, g.unique_value_name(c->name + "_window_means"), "WindowMeans", {x, sv, zv}, {wm});
+    n->attrs["kernel_shape"] = std::vector<int64_t>{kh, kw};
+    n->attrs["pads"] = pads;
+  }
+  Tensor wf(DType::f32, Shape{cout, kh * kw * cin, 1, 1});
+  const int8_t* wq = w->constant->as<int8_t>();
+  for (int64_t oc = 0; oc < cout; ++oc) {
+    const float ws = w_scales[w_scales.size() == 1 ? 0 : static_cast<size_t>(oc)];
+    for (int64_t ic = 0; ic < cin; ++ic)
+      for (int64_t t = 0; t < kh * kw; ++t)
+        wf.as<float>()[(oc * kh * kw + t) * cin + ic] = static_cast<float>(wq[(oc * cin + ic) * kh * kw + t]) * ws;
+  }
+  ir::Value* wv = add_constant(g, c->name + "_w_window_means", std::move(wf));
+  ir::Value* y = m->outputs[0];
+  const std::string name = m->name;
+  g.erase_node(m);
+  ir::Node* f = add_edgepipe_node(g, name, kernels::kFusedConvOp, {wm, wv, c->input(2)}, {y});
+  f->attrs = {{"group", int64_t{1}},
+              {"strides", std::vector<int64_t>{1, 1}},
+              {"dilations", std::vector<int64_t>{1, 1}},
+              {"pads", std::vector<int64_t>{0, 0, 0, 0}},
+              {"layout", std::string("NHWC")},
+              {"post_ops", std::vector<int64_t>{}},
+              {"post_op_params", std::vector<float>{}}};
+  return Status::ok();
+}
+
+}  // namespace
+
+// FusedConv -> quantized ScaleAdd (as x) -> edgepipe.FusedConvScaleAdd; see passes.h.
+Status fold_conv_scale_add(ir::Graph& g) {
+  std::vector<ir::Node*> sums;
+  for (const auto& n : g.nodes())
+    if (n->domain == "edgepipe" && n->op_type == "ScaleAdd" && n->inputs.size() == 4 && n->input(2))
+      sums.push_back(n.get());
+  bool changed = false;
+  for (ir::Node* sa : sums) {
+    ir::Value* a = sa->input(0);
+    ir::Node* c = a ? a->producer : nullptr;
+    if (!int8_conv_f32(c) || a->is_graph_output || a->dtype != DType::f32 || sa->input(1) == a ||
+        std::count(sa->inputs.begin(), sa->inputs.end(), a) != 1)
+      continue;
+    std::vector<ir::Node*> means;
+    bool ok = true;
+    for (ir::Node* u : a->consumers) {
+      if (u == sa) continue;
+      if (!spatial_mean(u, a)) ok = false;
+      else if (std::find(means.begin(), means.end(), u) == means.end()) means.push_back(u);
+    }
+    if (!ok) continue;
+    ir::Value* wm = nullptr;
+    for (ir::Node* m : means) EP_RETURN_IF_ERROR(window_mean_of_input(g, c, m, wm));
+    std::vector<ir::Value*> ins = {c->input(0), c->input(1), c->input(2)};
+    ins.insert(ins.end(), sa->inputs.begin() + 1, sa->inputs.end());
+    std::map<std::string, ir::AttrValue> attrs = c->attrs;
+    ir::Value* out = sa->outputs[0];
+    const std::string name = sa->name;
+    g.erase_node(sa);
+    g.erase_node(c);
+    add_edgepipe_node(g, name, kernels::kFusedConvScaleAddOp, ins, {out})->attrs = std::move(attrs);
+    changed = true;
+  }
+  if (!changed) return Status::ok();
+  g.erase_unused_values();
+  return g.topological_sort();
+}
+
 // Concat(.., Resize(X), ..) along the last axis -> edgepipe.ResizeConcat(.., X, ..): see passes.h.
 // The detector's neck concatenates its four 24-channel maps, three of them upsampled from
 // 80x80, 40x40 and 20x20 to 160x160: they were written at 160x160 and copied again.

@@ -131,6 +131,16 @@ Status fold_quantize_into_scale_add(ir::Graph& g);
 // backends only; after fold_resize_add.
 Status fold_conv_resize_add(ir::Graph& g);
 
+// An int8 NHWC FusedConv of a u8 input (stride 1, undilated, ungrouped, no post-ops) with an
+// f32 output A that a quantized edgepipe.ScaleAdd(A, s, y_scale, y_zero_point) reads, and
+// otherwise only ReduceMeans over the spatial axes (an RSE layer: A + A * SE(mean(A)),
+// quantized), becomes edgepipe.FusedConvScaleAdd (kernels/fused_conv.h): A is never written.
+// Each mean becomes the f32 1x1 convolution (dequantized weights) of edgepipe.WindowMeans of
+// the conv's input, the per-tap means of the pixels it reads: the same value in another
+// summation order, so s no longer waits for A. Fast backends only; after
+// fold_quantize_into_scale_add.
+Status fold_conv_scale_add(ir::Graph& g);
+
 // Concat along the last axis (NHWC channels) of tensors some of which are nearest Resizes the
 // fast kernel takes (constant scales or sizes, not along that axis), each read only by the
 // Concat, with one coordinate_transformation_mode and nearest_mode among them, becomes

@@ -387,10 +387,12 @@ Result<Session> Session::create(const Model& model, const SessionOptions& option
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_add(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_conv_resize_add(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_quantize_into_scale_add(g));
+    if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_conv_scale_add(g));
     if (options.backend != "ref") EP_RETURN_IF_ERROR(passes::fold_resize_concat(g));
     if (options.conv_algorithm == "direct")
       for (const auto& n : g.nodes())
-        if (n->domain == kernels::kFusedConvDomain && n->op_type == kernels::kFusedConvOp)
+        if (n->domain == kernels::kFusedConvDomain &&
+            (n->op_type == kernels::kFusedConvOp || n->op_type == kernels::kFusedConvScaleAddOp))
           n->attrs["algorithm"] = std::string("direct");
   }
   for (const ir::Value* v : g.inputs()) impl->inputs.push_back(IoInfo{v->name, v->dtype, v->shape, v->dim_params});

@@ -211,4 +211,25 @@ inline onnx::ModelProto qdq_conv_resize_add_model(int64_t cin = 12, int64_t c = 
   return m;
 }
 
+// An RSE neck layer in a QDQ model: a 3x3 int8 conv (cin -> c, f32 output A read by a global
+// average pool and the adds), A + A * HardSigmoid(W GAP(A)) (the pooled value quantized and a
+// 1x1 int8 conv c -> c between, as the detector's), quantized (0.05, 128). X [1, cin, h, w].
+inline onnx::ModelProto qdq_conv_scale_add_model(int64_t cin, int64_t c, int64_t h, int64_t w) {
+  onnx::ModelProto m = new_model(13);
+  add_input(m, "X", {1, cin, h, w});
+  std::mt19937 rng(31);
+  add_qdq(m, "X", "x0", 0.02f, 128);
+  add_qdq_conv(m, rng, "c3", "x0", cin, c, 63, 0.0005f);  // A: f32, read by the pool and the adds
+  add_node(m, "GlobalAveragePool", {"c3_y"}, {"gap"}, "gap");
+  add_qdq(m, "gap", "gap_o", 0.01f, 128);
+  add_qdq_conv(m, rng, "se", "gap_o", c, c, 63, 0.001f, 1);
+  add_node(m, "HardSigmoid", {"se_y"}, {"s"}, "se");
+  add_node(m, "Mul", {"c3_y", "s"}, {"c3_s"}, "se_mul");
+  add_node(m, "Add", {"c3_y", "c3_s"}, {"rse"}, "se_add");
+  add_qdq(m, "rse", "rse_o", 0.05f, 128);
+  add_node(m, "Identity", {"rse_o"}, {"Y"}, "out");
+  add_output(m, "Y", TP::FLOAT, {1, c, h, w});
+  return m;
+}
+
 }  // namespace ep::test_models

@@ -196,6 +196,30 @@ TEST(Int8Session, ConvResizeAddNeverWritesTheConvOutput) {
   EXPECT_EQ(count_ops(r.prof, "ReduceMean"), 1) << ops;  // of the dequantized input
 }
 
+// An RSE layer (3x3 int8 conv, squeeze-excite from its output's mean, x + x * s, quantized)
+// runs as edgepipe.FusedConvScaleAdd with the mean taken from the conv's input (WindowMeans):
+// no ReduceMean over the conv's output, which is never written; within one output step of the
+// fake-quant reference. Sizes for WinogradInt16 (128 wide), NarrowInt8Conv and (32 output
+// channels) the parts in turn.
+TEST(Int8Session, ConvScaleAddNeverWritesTheConvOutput) {
+  struct Case {
+    int64_t cin, c, h, w;
+  };
+  for (const Case& k : {Case{16, 24, 16, 128}, Case{20, 19, 9, 13}, Case{16, 32, 6, 7}}) {
+    SCOPED_TRACE("cin " + std::to_string(k.cin) + " c " + std::to_string(k.c) + " " + std::to_string(k.h) + "x" +
+                 std::to_string(k.w));
+    const Model model = load(test_models::qdq_conv_scale_add_model(k.cin, k.c, k.h, k.w));
+    const Tensor x = random_input(Shape{1, k.cin, k.h, k.w}, 29);
+    const RefAndFast r = run_ref_and_fast(model, x);
+    expect_within(r.got, r.want, 0.05f * 1.01f);
+    const std::string ops = step_ops(r.prof);
+    EXPECT_EQ(count_ops(r.prof, "FusedConvScaleAdd"), 1) << ops;
+    EXPECT_EQ(count_ops(r.prof, "WindowMeans"), 1) << ops;
+    EXPECT_EQ(count_ops(r.prof, "ScaleAdd") + count_ops(r.prof, "ReduceMean") + count_ops(r.prof, "GlobalAveragePool"), 0)
+        << ops;
+  }
+}
+
 // Each element of a bf16 session's output within 1% of the largest fp32 output plus 1% of its
 // own; whether any differs at all.
 bool expect_within_bf16(const Tensor& got, const Tensor& want) {

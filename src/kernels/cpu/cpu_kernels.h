@@ -71,6 +71,13 @@ Result<std::vector<std::vector<int64_t>>> resize_nearest_tables(const PrepareCon
 // edgepipe.ResizeConcat(X0, ..): Concat along the last axis of nearest Resizes (or not) of each
 // input, written straight into the output (passes/fold_resize_concat.cc makes it).
 std::unique_ptr<Kernel> make_resize_concat();
+// edgepipe.WindowMeans(X, x_scale, x_zero_point) with kernel_shape [kh, kw] and pads [top,
+// left, bottom, right]: X u8 [N, H, W, C] (constant one-value scale and zero point), Y f32
+// [N, 1, 1, kh * kw * C], Y[n, 0, 0, (ky * kw + kx) * C + c] the mean over the stride-1
+// convolution's OH x OW output pixels of the dequantized input its tap (ky, kx) reads there
+// (the padding dequantizes to 0). The spatial mean of an int8 convolution's output is then an
+// f32 1x1 convolution of Y (passes/fold_resize_add.cc makes it; window_means.cc).
+std::unique_ptr<Kernel> make_window_means();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();

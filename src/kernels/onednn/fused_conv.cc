@@ -337,8 +337,7 @@ class OnednnFusedConv final : public Kernel {
   // overheads): 80x80 0.354 -> 0.406, 40x40 0.111 -> 0.131, 20x20 0.039 -> 0.052.
   bool winograd_int16_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && WinogradInt16::supports(p_) && p_.ow >= 128 &&
-           ctx.input(1).dtype == DType::i8;
+    return algo.is_ok() && *algo == "auto" && WinogradInt16::gains(p_) && ctx.input(1).dtype == DType::i8;
   }
 
   // int8 with 17-24 output channels (narrow_int8_conv.h): the detector's 3x3 96 -> 24 layers,

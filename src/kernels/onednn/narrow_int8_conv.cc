@@ -104,11 +104,13 @@ void NarrowInt8Conv::convert_row(const uint8_t* x, int64_t img, int64_t iy, int3
   }
 }
 
-void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t row0, int64_t row1) const {
+void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t row0, int64_t row1,
+                              const float* s) const {
   const FusedConvParams& p = p_;
   const int64_t cout = p.cout, kw = p.kw, c4n = c4_, wb = wbuf_;
   const int32_t* wp0 = w_.data();
   alignas(64) float f[kOc * 16];
+  const PixelBlockStore::ScaleAddQuantize scale_add(quant_);
   auto dequantize = [&](__m512i a, int64_t oc) {
     const size_t c = static_cast<size_t>(oc);
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_set1_epi32(zsum_[c]))),
@@ -142,7 +144,7 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
         const int64_t np = std::min<int64_t>(16, p.ow - xv);
         const int64_t out0 = ((img * p.oh + oy) * p.ow + xv) * cout;
         const tile::Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), nullptr, 0};
-        if (p.y_dtype == DType::f32) {
+        if (p.y_dtype == DType::f32 && !scale_add_) {
           for (int64_t oc = 0; oc < cout; ++oc) {
             __m512 v[1][1] = {{dequantize(acc[oc], oc)}};
             tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
@@ -163,7 +165,7 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
             }
             __m512 v[1][1] = {{dequantize(acc[oc], oc)}};
             tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
-            part[j] = PixelBlockStore::narrow16(v[0][0], p.y_dtype);
+            part[j] = scale_add_ ? scale_add(v[0][0], s[oc]) : PixelBlockStore::narrow16(v[0][0], p.y_dtype);
           }
           t[q] = PixelBlockStore::join4(part);
         }
@@ -174,20 +176,20 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
   }
 }
 
-void NarrowInt8Conv::run(const uint8_t* x, void* y, void* scratch) const {
+void NarrowInt8Conv::run(const uint8_t* x, void* y, void* scratch, const float* s) const {
   const int64_t rows = p_.n * p_.oh;
   const int64_t workers = std::min<int64_t>(workers_, rows);
 #pragma omp parallel num_threads(static_cast<int>(workers)) if (workers > 1)
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
     int32_t* buf = reinterpret_cast<int32_t*>(static_cast<char*>(scratch) + static_cast<size_t>(t) * worker_bytes_);
-    run_rows(x, y, buf, rows * t / nt, rows * (t + 1) / nt);
+    run_rows(x, y, buf, rows * t / nt, rows * (t + 1) / nt, s);
   }
 }
 #else
 void NarrowInt8Conv::convert_row(const uint8_t*, int64_t, int64_t, int32_t*) const {}
-void NarrowInt8Conv::run_rows(const uint8_t*, void*, int32_t*, int64_t, int64_t) const {}
-void NarrowInt8Conv::run(const uint8_t*, void*, void*) const {}  // supports() is false
+void NarrowInt8Conv::run_rows(const uint8_t*, void*, int32_t*, int64_t, int64_t, const float*) const {}
+void NarrowInt8Conv::run(const uint8_t*, void*, void*, const float*) const {}  // supports() is false
 #endif
 
 }  // namespace ep::kernels

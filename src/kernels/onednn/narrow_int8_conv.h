@@ -35,15 +35,24 @@ class NarrowInt8Conv {
   // per-channel constants; returns the scratch bytes run() needs.
   size_t prepare(const FusedConvParams& p, const int8_t* w, const float* b);
 
-  // x [N, H, W, Cin] u8, y [N, OH, OW, Cout] as p.y_dtype; scratch of prepare()'s size.
-  // Threads: the calling thread's OpenMP team, as many as at prepare().
-  void run(const uint8_t* x, void* y, void* scratch) const;
+  // After prepare() with p.y_dtype f32: run() writes y = QuantizeLinear(A + A * s[oc]) as q.q
+  // instead of the f32 output A, each operation rounded as edgepipe.ScaleAdd with y_scale
+  // computes it (PixelBlockStore::ScaleAddQuantize).
+  void set_scale_add(cpu::QuantizeTo q) {
+    scale_add_ = true;
+    quant_ = q;
+  }
+
+  // x [N, H, W, Cin] u8, y [N, OH, OW, Cout] as p.y_dtype (or set_scale_add's type, with s:
+  // Cout values); scratch of prepare()'s size. Threads: the calling thread's OpenMP team, as
+  // many as at prepare().
+  void run(const uint8_t* x, void* y, void* scratch, const float* s = nullptr) const;
 
  private:
   static constexpr int kOc = 24;       // accumulators: output channels, padded with zero weights
   static constexpr int64_t kBand = 8;  // output rows per converted band
   void convert_row(const uint8_t* x, int64_t img, int64_t iy, int32_t* dst) const;
-  void run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t row0, int64_t row1) const;
+  void run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t row0, int64_t row1, const float* s) const;
 
   FusedConvParams p_;
   int64_t c4_ = 0;    // Cin / 4
@@ -52,6 +61,8 @@ class NarrowInt8Conv {
   std::vector<int32_t> zsum_;   // [kOc]: x_zero * sum of the channel's weights
   std::vector<float> scale_, bias_;  // [kOc]: x_scale * w_scale, bias
   PixelBlockStore store_;            // the 16-pixel blocks into NHWC
+  bool scale_add_ = false;           // set_scale_add()
+  cpu::QuantizeTo quant_;
   size_t worker_bytes_ = 0;
   int workers_ = 1;
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "edgepipe/dtype.h"
+#include "kernels/cpu/quantize.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
 #include <immintrin.h>
@@ -46,6 +47,21 @@ class PixelBlockStore {
     return y == DType::u8 ? _mm512_cvtusepi32_epi8(_mm512_max_epi32(r, _mm512_setzero_si512()))
                           : _mm512_cvtsepi32_epi8(r);
   }
+
+  // edgepipe.ScaleAdd's a + a * s with y_scale (one channel's 16 pixels, s its value): the
+  // multiply and the add each rounded (the _round forms, which GCC does not contract), then
+  // ScaleAdd's quantizer; the bytes of an f32 output through that step.
+  struct ScaleAddQuantize {
+    explicit ScaleAddQuantize(const cpu::QuantizeTo& q)
+        : scale(_mm512_set1_ps(q.scale)), recip(_mm512_set1_ps(q.recip())), zero(_mm512_set1_ps(q.zero)),
+          lo(_mm512_set1_ps(q.lo())), hi(_mm512_set1_ps(q.hi())) {}
+    __m128i operator()(__m512 a, float s) const {
+      constexpr int kR = _MM_FROUND_CUR_DIRECTION;
+      const __m512 v = _mm512_add_round_ps(a, _mm512_mul_round_ps(a, _mm512_set1_ps(s), kR), kR);
+      return cpu::quantize16(v, scale, recip, zero, lo, hi);
+    }
+    __m512 scale, recip, zero, lo, hi;
+  };
 
   // Channels 4q..4q+3's 16 bytes as one vector.
   static __m512i join4(const __m128i (&part)[4]) {

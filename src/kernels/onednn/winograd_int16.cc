@@ -35,6 +35,7 @@ struct WinogradInt16::Buffers {
   int32_t* v;     // [36][c2][16 lanes]: V pairs
   int32_t* m;     // [36][kOc][16 lanes]: int32 products summed over Cin
   float* f;       // [4 rows][4 blocks][kOc][16 pixels]: outputs after the post-ops
+  const float* s = nullptr;  // set_scale_add()'s per-channel s for this run
 };
 
 bool WinogradInt16::supports(const FusedConvParams& p) {
@@ -349,6 +350,7 @@ void WinogradInt16::transform_output(const Buffers& b, int64_t oc) const {
 void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, int64_t sx) const {
   const FusedConvParams& p = p_;
   const int64_t cout = p.cout;
+  const PixelBlockStore::ScaleAddQuantize scale_add(quant_);
   for (int64_t i = 0; i < kTile; ++i)
     for (int64_t blk = 0; blk < 4; ++blk) {
       const int64_t oy = kTile * (ty0 + blk / 2) + i, x0 = kTile * (sx * kStrip + 4 * (blk % 2));
@@ -356,7 +358,7 @@ void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, i
       const int64_t np = std::min<int64_t>(16, p.ow - x0);
       const int64_t out0 = ((img * p.oh + oy) * p.ow + x0) * cout;
       float* f = b.f + (i * 4 + blk) * kOc * 16;
-      if (p.y_dtype == DType::f32) {
+      if (p.y_dtype == DType::f32 && !scale_add_) {
         store_.store_f32(f, static_cast<float*>(y) + out0, np);
         continue;
       }
@@ -365,7 +367,9 @@ void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, i
         __m128i part[4];
         for (int64_t j = 0; j < 4; ++j) {
           const int64_t oc = 4 * q + j;
-          part[j] = oc < cout ? PixelBlockStore::narrow16(_mm512_load_ps(f + oc * 16), p.y_dtype) : _mm_setzero_si128();
+          if (oc >= cout) part[j] = _mm_setzero_si128();
+          else if (scale_add_) part[j] = scale_add(_mm512_load_ps(f + oc * 16), b.s[oc]);
+          else part[j] = PixelBlockStore::narrow16(_mm512_load_ps(f + oc * 16), p.y_dtype);
         }
         t[q] = PixelBlockStore::join4(part);
       }
@@ -388,7 +392,7 @@ void WinogradInt16::run_band(const uint8_t* x, void* y, const Buffers& b, int64_
   }
 }
 
-void WinogradInt16::run(const uint8_t* x, void* y, void* scratch) const {
+void WinogradInt16::run(const uint8_t* x, void* y, void* scratch, const float* s) const {
   const int64_t per_img = ((p_.oh + kTile - 1) / kTile + 1) / 2, bands = p_.n * per_img;
   const int64_t workers = std::min<int64_t>(workers_, bands);
 #pragma omp parallel num_threads(static_cast<int>(workers)) if (workers > 1)
@@ -400,6 +404,7 @@ void WinogradInt16::run(const uint8_t* x, void* y, void* scratch) const {
     b.v = reinterpret_cast<int32_t*>(base + arena_align(kBandRows * row_bytes_));
     b.m = reinterpret_cast<int32_t*>(reinterpret_cast<char*>(b.v) + v_bytes_);
     b.f = reinterpret_cast<float*>(reinterpret_cast<char*>(b.m) + m_bytes_);
+    b.s = s;
     const int64_t band0 = bands * t / nt;
     for (int64_t band = band0; band < bands * (t + 1) / nt; ++band)
       run_band(x, y, b, band / per_img, 2 * (band % per_img), band > band0 && band % per_img > 0);
@@ -412,7 +417,7 @@ void WinogradInt16::transform_input(const Buffers&, int64_t, int64_t) const {}
 void WinogradInt16::multiply(const Buffers&) const {}
 void WinogradInt16::transform_output(const Buffers&, int64_t) const {}
 void WinogradInt16::store(const Buffers&, void*, int64_t, int64_t, int64_t) const {}
-void WinogradInt16::run(const uint8_t*, void*, void*) const {}  // supports() is false
+void WinogradInt16::run(const uint8_t*, void*, void*, const float*) const {}  // supports() is false
 #endif
 
 }  // namespace ep::kernels

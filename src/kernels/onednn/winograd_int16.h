@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/quantize.h"
 #include "kernels/fused_conv.h"
 #include "kernels/onednn/pixel_block_store.h"
 
@@ -31,14 +32,26 @@ class WinogradInt16 {
   // Whether the node is one this class computes (see above): false in a build without
   // AVX512-VNNI.
   static bool supports(const FusedConvParams& p);
+  // supports(p), and the output wide enough for it to gain over NarrowInt8Conv (fused_conv.cc:
+  // narrower, lanes idle past a row's last tile and the per-band costs outweigh it).
+  static bool gains(const FusedConvParams& p) { return supports(p) && p.ow >= 128; }
 
   // Transforms and packs the weights [Cout, Cin, 3, 3] (s8); returns the scratch bytes run()
   // needs.
   size_t prepare(const FusedConvParams& p, const int8_t* w, const float* b);
 
-  // x [N, H, W, Cin] u8, y [N, OH, OW, Cout] as p.y_dtype; scratch of prepare()'s size.
-  // Threads: the calling thread's OpenMP team, as many as at prepare().
-  void run(const uint8_t* x, void* y, void* scratch) const;
+  // After prepare() with p.y_dtype f32: run() writes y = QuantizeLinear(A + A * s[oc]) as q.q
+  // instead of the f32 output A, each operation rounded as edgepipe.ScaleAdd with y_scale
+  // computes it (the bytes of A through that step; passes' fold_conv_scale_add).
+  void set_scale_add(cpu::QuantizeTo q) {
+    scale_add_ = true;
+    quant_ = q;
+  }
+
+  // x [N, H, W, Cin] u8, y [N, OH, OW, Cout] as p.y_dtype (or set_scale_add's type, with s:
+  // Cout values); scratch of prepare()'s size. Threads: the calling thread's OpenMP team, as
+  // many as at prepare().
+  void run(const uint8_t* x, void* y, void* scratch, const float* s = nullptr) const;
 
  private:
   static constexpr int kOc = 24;  // accumulators: output channels, padded with zero weights
@@ -60,6 +73,8 @@ class WinogradInt16 {
   std::vector<float> scale_;         // [36][kOc]: x_scale * w_scale * the position's int16 step
   std::vector<float> bias_;          // [kOc]
   PixelBlockStore store_;            // the 16-pixel blocks into NHWC
+  bool scale_add_ = false;           // set_scale_add()
+  cpu::QuantizeTo quant_;
   size_t row_bytes_ = 0, v_bytes_ = 0, m_bytes_ = 0, f_bytes_ = 0, worker_bytes_ = 0;
   int workers_ = 1;
 };
