@@ -522,7 +522,7 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
   EXPECT_GE(onednn_ran, 4);  // the 7-bit cases with u8 input run on oneDNN on any CPU
 }
 
-// WinogradInt16 (3x3, pads 1, 17-24 output channels, outputs at least 128 wide and 16 high on
+// WinogradInt16 (3x3, pads 1, 17-24 output channels, outputs at least 64 wide and 16 high on
 // AVX512-VNNI and VBMI) against the same fake-quant oracle, with a looser bound than the direct
 // kernels: its int16 weights U = G g G^T carry a rounding of up to half a step per position,
 // with the step as coarse as the int32 sums over Cin need to stay exact (sum |V| |U| < 2^31),
@@ -542,6 +542,8 @@ TEST(FusedConvInt8, WinogradInt16NearFakeQuantOracle) {
       {{1, 20, 16, 128, 18, 3, 1, 1, 1, {2}}, DType::u8, DType::i8, 128, 0},
       // Input channels past 32 off 32 (convert_row's second block of pairs part full), two images.
       {{2, 50, 17, 133, 23, 3, 1, 1, 1, {}}, DType::u8, DType::u8, 200, 5},
+      // The detector's 80x80 layer's width (three strips of 8 tiles, the last part full).
+      {{1, 96, 18, 80, 24, 3, 1, 1, 1, {}}, DType::u8, DType::f32, 128, 0},
   };
   uint32_t seed = 3000;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
@@ -612,19 +614,21 @@ std::string int8_implementation(const Case& c) {
   return st.is_ok() ? k->implementation() : st.to_string();
 }
 
-// int8 3x3 convolutions with pads 1, 17-24 output channels and outputs at least 128 wide and 16
+// int8 3x3 convolutions with pads 1, 17-24 output channels and outputs at least 64 wide and 16
 // high take WinogradInt16 in a build with AVX512-VNNI and VBMI (WinogradInt16NearFakeQuantOracle
 // checks its results); smaller outputs, other kernels and other pads NarrowInt8Conv.
 TEST(FusedConvInt8, Narrow3x3TakesWinogradInt16) {
   const std::string det = int8_implementation({1, 96, 16, 160, 24, 3, 1, 1, 1, {}});
   const std::string odd = int8_implementation({1, 18, 16, 130, 17, 3, 1, 1, 1, {4}});
+  const std::string det80 = int8_implementation({1, 96, 80, 80, 24, 3, 1, 1, 1, {}});
   const std::string low = int8_implementation({1, 96, 15, 160, 24, 3, 1, 1, 1, {}});
-  const std::string narrow = int8_implementation({1, 96, 80, 80, 24, 3, 1, 1, 1, {}});
+  const std::string narrow = int8_implementation({1, 96, 40, 40, 24, 3, 1, 1, 1, {}});
   const std::string k5 = int8_implementation({1, 32, 16, 160, 24, 5, 1, 1, 2, {}});
   const std::string pad0 = int8_implementation({1, 32, 16, 162, 24, 3, 1, 1, 0, {}});
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
   EXPECT_EQ(det, "edgepipe:winograd_int16");
   EXPECT_EQ(odd, "edgepipe:winograd_int16");
+  EXPECT_EQ(det80, "edgepipe:winograd_int16");
   EXPECT_EQ(low, "edgepipe:narrow_int8");
   EXPECT_EQ(narrow, "edgepipe:narrow_int8");
   EXPECT_EQ(k5, "edgepipe:narrow_int8");

@@ -37,7 +37,7 @@ std::string implementation_of(const ir::Node& node, const std::vector<const Tens
   return st.is_ok() ? k->implementation() : st.to_string();
 }
 
-// 3x3 pads-1 int8 convolutions with f32 outputs: WinogradInt16's shapes (128+ wide: 17-24
+// 3x3 pads-1 int8 convolutions with f32 outputs: WinogradInt16's shapes (64+ wide: 17-24
 // output channels, even Cin from 16, two images, a width off the 4x4 tiles), NarrowInt8Conv's
 // (narrower, Cin on and off 4), and 32 output channels (neither: the parts in turn); u8 and i8
 // quantized sums, at one and two threads.
@@ -50,6 +50,7 @@ TEST(FusedConvScaleAdd, IsTheConvolutionThenTheScaleAdd) {
   const std::vector<Case> cases = {
       {1, 16, 24, 16, 128, DType::u8, "edgepipe:winograd_int16 + scale_add"},
       {2, 18, 17, 17, 130, DType::i8, "edgepipe:winograd_int16 + scale_add"},
+      {1, 16, 24, 16, 64, DType::u8, "edgepipe:winograd_int16 + scale_add"},
       {1, 32, 24, 9, 20, DType::u8, "edgepipe:narrow_int8 + scale_add"},
       {1, 20, 19, 5, 37, DType::i8, "edgepipe:narrow_int8 + scale_add"},
       {1, 16, 32, 6, 7, DType::u8, nullptr},

@@ -199,7 +199,7 @@ TEST(Int8Session, ConvResizeAddNeverWritesTheConvOutput) {
 // An RSE layer (3x3 int8 conv, squeeze-excite from its output's mean, x + x * s, quantized)
 // runs as edgepipe.FusedConvScaleAdd with the mean taken from the conv's input (WindowMeans):
 // no ReduceMean over the conv's output, which is never written; within one output step of the
-// fake-quant reference. Sizes for WinogradInt16 (128 wide), NarrowInt8Conv and (32 output
+// fake-quant reference. Sizes for WinogradInt16 (64+ wide), NarrowInt8Conv and (32 output
 // channels) the parts in turn.
 TEST(Int8Session, ConvScaleAddNeverWritesTheConvOutput) {
   struct Case {

@@ -329,12 +329,14 @@ class OnednnFusedConv final : public Kernel {
     return algo.is_ok() && *algo == "auto" && ShuffleConvT::supports(p_) && ctx.input(1).dtype == wt;
   }
 
-  // int8 3x3, pads 1, 17-24 output channels (winograd_int16.h), at least 128 wide: the
-  // detector's two 96 -> 24 layers at 160x160. Zen 5, one thread, in-model, medians of 11
-  // alternated runs against NarrowInt8Conv (a concurrent build on the machine): u8 out 1.39-1.46
-  // -> 1.13-1.29 ms, f32 out 1.45-1.58 -> 1.32-1.49 (one set of five 1.51 -> 1.67); the INT8 det
-  // -0.2 to -0.45 ms. Narrower it loses (lanes idle past the row's last tile, per-band
-  // overheads): 80x80 0.354 -> 0.406, 40x40 0.111 -> 0.131, 20x20 0.039 -> 0.052.
+  // int8 3x3, pads 1, 17-24 output channels (winograd_int16.h), at least 64 wide
+  // (WinogradInt16::gains): the detector's 96 -> 24 layers at 160x160 and 80x80. Zen 5, one
+  // thread, in-model, medians of 11 alternated runs against NarrowInt8Conv (a concurrent build on
+  // the machine): u8 out 1.39-1.46 -> 1.13-1.29 ms, f32 out 1.45-1.58 -> 1.32-1.49 (one set of
+  // five 1.51 -> 1.67); the INT8 det -0.2 to -0.45 ms. With its cheaper input conversion
+  // (vpermt2w byte transposes) also at 80x80, with the RSE ScaleAdd in its store (9 rounds):
+  // 0.352 -> 0.320. Narrower it loses (lanes idle past the row's last tile, per-band costs):
+  // 40x40 0.123 -> 0.129, 20x20 0.043 -> 0.047.
   bool winograd_int16_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && WinogradInt16::gains(p_) && ctx.input(1).dtype == DType::i8;

@@ -34,7 +34,7 @@ class WinogradInt16 {
   static bool supports(const FusedConvParams& p);
   // supports(p), and the output wide enough for it to gain over NarrowInt8Conv (fused_conv.cc:
   // narrower, lanes idle past a row's last tile and the per-band costs outweigh it).
-  static bool gains(const FusedConvParams& p) { return supports(p) && p.ow >= 128; }
+  static bool gains(const FusedConvParams& p) { return supports(p) && p.ow >= 64; }
 
   // Transforms and packs the weights [Cout, Cin, 3, 3] (s8); returns the scratch bytes run()
   // needs.
