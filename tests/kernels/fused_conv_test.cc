@@ -426,16 +426,21 @@ TEST(FusedConv, BandedMatchesReference) {
 // NHWC with kernel = stride and at most 4 outputs per input pixel takes ShuffleConvT on
 // AVX-512 (shuffle_convt.h): a DB detector head's 24 -> 1 (two chunks of 64 pixels and a
 // tail, pixel groups of 4 with a partial last one), 3 channels (padded to 4), 1 -> 4 at 1x2.
+// More outputs per pixel take oneDNN's 1x1 and a scatter, in bands of rows once the 1x1's
+// output passes 512 KB (one band per image, two per image).
 TEST(FusedConv, TransposedMatchesConvTransposeAndOnednn) {
   struct Case {
     int64_t cin, h, w, cout, k, group, stride, pad;
+    int64_t n = 1;
   };
-  const std::vector<Case> cases = {{24, 8, 8, 24, 2, 1, 2, 0}, {4, 5, 7, 6, 3, 2, 2, 1}, {3, 4, 4, 1, 2, 1, 2, 0},
-                                   {6, 3, 5, 3, 3, 3, 1, 1}, {24, 3, 131, 1, 2, 1, 2, 0}, {1, 2, 5, 4, 1, 1, 1, 0}};
+  const std::vector<Case> cases = {{24, 8, 8, 24, 2, 1, 2, 0},      {4, 5, 7, 6, 3, 2, 2, 1},
+                                   {3, 4, 4, 1, 2, 1, 2, 0},        {6, 3, 5, 3, 3, 3, 1, 1},
+                                   {24, 3, 131, 1, 2, 1, 2, 0},     {1, 2, 5, 4, 1, 1, 1, 0},
+                                   {24, 20, 48, 24, 2, 1, 2, 0, 2}, {16, 36, 64, 24, 2, 1, 2, 0, 2}};
   uint32_t seed = 500;
   for (const Case& c : cases) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    const Tensor x = random_tensor(Shape{1, c.cin, c.h, c.w}, seed++);
+    const Tensor x = random_tensor(Shape{c.n, c.cin, c.h, c.w}, seed++);
     const Tensor w = random_tensor(Shape{c.cin, c.cout / c.group, c.k, c.k}, seed++);
     const Tensor b = random_tensor(Shape{c.cout}, seed++);
     NodeUnderTest onnx("ConvTranspose", 3);

@@ -196,6 +196,10 @@ class OnednnFusedConv final : public Kernel {
         else winos2_.run(x, y, r, ctx.scratch);
         return Status::ok();
       }
+      if (shuffle_) {
+        run_shuffled(ctx);
+        return Status::ok();
+      }
       if (convert_bytes_) {  // f32 input of a bf16 convolution
         user_src_.set_data_handle(ctx.inputs[0].data);
         src_.set_data_handle(scratch + tmp_bytes_);
@@ -203,7 +207,7 @@ class OnednnFusedConv final : public Kernel {
       } else {
         src_.set_data_handle(ctx.inputs[0].data);
       }
-      dst_.set_data_handle(shuffle_ ? scratch : ctx.outputs[0].data);
+      dst_.set_data_handle(ctx.outputs[0].data);
       if (residual_index_ >= 0) residual_.set_data_handle(ctx.inputs[3].data);
       // A sum post-op adds what the destination holds: the residual, unless the session
       // placed the output over it already.
@@ -211,7 +215,6 @@ class OnednnFusedConv final : public Kernel {
         std::memcpy(ctx.outputs[0].data, ctx.inputs[3].data, ctx.outputs[0].nbytes());
       if (scratch_bytes_) scratch_.set_data_handle(scratch + tmp_bytes_ + convert_bytes_);
       onednn::execute(prim_, c_args_);
-      if (shuffle_) scatter(scratch, static_cast<char*>(ctx.outputs[0].data));
     } catch (const dnnl::error& e) {
       return internal_error("oneDNN convolution failed: ", e.what());
     }
@@ -257,16 +260,42 @@ class OnednnFusedConv final : public Kernel {
            std::none_of(p.post_ops.begin(), p.post_ops.end(), [](const PostOp& o) { return o.kind == PostOpKind::residual; });
   }
 
-  // tmp [N, H, W, (ky*kw + kx)*Cout + oc] -> y [N, H*kh, W*kw, Cout], writing y in order.
-  void scatter(const char* tmp, char* y) const {
+  // The pixel-shuffle form in bands of band_rows_ input rows of band_images_ images (the
+  // primitive's shape): each band's 1x1 output into scratch, then scattered, so the scatter
+  // reads what was just written (in L2) instead of the whole output's worth from memory.
+  void run_shuffled(const RunContext& ctx) {
+    const FusedConvParams& p = p_;
+    char* scratch = static_cast<char*>(ctx.scratch);
+    char* x = static_cast<char*>(const_cast<void*>(ctx.inputs[0].data));
+    const int64_t row_in = p.w * p.cin * static_cast<int64_t>(dtype_size(p.x_dtype));
+    if (scratch_bytes_) scratch_.set_data_handle(scratch + tmp_bytes_ + convert_bytes_);
+    dst_.set_data_handle(scratch);
+    for (int64_t n0 = 0; n0 < p.n; n0 += band_images_)
+      for (int64_t h0 = 0; h0 < p.h; h0 += band_rows_) {
+        char* band = x + (n0 * p.h + h0) * row_in;
+        if (convert_bytes_) {  // f32 input of a bf16 convolution
+          user_src_.set_data_handle(band);
+          src_.set_data_handle(scratch + tmp_bytes_);
+          onednn::execute(convert_, convert_args_);
+        } else {
+          src_.set_data_handle(band);
+        }
+        onednn::execute(prim_, c_args_);
+        scatter(scratch, static_cast<char*>(ctx.outputs[0].data), n0, h0);
+      }
+  }
+
+  // tmp [band_images_, band_rows_, W, (ky*kw + kx)*Cout + oc] (input rows h0.. of images n0..)
+  // -> y [N, H*kh, W*kw, Cout], writing y in order.
+  void scatter(const char* tmp, char* y, int64_t n0, int64_t h0) const {
     const FusedConvParams& p = p_;
     const int64_t es = static_cast<int64_t>(dtype_size(p.y_dtype));
     const int64_t cout = p.cout * es, taps = p.kh * p.kw;  // in bytes
-    for (int64_t n = 0; n < p.n; ++n)
-      for (int64_t h = 0; h < p.h; ++h)
+    for (int64_t n = n0; n < n0 + band_images_; ++n)
+      for (int64_t h = h0; h < h0 + band_rows_; ++h)
         for (int64_t ky = 0; ky < p.kh; ++ky) {
           char* row = y + (n * p.oh + h * p.kh + ky) * p.ow * cout;
-          const char* src_row = tmp + (n * p.h + h) * p.w * cout * taps + ky * p.kw * cout;
+          const char* src_row = tmp + ((n - n0) * band_rows_ + h - h0) * p.w * cout * taps + ky * p.kw * cout;
           for (int64_t w = 0; w < p.w; ++w)  // kx-major blocks are contiguous
             std::memcpy(row + w * p.kw * cout, src_row + w * cout * taps, static_cast<size_t>(p.kw * cout));
         }
@@ -640,7 +669,18 @@ class OnednnFusedConv final : public Kernel {
       p.cout = cout * taps;
       p.kh = p.kw = 1;
       p.stride[0] = p.stride[1] = 1;
-      p.oh = p.h;
+      // Bands whose 1x1 output fits half of a 1 MB L2: the whole tensor, or else the largest
+      // divisor of H rows of one image that does. One primitive of the band's shape.
+      const int64_t row_bytes = p.w * p.cout * static_cast<int64_t>(dtype_size(p.y_dtype));
+      band_images_ = p.n;
+      band_rows_ = p.h;
+      if (p.n * p.h * row_bytes > kShuffleBand) {
+        band_images_ = 1;
+        for (band_rows_ = std::clamp<int64_t>(kShuffleBand / row_bytes, 1, p.h); p.h % band_rows_; --band_rows_) {
+        }
+      }
+      p.n = band_images_;
+      p.h = p.oh = band_rows_;
       p.ow = p.w;
       tmp_bytes_ = arena_align(static_cast<size_t>(p.n * p.h * p.w * p.cout) * dtype_size(p.y_dtype));
     }
@@ -832,6 +872,8 @@ class OnednnFusedConv final : public Kernel {
   size_t blk_src_bytes_ = 0, blk_dst_bytes_ = 0;
   size_t scratch_bytes_ = 0;
   bool shuffle_ = false;
+  static constexpr int64_t kShuffleBand = 512 << 10;
+  int64_t band_images_ = 1, band_rows_ = 1;  // a band of the pixel-shuffle form
   size_t tmp_bytes_ = 0;  // the 1x1 convolution's output, ahead of oneDNN's scratchpad
   Tensor shuffle_w_, shuffle_b_;
 };
