@@ -187,6 +187,9 @@ void ShuffleConvT::run(const void* x, float* y, void* scratch) const {
         }
         for (; i < n; ++i) wide[i] = static_cast<float>(static_cast<const uint8_t*>(x)[at + i]) - x_zero;
         xs = wide;
+      } else if (x_bf16 && cinp == cin) {  // the chunk is contiguous: widened in one call
+        cpu::bf16_to_f32_span(static_cast<const uint16_t*>(x) + at, wide, count * cin);
+        xs = wide;
       } else if (stage) {
         for (int64_t i = 0; i < count; ++i) {
           float* d = wide + i * cinp;
