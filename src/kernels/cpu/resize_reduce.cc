@@ -582,8 +582,11 @@ class MeanKernel final : public Kernel {
           int64_t b0 = r0, b1 = r1;
           if (bf) {
             const uint16_t* xb = static_cast<const uint16_t*>(x) + xo;
-            for (int64_t r = r0; r < r1; ++r)
-              bf16_to_f32_span(xb + r * inner_ + i0, wide + (r - r0) * inner_ + i0, i1 - i0);
+            if (i0 == 0 && i1 == inner_)  // whole rows: the block is contiguous, one call
+              bf16_to_f32_span(xb + r0 * inner_, wide, (r1 - r0) * inner_);
+            else
+              for (int64_t r = r0; r < r1; ++r)
+                bf16_to_f32_span(xb + r * inner_ + i0, wide + (r - r0) * inner_ + i0, i1 - i0);
             rows = wide;
             b0 = 0;
             b1 = r1 - r0;
