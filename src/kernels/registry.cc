@@ -218,6 +218,7 @@ const KernelDef kRegistry[] = {
     {"ResizeAdd", "edgepipe", 1, 1, "cpu", cpu::make_resize_add},
     {"ResizeConcat", "edgepipe", 1, 1, "cpu", cpu::make_resize_concat},
     {"WindowMeans", "edgepipe", 1, 1, "cpu", cpu::make_window_means},
+    {"Transpose", "edgepipe", 1, 1, "cpu", cpu::make_transpose_to_bf16},
     {"ToBlocked", "edgepipe", 1, 1, "ref", cpu::make_to_blocked},
     {"FromBlocked", "edgepipe", 1, 1, "ref", cpu::make_from_blocked},
     {"QuantizeLinear", "", 10, kMax, "cpu", cpu::make_quantize_linear},

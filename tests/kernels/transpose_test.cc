@@ -1,5 +1,6 @@
 #include <random>
 
+#include "kernel_test_util.h"
 #include "tensor_expect.h"
 
 namespace ep::testing {
@@ -73,6 +74,33 @@ TEST(RefTranspose, SpaceToDepthInvertsDepthToSpaceDcr) {
   NodeUnderTest bad("SpaceToDepth", 1);
   bad.attr("blocksize", int64_t{4});
   EXPECT_EQ(run_code(bad, {&x}), StatusCode::invalid_model);
+}
+
+// edgepipe.Transpose (a bf16 session's input transpose): the f32 transpose rounded to bf16
+// (nearest even, f32_to_bf16), element for element: three planes (the one-pass path; widths off
+// its 16-pixel vectors, two images) and other channel counts (through scratch).
+TEST(CpuTranspose, ToBf16IsTheTransposeRounded) {
+  uint32_t seed = 77;
+  for (const Shape& xs : {Shape{1, 3, 4, 21}, Shape{2, 3, 5, 32}, Shape{1, 5, 3, 7}, Shape{2, 4, 2, 9}}) {
+    SCOPED_TRACE(xs.to_string());
+    const Tensor x = random_tensor(xs, seed++, -300.f, 300.f);
+    NodeUnderTest f32("Transpose", 1);
+    f32.attr("perm", std::vector<int64_t>{0, 2, 3, 1});
+    const std::vector<const Tensor*> ins = {&x};
+    auto want = kernels::evaluate_node(*f32.node, ins, "cpu");
+    ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+    NodeUnderTest bf("Transpose", 1, 1, 1);
+    bf.node->domain = "edgepipe";
+    bf.attr("perm", std::vector<int64_t>{0, 2, 3, 1});
+    auto got = kernels::evaluate_node(*bf.node, ins, "cpu");
+    ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+    const Tensor& g = got.value()[0];
+    const Tensor& w = want.value()[0];
+    ASSERT_EQ(g.dtype(), DType::bf16);
+    ASSERT_EQ(g.shape(), w.shape());
+    for (int64_t i = 0; i < w.numel(); ++i)
+      ASSERT_EQ(static_cast<const uint16_t*>(g.data())[i], f32_to_bf16(w.as<float>()[i])) << "index " << i;
+  }
 }
 
 }  // namespace ep::testing

@@ -81,6 +81,10 @@ std::unique_ptr<Kernel> make_window_means();
 std::unique_ptr<Kernel> make_reduce_mean();
 std::unique_ptr<Kernel> make_global_average_pool();
 std::unique_ptr<Kernel> make_transpose();
+// edgepipe.Transpose: ONNX Transpose of an f32 tensor written as bf16 (rounded to nearest
+// even) in the same pass: a bf16 session's NCHW -> NHWC input transpose feeding bf16 convs
+// (passes/precision_bf16.cc); the batched 2-D forms the cpu Transpose takes.
+std::unique_ptr<Kernel> make_transpose_to_bf16();
 std::unique_ptr<Kernel> make_concat();  // any dtype, split across threads
 std::unique_ptr<Kernel> make_slice();   // contiguous innermost reads, split across threads
 std::unique_ptr<Kernel> make_softmax();
