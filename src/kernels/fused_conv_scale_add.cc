@@ -7,7 +7,6 @@
 // Elsewhere the two parts run in turn, A in scratch.
 #include <string_view>
 
-#include "edgepipe/arena.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/fused_conv.h"
 #include "kernels/kernel_part.h"
@@ -25,67 +24,28 @@ class FusedConvScaleAddKernel final : public Kernel {
       return ctx.error("takes X, W and B (optional) of the convolution, then ScaleAdd's s, y_scale and y_zero_point "
                        "(optional)");
     if (ctx.num_outputs() != 1) return ctx.error("has one output, not ", ctx.num_outputs());
-    split(ctx.node());
-    conv_.inputs = {ctx.input(0), ctx.input(1), ctx.has_input(2) ? ctx.input(2) : TensorInfo{}};
-    static constexpr std::string_view kConv[] = {"onednn", "cpu", "ref"}, kAdd[] = {"ref"};
-    EP_RETURN_IF_ERROR(prepare_kernel_part(conv_, ctx.num_threads(), kConv));
-    if (conv_.output.dtype != DType::f32) return ctx.error("the convolution's output must be f32");
-    mid_.dtype = conv_.output.dtype;
-    mid_.shape = conv_.output.shape;
-    add_.inputs = {conv_.output};
-    for (size_t i = 3; i < n_in; ++i) add_.inputs.push_back(ctx.has_input(i) ? ctx.input(i) : TensorInfo{});
-    EP_RETURN_IF_ERROR(prepare_kernel_part(add_, ctx.num_threads(), kAdd));
-    ctx.set_output(0, add_.output.dtype, add_.output.shape);
-    if (try_fused(ctx)) return Status::ok();
-    impl_ = conv_.kernel->implementation() + (conv_.kernel->implementation().empty() ? "" : ", then ") + "scale_add";
-    for (size_t i = 0; i < 3; ++i) conv_in_[i] = TensorView{conv_.inputs[i].dtype, conv_.inputs[i].shape, nullptr};
-    add_in_.assign(add_.inputs.size(), TensorView{});
-    for (size_t i = 0; i < add_.inputs.size(); ++i)
-      add_in_[i] = TensorView{add_.inputs[i].dtype, add_.inputs[i].shape, nullptr};
-    mid_view_[0] = TensorView{mid_.dtype, mid_.shape, nullptr};
-    mid_bytes_ = arena_align(static_cast<size_t>(mid_.shape.numel()) * dtype_size(mid_.dtype));
-    ctx.request_scratch(mid_bytes_ + std::max(conv_.scratch, add_.scratch));
+    static constexpr std::string_view kAdd[] = {"ref"};
+    EP_RETURN_IF_ERROR(parts_.prepare(ctx, "ScaleAdd", "", kAdd));
+    if (try_fused(ctx)) {
+      parts_.drop();
+    } else {
+      impl_ = parts_.implementation("scale_add");
+      parts_.plan(ctx);
+    }
     return Status::ok();
   }
 
   std::string implementation() const override { return impl_; }
 
   Status run(const RunContext& ctx) noexcept override {
-    if (fused_ != Fused::none) {
-      const auto* x = static_cast<const uint8_t*>(ctx.inputs[0].data);
-      if (fused_ == Fused::winograd) winograd_.run(x, ctx.outputs[0].data, ctx.scratch, ctx.inputs[3].as<float>());
-      else narrow_.run(x, ctx.outputs[0].data, ctx.scratch, ctx.inputs[3].as<float>());
-      return Status::ok();
-    }
-    char* scratch = static_cast<char*>(ctx.scratch);
-    for (size_t i = 0; i < 3; ++i) conv_in_[i].data = i < ctx.inputs.size() ? ctx.inputs[i].data : nullptr;
-    mid_view_[0].data = scratch;
-    add_in_[0].data = scratch;
-    for (size_t i = 1; i < add_in_.size(); ++i) add_in_[i].data = i + 2 < ctx.inputs.size() ? ctx.inputs[i + 2].data : nullptr;
-    EP_RETURN_IF_ERROR(conv_.kernel->run(RunContext{conv_in_, mid_view_, scratch + mid_bytes_}));
-    return add_.kernel->run(RunContext{add_in_, ctx.outputs, scratch + mid_bytes_});
+    if (fused_ == Fused::none) return parts_.run(ctx);
+    const auto* x = static_cast<const uint8_t*>(ctx.inputs[0].data);
+    if (fused_ == Fused::winograd) winograd_.run(x, ctx.outputs[0].data, ctx.scratch, ctx.inputs[3].as<float>());
+    else narrow_.run(x, ctx.outputs[0].data, ctx.scratch, ctx.inputs[3].as<float>());
+    return Status::ok();
   }
 
  private:
-  // The convolution reads X, W, B and writes mid_; the ScaleAdd reads mid_ and inputs 3 on.
-  void split(const ir::Node& n) {
-    conv_.node.name = n.name + "/conv";
-    add_.node.name = n.name + "/scale_add";
-    mid_.name = n.name + "/conv_output";
-    conv_.node.op_type = kFusedConvOp;
-    add_.node.op_type = "ScaleAdd";
-    for (ir::Node* p : {&conv_.node, &add_.node}) {
-      p->domain = kFusedConvDomain;
-      p->opset = 1;
-    }
-    conv_.node.inputs = {n.input(0), n.input(1), n.input(2)};
-    conv_.node.outputs = {&mid_};
-    conv_.node.attrs = n.attrs;
-    add_.node.inputs = {&mid_};
-    for (size_t i = 3; i < n.inputs.size(); ++i) add_.node.inputs.push_back(n.inputs[i]);
-    add_.node.outputs = {n.output(0)};
-  }
-
   // WinogradInt16 or NarrowInt8Conv with the ScaleAdd in its store, where the convolution is
   // one FusedConv would run on it (constant int8 weights, an f32 bias) without post-ops
   // (FusedConv merges adjacent affine ones first) and s has one value per output channel.
@@ -95,7 +55,7 @@ class FusedConvScaleAddKernel final : public Kernel {
     if (!algo.is_ok() || *algo != "auto" || !w.constant || w.dtype != DType::i8 ||
         (ctx.has_input(2) && (!ctx.input(2).constant || ctx.input(2).dtype != DType::f32)))
       return false;
-    PrepareContext conv_ctx(conv_.node, conv_.inputs, ctx.num_threads());
+    PrepareContext conv_ctx(parts_.conv.node, parts_.conv.inputs, ctx.num_threads());
     Result<FusedConvParams> p = prepare_fused_conv(conv_ctx);
     if (!p.is_ok() || p->y_dtype != DType::f32 || !p->post_ops.empty() || s.dtype != DType::f32 ||
         s.shape.numel() != p->cout)
@@ -119,16 +79,10 @@ class FusedConvScaleAddKernel final : public Kernel {
     } else {
       return false;
     }
-    conv_.kernel.reset();
-    add_.kernel.reset();
     return true;
   }
 
-  KernelPart conv_, add_;
-  ir::Value mid_;
-  size_t mid_bytes_ = 0;
-  TensorView conv_in_[3], mid_view_[1];
-  std::vector<TensorView> add_in_;
+  ConvThenStep parts_;
   enum class Fused { none, winograd, narrow } fused_ = Fused::none;
   WinogradInt16 winograd_;
   NarrowInt8Conv narrow_;

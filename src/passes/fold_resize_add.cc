@@ -151,27 +151,43 @@ Status fold_quantize_into_scale_add(ir::Graph& g) {
 
 namespace {
 
-// An int8 1x1 NHWC FusedConv (stride 1, no padding, groups or residual) of a u8 input with an
-// f32 output: the convolutions whose output FusedConvResizeAdd can keep out of memory.
-bool int8_pointwise_f32(const ir::Node* c) {
+// An int8 NHWC FusedConv of a u8 input with constant int8 weights [Cout, Cin, kh, kw] and an
+// f32 bias (or none), stride 1, undilated, ungrouped, with an f32 output: the convolutions
+// whose output FusedConvResizeAdd (1x1, unpadded) and FusedConvScaleAdd keep out of memory.
+bool int8_conv_f32(const ir::Node* c) {
   if (!c || c->domain != "edgepipe" || c->op_type != kernels::kFusedConvOp || c->inputs.size() < 2 ||
       c->inputs.size() > 3 || c->outputs.size() != 1)
     return false;
   const ir::Value* x = c->input(0);
   const ir::Value* w = c->input(1);
+  const ir::Value* b = c->input(2);
   auto is = [&](const char* key, const std::string& want, const char* fallback) {
     auto v = c->attr_string(key, std::string(fallback));
     return v.is_ok() && *v == want;
   };
   auto ints = [&](const char* key, std::vector<int64_t> want) {
-    auto v = c->attr_ints(key);
+    auto v = c->attr_ints(key, want);
     return v.is_ok() && *v == want;
   };
+  auto pads = c->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0});
   auto group = c->attr_int("group", 1);
-  return x && x->dtype == DType::u8 && w && w->is_constant() && w->dtype == DType::i8 && w->shape.rank() == 4 &&
-         w->shape[2] == 1 && w->shape[3] == 1 && is("precision", "int8", "f32") && is("output_dtype", "f32", "f32") &&
-         is("layout", "NHWC", "NCHW") && group.is_ok() && *group == 1 && ints("strides", {1, 1}) &&
-         ints("dilations", {1, 1}) && ints("pads", {0, 0, 0, 0});
+  return x && x->dtype == DType::u8 && x->shape.rank() == 4 && w && w->is_constant() && w->dtype == DType::i8 &&
+         w->shape.rank() == 4 && (!b || (b->is_constant() && b->dtype == DType::f32)) &&
+         is("precision", "int8", "f32") && is("output_dtype", "f32", "f32") && is("layout", "NHWC", "NCHW") &&
+         group.is_ok() && *group == 1 && ints("strides", {1, 1}) && ints("dilations", {1, 1}) && pads.is_ok() &&
+         pads->size() == 4;
+}
+
+bool int8_pointwise_f32(const ir::Node* c) {
+  if (!int8_conv_f32(c) || c->input(1)->shape[2] != 1 || c->input(1)->shape[3] != 1) return false;
+  auto pads = c->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0});
+  return pads.is_ok() && *pads == std::vector<int64_t>{0, 0, 0, 0};
+}
+
+// Whether the FusedConv c has no post-op chain (its means are then linear in its input).
+bool no_post_ops(const ir::Node* c) {
+  auto ops = c->attr_ints("post_ops", std::vector<int64_t>{});
+  return ops.is_ok() && ops->empty();
 }
 
 // A ReduceMean (opset < 18: axes as an attribute) of `a` over axes 1 and 2, keeping them: the
@@ -194,48 +210,45 @@ ir::Value* add_constant(ir::Graph& g, const std::string& base, Tensor t) {
   return v;
 }
 
-// mean(conv(x)) over the pixels as conv'(mean(dequantize(x))): the mean of a 1x1 convolution
-// without post-ops is the convolution of the mean (conv' the f32 convolution with the
-// dequantized weights), and the mean of x's dequantized values costs a pass over x's Cin
-// channels of u8 instead of A's Cout of f32 (12 vs 96 at 160x160 in the detector's neck).
-// `dq` holds the DequantizeLinear of x once made (shared by the means of one conv).
-Status mean_of_input(ir::Graph& g, ir::Node* c, ir::Node* m, ir::Value*& dq) {
-  ir::Value* x = c->input(0);
+// The int8 conv c's input quantization as constants (one-value x_scale, u8 x_zero_point) and
+// its weights [Cout, Cin, kh, kw] dequantized per output channel as an f32 1x1 convolution's
+// [Cout, kh * kw * Cin, 1, 1], tap-major ((ky * kw + kx) * Cin + ic: WindowMeans' order).
+struct ConvDequantized {
+  ir::Value *x_scale = nullptr, *x_zero = nullptr, *w = nullptr;
+};
+Result<ConvDequantized> conv_dequantized(ir::Graph& g, const ir::Node* c) {
   const ir::Value* w = c->input(1);
-  const int64_t cout = w->shape[0], cin = w->shape[1];
+  const int64_t cout = w->shape[0], cin = w->shape[1], taps = w->shape[2] * w->shape[3];
   EP_ASSIGN_OR_RETURN(float x_scale, c->attr_float("x_scale"));
   EP_ASSIGN_OR_RETURN(int64_t x_zero, c->attr_int("x_zero_point", 0));
   EP_ASSIGN_OR_RETURN(std::vector<float> w_scales, c->attr_floats("w_scales"));
   if (w_scales.size() != 1 && static_cast<int64_t>(w_scales.size()) != cout)
     return invalid_argument(c->label(), ": w_scales has ", w_scales.size(), " values for ", cout, " channels");
-  if (!dq) {
-    Tensor s(DType::f32, Shape{});
-    s.as<float>()[0] = x_scale;
-    Tensor z(DType::u8, Shape{});
-    z.as<uint8_t>()[0] = static_cast<uint8_t>(x_zero);
-    ir::Value* sv = add_constant(g, c->name + "_x_scale", std::move(s));
-    ir::Value* zv = add_constant(g, c->name + "_x_zero_point", std::move(z));
-    dq = g.add_value(g.unique_value_name(c->name + "_x_dequantized"));
-    dq->dtype = DType::f32;
-    dq->shape = x->shape;
-    ir::Node* n = g.add_node(g.unique_value_name(c->name + "_x_dequantize"), "DequantizeLinear", {x, sv, zv}, {dq});
-    n->opset = g.opsets.at("");
-  }
-  ir::Value* mean = g.add_value(g.unique_value_name(m->name + "_of_input"));
-  mean->dtype = DType::f32;
-  mean->shape = Shape{x->shape[0], 1, 1, cin};
-  ir::Node* mn = g.add_node(g.unique_value_name(m->name + "_of_input"), "ReduceMean", {dq}, {mean});
-  mn->opset = m->opset;
-  mn->attrs = m->attrs;
-  Tensor wf(DType::f32, w->shape);
+  ConvDequantized d;
+  Tensor s(DType::f32, Shape{});
+  s.as<float>()[0] = x_scale;
+  Tensor z(DType::u8, Shape{});
+  z.as<uint8_t>()[0] = static_cast<uint8_t>(x_zero);
+  d.x_scale = add_constant(g, c->name + "_x_scale", std::move(s));
+  d.x_zero = add_constant(g, c->name + "_x_zero_point", std::move(z));
+  Tensor wf(DType::f32, Shape{cout, taps * cin, 1, 1});
   const int8_t* wq = w->constant->as<int8_t>();
-  for (int64_t i = 0; i < cout * cin; ++i)
-    wf.as<float>()[i] = static_cast<float>(wq[i]) * w_scales[w_scales.size() == 1 ? 0 : static_cast<size_t>(i / cin)];
-  ir::Value* wv = add_constant(g, c->name + "_w_dequantized", std::move(wf));
+  for (int64_t oc = 0; oc < cout; ++oc) {
+    const float ws = w_scales[w_scales.size() == 1 ? 0 : static_cast<size_t>(oc)];
+    for (int64_t ic = 0; ic < cin; ++ic)
+      for (int64_t t = 0; t < taps; ++t)
+        wf.as<float>()[(oc * taps + t) * cin + ic] = static_cast<float>(wq[(oc * cin + ic) * taps + t]) * ws;
+  }
+  d.w = add_constant(g, c->name + "_w_dequantized", std::move(wf));
+  return d;
+}
+
+// Mean m replaced by the f32 1x1 convolution (w, b) of `in` [N, 1, 1, K], m's output its own.
+void mean_as_pointwise(ir::Graph& g, ir::Node* m, ir::Value* in, ir::Value* w, ir::Value* b) {
   ir::Value* y = m->outputs[0];
   const std::string name = m->name;
   g.erase_node(m);
-  ir::Node* f = add_edgepipe_node(g, name, kernels::kFusedConvOp, {mean, wv, c->input(2)}, {y});
+  ir::Node* f = add_edgepipe_node(g, name, kernels::kFusedConvOp, {in, w, b}, {y});
   f->attrs = {{"group", int64_t{1}},
               {"strides", std::vector<int64_t>{1, 1}},
               {"dilations", std::vector<int64_t>{1, 1}},
@@ -243,6 +256,31 @@ Status mean_of_input(ir::Graph& g, ir::Node* c, ir::Node* m, ir::Value*& dq) {
               {"layout", std::string("NHWC")},
               {"post_ops", std::vector<int64_t>{}},
               {"post_op_params", std::vector<float>{}}};
+}
+
+// mean(conv(x)) over the pixels as conv'(mean(dequantize(x))): the mean of a 1x1 convolution
+// without post-ops is the convolution of the mean (conv' the f32 convolution with the
+// dequantized weights), and the mean of x's dequantized values costs a pass over x's Cin
+// channels of u8 instead of A's Cout of f32 (12 vs 96 at 160x160 in the detector's neck).
+// `dq` and `d` hold the DequantizeLinear of x and the conv's dequantized parts once made
+// (shared by the means of one conv).
+Status mean_of_input(ir::Graph& g, ir::Node* c, ir::Node* m, ir::Value*& dq, ConvDequantized& d) {
+  ir::Value* x = c->input(0);
+  if (!dq) {
+    EP_ASSIGN_OR_RETURN(d, conv_dequantized(g, c));
+    dq = g.add_value(g.unique_value_name(c->name + "_x_dequantized"));
+    dq->dtype = DType::f32;
+    dq->shape = x->shape;
+    ir::Node* n = g.add_node(g.unique_value_name(c->name + "_x_dequantize"), "DequantizeLinear", {x, d.x_scale, d.x_zero}, {dq});
+    n->opset = g.opsets.at("");
+  }
+  ir::Value* mean = g.add_value(g.unique_value_name(m->name + "_of_input"));
+  mean->dtype = DType::f32;
+  mean->shape = Shape{x->shape[0], 1, 1, x->shape[3]};
+  ir::Node* mn = g.add_node(g.unique_value_name(m->name + "_of_input"), "ReduceMean", {dq}, {mean});
+  mn->opset = m->opset;
+  mn->attrs = m->attrs;
+  mean_as_pointwise(g, m, mean, d.w, c->input(2));
   return Status::ok();
 }
 
@@ -268,10 +306,10 @@ Status fold_conv_resize_add(ir::Graph& g) {
       if (spatial_mean(u, a) && std::find(means.begin(), means.end(), u) == means.end()) means.push_back(u);
       else if (!spatial_mean(u, a)) ok = false;
     }
-    auto post_ops = c->attr_ints("post_ops", std::vector<int64_t>{});
-    if (!ok || (!means.empty() && (!post_ops.is_ok() || !post_ops->empty()))) continue;
+    if (!ok || (!means.empty() && !no_post_ops(c))) continue;
     ir::Value* dq = nullptr;
-    for (ir::Node* m : means) EP_RETURN_IF_ERROR(mean_of_input(g, c, m, dq));
+    ConvDequantized d;
+    for (ir::Node* m : means) EP_RETURN_IF_ERROR(mean_of_input(g, c, m, dq, d));
     std::vector<ir::Value*> ins = {c->input(0), c->input(1), c->input(2)};
     ins.insert(ins.end(), r->inputs.begin() + 1, r->inputs.end());
     std::map<std::string, ir::AttrValue> attrs = c->attrs;
@@ -290,83 +328,28 @@ Status fold_conv_resize_add(ir::Graph& g) {
 
 namespace {
 
-// An int8 NHWC FusedConv of a u8 input with constant int8 weights [Cout, Cin, kh, kw], stride
-// 1, undilated, ungrouped, an f32 output and no post-ops: the convolutions whose output's
-// spatial mean WindowMeans and a 1x1 convolution compute from the input.
-bool int8_conv_f32(const ir::Node* c) {
-  if (!c || c->domain != "edgepipe" || c->op_type != kernels::kFusedConvOp || c->inputs.size() < 2 ||
-      c->inputs.size() > 3 || c->outputs.size() != 1)
-    return false;
-  const ir::Value* x = c->input(0);
-  const ir::Value* w = c->input(1);
-  const ir::Value* b = c->input(2);
-  auto is = [&](const char* key, const std::string& want, const char* fallback) {
-    auto v = c->attr_string(key, std::string(fallback));
-    return v.is_ok() && *v == want;
-  };
-  auto ints = [&](const char* key, std::vector<int64_t> want) {
-    auto v = c->attr_ints(key, want);
-    return v.is_ok() && *v == want;
-  };
-  auto pads = c->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0});
-  auto post_ops = c->attr_ints("post_ops", std::vector<int64_t>{});
-  auto group = c->attr_int("group", 1);
-  return x && x->dtype == DType::u8 && x->shape.rank() == 4 && w && w->is_constant() && w->dtype == DType::i8 &&
-         w->shape.rank() == 4 && (!b || (b->is_constant() && b->dtype == DType::f32)) &&
-         is("precision", "int8", "f32") && is("output_dtype", "f32", "f32") && is("layout", "NHWC", "NCHW") &&
-         group.is_ok() && *group == 1 && ints("strides", {1, 1}) && ints("dilations", {1, 1}) && pads.is_ok() &&
-         pads->size() == 4 && post_ops.is_ok() && post_ops->empty();
-}
-
 // mean(conv(x)) over the output pixels as an f32 1x1 convolution (weights dequantized, [Cout,
 // kh * kw * Cin]) of WindowMeans(x): each tap's mean input over the pixels it reads, the
 // padding's zero points adding nothing. Linear, so the same value in another summation order
-// (ReduceMean's f32 sums of A against exact integer sums here). `wm` holds the WindowMeans
-// output once made (shared by the means of one conv).
-Status window_mean_of_input(ir::Graph& g, ir::Node* c, ir::Node* m, ir::Value*& wm) {
+// (ReduceMean's f32 sums of A against exact integer sums here). `wm` and `d` hold the
+// WindowMeans output and the conv's dequantized parts once made (shared by the means of one
+// conv).
+Status window_mean_of_input(ir::Graph& g, ir::Node* c, ir::Node* m, ir::Value*& wm, ConvDequantized& d) {
   ir::Value* x = c->input(0);
   const ir::Value* w = c->input(1);
-  const int64_t cout = w->shape[0], cin = w->shape[1], kh = w->shape[2], kw = w->shape[3];
-  EP_ASSIGN_OR_RETURN(float x_scale, c->attr_float("x_scale"));
-  EP_ASSIGN_OR_RETURN(int64_t x_zero, c->attr_int("x_zero_point", 0));
-  EP_ASSIGN_OR_RETURN(std::vector<float> w_scales, c->attr_floats("w_scales"));
-  EP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, c->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0}));
-  if (w_scales.size() != 1 && static_cast<int64_t>(w_scales.size()) != cout)
-    return invalid_argument(c->label(), ": w_scales has ", w_scales.size(), " values for ", cout, " channels");
+  const int64_t cin = w->shape[1], kh = w->shape[2], kw = w->shape[3];
   if (!wm) {
-    Tensor s(DType::f32, Shape{});
-    s.as<float>()[0] = x_scale;
-    Tensor z(DType::u8, Shape{});
-    z.as<uint8_t>()[0] = static_cast<uint8_t>(x_zero);
-    ir::Value* sv = add_constant(g, c->name + "_x_scale", std::move(s));
-    ir::Value* zv = add_constant(g, c->name + "_x_zero_point", std::move(z));
+    EP_ASSIGN_OR_RETURN(std::vector<int64_t> pads, c->attr_ints("pads", std::vector<int64_t>{0, 0, 0, 0}));
+    EP_ASSIGN_OR_RETURN(d, conv_dequantized(g, c));
     wm = g.add_value(g.unique_value_name(c->name + "_window_means"));
     wm->dtype = DType::f32;
     wm->shape = Shape{x->shape[0], 1, 1, kh * kw * cin};
-    ir::Node* n = add_edgepipe_node(g, g.unique_value_name(c->name + "_window_means"), "WindowMeans", {x, sv, zv}, {wm});
+    ir::Node* n = add_edgepipe_node(g, g.unique_value_name(c->name + "_window_means"), "WindowMeans",
+                                    {x, d.x_scale, d.x_zero}, {wm});
     n->attrs["kernel_shape"] = std::vector<int64_t>{kh, kw};
     n->attrs["pads"] = pads;
   }
-  Tensor wf(DType::f32, Shape{cout, kh * kw * cin, 1, 1});
-  const int8_t* wq = w->constant->as<int8_t>();
-  for (int64_t oc = 0; oc < cout; ++oc) {
-    const float ws = w_scales[w_scales.size() == 1 ? 0 : static_cast<size_t>(oc)];
-    for (int64_t ic = 0; ic < cin; ++ic)
-      for (int64_t t = 0; t < kh * kw; ++t)
-        wf.as<float>()[(oc * kh * kw + t) * cin + ic] = static_cast<float>(wq[(oc * cin + ic) * kh * kw + t]) * ws;
-  }
-  ir::Value* wv = add_constant(g, c->name + "_w_window_means", std::move(wf));
-  ir::Value* y = m->outputs[0];
-  const std::string name = m->name;
-  g.erase_node(m);
-  ir::Node* f = add_edgepipe_node(g, name, kernels::kFusedConvOp, {wm, wv, c->input(2)}, {y});
-  f->attrs = {{"group", int64_t{1}},
-              {"strides", std::vector<int64_t>{1, 1}},
-              {"dilations", std::vector<int64_t>{1, 1}},
-              {"pads", std::vector<int64_t>{0, 0, 0, 0}},
-              {"layout", std::string("NHWC")},
-              {"post_ops", std::vector<int64_t>{}},
-              {"post_op_params", std::vector<float>{}}};
+  mean_as_pointwise(g, m, wm, d.w, c->input(2));
   return Status::ok();
 }
 
@@ -382,7 +365,7 @@ Status fold_conv_scale_add(ir::Graph& g) {
   for (ir::Node* sa : sums) {
     ir::Value* a = sa->input(0);
     ir::Node* c = a ? a->producer : nullptr;
-    if (!int8_conv_f32(c) || a->is_graph_output || a->dtype != DType::f32 || sa->input(1) == a ||
+    if (!int8_conv_f32(c) || !no_post_ops(c) || a->is_graph_output || a->dtype != DType::f32 || sa->input(1) == a ||
         std::count(sa->inputs.begin(), sa->inputs.end(), a) != 1)
       continue;
     std::vector<ir::Node*> means;
@@ -394,7 +377,8 @@ Status fold_conv_scale_add(ir::Graph& g) {
     }
     if (!ok) continue;
     ir::Value* wm = nullptr;
-    for (ir::Node* m : means) EP_RETURN_IF_ERROR(window_mean_of_input(g, c, m, wm));
+    ConvDequantized d;
+    for (ir::Node* m : means) EP_RETURN_IF_ERROR(window_mean_of_input(g, c, m, wm, d));
     std::vector<ir::Value*> ins = {c->input(0), c->input(1), c->input(2)};
     ins.insert(ins.end(), sa->inputs.begin() + 1, sa->inputs.end());
     std::map<std::string, ir::AttrValue> attrs = c->attrs;

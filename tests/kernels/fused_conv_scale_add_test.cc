@@ -16,26 +16,9 @@ namespace ep {
 namespace {
 
 using testing::NodeUnderTest;
+using testing::implementation_of;
+using testing::random_bytes;
 using testing::random_tensor;
-
-Tensor random_bytes(DType d, const Shape& s, uint32_t seed) {
-  Tensor t(d, s);
-  std::mt19937 rng(seed);
-  for (int64_t i = 0; i < t.numel(); ++i) static_cast<uint8_t*>(t.data())[i] = static_cast<uint8_t>(rng());
-  return t;
-}
-
-// The implementation the onednn backend's kernel chooses for the node.
-std::string implementation_of(const ir::Node& node, const std::vector<const Tensor*>& ins) {
-  const kernels::KernelDef* def = kernels::find_kernel(node.op_type, node.domain, node.opset, "onednn");
-  if (!def) return "no kernel";
-  std::vector<kernels::TensorInfo> infos;
-  for (const Tensor* t : ins) infos.push_back(t ? kernels::TensorInfo{t->dtype(), t->shape(), t} : kernels::TensorInfo{});
-  kernels::PrepareContext ctx(node, std::move(infos));
-  auto k = def->create();
-  const Status st = k->prepare(ctx);
-  return st.is_ok() ? k->implementation() : st.to_string();
-}
 
 // 3x3 pads-1 int8 convolutions with f32 outputs: WinogradInt16's shapes (64+ wide: 17-24
 // output channels, even Cin from 16, two images, a width off the 4x4 tiles), NarrowInt8Conv's

@@ -42,6 +42,28 @@ inline Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.f, 
   return t;
 }
 
+// A tensor of dtype d (1-byte types: u8, i8) with uniform random bytes.
+inline Tensor random_bytes(DType d, const Shape& s, uint32_t seed) {
+  Tensor t(d, s);
+  std::mt19937 rng(seed);
+  for (int64_t i = 0; i < t.numel(); ++i) static_cast<uint8_t*>(t.data())[i] = static_cast<uint8_t>(rng());
+  return t;
+}
+
+// The implementation the kernel of `backend` chooses for the node on these inputs (taken as
+// constants), or the error it declines with.
+inline std::string implementation_of(const ir::Node& node, const std::vector<const Tensor*>& ins,
+                                     const char* backend = "onednn") {
+  const kernels::KernelDef* def = kernels::find_kernel(node.op_type, node.domain, node.opset, backend);
+  if (!def) return "no kernel";
+  std::vector<kernels::TensorInfo> infos;
+  for (const Tensor* t : ins) infos.push_back(t ? kernels::TensorInfo{t->dtype(), t->shape(), t} : kernels::TensorInfo{});
+  kernels::PrepareContext ctx(node, std::move(infos));
+  auto k = def->create();
+  const Status st = k->prepare(ctx);
+  return st.is_ok() ? k->implementation() : st.to_string();
+}
+
 inline void expect_close(const Tensor& got, const Tensor& want, double atol = 1e-5, double rtol = 1e-5) {
   ASSERT_EQ(got.dtype(), want.dtype());
   ASSERT_EQ(got.shape(), want.shape()) << got.shape().to_string() << " vs " << want.shape().to_string();
