@@ -271,7 +271,8 @@ Status mean_of_input(ir::Graph& g, ir::Node* c, ir::Node* m, ir::Value*& dq, Con
     dq = g.add_value(g.unique_value_name(c->name + "_x_dequantized"));
     dq->dtype = DType::f32;
     dq->shape = x->shape;
-    ir::Node* n = g.add_node(g.unique_value_name(c->name + "_x_dequantize"), "DequantizeLinear", {x, d.x_scale, d.x_zero}, {dq});
+    ir::Node* n =
+        g.add_node(g.unique_value_name(c->name + "_x_dequantize"), "DequantizeLinear", {x, d.x_scale, d.x_zero}, {dq});
     n->opset = g.opsets.at("");
   }
   ir::Value* mean = g.add_value(g.unique_value_name(m->name + "_of_input"));

@@ -4,6 +4,9 @@
 // fold_resize_add.cc, fold_conv_scale_add). Each tap's window is the whole image less a few
 // border rows and columns (the padding reads zeros: the zero point, dequantized), so one pass
 // sums every row and the taps take their sums from those, less the border pixels they skip.
+// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operands as "may be used
+// uninitialized" where they are inlined (see onednn/narrow_int8_conv.cc); they are not read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -22,7 +25,8 @@ class WindowMeans final : public Kernel {
   Status prepare(PrepareContext& ctx) override {
     EP_RETURN_IF_ERROR(ctx.expect_inputs(3, 3));
     const TensorInfo &x = ctx.input(0), &s = ctx.input(1), &z = ctx.input(2);
-    if (x.dtype != DType::u8 || x.shape.rank() != 4) return ctx.error("X must be u8 [N, H, W, C], not ", x.shape.to_string());
+    if (x.dtype != DType::u8 || x.shape.rank() != 4)
+      return ctx.error("X must be u8 [N, H, W, C], not ", x.shape.to_string());
     if (s.dtype != DType::f32 || s.shape.numel() != 1 || !s.constant)
       return ctx.error("x_scale must be a constant one-value f32");
     if (z.dtype != DType::u8 || z.shape.numel() != 1 || !z.constant)

@@ -147,7 +147,8 @@ void PointwiseInt8::resize_add_tile(const __m512 (&v)[P * NV], void* y, int64_t 
   const ResizeAdd& r = tail_;
   const int64_t cout = p_.cout, oh = p_.oh, ow = p_.ow, xh = r.xh, xw = r.xw;
   const int64_t *rows = r.rows.data(), *cols = r.cols.data();
-  const bool scaled = kTail == kTailScaledQuantized || r.scaled, quantized = kTail == kTailScaledQuantized || r.quantized;
+  const bool scaled = kTail == kTailScaledQuantized || r.scaled;
+  const bool quantized = kTail == kTailScaledQuantized || r.quantized;
   const float *x = t.x, *a_scale = t.a_scale;
   const cpu::QuantizeTo& q = r.quant;
   const __m512 qs = _mm512_set1_ps(q.scale), qr = _mm512_set1_ps(t.q_recip), qz = _mm512_set1_ps(q.zero),
