@@ -110,7 +110,7 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
   const int64_t cout = p.cout, kw = p.kw, c4n = c4_, wb = wbuf_;
   const int32_t* wp0 = w_.data();
   alignas(64) float f[kOc * 16];
-  const PixelBlockStore::ScaleAddQuantize scale_add(quant_);
+  const PixelBlockStore::Narrow narrow(store_, p.y_dtype, s);
   auto dequantize = [&](__m512i a, int64_t oc) {
     const size_t c = static_cast<size_t>(oc);
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(a, _mm512_set1_epi32(zsum_[c]))),
@@ -144,7 +144,7 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
         const int64_t np = std::min<int64_t>(16, p.ow - xv);
         const int64_t out0 = ((img * p.oh + oy) * p.ow + xv) * cout;
         const tile::Epilogue e{p.post_ops.data(), static_cast<int>(p.post_ops.size()), nullptr, 0};
-        if (p.y_dtype == DType::f32 && !scale_add_) {
+        if (p.y_dtype == DType::f32 && !store_.scale_adds()) {
           for (int64_t oc = 0; oc < cout; ++oc) {
             __m512 v[1][1] = {{dequantize(acc[oc], oc)}};
             tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
@@ -165,7 +165,7 @@ void NarrowInt8Conv::run_rows(const uint8_t* x, void* y, int32_t* buf, int64_t r
             }
             __m512 v[1][1] = {{dequantize(acc[oc], oc)}};
             tile::apply_post_ops<1, 1>(v, e, 0xffff, 0, 0);
-            part[j] = scale_add_ ? scale_add(v[0][0], s[oc]) : PixelBlockStore::narrow16(v[0][0], p.y_dtype);
+            part[j] = narrow(v[0][0], oc);
           }
           t[q] = PixelBlockStore::join4(part);
         }

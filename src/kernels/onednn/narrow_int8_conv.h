@@ -38,10 +38,7 @@ class NarrowInt8Conv {
   // After prepare() with p.y_dtype f32: run() writes y = QuantizeLinear(A + A * s[oc]) as q.q
   // instead of the f32 output A, each operation rounded as edgepipe.ScaleAdd with y_scale
   // computes it (PixelBlockStore::ScaleAddQuantize).
-  void set_scale_add(cpu::QuantizeTo q) {
-    scale_add_ = true;
-    quant_ = q;
-  }
+  void set_scale_add(const cpu::QuantizeTo& q) { store_.set_scale_add(q); }
 
   // x [N, H, W, Cin] u8, y [N, OH, OW, Cout] as p.y_dtype (or set_scale_add's type, with s:
   // Cout values); scratch of prepare()'s size. Threads: the calling thread's OpenMP team, as
@@ -61,8 +58,6 @@ class NarrowInt8Conv {
   std::vector<int32_t> zsum_;   // [kOc]: x_zero * sum of the channel's weights
   std::vector<float> scale_, bias_;  // [kOc]: x_scale * w_scale, bias
   PixelBlockStore store_;            // the 16-pixel blocks into NHWC
-  bool scale_add_ = false;           // set_scale_add()
-  cpu::QuantizeTo quant_;
   size_t worker_bytes_ = 0;
   int workers_ = 1;
 };

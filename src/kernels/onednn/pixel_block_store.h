@@ -27,6 +27,14 @@ class PixelBlockStore {
   // Output vector j of a quantized block takes byte b from pixel g / Cout, channel g % Cout
   // (g = 64 j + b), which sits at byte 16 * channel + pixel of the four-channel vectors: the
   // pair of those vectors holding it (0-1, 2-3, 4-5) and its place in the pair.
+  // Quantized blocks from f32 values A as edgepipe.ScaleAdd(A, s, y_scale, y_zero_point) writes
+  // them (Narrow): the kernels' set_scale_add(), whose output is then that step's.
+  void set_scale_add(const cpu::QuantizeTo& q) {
+    scale_add_ = true;
+    quant_ = q;
+  }
+  bool scale_adds() const { return scale_add_; }
+
   void prepare(int64_t cout) {
     cout_ = cout;
     shuffles_.assign(static_cast<size_t>((16 * cout + 63) / 64), Shuffle{});
@@ -61,6 +69,17 @@ class PixelBlockStore {
       return cpu::quantize16(v, scale, recip, zero, lo, hi);
     }
     __m512 scale, recip, zero, lo, hi;
+  };
+
+  // A quantized block's narrowing of one channel's 16 values, set up once per run: through
+  // ScaleAdd with s where set_scale_add() was called, else narrow16 to y.
+  struct Narrow {
+    Narrow(const PixelBlockStore& store, DType y, const float* s)
+        : scale_add(store.quant_), y(y), s(store.scale_add_ ? s : nullptr) {}
+    __m128i operator()(__m512 v, int64_t oc) const { return s ? scale_add(v, s[oc]) : narrow16(v, y); }
+    ScaleAddQuantize scale_add;
+    DType y;
+    const float* s;
   };
 
   // Channels 4q..4q+3's 16 bytes as one vector.
@@ -110,6 +129,8 @@ class PixelBlockStore {
   };
   int64_t cout_ = 0;
   std::vector<Shuffle> shuffles_;  // per 64 bytes of a quantized block
+  bool scale_add_ = false;         // set_scale_add()
+  cpu::QuantizeTo quant_;
 };
 
 }  // namespace ep::kernels

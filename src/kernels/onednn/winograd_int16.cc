@@ -350,7 +350,7 @@ void WinogradInt16::transform_output(const Buffers& b, int64_t oc) const {
 void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, int64_t sx) const {
   const FusedConvParams& p = p_;
   const int64_t cout = p.cout;
-  const PixelBlockStore::ScaleAddQuantize scale_add(quant_);
+  const PixelBlockStore::Narrow narrow(store_, p.y_dtype, b.s);
   for (int64_t i = 0; i < kTile; ++i)
     for (int64_t blk = 0; blk < 4; ++blk) {
       const int64_t oy = kTile * (ty0 + blk / 2) + i, x0 = kTile * (sx * kStrip + 4 * (blk % 2));
@@ -358,7 +358,7 @@ void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, i
       const int64_t np = std::min<int64_t>(16, p.ow - x0);
       const int64_t out0 = ((img * p.oh + oy) * p.ow + x0) * cout;
       float* f = b.f + (i * 4 + blk) * kOc * 16;
-      if (p.y_dtype == DType::f32 && !scale_add_) {
+      if (p.y_dtype == DType::f32 && !store_.scale_adds()) {
         store_.store_f32(f, static_cast<float*>(y) + out0, np);
         continue;
       }
@@ -367,9 +367,7 @@ void WinogradInt16::store(const Buffers& b, void* y, int64_t img, int64_t ty0, i
         __m128i part[4];
         for (int64_t j = 0; j < 4; ++j) {
           const int64_t oc = 4 * q + j;
-          if (oc >= cout) part[j] = _mm_setzero_si128();
-          else if (scale_add_) part[j] = scale_add(_mm512_load_ps(f + oc * 16), b.s[oc]);
-          else part[j] = PixelBlockStore::narrow16(_mm512_load_ps(f + oc * 16), p.y_dtype);
+          part[j] = oc < cout ? narrow(_mm512_load_ps(f + oc * 16), oc) : _mm_setzero_si128();
         }
         t[q] = PixelBlockStore::join4(part);
       }

@@ -43,10 +43,7 @@ class WinogradInt16 {
   // After prepare() with p.y_dtype f32: run() writes y = QuantizeLinear(A + A * s[oc]) as q.q
   // instead of the f32 output A, each operation rounded as edgepipe.ScaleAdd with y_scale
   // computes it (the bytes of A through that step; passes' fold_conv_scale_add).
-  void set_scale_add(cpu::QuantizeTo q) {
-    scale_add_ = true;
-    quant_ = q;
-  }
+  void set_scale_add(const cpu::QuantizeTo& q) { store_.set_scale_add(q); }
 
   // x [N, H, W, Cin] u8, y [N, OH, OW, Cout] as p.y_dtype (or set_scale_add's type, with s:
   // Cout values); scratch of prepare()'s size. Threads: the calling thread's OpenMP team, as
@@ -73,8 +70,6 @@ class WinogradInt16 {
   std::vector<float> scale_;         // [36][kOc]: x_scale * w_scale * the position's int16 step
   std::vector<float> bias_;          // [kOc]
   PixelBlockStore store_;            // the 16-pixel blocks into NHWC
-  bool scale_add_ = false;           // set_scale_add()
-  cpu::QuantizeTo quant_;
   size_t row_bytes_ = 0, v_bytes_ = 0, m_bytes_ = 0, f_bytes_ = 0, worker_bytes_ = 0;
   int workers_ = 1;
 };
