@@ -80,8 +80,8 @@ class WindowMeans final : public Kernel {
       // reads: the column's sum less its pixels in the rows ky skips).
       auto skipped = [](int64_t i, int64_t lo, int64_t hi) { return i < lo || i >= hi; };
       for (int64_t cl = 0; cl < w_; ++cl) {  // the border columns' sums, once each
-        const bool any = std::any_of(c0.begin(), c0.end(), [&](int64_t v) { return cl < v; }) ||
-                         std::any_of(c1.begin(), c1.end(), [&](int64_t v) { return cl >= v; });
+        bool any = false;
+        for (int64_t kx = 0; kx < kw_; ++kx) any = any || skipped(cl, c0[kx], c1[kx]);
         if (!any) continue;
         int32_t* sc = cols.data() + cl * c_;
         std::fill(sc, sc + c_, 0);
