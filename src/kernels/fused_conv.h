@@ -50,7 +50,7 @@ inline constexpr char kFusedConvResizeAddOp[] = "FusedConvResizeAdd";
 // output A and the quantized edgepipe.ScaleAdd(A, s, y_scale, y_zero_point) that alone reads
 // it, as one node (passes/fold_resize_add.cc makes it); attributes: the FusedConv's. Its
 // meaning is the two in turn; the fast kernel computes the ScaleAdd and its quantizer in the
-// store of WinogradInt16 (onednn/winograd_int16.h) where that takes the convolution.
+// store of WinogradInt16 or NarrowInt8Conv (onednn/) where one of them takes the convolution.
 inline constexpr char kFusedConvScaleAddOp[] = "FusedConvScaleAdd";
 inline constexpr char kResizeAttrPrefix[] = "resize_";
 

@@ -161,15 +161,17 @@ Status lower_precision_bf16(ir::Graph& g, bool bf16_ops) {
     v->dtype = DType::bf16;
     if (runs_bf16(v->producer)) v->producer->attrs["output_dtype"] = std::string("bf16");
   }
-  // An f32 Transpose (the input image's NCHW -> NHWC) read only as the data of bf16 convs
+  // An f32 NCHW -> NHWC Transpose (the input image's) read only as the data of bf16 convs
   // writes bf16 itself (edgepipe.Transpose): the convs no longer convert it, and it writes half
-  // the bytes.
+  // the bytes. Only that permutation: the cpu kernel, edgepipe.Transpose's only one, takes the
+  // batched 2-D forms alone.
   if (bf16_ops)
     for (const auto& n : g.nodes()) {
       ir::Value* y = n->outputs.size() == 1 ? n->outputs[0] : nullptr;
       const ir::Value* x = n->input(0);
-      if (!is_onnx(n.get(), "Transpose") || !y || y->is_graph_output || y->consumers.empty() || y->dtype != DType::f32 ||
-          !x || x->dtype != DType::f32)
+      auto perm = n->attr_ints("perm", std::vector<int64_t>{});
+      if (!is_onnx(n.get(), "Transpose") || !perm.is_ok() || *perm != std::vector<int64_t>{0, 2, 3, 1} || !y ||
+          y->is_graph_output || y->consumers.empty() || y->dtype != DType::f32 || !x || x->dtype != DType::f32)
         continue;
       const bool convs_only = std::all_of(y->consumers.begin(), y->consumers.end(), [&](const ir::Node* c) {
         return runs_bf16(c) && c->input(1) != y && c->input(2) != y;
