@@ -11,6 +11,7 @@
 #include "kernels/fused_conv.h"
 #include "kernels/kernel_part.h"
 #include "kernels/onednn/narrow_int8_conv.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/winograd_int16.h"
 
 namespace ep::kernels {
@@ -52,7 +53,7 @@ class FusedConvScaleAddKernel final : public Kernel {
   bool try_fused(PrepareContext& ctx) {
     const TensorInfo &w = ctx.input(1), &s = ctx.input(3);
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    if (!algo.is_ok() || *algo != "auto" || !w.constant || w.dtype != DType::i8 ||
+    if (!algo.is_ok() || *algo != "auto" || onednn_has_amx() || !w.constant || w.dtype != DType::i8 ||
         (ctx.has_input(2) && (!ctx.input(2).constant || ctx.input(2).dtype != DType::f32)))
       return false;
     PrepareContext conv_ctx(parts_.conv.node, parts_.conv.inputs, ctx.num_threads());

@@ -4,6 +4,9 @@
 #include "kernels/fused_conv.h"
 
 #include <omp.h>
+
+#include <optional>
+
 #include "kernels/onednn/onednn_kernels.h"
 
 #include "kernel_test_util.h"
@@ -455,69 +458,79 @@ TEST(FusedConvInt8, MatchesFakeQuantOracle) {
   // An affine step before hard swish: DepthwiseInt8 only (oneDNN declines two linear steps).
   cases.push_back({{1, 32, 7, 10, 32, 3, 32, 1, 1, {3, 4}}, DType::u8, DType::u8, 128, 50});
 #endif
-  uint32_t seed = 900;
   int onednn_ran = 0;
-  for (size_t ci = 0; ci < cases.size(); ++ci) {
-    const QuantCase& qc = cases[ci];
-    const Case& c = qc.conv;
-    SCOPED_TRACE("seed " + std::to_string(seed));
-    const int64_t oh = out_side(c, c.h), ow = out_side(c, c.w);
-    const float x_scale = 0.02f, y_scale = 0.05f;
-    const Tensor xq = random_quantized(qc.x_type, Shape{c.n, c.h, c.w, c.cin}, seed++);
-    const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin / c.group, c.k, c.k}, seed++, ci % 2 == 1);
-    std::vector<float> w_scales(static_cast<size_t>(c.cout));
-    std::mt19937 rng(seed++);
-    for (float& s : w_scales) s = 0.002f + 0.004f * static_cast<float>(rng() % 100) / 100.f;  // per channel
-    const Tensor b = random_tensor(Shape{c.cout}, seed++);
-    const Tensor r = nhwc_random(c, c.cout, oh, ow, seed++);
-    // Fake quant: dequantized input and weights through the f32 reference.
-    Tensor x(DType::f32, xq.shape()), w(DType::f32, wq.shape());
-    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = (q_at(xq, i) - static_cast<float>(qc.x_zero)) * x_scale;
-    const int64_t per_oc = wq.numel() / c.cout;
-    for (int64_t i = 0; i < w.numel(); ++i) w.as<float>()[i] = q_at(wq, i) * w_scales[static_cast<size_t>(i / per_oc)];
-    NodeUnderTest f("FusedConv", has_residual(c) ? 4 : 3, 1, 1);
-    set_attrs(f, c);
-    std::vector<const Tensor*> f_ins = {&x, &w, &b};
-    if (has_residual(c)) f_ins.push_back(&r);
-    auto real = kernels::evaluate_node(*f.node, f_ins, "ref");
-    ASSERT_TRUE(real.is_ok()) << real.status().to_string();
+  // On AMX CPUs oneDNN takes the 17-24-channel cases (onednn_has_amx()); a second pass
+  // without AMX checks NarrowInt8Conv there too.
+  std::vector<std::optional<bool>> amx_answers = {std::nullopt};
+  if (kernels::onednn_has_amx()) amx_answers.push_back(false);
+  for (const std::optional<bool>& amx : amx_answers) {
+    SCOPED_TRACE(amx ? "AMX off" : "AMX as the CPU has it");
+    const kernels::ScopedAmxOverride amx_scope(amx);
+    uint32_t seed = 900;
+    for (size_t ci = 0; ci < cases.size(); ++ci) {
+      const QuantCase& qc = cases[ci];
+      const Case& c = qc.conv;
+      SCOPED_TRACE("seed " + std::to_string(seed));
+      const int64_t oh = out_side(c, c.h), ow = out_side(c, c.w);
+      const float x_scale = 0.02f, y_scale = 0.05f;
+      const Tensor xq = random_quantized(qc.x_type, Shape{c.n, c.h, c.w, c.cin}, seed++);
+      const Tensor wq = random_quantized(DType::i8, Shape{c.cout, c.cin / c.group, c.k, c.k}, seed++, ci % 2 == 1);
+      std::vector<float> w_scales(static_cast<size_t>(c.cout));
+      std::mt19937 rng(seed++);
+      for (float& s : w_scales) s = 0.002f + 0.004f * static_cast<float>(rng() % 100) / 100.f;  // per channel
+      const Tensor b = random_tensor(Shape{c.cout}, seed++);
+      const Tensor r = nhwc_random(c, c.cout, oh, ow, seed++);
+      // Fake quant: dequantized input and weights through the f32 reference.
+      Tensor x(DType::f32, xq.shape()), w(DType::f32, wq.shape());
+      for (int64_t i = 0; i < x.numel(); ++i)
+        x.as<float>()[i] = (q_at(xq, i) - static_cast<float>(qc.x_zero)) * x_scale;
+      const int64_t per_oc = wq.numel() / c.cout;
+      for (int64_t i = 0; i < w.numel(); ++i)
+        w.as<float>()[i] = q_at(wq, i) * w_scales[static_cast<size_t>(i / per_oc)];
+      NodeUnderTest f("FusedConv", has_residual(c) ? 4 : 3, 1, 1);
+      set_attrs(f, c);
+      std::vector<const Tensor*> f_ins = {&x, &w, &b};
+      if (has_residual(c)) f_ins.push_back(&r);
+      auto real = kernels::evaluate_node(*f.node, f_ins, "ref");
+      ASSERT_TRUE(real.is_ok()) << real.status().to_string();
 
-    NodeUnderTest t("FusedConv", has_residual(c) ? 4 : 3, 1, 1);
-    set_attrs(t, c);
-    const char* y_name = qc.y_type == DType::u8 ? "u8" : qc.y_type == DType::i8 ? "i8" : "f32";
-    t.attr("precision", std::string("int8")).attr("output_dtype", std::string(y_name))
-        .attr("x_scale", x_scale).attr("x_zero_point", int64_t{qc.x_zero}).attr("w_scales", w_scales)
-        .attr("y_scale", y_scale).attr("y_zero_point", int64_t{qc.y_zero});
-    std::vector<const Tensor*> ins = {&xq, &wq, &b};
-    if (has_residual(c)) ins.push_back(&r);
-    // The 1x1 cases above with at most 48 channels out, or an f32 output, take PointwiseInt8.
-    if (c.k == 1 && c.group == 1 && c.cin <= 48 && c.cout % 16 == 0 && (c.cout <= 48 || qc.y_type == DType::f32) &&
-        kernels::onednn_has_vnni() && !kernels::onednn_without_avx512()) {
-      EXPECT_EQ(onednn_implementation(t, ins), "edgepipe:pointwise_int8");
-    }
-    for (const char* backend : {"ref", "onednn"}) {
-      SCOPED_TRACE(backend);
-      if (!int8_runs_on(backend, t, ins)) continue;
-      onednn_ran += std::string(backend) == "onednn";
-      auto got = kernels::evaluate_node(*t.node, ins, backend);
-      ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-      const Tensor& y = got.value()[0];
-      ASSERT_EQ(y.dtype(), qc.y_type);
-      int64_t off_by_one = 0;
-      for (int64_t i = 0; i < y.numel(); ++i) {
-        const float want = real.value()[0].as<float>()[i];
-        if (qc.y_type == DType::f32) {
-          ASSERT_NEAR(y.as<float>()[i], want, 1e-3 + 1e-4 * std::fabs(want)) << "index " << i;
-          continue;
-        }
-        const float wq_i = static_cast<float>(kernels::quantize_value(want, y_scale, qc.y_zero, qc.y_type));
-        ASSERT_LE(std::fabs(q_at(y, i) - wq_i), 1.f) << "index " << i << ": got " << q_at(y, i) << " want " << wq_i;
-        off_by_one += q_at(y, i) != wq_i;
+      NodeUnderTest t("FusedConv", has_residual(c) ? 4 : 3, 1, 1);
+      set_attrs(t, c);
+      const char* y_name = qc.y_type == DType::u8 ? "u8" : qc.y_type == DType::i8 ? "i8" : "f32";
+      t.attr("precision", std::string("int8")).attr("output_dtype", std::string(y_name))
+          .attr("x_scale", x_scale).attr("x_zero_point", int64_t{qc.x_zero}).attr("w_scales", w_scales)
+          .attr("y_scale", y_scale).attr("y_zero_point", int64_t{qc.y_zero});
+      std::vector<const Tensor*> ins = {&xq, &wq, &b};
+      if (has_residual(c)) ins.push_back(&r);
+      // The 1x1 cases above with at most 48 channels out, or an f32 output, take PointwiseInt8.
+      if (c.k == 1 && c.group == 1 && c.cin <= 48 && c.cout % 16 == 0 && (c.cout <= 48 || qc.y_type == DType::f32) &&
+          kernels::onednn_has_vnni() && !kernels::onednn_without_avx512()) {
+        EXPECT_EQ(onednn_implementation(t, ins), "edgepipe:pointwise_int8");
       }
-      // Only values at a rounding boundary may land one step off.
-      EXPECT_LE(off_by_one, y.numel() / 50 + 1);
+      for (const char* backend : {"ref", "onednn"}) {
+        SCOPED_TRACE(backend);
+        if (!int8_runs_on(backend, t, ins)) continue;
+        onednn_ran += std::string(backend) == "onednn";
+        auto got = kernels::evaluate_node(*t.node, ins, backend);
+        ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+        const Tensor& y = got.value()[0];
+        ASSERT_EQ(y.dtype(), qc.y_type);
+        int64_t off_by_one = 0;
+        for (int64_t i = 0; i < y.numel(); ++i) {
+          const float want = real.value()[0].as<float>()[i];
+          if (qc.y_type == DType::f32) {
+            ASSERT_NEAR(y.as<float>()[i], want, 1e-3 + 1e-4 * std::fabs(want)) << "index " << i;
+            continue;
+          }
+          const float wq_i = static_cast<float>(kernels::quantize_value(want, y_scale, qc.y_zero, qc.y_type));
+          ASSERT_LE(std::fabs(q_at(y, i) - wq_i), 1.f) << "index " << i << ": got " << q_at(y, i) << " want " << wq_i;
+          off_by_one += q_at(y, i) != wq_i;
+        }
+        // Only values at a rounding boundary may land one step off.
+        EXPECT_LE(off_by_one, y.numel() / 50 + 1);
+      }
+      seed += 10;
     }
-    seed += 10;
   }
   EXPECT_GE(onednn_ran, 4);  // the 7-bit cases with u8 input run on oneDNN on any CPU
 }
@@ -545,6 +558,7 @@ TEST(FusedConvInt8, WinogradInt16NearFakeQuantOracle) {
       // The detector's 80x80 layer's width (three strips of 8 tiles, the last part full).
       {{1, 96, 18, 80, 24, 3, 1, 1, 1, {}}, DType::u8, DType::f32, 128, 0},
   };
+  const kernels::ScopedAmxOverride no_amx(false);  // oneDNN's AMX kernels would take these
   uint32_t seed = 3000;
   for (size_t ci = 0; ci < cases.size(); ++ci) {
     const QuantCase& qc = cases[ci];
@@ -618,6 +632,7 @@ std::string int8_implementation(const Case& c) {
 // high take WinogradInt16 in a build with AVX512-VNNI and VBMI (WinogradInt16NearFakeQuantOracle
 // checks its results); smaller outputs, other kernels and other pads NarrowInt8Conv.
 TEST(FusedConvInt8, Narrow3x3TakesWinogradInt16) {
+  const kernels::ScopedAmxOverride no_amx(false);  // see AmxTakesNarrow3x3
   const std::string det = int8_implementation({1, 96, 16, 160, 24, 3, 1, 1, 1, {}});
   const std::string odd = int8_implementation({1, 18, 16, 130, 17, 3, 1, 1, 1, {4}});
   const std::string det80 = int8_implementation({1, 96, 80, 80, 24, 3, 1, 1, 1, {}});
@@ -635,6 +650,24 @@ TEST(FusedConvInt8, Narrow3x3TakesWinogradInt16) {
   EXPECT_EQ(pad0, "edgepipe:narrow_int8");
 #else
   EXPECT_EQ(det.rfind("onednn:", 0), 0u) << det;
+#endif
+}
+
+// With AMX (oneDNN's answer forced, so any CPU checks the choice) oneDNN's kernels take those
+// layers, except chains oneDNN declines (a repeated algorithm: an affine step, a clip, then
+// the requantizing affine step), which stay on NarrowInt8Conv (in a build with AVX512-VNNI).
+TEST(FusedConvInt8, AmxTakesNarrow3x3) {
+  const kernels::ScopedAmxOverride amx(true);
+  for (const Case& c : {Case{1, 96, 16, 160, 24, 3, 1, 1, 1, {}}, Case{1, 96, 80, 80, 24, 3, 1, 1, 1, {}},
+                        Case{1, 96, 40, 40, 24, 3, 1, 1, 1, {}}}) {
+    const std::string impl = int8_implementation(c);
+    EXPECT_EQ(impl.rfind("onednn:", 0), 0u) << impl;
+  }
+  const std::string chain = int8_implementation({1, 16, 7, 18, 24, 5, 1, 1, 2, {3, 2}});
+#if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+  EXPECT_EQ(chain, "edgepipe:narrow_int8");
+#else
+  EXPECT_NE(chain.find("repeated post-op"), std::string::npos) << chain;
 #endif
 }
 

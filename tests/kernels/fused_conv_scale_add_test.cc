@@ -40,64 +40,70 @@ TEST(FusedConvScaleAdd, IsTheConvolutionThenTheScaleAdd) {
   };
   uint32_t seed = 5200;
   int fused = 0;
-  for (int threads : {1, 2})
-    for (const Case& c : cases) {
-      SCOPED_TRACE("cin " + std::to_string(c.cin) + " cout " + std::to_string(c.cout) + " " + std::to_string(c.h) +
-                   "x" + std::to_string(c.w) + " threads " + std::to_string(threads));
-      omp_set_num_threads(threads);
-      const Tensor x = random_bytes(DType::u8, Shape{c.n, c.h, c.w, c.cin}, seed++);
-      const Tensor w = random_bytes(DType::i8, Shape{c.cout, c.cin, 3, 3}, seed++);
-      const Tensor b = random_tensor(Shape{c.cout}, seed++);
-      const Tensor s = random_tensor(Shape{1, 1, 1, c.cout}, seed++, 0.f, 1.f);
-      const Tensor y_scale = Tensor::from_vector<float>(Shape{}, {0.07f});
-      Tensor y_zero(c.q, Shape{});
-      static_cast<uint8_t*>(y_zero.data())[0] = c.q == DType::u8 ? 120 : static_cast<uint8_t>(int8_t{-7});
-      std::vector<float> w_scales(static_cast<size_t>(c.cout));
-      std::mt19937 rng(seed++);
-      for (float& v : w_scales) v = 0.0005f + 0.001f * static_cast<float>(rng() % 100) / 100.f;
-      auto conv_attrs = [&](NodeUnderTest& t) {
-        t.node->domain = "edgepipe";
-        t.attr("group", int64_t{1}).attr("strides", std::vector<int64_t>{1, 1})
-            .attr("dilations", std::vector<int64_t>{1, 1}).attr("pads", std::vector<int64_t>{1, 1, 1, 1})
-            .attr("layout", std::string("NHWC")).attr("post_ops", std::vector<int64_t>{})
-            .attr("post_op_params", std::vector<float>{}).attr("precision", std::string("int8"))
-            .attr("output_dtype", std::string("f32")).attr("x_scale", 0.02f).attr("x_zero_point", int64_t{131})
-            .attr("w_scales", w_scales);
-      };
+  // With AMX (forced here, so any CPU checks the choice) oneDNN takes the convolution and the
+  // parts run in turn (onednn_has_amx()).
+  for (bool amx : {false, true}) {
+    for (int threads : {1, 2}) {
+      for (const Case& c : cases) {
+        SCOPED_TRACE("cin " + std::to_string(c.cin) + " cout " + std::to_string(c.cout) + " " + std::to_string(c.h) +
+                     "x" + std::to_string(c.w) + " threads " + std::to_string(threads) + (amx ? " AMX" : ""));
+        const kernels::ScopedAmxOverride amx_scope(amx);
+        omp_set_num_threads(threads);
+        const Tensor x = random_bytes(DType::u8, Shape{c.n, c.h, c.w, c.cin}, seed++);
+        const Tensor w = random_bytes(DType::i8, Shape{c.cout, c.cin, 3, 3}, seed++);
+        const Tensor b = random_tensor(Shape{c.cout}, seed++);
+        const Tensor s = random_tensor(Shape{1, 1, 1, c.cout}, seed++, 0.f, 1.f);
+        const Tensor y_scale = Tensor::from_vector<float>(Shape{}, {0.07f});
+        Tensor y_zero(c.q, Shape{});
+        static_cast<uint8_t*>(y_zero.data())[0] = c.q == DType::u8 ? 120 : static_cast<uint8_t>(int8_t{-7});
+        std::vector<float> w_scales(static_cast<size_t>(c.cout));
+        std::mt19937 rng(seed++);
+        for (float& v : w_scales) v = 0.0005f + 0.001f * static_cast<float>(rng() % 100) / 100.f;
+        auto conv_attrs = [&](NodeUnderTest& t) {
+          t.node->domain = "edgepipe";
+          t.attr("group", int64_t{1}).attr("strides", std::vector<int64_t>{1, 1})
+              .attr("dilations", std::vector<int64_t>{1, 1}).attr("pads", std::vector<int64_t>{1, 1, 1, 1})
+              .attr("layout", std::string("NHWC")).attr("post_ops", std::vector<int64_t>{})
+              .attr("post_op_params", std::vector<float>{}).attr("precision", std::string("int8"))
+              .attr("output_dtype", std::string("f32")).attr("x_scale", 0.02f).attr("x_zero_point", int64_t{131})
+              .attr("w_scales", w_scales);
+        };
 
-      // The two parts.
-      NodeUnderTest conv("FusedConv", 3, 1, 1);
-      conv_attrs(conv);
-      const std::vector<const Tensor*> conv_in = {&x, &w, &b};
-      auto a = kernels::evaluate_node(*conv.node, conv_in, "onednn");
-      ASSERT_TRUE(a.is_ok()) << a.status().to_string();
-      const std::vector<const Tensor*> add_in = {&a.value()[0], &s, &y_scale, &y_zero};
-      NodeUnderTest add("ScaleAdd", 4, 1, 1);
-      add.node->domain = "edgepipe";
-      auto want = kernels::evaluate_node(*add.node, add_in, "ref");
-      ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+        // The two parts.
+        NodeUnderTest conv("FusedConv", 3, 1, 1);
+        conv_attrs(conv);
+        const std::vector<const Tensor*> conv_in = {&x, &w, &b};
+        auto a = kernels::evaluate_node(*conv.node, conv_in, "onednn");
+        ASSERT_TRUE(a.is_ok()) << a.status().to_string();
+        const std::vector<const Tensor*> add_in = {&a.value()[0], &s, &y_scale, &y_zero};
+        NodeUnderTest add("ScaleAdd", 4, 1, 1);
+        add.node->domain = "edgepipe";
+        auto want = kernels::evaluate_node(*add.node, add_in, "ref");
+        ASSERT_TRUE(want.is_ok()) << want.status().to_string();
 
-      // The fused node.
-      const std::vector<const Tensor*> ins = {&x, &w, &b, &s, &y_scale, &y_zero};
-      NodeUnderTest f(kernels::kFusedConvScaleAddOp, ins.size(), 1, 1);
-      conv_attrs(f);
-      const std::string impl = implementation_of(*f.node, ins);
-      if (kernels::onednn_has_vnni() && !kernels::onednn_without_avx512()) {
-        if (c.impl) {
-          EXPECT_EQ(impl, c.impl);
-        } else {
-          EXPECT_EQ(impl.find(" + scale_add"), std::string::npos) << impl;
+        // The fused node.
+        const std::vector<const Tensor*> ins = {&x, &w, &b, &s, &y_scale, &y_zero};
+        NodeUnderTest f(kernels::kFusedConvScaleAddOp, ins.size(), 1, 1);
+        conv_attrs(f);
+        const std::string impl = implementation_of(*f.node, ins);
+        if (kernels::onednn_has_vnni() && !kernels::onednn_without_avx512()) {
+          if (c.impl && !amx) {
+            EXPECT_EQ(impl, c.impl);
+          } else {
+            EXPECT_EQ(impl.find(" + scale_add"), std::string::npos) << impl;
+          }
         }
+        fused += impl.find(" + scale_add") != std::string::npos;
+        auto got = kernels::evaluate_node(*f.node, ins, "onednn");
+        ASSERT_TRUE(got.is_ok()) << got.status().to_string();
+        const Tensor& g = got.value()[0];
+        const Tensor& e = want.value()[0];
+        ASSERT_EQ(g.dtype(), e.dtype());
+        ASSERT_EQ(g.shape(), e.shape());
+        EXPECT_EQ(std::memcmp(g.data(), e.data(), static_cast<size_t>(e.nbytes())), 0);
       }
-      fused += impl.find(" + scale_add") != std::string::npos;
-      auto got = kernels::evaluate_node(*f.node, ins, "onednn");
-      ASSERT_TRUE(got.is_ok()) << got.status().to_string();
-      const Tensor& g = got.value()[0];
-      const Tensor& e = want.value()[0];
-      ASSERT_EQ(g.dtype(), e.dtype());
-      ASSERT_EQ(g.shape(), e.shape());
-      EXPECT_EQ(std::memcmp(g.data(), e.data(), static_cast<size_t>(e.nbytes())), 0);
     }
+  }
   omp_set_num_threads(1);
   if (kernels::onednn_has_vnni()) {
     EXPECT_GT(fused, 0);

@@ -79,7 +79,7 @@ void execute(const dnnl::primitive& prim, const ExecArgs& args) {
 
 namespace ep::kernels {
 namespace {
-std::optional<bool> g_bf16_override, g_vnni_override, g_avx512_override;
+std::optional<bool> g_bf16_override, g_vnni_override, g_avx512_override, g_amx_override;
 
 const char* isa_name(dnnl::cpu_isa isa) {
   switch (isa) {
@@ -118,6 +118,13 @@ bool onednn_without_avx512() {
 }
 
 void onednn_override_without_avx512(std::optional<bool> without) { g_avx512_override = without; }
+
+bool onednn_has_amx() {
+  if (g_amx_override) return *g_amx_override;
+  return onednn::isa_has(dnnl::cpu_isa::avx512_core_amx);
+}
+
+void onednn_override_amx(std::optional<bool> has) { g_amx_override = has; }
 
 bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count) {
   if (onednn_has_vnni()) return true;

@@ -241,12 +241,24 @@ class OnednnFusedConv final : public Kernel {
     p_.post_ops = std::move(merged);
     // These run the chain themselves.
     if (narrow_int8_case(ctx) || winograd_int16_case(ctx) || pointwise_int8_case(ctx) || depthwise_int8_case(ctx)) return Status::ok();
-    std::set<PostOpKind> seen;
-    for (const PostOp& op : p_.post_ops)
-      if (op.kind != PostOpKind::residual && !seen.insert(op.kind).second)
-        return ctx.unsupported_error("oneDNN 2.6 mixes up a repeated post-op algorithm");
+    if (repeats_post_op_algorithm()) return ctx.unsupported_error("oneDNN 2.6 mixes up a repeated post-op algorithm");
     return Status::ok();
   }
+
+  bool repeats_post_op_algorithm() const {
+    std::set<PostOpKind> seen;
+    for (const PostOp& op : p_.post_ops)
+      if (op.kind != PostOpKind::residual && !seen.insert(op.kind).second) return true;
+    return false;
+  }
+
+  // Whether oneDNN's AMX kernels take this int8 convolution (see onednn_has_amx()): on AMX
+  // they beat WinogradInt16 and NarrowInt8Conv, which then keep only the chains oneDNN
+  // declines. A Xeon with AMX-INT8 (Sapphire Rapids class), one thread, in-model,
+  // the detector's 3x3 96 -> 24 layers: 160x160 WinogradInt16 1.64-1.70 ms -> oneDNN's
+  // jit:avx512_core_amx_int8 0.72-0.76, 80x80 0.53 -> 0.22, 40x40 and 20x20 NarrowInt8Conv
+  // 0.30 (three) -> ~0.13; the INT8 det 12.65 -> 10.31 ms (5 alternated rounds).
+  bool amx_int8_case() const { return onednn_has_amx() && !repeats_post_op_algorithm(); }
 
   // A ConvTranspose whose kernel equals its stride (no padding, no groups) writes each
   // input pixel to its own k x k output block: a 1x1 convolution to Cout*k*k channels,
@@ -368,14 +380,16 @@ class OnednnFusedConv final : public Kernel {
   // 40x40 0.123 -> 0.129, 20x20 0.043 -> 0.047.
   bool winograd_int16_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && WinogradInt16::gains(p_) && ctx.input(1).dtype == DType::i8;
+    return algo.is_ok() && *algo == "auto" && !amx_int8_case() && WinogradInt16::gains(p_) &&
+           ctx.input(1).dtype == DType::i8;
   }
 
   // int8 with 17-24 output channels (narrow_int8_conv.h): the detector's 3x3 96 -> 24 layers,
   // Zen 5, one thread, in-model: 1.59 -> 1.24-1.32 ms at 160x160 (two), 0.46 -> 0.32 at 80x80.
   bool narrow_int8_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && NarrowInt8Conv::supports(p_) && ctx.input(1).dtype == DType::i8;
+    return algo.is_ok() && *algo == "auto" && !amx_int8_case() && NarrowInt8Conv::supports(p_) &&
+           ctx.input(1).dtype == DType::i8;
   }
 
   // int8 1x1 with 4-48 input channels and 16-48 output channels (16-96 with f32 outputs)

@@ -39,4 +39,20 @@ bool onednn_int8_conv_exact(DType x, const int8_t* w, int64_t count);
 bool onednn_without_avx512();
 void onednn_override_without_avx512(std::optional<bool> without);
 
+// Whether oneDNN runs int8 and bf16 convolutions on AMX tiles here (Sapphire Rapids and
+// later, with the kernel's permission to use them; oneDNN asks for it). Its AMX direct
+// kernels then beat edgepipe's AVX-512 int8 3x3 kernels (WinogradInt16, NarrowInt8Conv), which
+// step aside. The override is for tests (nullopt: ask oneDNN).
+bool onednn_has_amx();
+void onednn_override_amx(std::optional<bool> has);
+
+// onednn_override_amx for a scope.
+class ScopedAmxOverride {
+ public:
+  explicit ScopedAmxOverride(std::optional<bool> has) { onednn_override_amx(has); }
+  ~ScopedAmxOverride() { onednn_override_amx(std::nullopt); }
+  ScopedAmxOverride(const ScopedAmxOverride&) = delete;
+  ScopedAmxOverride& operator=(const ScopedAmxOverride&) = delete;
+};
+
 }  // namespace ep::kernels
