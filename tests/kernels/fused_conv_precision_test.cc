@@ -264,6 +264,7 @@ Tensor bf16_winograd_oracle(const Case& c, const Tensor& x, const Tensor& w, con
 // maps are as close to FP32's either way (bench/README.md).
 TEST(FusedConvBf16, WinogradMatchesBf16Oracle) {
   if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
+  const kernels::ScopedAmxOverride no_amx(false);  // see AmxTakesTheDirectKernel
   struct W {
     Case c;
     bool bf16_in, bf16_out;
@@ -321,6 +322,30 @@ TEST(FusedConvBf16, WinogradMatchesBf16Oracle) {
   std::printf("bf16 3x3, worst error / max output: Winograd against its oracle %.2e; against f32: Winograd %.2e, "
               "direct %.2e\n", worst_oracle, worst_wino, worst_direct);
   EXPECT_LT(worst_oracle, worst_wino / 4);  // the oracle explains most of the difference from f32
+}
+
+// With AMX (forced here) the bf16 3x3 layers keep oneDNN's direct kernel: faster there, and it
+// rounds finer than the bf16 Winograd.
+TEST(FusedConvBf16, AmxTakesTheDirectKernel) {
+  if (!kernels::onednn_has_bf16()) GTEST_SKIP() << "this CPU has no native bf16";
+  const Case c{1, 96, 40, 40, 24, 3, 1, 1, 1, {}};
+  const Tensor x = nhwc_random(c, c.cin, c.h, c.w, 1);
+  const Tensor w = random_tensor(Shape{c.cout, c.cin, 3, 3}, 2);
+  const Tensor b = random_tensor(Shape{c.cout}, 3);
+  NodeUnderTest t("FusedConv", 3, 1, 1);
+  set_attrs(t, c);
+  t.attr("precision", std::string("bf16")).attr("output_dtype", std::string("f32"));
+  for (bool amx : {false, true}) {
+    const kernels::ScopedAmxOverride amx_scope(amx);
+    const std::string impl = implementation_of(*t.node, {&x, &w, &b});
+    if (amx) {
+      EXPECT_EQ(impl.rfind("onednn:", 0), 0u) << impl;
+    } else {
+#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512VL__)  // WinogradF43::kBf16Vectorized
+      EXPECT_EQ(impl, "edgepipe:winograd_f4x4");
+#endif
+    }
+  }
 }
 
 // MatMul/Gemm with precision bf16 (constant B): within bf16's precision of the f32 reference

@@ -436,10 +436,14 @@ class OnednnFusedConv final : public Kernel {
   // has no bf16 Winograd; its direct bf16 kernel pads the detector's 24 output channels to
   // 32). Zen 5, one thread, the detector's 96 -> 24 at 160x160: direct bf16 3.10 ms, f32
   // Winograd (oneDNN's) 3.4, this 1.9 (the whole bf16 detector 16.9 -> 14.1 ms; at 2 threads
-  // 14.1 -> 12.8). Its rounding is coarser than the direct kernel's: see winograd.h.
+  // 14.1 -> 12.8). Its rounding is coarser than the direct kernel's: see winograd.h. Not on
+  // AMX, where oneDNN's direct bf16 kernel (brgconv:avx512_core_amx_bf16) runs those layers
+  // faster and rounds finer: the two 160x160 layers 1.69-1.85 -> 1.05 ms, the bf16 detector
+  // 18.4 -> 16.1 ms (a Xeon with AMX, one thread, in-model).
   bool winograd_bf16_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && p_.precision == ConvPrecision::bf16 && onednn_has_bf16() &&
+           !onednn_has_amx() &&
            WinogradF43::kBf16Vectorized && WinogradF43::supports(p_) && p_.cin >= 16 && p_.cout >= 16 && p_.oh >= 8 &&
            p_.ow >= 8;
   }
