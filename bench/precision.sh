@@ -182,6 +182,10 @@ for v in ("fp32", "bf16", "int8"):
 summary = {"command": command, "commit": commit, "elapsed_s": int(elapsed), "uptime_before": load_before,
            "uptime_after": load_after, "qdq_model": qdq or None, "variants": rows,
            "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")}
+# The CPU features that decide which int8 and bf16 kernels run (AMX: oneDNN's tile kernels).
+flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+summary["cpu_flags"] = [f for f in ("avx512_vnni", "avx512_bf16", "amx_int8", "amx_bf16") if f in flags]
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=1)
+print(f"cpu: {summary['cpu']} ({' '.join(summary['cpu_flags']) or 'no VNNI, BF16 or AMX'})")
 print(f"load before: {load_before.strip()}\nload after:  {load_after.strip()}")
 PY
