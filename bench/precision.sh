@@ -26,7 +26,8 @@ SIZE=640
 FRAMES=8
 OCR_FRAMES=0
 QDQ=""
-OUT="$REPO_ROOT/bench/results/precision/$(date -u +%Y-%m-%dT%H%M)"
+DEFAULT_OUT="$REPO_ROOT/bench/results/precision/$(date -u +%Y-%m-%dT%H%M)"
+OUT="$DEFAULT_OUT"
 EDGEPIPE="$REPO_ROOT/build/edgepipe"
 
 usage() { sed -n '5,6p' "$0" | sed 's/^# //' >&2; exit 2; }
@@ -57,6 +58,11 @@ done
 [ -x "$EDGEPIPE" ] || die "$EDGEPIPE is not an executable (make build)"
 DET="$REPO_ROOT/models/ch_PP-OCRv4_det_infer.onnx"
 [ -f "$DET" ] || { echo "precision: $DET missing (make models)" >&2; exit 3; }
+# The default folder is named by the minute: a second run within it gets a suffix, not the
+# first run's folder.
+if [ "$OUT" = "$DEFAULT_OUT" ]; then
+  for k in 2 3 4 5 6 7 8 9; do [ -e "$OUT" ] || break; OUT="$DEFAULT_OUT-$k"; done
+fi
 mkdir -p "$OUT"
 
 if [ -z "$QDQ" ]; then
