@@ -678,6 +678,19 @@ TEST(FusedConvInt8, Narrow3x3TakesWinogradInt16) {
 #endif
 }
 
+// On a CPU with AMX, oneDNN's int8 1x1 convolutions with at most 48 input channels or under 16
+// output pixels take its AVX-512 VNNI brgemm kernel, the rest its AMX ones (fused_conv.cc
+// has the figures). This asks oneDNN's own list of kernels, so it runs on AMX CPUs only.
+TEST(FusedConvInt8, AmxPointwiseKeepsVnniForFewInputChannels) {
+  if (!kernels::onednn_has_amx()) GTEST_SKIP() << "this CPU has no AMX";
+  const std::string narrow_in = int8_implementation({1, 48, 20, 20, 96, 1, 1, 1, 0, {}});
+  const std::string se = int8_implementation({1, 96, 1, 1, 24, 1, 1, 1, 0, {1}});
+  const std::string wide = int8_implementation({1, 96, 20, 20, 96, 1, 1, 1, 0, {}});
+  EXPECT_EQ(narrow_in, "onednn:brgconv_1x1:avx512_core_vnni");
+  EXPECT_EQ(se, "onednn:brgconv_1x1:avx512_core_vnni");
+  EXPECT_NE(wide.find("_amx"), std::string::npos) << wide;
+}
+
 // With AMX (oneDNN's answer forced, so any CPU checks the choice) oneDNN's kernels take those
 // layers, except chains oneDNN declines (a repeated algorithm: an affine step, a clip, then
 // the requantizing affine step), which stay on NarrowInt8Conv (in a build with AVX512-VNNI).
