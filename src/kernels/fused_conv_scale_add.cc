@@ -49,7 +49,8 @@ class FusedConvScaleAddKernel final : public Kernel {
  private:
   // WinogradInt16 or NarrowInt8Conv with the ScaleAdd in its store, where the convolution is
   // one FusedConv would run on it (constant int8 weights, an f32 bias) without post-ops
-  // (FusedConv merges adjacent affine ones first) and s has one value per output channel.
+  // (FusedConv merges adjacent affine ones first) and s has one value per output channel. Not
+  // on AMX CPUs, where FusedConv gives such convolutions to oneDNN (onednn_has_amx()).
   bool try_fused(PrepareContext& ctx) {
     const TensorInfo &w = ctx.input(1), &s = ctx.input(3);
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));

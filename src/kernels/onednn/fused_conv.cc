@@ -443,9 +443,8 @@ class OnednnFusedConv final : public Kernel {
   bool winograd_bf16_case(const PrepareContext& ctx) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
     return algo.is_ok() && *algo == "auto" && p_.precision == ConvPrecision::bf16 && onednn_has_bf16() &&
-           !onednn_has_amx() &&
-           WinogradF43::kBf16Vectorized && WinogradF43::supports(p_) && p_.cin >= 16 && p_.cout >= 16 && p_.oh >= 8 &&
-           p_.ow >= 8;
+           !onednn_has_amx() && WinogradF43::kBf16Vectorized && WinogradF43::supports(p_) && p_.cin >= 16 &&
+           p_.cout >= 16 && p_.oh >= 8 && p_.ow >= 8;
   }
 
   // Outputs from 4x4 to under 8x8 take F(2x2, 3x3): ResNet-50's 7x7 layers (16 tiles of 4x4
