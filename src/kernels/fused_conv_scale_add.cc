@@ -11,7 +11,6 @@
 #include "kernels/fused_conv.h"
 #include "kernels/kernel_part.h"
 #include "kernels/onednn/narrow_int8_conv.h"
-#include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/winograd_int16.h"
 
 namespace ep::kernels {
@@ -49,12 +48,11 @@ class FusedConvScaleAddKernel final : public Kernel {
  private:
   // WinogradInt16 or NarrowInt8Conv with the ScaleAdd in its store, where the convolution is
   // one FusedConv would run on it (constant int8 weights, an f32 bias) without post-ops
-  // (FusedConv merges adjacent affine ones first) and s has one value per output channel. Not
-  // on AMX CPUs, where FusedConv gives such convolutions to oneDNN (onednn_has_amx()).
+  // (FusedConv merges adjacent affine ones first) and s has one value per output channel.
   bool try_fused(PrepareContext& ctx) {
     const TensorInfo &w = ctx.input(1), &s = ctx.input(3);
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    if (!algo.is_ok() || *algo != "auto" || onednn_has_amx() || !w.constant || w.dtype != DType::i8 ||
+    if (!algo.is_ok() || *algo != "auto" || !w.constant || w.dtype != DType::i8 ||
         (ctx.has_input(2) && (!ctx.input(2).constant || ctx.input(2).dtype != DType::f32)))
       return false;
     PrepareContext conv_ctx(parts_.conv.node, parts_.conv.inputs, ctx.num_threads());
@@ -66,14 +64,14 @@ class FusedConvScaleAddKernel final : public Kernel {
     if (!q.is_ok()) return false;
     const auto* wd = static_cast<const int8_t*>(w.constant->data());
     const float* bd = ctx.has_input(2) ? static_cast<const float*>(ctx.input(2).constant->data()) : nullptr;
-    // As FusedConv picks them (onednn/fused_conv.cc): WinogradInt16 where it gains, else
-    // NarrowInt8Conv.
-    if (WinogradInt16::gains(*p)) {
+    // As FusedConv picks them (oneDNN takes a convolution without post-ops).
+    const NarrowInt8Choice kernel = narrow_int8_choice(*p, true);
+    if (kernel == NarrowInt8Choice::winograd_int16) {
       ctx.request_scratch(winograd_.prepare(*p, wd, bd));
       winograd_.set_scale_add(*q);
       fused_ = Fused::winograd;
       impl_ = "edgepipe:winograd_int16 + scale_add";
-    } else if (NarrowInt8Conv::supports(*p)) {
+    } else if (kernel == NarrowInt8Choice::narrow_int8) {
       ctx.request_scratch(narrow_.prepare(*p, wd, bd));
       narrow_.set_scale_add(*q);
       fused_ = Fused::narrow;

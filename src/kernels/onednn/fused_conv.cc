@@ -252,14 +252,6 @@ class OnednnFusedConv final : public Kernel {
     return false;
   }
 
-  // Whether oneDNN's AMX kernels take this int8 convolution (see onednn_has_amx()): on AMX
-  // they beat WinogradInt16 and NarrowInt8Conv, which then keep only the chains oneDNN
-  // declines. A Xeon with AMX-INT8 (Sapphire Rapids class), one thread, in-model,
-  // the detector's 3x3 96 -> 24 layers: 160x160 WinogradInt16 1.64-1.70 ms -> oneDNN's
-  // jit:avx512_core_amx_int8 0.72-0.76, 80x80 0.53 -> 0.22, 40x40 and 20x20 NarrowInt8Conv
-  // 0.30 (three) -> ~0.13; the INT8 det 12.65 -> 10.31 ms (5 alternated rounds).
-  bool amx_int8_case() const { return onednn_has_amx() && !repeats_post_op_algorithm(); }
-
   // A ConvTranspose whose kernel equals its stride (no padding, no groups) writes each
   // input pixel to its own k x k output block: a 1x1 convolution to Cout*k*k channels,
   // then a scatter of the blocks. oneDNN 2.6's NHWC deconvolution takes 300 ms on the
@@ -378,18 +370,21 @@ class OnednnFusedConv final : public Kernel {
   // (vpermt2w byte transposes) also at 80x80, with the RSE ScaleAdd in its store (9 rounds):
   // 0.352 -> 0.320. Narrower it loses (lanes idle past the row's last tile, per-band costs):
   // 40x40 0.123 -> 0.129, 20x20 0.043 -> 0.047.
+  // On AMX CPUs oneDNN's kernels take these (narrow_int8_choice()).
   bool winograd_int16_case(const PrepareContext& ctx) const {
-    auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && !amx_int8_case() && WinogradInt16::gains(p_) &&
-           ctx.input(1).dtype == DType::i8;
+    return narrow_int8_choice_is(ctx, NarrowInt8Choice::winograd_int16);
   }
 
   // int8 with 17-24 output channels (narrow_int8_conv.h): the detector's 3x3 96 -> 24 layers,
   // Zen 5, one thread, in-model: 1.59 -> 1.24-1.32 ms at 160x160 (two), 0.46 -> 0.32 at 80x80.
   bool narrow_int8_case(const PrepareContext& ctx) const {
+    return narrow_int8_choice_is(ctx, NarrowInt8Choice::narrow_int8);
+  }
+
+  bool narrow_int8_choice_is(const PrepareContext& ctx, NarrowInt8Choice kernel) const {
     auto algo = ctx.node().attr_string("algorithm", std::string("auto"));
-    return algo.is_ok() && *algo == "auto" && !amx_int8_case() && NarrowInt8Conv::supports(p_) &&
-           ctx.input(1).dtype == DType::i8;
+    return algo.is_ok() && *algo == "auto" && ctx.input(1).dtype == DType::i8 &&
+           narrow_int8_choice(p_, !repeats_post_op_algorithm()) == kernel;
   }
 
   // int8 1x1 with 4-48 input channels and 16-48 output channels (16-96 with f32 outputs)

@@ -12,6 +12,8 @@
 
 #include "edgepipe/arena.h"
 #include "kernels/cpu/conv_tile.h"
+#include "kernels/onednn/onednn_kernels.h"
+#include "kernels/onednn/winograd_int16.h"
 
 #if defined(__AVX512F__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
 #define EP_NARROW_INT8 1
@@ -23,6 +25,18 @@ namespace ep::kernels {
 #if defined(EP_NARROW_INT8)
 namespace tile = cpu::tile;
 #endif
+
+// On AMX CPUs oneDNN's kernels beat both of edgepipe's. A Xeon with AMX-INT8 (Sapphire
+// Rapids class), one thread, in-model, the detector's 3x3 96 -> 24 layers: 160x160
+// WinogradInt16 1.64-1.70 ms -> oneDNN's jit:avx512_core_amx_int8 0.72-0.76, 80x80 0.53 ->
+// 0.22, 40x40 and 20x20 NarrowInt8Conv 0.30 (three) -> ~0.13; the INT8 det 12.65 -> 10.31 ms
+// (5 alternated rounds). Chains oneDNN declines keep edgepipe's kernels.
+NarrowInt8Choice narrow_int8_choice(const FusedConvParams& p, bool onednn_takes_chain) {
+  if (onednn_takes_chain && onednn_has_amx()) return NarrowInt8Choice::onednn;
+  if (WinogradInt16::gains(p)) return NarrowInt8Choice::winograd_int16;
+  if (NarrowInt8Conv::supports(p)) return NarrowInt8Choice::narrow_int8;
+  return NarrowInt8Choice::onednn;
+}
 
 bool NarrowInt8Conv::supports(const FusedConvParams& p) {
 #if defined(EP_NARROW_INT8)

@@ -25,6 +25,13 @@
 
 namespace ep::kernels {
 
+// Which kernel FusedConv (and FusedConvScaleAdd, which must agree) gives an int8 convolution
+// with constant int8 weights: oneDNN's on AMX CPUs where it takes the post-op chain
+// (`onednn_takes_chain`: its AMX kernels win there), else WinogradInt16 where it gains, else
+// NarrowInt8Conv where it supports the shape, else oneDNN's. Figures in narrow_int8_conv.cc.
+enum class NarrowInt8Choice { onednn, winograd_int16, narrow_int8 };
+NarrowInt8Choice narrow_int8_choice(const FusedConvParams& p, bool onednn_takes_chain);
+
 class NarrowInt8Conv {
  public:
   // Whether the node is one this class computes (see above): false in a build without
